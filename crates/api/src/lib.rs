@@ -1,0 +1,1 @@
+//! vpngw-api (placeholder; see docs/architecture.md)

@@ -1,0 +1,1 @@
+//! vpngw-dataplane (placeholder; see docs/architecture.md)

@@ -1,0 +1,1 @@
+//! vpngw-identity (placeholder; see docs/architecture.md)

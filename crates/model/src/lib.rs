@@ -1,0 +1,1 @@
+//! vpngw-model (placeholder; see docs/architecture.md)

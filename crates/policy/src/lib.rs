@@ -1,0 +1,1 @@
+//! vpngw-policy (placeholder; see docs/architecture.md)

@@ -1,0 +1,1 @@
+//! vpngw-protocol (placeholder; see docs/architecture.md)

@@ -1,0 +1,1 @@
+//! vpngw-store (placeholder; see docs/architecture.md)
