@@ -1,0 +1,1 @@
+//! Regions and zones (see catalog task).

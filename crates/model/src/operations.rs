@@ -1,0 +1,1 @@
+//! Generated operation table (see codegen).
