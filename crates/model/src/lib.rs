@@ -1,6 +1,20 @@
 //! Domain model of vpngw: resource types, IDs, validation, and what the API
-//! knows about itself (the operation table generated from the vendor's metadata,
-//! and the region/zone catalogue).
+//! knows about itself (the operation table generated from the vendor's
+//! metadata, and the region/zone catalogue). No IO.
 
 pub mod catalog;
+pub mod connection;
+pub mod customer_gateway;
+pub mod ids;
+pub mod lifecycle;
 pub mod operations;
+pub mod tags;
+pub mod validate;
+pub mod vpn_gateway;
+mod wire_enum;
+
+pub use connection::VpnConnection;
+pub use customer_gateway::CustomerGateway;
+pub use lifecycle::Lifecycle;
+pub use tags::Tag;
+pub use vpn_gateway::VpnGateway;

@@ -1,0 +1,36 @@
+use crate::record::Kind;
+
+/// Why a store call failed. The API layer maps each variant to the cloud's
+/// error for the operation at hand; `Internal` becomes `InternalError` and its
+/// detail is logged, never sent.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("version conflict")]
+    VersionConflict,
+    #[error("linked resource {0} does not exist")]
+    MissingLink(String),
+    #[error("still referenced by {kind:?} {id}")]
+    Referenced { kind: Kind, id: String },
+    #[error("quota of {limit} reached")]
+    QuotaExceeded { limit: u32 },
+    #[error("client token reused with different parameters")]
+    IdempotencyMismatch,
+    #[error("already exists")]
+    AlreadyExists,
+    #[error("storage failure: {0}")]
+    Internal(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Internal(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Internal(format!("document encoding: {e}"))
+    }
+}

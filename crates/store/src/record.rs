@@ -1,0 +1,179 @@
+//! The shapes that cross the [`crate::Store`] boundary.
+
+use serde::{Deserialize, Serialize};
+
+/// Resource kinds. The string form is what the store writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    VpnGateway,
+    CustomerGateway,
+    VpnConnection,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::VpnGateway => "vpn_gateway",
+            Kind::CustomerGateway => "customer_gateway",
+            Kind::VpnConnection => "vpn_connection",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "vpn_gateway" => Kind::VpnGateway,
+            "customer_gateway" => Kind::CustomerGateway,
+            "vpn_connection" => Kind::VpnConnection,
+            _ => return None,
+        })
+    }
+}
+
+/// Whose and where: every resource belongs to one account in one region,
+/// and is invisible from any other scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub account_id: String,
+    pub region_id: String,
+}
+
+/// A stored resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub kind: Kind,
+    pub id: String,
+    pub account_id: String,
+    pub region_id: String,
+    /// The resource this one belongs to (a connection's VPN gateway); listable.
+    pub parent_id: Option<String>,
+    /// Resources that must exist while this one does (parent included).
+    pub links: Vec<String>,
+    pub resource_group_id: String,
+    /// Stored status and pending transition, for status filters.
+    pub status: Option<vpngw_model::Lifecycle>,
+    /// Bumped on every update; an update must name the version it read.
+    pub version: i64,
+    /// The resource itself, as JSON.
+    pub doc: String,
+}
+
+impl Record {
+    pub fn scope(&self) -> Scope {
+        Scope {
+            account_id: self.account_id.clone(),
+            region_id: self.region_id.clone(),
+        }
+    }
+}
+
+/// Conditions checked atomically with an insert.
+#[derive(Debug, Clone, Default)]
+pub struct InsertGuard {
+    pub quota: Option<Quota>,
+    pub idempotency: Option<Idempotency>,
+}
+
+/// At most `limit` records of the inserted kind per scope, or per parent
+/// when `per_parent` is set.
+#[derive(Debug, Clone)]
+pub struct Quota {
+    pub limit: u32,
+    pub per_parent: bool,
+}
+
+/// A `ClientToken` and a fingerprint of the request's other parameters.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub token: String,
+    pub fingerprint: String,
+}
+
+/// What an insert did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    Created,
+    /// The same `ClientToken` and parameters were seen before: this is the
+    /// id that request created, and nothing new was written.
+    Replayed {
+        id: String,
+    },
+}
+
+/// A list request. Empty filters match everything.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub kind: Kind,
+    pub scope: Scope,
+    pub ids: Vec<String>,
+    pub parent_id: Option<String>,
+    /// Records that link to this id (connections using a customer gateway).
+    pub linked_to: Option<String>,
+    pub resource_group_id: Option<String>,
+    /// Effective status as of `now_ms`.
+    pub status: Option<String>,
+    pub now_ms: i64,
+    /// Top-level document fields that must equal a value (`vpc_id`).
+    pub fields: Vec<(&'static str, String)>,
+    /// Tag filters: key, and value if given. All must match.
+    pub tags: Vec<(String, Option<String>)>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl ListQuery {
+    pub fn new(kind: Kind, scope: Scope, now_ms: i64) -> Self {
+        ListQuery {
+            kind,
+            scope,
+            ids: Vec::new(),
+            parent_id: None,
+            linked_to: None,
+            resource_group_id: None,
+            status: None,
+            now_ms,
+            fields: Vec::new(),
+            tags: Vec::new(),
+            offset: 0,
+            limit: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub records: Vec<Record>,
+    pub total: u64,
+}
+
+/// A root account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub id: String,
+    pub name: String,
+    pub created_ms: i64,
+}
+
+/// An access key. `secret` is whatever the identity layer stores (sealed).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKeyRecord {
+    pub id: String,
+    pub account_id: String,
+    /// `root`, or the RAM user the key belongs to.
+    pub principal: String,
+    pub secret: String,
+    /// `Active` or `Inactive`.
+    pub status: String,
+    pub created_ms: i64,
+}
+
+impl std::fmt::Debug for AccessKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKeyRecord")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("principal", &self.principal)
+            .field("secret", &"[REDACTED]")
+            .field("status", &self.status)
+            .finish()
+    }
+}

@@ -1,0 +1,117 @@
+//! The single writer, with group commit.
+//!
+//! SQLite allows one writer at a time, and each durable commit costs an
+//! fsync. All writes therefore go to one thread, which takes every job that
+//! is waiting, runs each inside its own SAVEPOINT (so one failing job rolls
+//! back alone), commits them together with one fsync, and only then answers
+//! the callers. Throughput grows with concurrency; no caller is told "done"
+//! before its write is on disk.
+
+use std::sync::mpsc;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::StoreError;
+
+/// The most jobs folded into one transaction.
+const MAX_BATCH: usize = 256;
+
+type Deliver = Box<dyn FnOnce(Option<StoreError>) + Send>;
+/// A write job: runs against the open transaction and returns whether it
+/// succeeded plus how to hand its result over once the commit is known.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
+
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub fn start(conn: Connection) -> Writer {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("vpngw-sqlite-writer".into())
+            .spawn(move || run(conn, rx))
+            .expect("spawning the writer thread");
+        Writer { jobs: tx }
+    }
+
+    /// Runs `f` in the next group commit and returns its result once durable.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            let deliver: Deliver = Box::new(move |commit_error| {
+                let _ = tx.send(match commit_error {
+                    Some(e) => Err(e),
+                    None => result,
+                });
+            });
+            (ok, deliver)
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| StoreError::Internal("writer stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Internal("writer dropped the job".into()))?
+    }
+}
+
+fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut delivers = Vec::with_capacity(batch.len());
+        // A job that cannot even start is dropped: its caller's channel
+        // closes and it gets an internal error.
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!(error = %e, "cannot begin a write transaction");
+            continue;
+        }
+        for job in batch {
+            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+                tracing::error!(error = %e, "cannot open a savepoint");
+                continue;
+            }
+            let (ok, deliver) = job(&conn);
+            let end = if ok {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            };
+            if let Err(e) = conn.execute_batch(end) {
+                tracing::error!(error = %e, "ending a savepoint failed");
+            }
+            delivers.push(deliver);
+        }
+        let commit_error = conn.execute_batch("COMMIT").err().map(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            e.to_string()
+        });
+        finish(delivers, commit_error);
+    }
+}
+
+fn finish(delivers: Vec<Deliver>, commit_error: Option<String>) {
+    if let Some(e) = &commit_error {
+        tracing::error!(error = %e, "group commit failed");
+    }
+    for deliver in delivers {
+        deliver(
+            commit_error
+                .as_ref()
+                .map(|e| StoreError::Internal(e.clone())),
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! Typed access on top of [`Store`]: domain structs in, domain structs out.
+
+use async_trait::async_trait;
+use serde::{Serialize, de::DeserializeOwned};
+use vpngw_model::{CustomerGateway, Lifecycle, VpnConnection, VpnGateway};
+
+use crate::{InsertGuard, Inserted, Kind, ListQuery, Record, Scope, Store, StoreError};
+
+/// A domain type the store can keep.
+pub trait Resource: Serialize + DeserializeOwned + Send + Sync {
+    const KIND: Kind;
+    fn id(&self) -> &str;
+    fn region_id(&self) -> &str;
+    fn resource_group_id(&self) -> &str;
+    fn parent_id(&self) -> Option<&str> {
+        None
+    }
+    /// Ids that must exist while this resource does (parent included).
+    fn links(&self) -> Vec<String> {
+        self.parent_id().map(str::to_owned).into_iter().collect()
+    }
+    fn lifecycle(&self) -> Option<&Lifecycle> {
+        None
+    }
+}
+
+impl Resource for VpnGateway {
+    const KIND: Kind = Kind::VpnGateway;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn region_id(&self) -> &str {
+        &self.region_id
+    }
+    fn resource_group_id(&self) -> &str {
+        &self.resource_group_id
+    }
+    fn lifecycle(&self) -> Option<&Lifecycle> {
+        Some(&self.lifecycle)
+    }
+}
+
+impl Resource for CustomerGateway {
+    const KIND: Kind = Kind::CustomerGateway;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn region_id(&self) -> &str {
+        &self.region_id
+    }
+    fn resource_group_id(&self) -> &str {
+        &self.resource_group_id
+    }
+}
+
+impl Resource for VpnConnection {
+    const KIND: Kind = Kind::VpnConnection;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn region_id(&self) -> &str {
+        &self.region_id
+    }
+    fn resource_group_id(&self) -> &str {
+        &self.resource_group_id
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.vpn_gateway_id)
+    }
+    fn links(&self) -> Vec<String> {
+        let mut links = vec![self.vpn_gateway_id.clone()];
+        links.extend(self.customer_gateway_id.iter().cloned());
+        for t in &self.tunnels {
+            if !links.contains(&t.customer_gateway_id) {
+                links.push(t.customer_gateway_id.clone());
+            }
+        }
+        links
+    }
+    fn lifecycle(&self) -> Option<&Lifecycle> {
+        Some(&self.state)
+    }
+}
+
+/// A typed resource with the version it was read at.
+#[derive(Debug, Clone)]
+pub struct Versioned<R> {
+    pub value: R,
+    pub version: i64,
+}
+
+/// Builds the record for `value` owned by `account_id`.
+pub fn to_record<R: Resource>(
+    value: &R,
+    account_id: &str,
+    version: i64,
+) -> Result<Record, StoreError> {
+    Ok(Record {
+        kind: R::KIND,
+        id: value.id().to_owned(),
+        account_id: account_id.to_owned(),
+        region_id: value.region_id().to_owned(),
+        parent_id: value.parent_id().map(str::to_owned),
+        links: value.links(),
+        resource_group_id: value.resource_group_id().to_owned(),
+        status: value.lifecycle().cloned(),
+        version,
+        doc: serde_json::to_string(value)?,
+    })
+}
+
+pub fn from_record<R: Resource>(record: &Record) -> Result<Versioned<R>, StoreError> {
+    Ok(Versioned {
+        value: serde_json::from_str(&record.doc)?,
+        version: record.version,
+    })
+}
+
+/// Typed helpers for any [`Store`].
+#[async_trait]
+pub trait StoreExt: Store {
+    async fn insert_typed<R: Resource>(
+        &self,
+        account_id: &str,
+        value: &R,
+        guard: InsertGuard,
+    ) -> Result<Inserted, StoreError> {
+        self.insert(to_record(value, account_id, 1)?, guard).await
+    }
+
+    async fn get_typed<R: Resource>(
+        &self,
+        scope: &Scope,
+        id: &str,
+    ) -> Result<Option<Versioned<R>>, StoreError> {
+        match self.get(R::KIND, scope, id).await? {
+            Some(rec) => Ok(Some(from_record(&rec)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes `value` over the version it was read at.
+    async fn update_typed<R: Resource>(
+        &self,
+        account_id: &str,
+        value: &R,
+        read_version: i64,
+    ) -> Result<i64, StoreError> {
+        let rec = self
+            .update(to_record(value, account_id, read_version)?)
+            .await?;
+        Ok(rec.version)
+    }
+
+    async fn list_typed<R: Resource>(
+        &self,
+        query: &ListQuery,
+    ) -> Result<(Vec<R>, u64), StoreError> {
+        debug_assert_eq!(query.kind, R::KIND);
+        let page = self.list(query).await?;
+        let items = page
+            .records
+            .iter()
+            .map(|r| from_record::<R>(r).map(|v| v.value))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((items, page.total))
+    }
+}
+
+impl<S: Store + ?Sized> StoreExt for S {}
