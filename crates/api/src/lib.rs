@@ -1,1 +1,149 @@
-//! vpngw-api (placeholder; see docs/architecture.md)
+//! The API layer: from a parsed RPC request to a reply.
+//!
+//! [`Service::call`] is the whole request pipeline, independent of HTTP:
+//! parse → route (Version + Action through the [`actions`] table) →
+//! authenticate (key, timestamp, signature, nonce) → check the parameters
+//! against the operation's generated description → run the handler →
+//! encode JSON or XML. The server crate only adds sockets around it.
+
+pub mod actions;
+mod auth;
+pub mod bootstrap;
+mod config;
+mod context;
+pub mod errors;
+mod param_check;
+mod secrets;
+pub mod vpc;
+
+use std::{sync::Arc, time::SystemTime};
+
+use vpngw_protocol::{ApiError, Encoded, Format, RawRequest, encode_error, encode_success};
+use vpngw_store::Store;
+
+pub use auth::Caller;
+pub use config::{Config, Quotas};
+pub use context::Ctx;
+pub use secrets::Secrets;
+
+/// The API, shared by every connection.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub store: Arc<dyn Store>,
+    pub config: Config,
+    pub secrets: Secrets,
+}
+
+/// What the pipeline tells the server about a request, for its logs and metrics.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub request_id: String,
+    pub action: String,
+    /// The error code, if the call failed.
+    pub code: Option<String>,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, config: Config, secrets: Secrets) -> Service {
+        Service {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                secrets,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// Answers one HTTP request addressed to the RPC endpoint.
+    pub async fn call(&self, raw: &RawRequest<'_>) -> (Encoded, Outcome) {
+        let request_id = vpngw_protocol::new_request_id();
+        let now = SystemTime::now();
+        let parsed = match vpngw_protocol::parse(raw) {
+            Ok(p) => p,
+            Err(e) => {
+                let outcome = Outcome {
+                    request_id: request_id.clone(),
+                    action: String::new(),
+                    code: Some(e.code.to_string()),
+                };
+                let product = actions::Product::guess(raw);
+                let body = encode_error(
+                    Format::Json,
+                    &e,
+                    &request_id,
+                    product.host_id(),
+                    product.name(),
+                );
+                return (body, outcome);
+            }
+        };
+        let format = parsed.format();
+        let action_name = parsed.action().to_owned();
+        let result = self.dispatch(&parsed, &request_id, now).await;
+        let (product, result) = match result {
+            Ok((def, body)) => (def.product, Ok(body)),
+            Err((product, e)) => (product, Err(e)),
+        };
+        match result {
+            Ok(mut body) => {
+                if let serde_json::Value::Object(map) = &mut body {
+                    map.insert(
+                        "RequestId".into(),
+                        serde_json::Value::String(request_id.clone()),
+                    );
+                }
+                let encoded = encode_success(format, &action_name, &body);
+                let outcome = Outcome {
+                    request_id,
+                    action: action_name,
+                    code: None,
+                };
+                (encoded, outcome)
+            }
+            Err(e) => {
+                let encoded =
+                    encode_error(format, &e, &request_id, product.host_id(), product.name());
+                let outcome = Outcome {
+                    request_id,
+                    action: action_name,
+                    code: Some(e.code.to_string()),
+                };
+                (encoded, outcome)
+            }
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        req: &vpngw_protocol::RpcRequest,
+        request_id: &str,
+        now: SystemTime,
+    ) -> Result<(&'static actions::ActionDef, serde_json::Value), (actions::Product, ApiError)>
+    {
+        let def = actions::route(req.version(), req.action())
+            .map_err(|e| (actions::Product::by_version(req.version()), e))?;
+        let fail = |e: ApiError| (def.product, e);
+        let caller = auth::authenticate(&self.inner, req, now)
+            .await
+            .map_err(fail)?;
+        let region = param_check::check(def, req.params()).map_err(fail)?;
+        let ctx = Ctx {
+            inner: &self.inner,
+            params: req.params(),
+            caller: &caller,
+            region,
+            now_ms: context::epoch_ms(now),
+            request_id,
+        };
+        let body = (def.handler)(&ctx).await.map_err(fail)?;
+        Ok((def, body))
+    }
+}

@@ -212,6 +212,7 @@ async fn quota_and_idempotency(store: &dyn Store) {
             token: token.into(),
             fingerprint: fp.into(),
         }),
+        unique: Vec::new(),
     };
     let acct = "quota";
     assert_eq!(
@@ -264,6 +265,27 @@ async fn quota_and_idempotency(store: &dyn Store) {
     ));
     let q = ListQuery::new(Kind::CustomerGateway, scope(acct), 0);
     assert_eq!(store.list(&q).await.unwrap().total, 2);
+    // Unique fields are per scope and kind.
+    let unique = |v: &str| InsertGuard {
+        unique: vec![("vpc_id", v.into())],
+        ..Default::default()
+    };
+    assert!(matches!(
+        store
+            .insert(
+                record(Kind::CustomerGateway, "cgw-u1", acct, &[]),
+                unique("vpc-1")
+            )
+            .await,
+        Err(StoreError::Duplicate)
+    ));
+    store
+        .insert(
+            record(Kind::CustomerGateway, "cgw-u2", "unique-other", &[]),
+            unique("vpc-1"),
+        )
+        .await
+        .unwrap();
 }
 
 async fn list_filters(store: &dyn Store) {

@@ -19,6 +19,8 @@ pub enum StoreError {
     IdempotencyMismatch,
     #[error("already exists")]
     AlreadyExists,
+    #[error("another record already has these values")]
+    Duplicate,
     #[error("storage failure: {0}")]
     Internal(String),
 }

@@ -71,6 +71,10 @@ impl Record {
 pub struct InsertGuard {
     pub quota: Option<Quota>,
     pub idempotency: Option<Idempotency>,
+    /// Top-level document fields whose values together must be unique among
+    /// records of the same kind in the scope (a customer gateway's
+    /// `ip_address`; a connection's gateway and customer gateway). Empty: no check.
+    pub unique: Vec<(&'static str, String)>,
 }
 
 /// At most `limit` records of the inserted kind per scope, or per parent

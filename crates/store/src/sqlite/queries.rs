@@ -83,6 +83,16 @@ fn write_links(c: &Connection, rec: &Record) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// ` AND <doc field> = ?`. Field names come from code, never from requests.
+fn json_field_equals(field: &str) -> String {
+    debug_assert!(
+        field
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    );
+    format!(" AND json_extract(doc, '$.{field}') = ?")
+}
+
 pub fn insert(c: &Connection, rec: &Record, guard: &InsertGuard) -> Result<Inserted, StoreError> {
     if let Some(idem) = &guard.idempotency {
         let seen: Option<(String, String)> = c
@@ -102,6 +112,27 @@ pub fn insert(c: &Connection, rec: &Record, guard: &InsertGuard) -> Result<Inser
         }
     }
     check_links(c, rec)?;
+    if !guard.unique.is_empty() {
+        let mut sql = String::from(
+            "SELECT 1 FROM resources WHERE account_id = ? AND region_id = ? AND kind = ?",
+        );
+        let mut args: Vec<Value> = vec![
+            rec.account_id.clone().into(),
+            rec.region_id.clone().into(),
+            rec.kind.as_str().to_owned().into(),
+        ];
+        for (field, value) in &guard.unique {
+            sql.push_str(&json_field_equals(field));
+            args.push(value.clone().into());
+        }
+        sql.push_str(" LIMIT 1");
+        let taken = c
+            .query_row(&sql, rusqlite::params_from_iter(args.iter()), |_| Ok(()))
+            .optional()?;
+        if taken.is_some() {
+            return Err(StoreError::Duplicate);
+        }
+    }
     if let Some(quota) = &guard.quota {
         let count: i64 = if quota.per_parent {
             c.query_row(
@@ -273,13 +304,7 @@ pub fn list(c: &Connection, q: &ListQuery) -> Result<Page, StoreError> {
         args.push(status.clone().into());
     }
     for (field, value) in &q.fields {
-        // Field names come from code, never from requests.
-        debug_assert!(
-            field
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        );
-        filter.push_str(&format!(" AND json_extract(doc, '$.{field}') = ?"));
+        filter.push_str(&json_field_equals(field));
         args.push(value.clone().into());
     }
     for (key, value) in &q.tags {

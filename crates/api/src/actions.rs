@@ -1,0 +1,145 @@
+//! The action table: every operation vpngw answers, keyed by API version and
+//! action name, with its RAM action and handler. Routing goes only through
+//! this table, so no operation can reach a handler without passing the same
+//! authentication and checks as every other.
+
+use std::{collections::HashMap, sync::LazyLock};
+
+use futures_util::future::BoxFuture;
+use vpngw_protocol::{ApiError, RawRequest};
+
+use crate::{Ctx, vpc};
+
+/// A handler's answer: the response body without `RequestId`.
+pub type Reply = Result<serde_json::Value, ApiError>;
+pub type Handler = for<'a> fn(&'a Ctx<'a>) -> BoxFuture<'a, Reply>;
+
+/// The products served on the one endpoint, told apart by `Version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Product {
+    Vpc,
+}
+
+impl Product {
+    pub const fn version(self) -> &'static str {
+        match self {
+            Product::Vpc => "2016-04-28",
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Product::Vpc => "Vpc",
+        }
+    }
+
+    /// `HostId` of error bodies: the product's public endpoint.
+    pub const fn host_id(self) -> &'static str {
+        match self {
+            Product::Vpc => "vpc.aliyuncs.com",
+        }
+    }
+
+    pub fn by_version(version: &str) -> Product {
+        [Product::Vpc]
+            .into_iter()
+            .find(|p| p.version() == version)
+            .unwrap_or(Product::Vpc)
+    }
+
+    /// The product of a request that could not be parsed, for its error body.
+    pub fn guess(_raw: &RawRequest<'_>) -> Product {
+        Product::Vpc
+    }
+}
+
+/// One operation.
+pub struct ActionDef {
+    pub product: Product,
+    pub name: &'static str,
+    /// The RAM action a policy must allow, e.g. `vpc:CreateVpnGateway`.
+    pub ram_action: &'static str,
+    pub handler: Handler,
+}
+
+/// Wraps an `async fn(&Ctx) -> Reply` into a [`Handler`].
+macro_rules! handler {
+    ($f:path) => {{
+        fn call<'a>(ctx: &'a Ctx<'a>) -> BoxFuture<'a, Reply> {
+            Box::pin($f(ctx))
+        }
+        call as Handler
+    }};
+}
+
+macro_rules! vpc_actions {
+    ($($name:ident => $f:path),+ $(,)?) => {
+        &[$(ActionDef {
+            product: Product::Vpc,
+            name: stringify!($name),
+            ram_action: concat!("vpc:", stringify!($name)),
+            handler: handler!($f),
+        }),+]
+    };
+}
+
+static ACTIONS: &[ActionDef] = vpc_actions! {
+    CreateVpnGateway => vpc::vpn_gateway::create,
+    DescribeVpnGateway => vpc::vpn_gateway::describe,
+    DescribeVpnGateways => vpc::vpn_gateway::describe_many,
+    ModifyVpnGatewayAttribute => vpc::vpn_gateway::modify,
+    DeleteVpnGateway => vpc::vpn_gateway::delete,
+    CreateCustomerGateway => vpc::customer_gateway::create,
+    DescribeCustomerGateway => vpc::customer_gateway::describe,
+    DescribeCustomerGateways => vpc::customer_gateway::describe_many,
+    ModifyCustomerGatewayAttribute => vpc::customer_gateway::modify,
+    DeleteCustomerGateway => vpc::customer_gateway::delete,
+    CreateVpnConnection => vpc::connection::create,
+    DescribeVpnConnection => vpc::connection::describe,
+    DescribeVpnConnections => vpc::connection::describe_many,
+    ModifyVpnConnectionAttribute => vpc::connection::modify,
+    DeleteVpnConnection => vpc::connection::delete,
+    DescribeRegions => vpc::regions::describe_regions,
+    DescribeZones => vpc::regions::describe_zones,
+};
+
+static BY_NAME: LazyLock<HashMap<(&'static str, &'static str), &'static ActionDef>> =
+    LazyLock::new(|| {
+        ACTIONS
+            .iter()
+            .map(|a| ((a.product.version(), a.name), a))
+            .collect()
+    });
+
+/// Every operation served, in table order.
+pub fn all() -> &'static [ActionDef] {
+    ACTIONS
+}
+
+/// Finds the operation for `Version` + `Action`.
+///
+/// An unknown version is `InvalidVersion`; a known version without that
+/// action is `InvalidAction.NotFound` (404). An action the vendor defines
+/// for the version but vpngw does not serve yet says so plainly instead of
+/// pretending it does not exist.
+pub fn route(version: &str, action: &str) -> Result<&'static ActionDef, ApiError> {
+    if let Some(def) = BY_NAME.get(&(version, action)) {
+        return Ok(def);
+    }
+    if version != Product::Vpc.version() {
+        return Err(ApiError::new(
+            "InvalidVersion",
+            "Specified parameter Version is not valid.",
+        ));
+    }
+    if vpngw_model::operations::operation(action).is_some() {
+        return Err(ApiError::new(
+            "UnsupportedOperation",
+            format!("The operation {action} is not supported by this vpngw server yet."),
+        ));
+    }
+    Err(ApiError::new(
+        "InvalidAction.NotFound",
+        "Specified api is not found, please check your url and method.",
+    ))
+}

@@ -1,0 +1,65 @@
+//! First start: the root account and its access key.
+
+use vpngw_store::{AccessKeyRecord, AccountRecord, Store, StoreError};
+
+use crate::Secrets;
+
+/// A root key the operator should be told about (it was generated).
+pub struct GeneratedKey {
+    pub account_id: String,
+    pub access_key_id: String,
+    pub access_key_secret: String,
+}
+
+/// Creates the root account if the store has no account yet. With `given`
+/// the root gets that key; without, a fresh one is generated and returned
+/// so the caller can print it once.
+pub async fn ensure_root(
+    store: &dyn Store,
+    secrets: &Secrets,
+    given: Option<(String, String)>,
+    now_ms: i64,
+) -> Result<Option<GeneratedKey>, StoreError> {
+    if !store.accounts().await?.is_empty() {
+        return Ok(None);
+    }
+    let generated = given.is_none();
+    let (key_id, secret) = given.unwrap_or_else(|| (new_access_key_id(), new_secret()));
+    let account = AccountRecord {
+        id: new_account_id(),
+        name: "root".into(),
+        created_ms: now_ms,
+    };
+    let key = AccessKeyRecord {
+        id: key_id.clone(),
+        account_id: account.id.clone(),
+        principal: "root".into(),
+        secret: secrets.seal(&secret, &crate::auth::key_aad(&key_id)),
+        status: "Active".into(),
+        created_ms: now_ms,
+    };
+    let account_id = account.id.clone();
+    store.create_account(account, key).await?;
+    Ok(generated.then_some(GeneratedKey {
+        account_id,
+        access_key_id: key_id,
+        access_key_secret: secret,
+    }))
+}
+
+/// `LTAI` and 20 alphanumerics, as the cloud's long-term keys.
+pub fn new_access_key_id() -> String {
+    vpngw_identity::keys::generate_access_key_id()
+}
+
+/// 30 alphanumerics, as the cloud's secrets.
+pub fn new_secret() -> String {
+    vpngw_identity::keys::generate_access_key_secret()
+        .expose()
+        .to_owned()
+}
+
+/// 16 digits, as the cloud's account IDs.
+pub fn new_account_id() -> String {
+    vpngw_identity::keys::generate_account_id()
+}

@@ -1,0 +1,46 @@
+//! Behaviour settings of the API (timings, quotas, address pools).
+
+use ipnet::Ipv4Net;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How long a new VPN gateway stays `init` before it is `active`.
+    pub gateway_provision_delay_ms: i64,
+    /// How long a modified VPN gateway stays `updating`.
+    pub gateway_update_delay_ms: i64,
+    /// Where VPN gateways' public IPs come from. The default, 198.18.0.0/15
+    /// (RFC 2544 benchmarking), is never routed on the internet.
+    pub public_ip_pool: Ipv4Net,
+    pub quotas: Quotas,
+}
+
+/// Per-account limits; 0 means unlimited.
+#[derive(Debug, Clone)]
+pub struct Quotas {
+    pub vpn_gateways_per_region: u32,
+    pub customer_gateways_per_region: u32,
+    pub connections_per_gateway: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            gateway_provision_delay_ms: 2_000,
+            gateway_update_delay_ms: 0,
+            public_ip_pool: Ipv4Net::new(std::net::Ipv4Addr::new(198, 18, 0, 0), 15)
+                .unwrap_or_default(),
+            quotas: Quotas::default(),
+        }
+    }
+}
+
+impl Default for Quotas {
+    /// The cloud's default quotas for one account and region.
+    fn default() -> Self {
+        Quotas {
+            vpn_gateways_per_region: 100,
+            customer_gateways_per_region: 100,
+            connections_per_gateway: 10,
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! What a handler gets: the parameters, the caller, the region, the clock,
+//! and helpers for what many handlers do (scopes, pages, client tokens).
+
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+use vpngw_model::catalog::Region;
+use vpngw_protocol::{ApiError, Params};
+use vpngw_store::{Idempotency, Kind, Scope, Store, StoreError};
+
+use crate::{Caller, Config, Inner, errors};
+
+pub struct Ctx<'a> {
+    pub(crate) inner: &'a Inner,
+    pub params: &'a Params,
+    pub caller: &'a Caller,
+    /// The request's `RegionId`, already checked against the catalogue.
+    pub region: Option<&'static Region>,
+    pub now_ms: i64,
+    pub request_id: &'a str,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn store(&self) -> &'a dyn Store {
+        &*self.inner.store
+    }
+
+    pub fn config(&self) -> &'a Config {
+        &self.inner.config
+    }
+
+    pub fn secrets(&self) -> &'a crate::Secrets {
+        &self.inner.secrets
+    }
+
+    /// The region named by `RegionId`, which regional operations require.
+    pub fn region(&self) -> Result<&'static Region, ApiError> {
+        self.region
+            .ok_or_else(|| ApiError::missing_parameter("RegionId"))
+    }
+
+    /// The caller's account in the request's region.
+    pub fn scope(&self) -> Result<Scope, ApiError> {
+        Ok(Scope {
+            account_id: self.caller.account_id.clone(),
+            region_id: self.region()?.id.to_owned(),
+        })
+    }
+
+    /// A non-empty optional string parameter.
+    pub fn opt(&self, name: &str) -> Option<&'a str> {
+        self.params.get(name).filter(|v| !v.is_empty())
+    }
+
+    /// `PageNumber` (default 1) and `PageSize` (default 10, at most `max`),
+    /// as an offset and a limit.
+    pub fn page(&self, max: i64) -> Result<(i64, i64), ApiError> {
+        let number = self.params.i64("PageNumber")?.unwrap_or(1);
+        let size = self.params.i64("PageSize")?.unwrap_or(10);
+        if number < 1 {
+            return Err(ApiError::invalid_parameter("PageNumber"));
+        }
+        if !(1..=max).contains(&size) {
+            return Err(ApiError::invalid_parameter("PageSize"));
+        }
+        Ok((number, size))
+    }
+
+    /// The `ClientToken` guard for a create: the token and a fingerprint of
+    /// every other business parameter, so the same token with other
+    /// parameters is told apart (`IdempotentParameterMismatch`).
+    pub fn idempotency(&self) -> Result<Option<Idempotency>, ApiError> {
+        let Some(token) = self.opt("ClientToken") else {
+            return Ok(None);
+        };
+        if token.len() > 64 || !token.is_ascii() {
+            return Err(ApiError::invalid_parameter("ClientToken"));
+        }
+        let mut hash = Sha256::new();
+        for (name, value) in self.params.iter() {
+            if name == "ClientToken" || vpngw_protocol::COMMON_PARAMETERS.contains(&name) {
+                continue;
+            }
+            hash.update(name.as_bytes());
+            hash.update([0]);
+            hash.update(value.as_bytes());
+            hash.update([0]);
+        }
+        let fingerprint = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Some(Idempotency {
+            token: token.to_owned(),
+            fingerprint,
+        }))
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn epoch_ms(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A storage failure nobody expected: logged in full, answered as
+/// `InternalError` without detail.
+pub fn internal(e: StoreError) -> ApiError {
+    tracing::error!(error = %e, "store failure");
+    ApiError::internal()
+}
+
+/// Maps the store errors every write can meet; `not_found` is the
+/// resource's own NotFound error.
+pub fn store_error(e: StoreError, not_found: fn() -> ApiError) -> ApiError {
+    match e {
+        StoreError::NotFound => not_found(),
+        StoreError::VersionConflict => errors::task_conflict(),
+        StoreError::QuotaExceeded { .. } => errors::quota_full(),
+        StoreError::IdempotencyMismatch => errors::idempotent_mismatch(),
+        StoreError::MissingLink(id) => missing_link(&id),
+        StoreError::Referenced { kind, id } => match kind {
+            Kind::VpnConnection => errors::in_use_by_connection("resource", &id),
+            _ => errors::task_conflict(),
+        },
+        other => internal(other),
+    }
+}
+
+/// A link that vanished between the handler's check and the write: answer
+/// the NotFound of the linked kind, judged by its ID prefix.
+fn missing_link(id: &str) -> ApiError {
+    if id.starts_with("cgw-") {
+        errors::customer_gateway_not_found()
+    } else if id.starts_with("vpn-") {
+        errors::vpn_gateway_not_found()
+    } else {
+        errors::vpn_connection_not_found()
+    }
+}

@@ -1,0 +1,380 @@
+//! CreateVpnConnection, DescribeVpnConnection(s),
+//! ModifyVpnConnectionAttribute, DeleteVpnConnection.
+//!
+//! Secrets (the PSK, the BGP key) are sealed in the stored document and
+//! opened only to build a response.
+
+use serde::Serialize;
+use vpngw_model::{
+    Lifecycle, VpnConnection,
+    connection::{BgpConfig, IkeConfig, IpsecConfig, STATUS_NOT_ESTABLISHED, generate_psk},
+    ids::{IdKind, new_id},
+    validate,
+};
+use vpngw_protocol::ApiError;
+use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, Quota, StoreExt, Versioned};
+
+use super::{
+    customer_gateway, ike_json, reply, tag_filters,
+    views::{OpenedSecrets, VpnConnectionView},
+    vpn_gateway::{self, id_list, require_active},
+};
+use crate::{Ctx, actions::Reply, context::store_error, errors};
+
+pub(crate) async fn load(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<VpnConnection>, ApiError> {
+    ctx.store()
+        .get_typed::<VpnConnection>(&ctx.scope()?, id)
+        .await
+        .map_err(crate::context::internal)?
+        .ok_or_else(errors::vpn_connection_not_found)
+}
+
+fn psk_aad(id: &str) -> String {
+    format!("vpnconnection:{id}:psk")
+}
+
+fn bgp_key_aad(id: &str) -> String {
+    format!("vpnconnection:{id}:bgpkey")
+}
+
+/// Seals the plaintext secrets of a connection about to be stored.
+fn seal(ctx: &Ctx<'_>, c: &mut VpnConnection) {
+    c.ike.psk = ctx.secrets().seal(&c.ike.psk, &psk_aad(&c.id));
+    if let Some(k) = &c.bgp.auth_key {
+        c.bgp.auth_key = Some(ctx.secrets().seal(k, &bgp_key_aad(&c.id)));
+    }
+}
+
+/// Opens the secrets of a stored connection in place.
+fn unseal(ctx: &Ctx<'_>, c: &mut VpnConnection) -> Result<(), ApiError> {
+    c.ike.psk = ctx.secrets().open(&c.ike.psk, &psk_aad(&c.id))?;
+    if let Some(k) = &c.bgp.auth_key {
+        c.bgp.auth_key = Some(ctx.secrets().open(k, &bgp_key_aad(&c.id))?);
+    }
+    Ok(())
+}
+
+fn view(ctx: &Ctx<'_>, c: &VpnConnection, list_item: bool) -> Result<VpnConnectionView, ApiError> {
+    let mut opened = c.clone();
+    unseal(ctx, &mut opened)?;
+    let secrets = OpenedSecrets {
+        psk: opened.ike.psk.clone(),
+        bgp_auth_key: opened.bgp.auth_key.clone(),
+        tunnel_psks: Vec::new(),
+    };
+    Ok(VpnConnectionView::of(c, secrets, ctx.now_ms, list_item))
+}
+
+fn subnets(ctx: &Ctx<'_>, name: &str) -> Result<Option<String>, ApiError> {
+    match ctx.params.get(name) {
+        None => Ok(None),
+        Some(v) => validate::subnet_list(v)
+            .map(|nets| Some(validate::join_subnets(&nets)))
+            .map_err(|_| errors::illegal_subnet(name, v)),
+    }
+}
+
+/// Applies the JSON-string parameters present in the request.
+fn apply_json_params(ctx: &Ctx<'_>, c: &mut VpnConnection) -> Result<(), ApiError> {
+    if let Some(text) = ctx.opt("IkeConfig") {
+        ike_json::apply_ike(
+            &mut c.ike,
+            &ike_json::object("IkeConfig", text)?,
+            "IkeConfig",
+        )?;
+    }
+    if let Some(text) = ctx.opt("IpsecConfig") {
+        ike_json::apply_ipsec(
+            &mut c.ipsec,
+            &ike_json::object("IpsecConfig", text)?,
+            "IpsecConfig",
+        )?;
+    }
+    if let Some(text) = ctx.opt("BgpConfig") {
+        ike_json::apply_bgp(
+            &mut c.bgp,
+            &ike_json::object("BgpConfig", text)?,
+            "BgpConfig",
+        )?;
+    }
+    if let Some(text) = ctx.opt("HealthCheckConfig") {
+        let map = ike_json::object("HealthCheckConfig", text)?;
+        c.health_check =
+            ike_json::apply_health_check(c.health_check.take(), &map, "HealthCheckConfig")?;
+    }
+    Ok(())
+}
+
+fn apply_flags(ctx: &Ctx<'_>, c: &mut VpnConnection) -> Result<(), ApiError> {
+    let p = ctx.params;
+    if let Some(v) = p.bool("EnableDpd")? {
+        c.enable_dpd = v;
+    }
+    if let Some(v) = p.bool("EnableNatTraversal")? {
+        c.enable_nat_traversal = v;
+    }
+    if let Some(v) = p.bool("EffectImmediately")? {
+        c.effect_immediately = v;
+    }
+    if let Some(v) = p.bool("AutoConfigRoute")? {
+        c.auto_config_route = v;
+    }
+    if let Some(v) = p.get("RemoteCaCertificate") {
+        c.remote_ca_certificate = (!v.is_empty()).then(|| v.to_owned());
+    }
+    if let Some(name) = p.get("Name") {
+        if !name.is_empty() && !validate::loose_name(name) {
+            return Err(errors::invalid_name());
+        }
+        c.name = name.to_owned();
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Created {
+    vpn_connection_id: String,
+    name: String,
+    create_time: i64,
+}
+
+pub async fn create(ctx: &Ctx<'_>) -> Reply {
+    let region = ctx.region()?;
+    let gateway = vpn_gateway::load(ctx, ctx.params.required("VpnGatewayId")?).await?;
+    if ctx
+        .params
+        .iter()
+        .any(|(n, _)| n.starts_with("TunnelOptionsSpecification."))
+    {
+        return Err(ApiError::new(
+            "UnsupportedOperation",
+            "Dual-tunnel connections (TunnelOptionsSpecification) are not supported by this vpngw server yet.",
+        ));
+    }
+    let customer_gateway =
+        customer_gateway::load(ctx, ctx.params.required("CustomerGatewayId")?).await?;
+    let local_subnet =
+        subnets(ctx, "LocalSubnet")?.ok_or_else(|| ApiError::missing_parameter("LocalSubnet"))?;
+    let remote_subnet =
+        subnets(ctx, "RemoteSubnet")?.ok_or_else(|| ApiError::missing_parameter("RemoteSubnet"))?;
+    let id = new_id(IdKind::VpnConnection, region.id_prefix);
+    let mut conn = VpnConnection {
+        id: id.clone(),
+        region_id: region.id.to_owned(),
+        vpn_gateway_id: gateway.value.id.clone(),
+        customer_gateway_id: Some(customer_gateway.value.id.clone()),
+        name: String::new(),
+        local_subnet,
+        remote_subnet,
+        effect_immediately: false,
+        enable_dpd: true,
+        enable_nat_traversal: true,
+        auto_config_route: true,
+        remote_ca_certificate: None,
+        ike: IkeConfig::defaults(
+            gateway.value.internet_ip.clone(),
+            customer_gateway.value.ip_address.clone(),
+            generate_psk(),
+        ),
+        ipsec: IpsecConfig::default(),
+        bgp: BgpConfig::default(),
+        health_check: None,
+        tunnels: Vec::new(),
+        enable_tunnels_bgp: false,
+        tunnel_bandwidth: None,
+        resource_group_id: ctx
+            .opt("ResourceGroupId")
+            .unwrap_or("rg-default")
+            .to_owned(),
+        create_time_ms: ctx.now_ms,
+        tags: customer_gateway::create_tags(ctx)?,
+        state: Lifecycle::settled("active"),
+        status: STATUS_NOT_ESTABLISHED.to_owned(),
+    };
+    apply_flags(ctx, &mut conn)?;
+    apply_json_params(ctx, &mut conn)?;
+    conn.bgp.peer_asn = customer_gateway.value.asn;
+    require_active(&gateway.value, ctx.now_ms)?;
+    if ctx.params.bool("DryRun")?.unwrap_or(false) {
+        return Err(errors::dry_run_passed());
+    }
+    seal(ctx, &mut conn);
+    let limit = ctx.config().quotas.connections_per_gateway;
+    let guard = InsertGuard {
+        quota: (limit > 0).then_some(Quota {
+            limit,
+            per_parent: true,
+        }),
+        idempotency: ctx.idempotency()?,
+        // One single-tunnel connection per gateway and peer: the cloud says
+        // so, and strongSwan could not tell two such tunnels apart.
+        unique: vec![
+            ("vpn_gateway_id", conn.vpn_gateway_id.clone()),
+            (
+                "customer_gateway_id",
+                conn.customer_gateway_id.clone().unwrap_or_default(),
+            ),
+        ],
+    };
+    let inserted = ctx
+        .store()
+        .insert_typed(&ctx.caller.account_id, &conn, guard)
+        .await
+        .map_err(|e| match e {
+            vpngw_store::StoreError::Duplicate => errors::connection_already_exists(),
+            e => store_error(e, errors::vpn_connection_not_found),
+        })?;
+    let created = match inserted {
+        Inserted::Created => conn,
+        Inserted::Replayed { id } => load(ctx, &id).await?.value,
+    };
+    reply(&Created {
+        vpn_connection_id: created.id,
+        name: created.name,
+        create_time: created.create_time_ms,
+    })
+}
+
+pub async fn describe(ctx: &Ctx<'_>) -> Reply {
+    let c = load(ctx, ctx.params.required("VpnConnectionId")?).await?;
+    reply(&view(ctx, &c.value, false)?)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Page {
+    total_count: u64,
+    page_number: i64,
+    page_size: i64,
+    vpn_connections: List,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct List {
+    vpn_connection: Vec<VpnConnectionView>,
+}
+
+pub async fn describe_many(ctx: &Ctx<'_>) -> Reply {
+    let (number, size) = ctx.page(50)?;
+    let mut q = ListQuery::new(Kind::VpnConnection, ctx.scope()?, ctx.now_ms);
+    q.ids = id_list(ctx.opt("VpnConnectionId"));
+    q.parent_id = ctx.opt("VpnGatewayId").map(str::to_owned);
+    q.linked_to = ctx.opt("CustomerGatewayId").map(str::to_owned);
+    q.resource_group_id = ctx.opt("ResourceGroupId").map(str::to_owned);
+    q.tags = tag_filters(ctx.params, "Tag")?;
+    q.offset = ((number - 1) * size) as u64;
+    q.limit = size as u64;
+    let (conns, total) = ctx
+        .store()
+        .list_typed::<VpnConnection>(&q)
+        .await
+        .map_err(crate::context::internal)?;
+    reply(&Page {
+        total_count: total,
+        page_number: number,
+        page_size: size,
+        vpn_connections: List {
+            vpn_connection: conns
+                .iter()
+                .map(|c| view(ctx, c, true))
+                .collect::<Result<_, _>>()?,
+        },
+    })
+}
+
+/// ModifyVpnConnectionAttribute's answer: the connection as now configured.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Modified {
+    vpn_connection_id: String,
+    vpn_gateway_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer_gateway_id: Option<String>,
+    name: String,
+    description: String,
+    local_subnet: String,
+    remote_subnet: String,
+    create_time: i64,
+    effect_immediately: bool,
+    enable_dpd: bool,
+    enable_nat_traversal: bool,
+    enable_tunnels_bgp: bool,
+    resource_group_id: String,
+    ike_config: super::views::IkeConfigView,
+    ipsec_config: super::views::IpsecConfigView,
+    vpn_bgp_config: super::views::VpnBgpConfigView,
+    vco_health_check: super::views::VcoHealthCheckView,
+}
+
+pub async fn modify(ctx: &Ctx<'_>) -> Reply {
+    let id = ctx.params.required("VpnConnectionId")?;
+    let Versioned {
+        value: stored,
+        version,
+    } = load(ctx, id).await?;
+    let gateway = vpn_gateway::load(ctx, &stored.vpn_gateway_id).await?;
+    require_active(&gateway.value, ctx.now_ms)?;
+    let mut conn = stored;
+    unseal(ctx, &mut conn)?;
+    if let Some(s) = subnets(ctx, "LocalSubnet")? {
+        conn.local_subnet = s;
+    }
+    if let Some(s) = subnets(ctx, "RemoteSubnet")? {
+        conn.remote_subnet = s;
+    }
+    apply_flags(ctx, &mut conn)?;
+    apply_json_params(ctx, &mut conn)?;
+    let opened = conn.clone();
+    seal(ctx, &mut conn);
+    ctx.store()
+        .update_typed(&ctx.caller.account_id, &conn, version)
+        .await
+        .map_err(|e| store_error(e, errors::vpn_connection_not_found))?;
+    let health_status = if opened.health_check.as_ref().is_some_and(|h| h.enable) {
+        "failed"
+    } else {
+        ""
+    };
+    reply(&Modified {
+        ike_config: super::views::IkeConfigView::of(&opened.ike, opened.ike.psk.clone()),
+        ipsec_config: super::views::IpsecConfigView::of(&opened.ipsec),
+        vpn_bgp_config: super::views::VpnBgpConfigView::of(
+            &opened.bgp,
+            opened.bgp.auth_key.clone(),
+            if opened.bgp.enable { "false" } else { "" },
+        ),
+        vco_health_check: super::views::VcoHealthCheckView::of(
+            opened.health_check.as_ref(),
+            health_status,
+        ),
+        vpn_connection_id: opened.id,
+        vpn_gateway_id: opened.vpn_gateway_id,
+        customer_gateway_id: opened.customer_gateway_id,
+        name: opened.name,
+        description: String::new(),
+        local_subnet: opened.local_subnet,
+        remote_subnet: opened.remote_subnet,
+        create_time: opened.create_time_ms,
+        effect_immediately: opened.effect_immediately,
+        enable_dpd: opened.enable_dpd,
+        enable_nat_traversal: opened.enable_nat_traversal,
+        enable_tunnels_bgp: opened.enable_tunnels_bgp,
+        resource_group_id: opened.resource_group_id,
+    })
+}
+
+pub async fn delete(ctx: &Ctx<'_>) -> Reply {
+    let id = ctx.params.required("VpnConnectionId")?;
+    let conn = load(ctx, id).await?;
+    let gateway = vpn_gateway::load(ctx, &conn.value.vpn_gateway_id).await?;
+    if gateway.value.lifecycle.effective(ctx.now_ms) == "updating" {
+        return Err(errors::gateway_configuring());
+    }
+    ctx.store()
+        .delete(Kind::VpnConnection, &ctx.scope()?, id)
+        .await
+        .map_err(|e| store_error(e, errors::vpn_connection_not_found))?;
+    reply(&serde_json::json!({}))
+}

@@ -1,0 +1,34 @@
+//! The VPC product's IPsec-VPN operations.
+
+pub mod connection;
+pub mod customer_gateway;
+mod ike_json;
+pub mod regions;
+pub mod views;
+pub mod vpn_gateway;
+
+use vpngw_protocol::ApiError;
+
+/// Serializes a response view into the reply body.
+pub(crate) fn reply<T: serde::Serialize>(view: &T) -> crate::actions::Reply {
+    serde_json::to_value(view).map_err(|e| {
+        tracing::error!(error = %e, "response encoding failed");
+        ApiError::internal()
+    })
+}
+
+/// `Tag.N.Key` / `Tag.N.Value` (or `Tags.N.…`) as (key, optional value) filters.
+pub(crate) fn tag_filters(
+    params: &vpngw_protocol::Params,
+    name: &str,
+) -> Result<Vec<(String, Option<String>)>, ApiError> {
+    let mut out = Vec::new();
+    for tag in params.objects(name)? {
+        let Some(key) = tag.get("Key").filter(|k| !k.is_empty()) else {
+            continue;
+        };
+        let value = tag.get("Value").map(str::to_owned);
+        out.push((key.to_owned(), value));
+    }
+    Ok(out)
+}

@@ -1,0 +1,524 @@
+//! Response shapes, field for field as the SDK models name and type them
+//! (`alibabacloud_vpc20160428/models`). Lists are wrapped the cloud's way
+//! (`Tags: {Tag: [...]}`), and the same datum may change type between
+//! shapes: dual-tunnel options carry numbers and booleans as strings.
+
+use serde::Serialize;
+use vpngw_model::{
+    CustomerGateway, Tag, VpnConnection, VpnGateway,
+    connection::{BgpConfig, HealthCheck, IkeConfig, IpsecConfig, Tunnel},
+};
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagView {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tags {
+    pub tag: Vec<TagView>,
+}
+
+impl Tags {
+    pub fn of(tags: &[Tag]) -> Tags {
+        Tags {
+            tag: tags
+                .iter()
+                .map(|t| TagView {
+                    key: t.key.clone(),
+                    value: t.value.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b { "enable" } else { "disable" }
+}
+
+fn bool_str(b: bool) -> String {
+    b.to_string()
+}
+
+// ---- VPN gateway -------------------------------------------------------------
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VpnGatewayView {
+    pub vpn_gateway_id: String,
+    pub vpc_id: String,
+    #[serde(rename = "VSwitchId")]
+    pub vswitch_id: String,
+    pub name: String,
+    pub description: String,
+    pub internet_ip: String,
+    pub disaster_recovery_internet_ip: String,
+    #[serde(rename = "DisasterRecoveryVSwitchId")]
+    pub disaster_recovery_vswitch_id: String,
+    pub ssl_vpn_internet_ip: String,
+    pub create_time: i64,
+    pub end_time: i64,
+    pub spec: String,
+    pub status: String,
+    pub business_status: String,
+    pub charge_type: String,
+    pub ipsec_vpn: &'static str,
+    pub ssl_vpn: &'static str,
+    pub ssl_max_connections: i64,
+    pub network_type: String,
+    pub vpn_type: String,
+    pub gateway_type: &'static str,
+    pub enable_bgp: bool,
+    pub auto_propagate: bool,
+    pub resource_group_id: String,
+    /// A legacy free-text field; the cloud sends an empty string.
+    pub tag: &'static str,
+    pub tags: Tags,
+    pub eni_instance_ids: EniInstanceIds,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EniInstanceIds {
+    pub eni_instance_id: Vec<String>,
+}
+
+impl VpnGatewayView {
+    pub fn of(g: &VpnGateway, now_ms: i64) -> VpnGatewayView {
+        VpnGatewayView {
+            vpn_gateway_id: g.id.clone(),
+            vpc_id: g.vpc_id.clone(),
+            vswitch_id: g.vswitch_id.clone(),
+            name: g.name.clone(),
+            description: g.description.clone(),
+            internet_ip: g.internet_ip.clone(),
+            disaster_recovery_internet_ip: g
+                .disaster_recovery_internet_ip
+                .clone()
+                .unwrap_or_default(),
+            disaster_recovery_vswitch_id: g
+                .disaster_recovery_vswitch_id
+                .clone()
+                .unwrap_or_default(),
+            ssl_vpn_internet_ip: g.ssl_vpn_internet_ip.clone().unwrap_or_default(),
+            create_time: g.create_time_ms,
+            end_time: g.end_time_ms,
+            spec: g.spec(),
+            status: g.lifecycle.effective(now_ms).to_owned(),
+            business_status: "Normal".into(),
+            charge_type: g.charge_type.clone(),
+            ipsec_vpn: on_off(g.enable_ipsec),
+            ssl_vpn: on_off(g.enable_ssl),
+            ssl_max_connections: g.ssl_connections,
+            network_type: g.network_type.clone(),
+            vpn_type: g.vpn_type.clone(),
+            gateway_type: "Normal",
+            enable_bgp: g.enable_bgp,
+            auto_propagate: g.auto_propagate,
+            resource_group_id: g.resource_group_id.clone(),
+            tag: "",
+            tags: Tags::of(&g.tags),
+            eni_instance_ids: EniInstanceIds {
+                eni_instance_id: Vec::new(),
+            },
+        }
+    }
+}
+
+// ---- customer gateway --------------------------------------------------------
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CustomerGatewayView {
+    pub customer_gateway_id: String,
+    pub name: String,
+    pub description: String,
+    pub ip_address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asn: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_key: Option<String>,
+    pub create_time: i64,
+    pub resource_group_id: String,
+    pub tags: Tags,
+}
+
+impl CustomerGatewayView {
+    /// `auth_key` is the opened BGP key, when the caller may see it.
+    pub fn of(c: &CustomerGateway, auth_key: Option<String>) -> CustomerGatewayView {
+        CustomerGatewayView {
+            customer_gateway_id: c.id.clone(),
+            name: c.name.clone(),
+            description: c.description.clone(),
+            ip_address: c.ip_address.clone(),
+            asn: c.asn,
+            auth_key,
+            create_time: c.create_time_ms,
+            resource_group_id: c.resource_group_id.clone(),
+            tags: Tags::of(&c.tags),
+        }
+    }
+}
+
+// ---- IPsec connection --------------------------------------------------------
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IkeConfigView {
+    pub ike_version: &'static str,
+    pub ike_mode: &'static str,
+    pub ike_enc_alg: &'static str,
+    pub ike_auth_alg: &'static str,
+    pub ike_pfs: &'static str,
+    pub ike_lifetime: i64,
+    pub local_id: String,
+    pub remote_id: String,
+    pub psk: String,
+}
+
+impl IkeConfigView {
+    pub fn of(c: &IkeConfig, psk: String) -> IkeConfigView {
+        IkeConfigView {
+            ike_version: c.version.as_str(),
+            ike_mode: c.mode.as_str(),
+            ike_enc_alg: c.enc_alg.as_str(),
+            ike_auth_alg: c.auth_alg.as_str(),
+            ike_pfs: c.pfs.as_str(),
+            ike_lifetime: c.lifetime_s,
+            local_id: c.local_id.clone(),
+            remote_id: c.remote_id.clone(),
+            psk,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IpsecConfigView {
+    pub ipsec_enc_alg: &'static str,
+    pub ipsec_auth_alg: &'static str,
+    pub ipsec_pfs: &'static str,
+    pub ipsec_lifetime: i64,
+}
+
+impl IpsecConfigView {
+    pub fn of(c: &IpsecConfig) -> IpsecConfigView {
+        IpsecConfigView {
+            ipsec_enc_alg: c.enc_alg.as_str(),
+            ipsec_auth_alg: c.auth_alg.as_str(),
+            ipsec_pfs: c.pfs.as_str(),
+            ipsec_lifetime: c.lifetime_s,
+        }
+    }
+}
+
+/// `VpnBgpConfig`: `EnableBgp` is a string, the ASNs are integers.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VpnBgpConfigView {
+    pub enable_bgp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_asn: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_asn: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel_cidr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_bgp_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_bgp_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_key: Option<String>,
+    pub status: String,
+}
+
+impl VpnBgpConfigView {
+    pub fn of(b: &BgpConfig, auth_key: Option<String>, status: &str) -> VpnBgpConfigView {
+        VpnBgpConfigView {
+            enable_bgp: bool_str(b.enable),
+            local_asn: b.local_asn,
+            peer_asn: b.peer_asn,
+            tunnel_cidr: b.tunnel_cidr.clone(),
+            local_bgp_ip: b.local_bgp_ip.clone(),
+            peer_bgp_ip: b.peer_bgp_ip.clone(),
+            auth_key,
+            status: status.to_owned(),
+        }
+    }
+}
+
+/// `VcoHealthCheck`: `Enable` is a string, `Interval`/`Retry` integers.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VcoHealthCheckView {
+    pub enable: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<&'static str>,
+    pub status: String,
+}
+
+impl VcoHealthCheckView {
+    pub fn of(h: Option<&HealthCheck>, status: &str) -> VcoHealthCheckView {
+        match h {
+            None => VcoHealthCheckView {
+                enable: "false".into(),
+                dip: None,
+                sip: None,
+                interval: None,
+                retry: None,
+                policy: None,
+                status: status.to_owned(),
+            },
+            Some(h) => VcoHealthCheckView {
+                enable: bool_str(h.enable),
+                dip: Some(h.dip.clone()),
+                sip: Some(h.sip.clone()),
+                interval: Some(h.interval_s),
+                retry: Some(h.retry),
+                policy: Some(h.policy.as_str()),
+                status: status.to_owned(),
+            },
+        }
+    }
+}
+
+/// One tunnel as DescribeVpnConnection(s) show it: numbers and booleans as strings.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TunnelOptionsView {
+    pub tunnel_id: String,
+    pub tunnel_index: i64,
+    pub role: &'static str,
+    pub customer_gateway_id: String,
+    pub enable_dpd: String,
+    pub enable_nat_traversal: String,
+    pub internet_ip: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_ca_certificate: Option<String>,
+    pub state: String,
+    pub status: String,
+    pub zone_no: String,
+    pub tunnel_ike_config: TunnelIkeConfigView,
+    pub tunnel_ipsec_config: TunnelIpsecConfigView,
+    pub tunnel_bgp_config: TunnelBgpConfigView,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TunnelIkeConfigView {
+    pub ike_version: &'static str,
+    pub ike_mode: &'static str,
+    pub ike_enc_alg: &'static str,
+    pub ike_auth_alg: &'static str,
+    pub ike_pfs: &'static str,
+    pub ike_lifetime: String,
+    pub local_id: String,
+    pub remote_id: String,
+    pub psk: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TunnelIpsecConfigView {
+    pub ipsec_enc_alg: &'static str,
+    pub ipsec_auth_alg: &'static str,
+    pub ipsec_pfs: &'static str,
+    pub ipsec_lifetime: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TunnelBgpConfigView {
+    pub enable_bgp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_asn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_asn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel_cidr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_bgp_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_bgp_ip: Option<String>,
+    pub bgp_status: String,
+}
+
+impl TunnelOptionsView {
+    pub fn of(t: &Tunnel, state: &str, psk: String) -> TunnelOptionsView {
+        TunnelOptionsView {
+            tunnel_id: t.id.clone(),
+            tunnel_index: t.index,
+            role: t.role.as_str(),
+            customer_gateway_id: t.customer_gateway_id.clone(),
+            enable_dpd: bool_str(t.enable_dpd),
+            enable_nat_traversal: bool_str(t.enable_nat_traversal),
+            internet_ip: t.internet_ip.clone(),
+            remote_ca_certificate: t.remote_ca_certificate.clone(),
+            state: state.to_owned(),
+            status: t.status.clone(),
+            zone_no: t.zone_no.clone(),
+            tunnel_ike_config: TunnelIkeConfigView {
+                ike_version: t.ike.version.as_str(),
+                ike_mode: t.ike.mode.as_str(),
+                ike_enc_alg: t.ike.enc_alg.as_str(),
+                ike_auth_alg: t.ike.auth_alg.as_str(),
+                ike_pfs: t.ike.pfs.as_str(),
+                ike_lifetime: t.ike.lifetime_s.to_string(),
+                local_id: t.ike.local_id.clone(),
+                remote_id: t.ike.remote_id.clone(),
+                psk,
+            },
+            tunnel_ipsec_config: TunnelIpsecConfigView {
+                ipsec_enc_alg: t.ipsec.enc_alg.as_str(),
+                ipsec_auth_alg: t.ipsec.auth_alg.as_str(),
+                ipsec_pfs: t.ipsec.pfs.as_str(),
+                ipsec_lifetime: t.ipsec.lifetime_s.to_string(),
+            },
+            tunnel_bgp_config: TunnelBgpConfigView {
+                enable_bgp: bool_str(t.bgp.enable),
+                local_asn: t.bgp.local_asn.map(|a| a.to_string()),
+                peer_asn: t.bgp.peer_asn.map(|a| a.to_string()),
+                tunnel_cidr: t.bgp.tunnel_cidr.clone(),
+                local_bgp_ip: t.bgp.local_bgp_ip.clone(),
+                peer_bgp_ip: t.bgp.peer_bgp_ip.clone(),
+                bgp_status: if t.bgp.enable {
+                    "false".into()
+                } else {
+                    String::new()
+                },
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TunnelOptionsSpecificationView {
+    pub tunnel_options: Vec<TunnelOptionsView>,
+}
+
+/// The secrets of a connection, opened for display.
+pub struct OpenedSecrets {
+    pub psk: String,
+    pub bgp_auth_key: Option<String>,
+    pub tunnel_psks: Vec<String>,
+}
+
+/// DescribeVpnConnection's body and one item of DescribeVpnConnections; the
+/// only difference is the name of the tag wrapper (`Tags` vs `Tag`), which
+/// the caller sets by choosing the field.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VpnConnectionView {
+    pub vpn_connection_id: String,
+    pub vpn_gateway_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_gateway_id: Option<String>,
+    pub name: String,
+    pub local_subnet: String,
+    pub remote_subnet: String,
+    pub create_time: i64,
+    pub effect_immediately: bool,
+    pub enable_dpd: bool,
+    pub enable_nat_traversal: bool,
+    pub enable_tunnels_bgp: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_ca_certificate: Option<String>,
+    pub state: String,
+    pub status: String,
+    pub network_type: &'static str,
+    pub ike_config: IkeConfigView,
+    pub ipsec_config: IpsecConfigView,
+    pub vpn_bgp_config: VpnBgpConfigView,
+    pub vco_health_check: VcoHealthCheckView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel_options_specification: Option<TunnelOptionsSpecificationView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel_bandwidth: Option<String>,
+    pub resource_group_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Tags>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<Tags>,
+}
+
+impl VpnConnectionView {
+    /// `list_item` selects DescribeVpnConnections' `Tag` wrapper instead of `Tags`.
+    pub fn of(
+        c: &VpnConnection,
+        secrets: OpenedSecrets,
+        now_ms: i64,
+        list_item: bool,
+    ) -> VpnConnectionView {
+        let state = c.state.effective(now_ms).to_owned();
+        let tunnels = (!c.tunnels.is_empty()).then(|| TunnelOptionsSpecificationView {
+            tunnel_options: c
+                .tunnels
+                .iter()
+                .zip(
+                    secrets
+                        .tunnel_psks
+                        .iter()
+                        .cloned()
+                        .chain(std::iter::repeat(String::new())),
+                )
+                .map(|(t, psk)| TunnelOptionsView::of(t, &state, psk))
+                .collect(),
+        });
+        let tags = Tags::of(&c.tags);
+        let (tags, tag) = if list_item {
+            (None, Some(tags))
+        } else {
+            (Some(tags), None)
+        };
+        VpnConnectionView {
+            vpn_connection_id: c.id.clone(),
+            vpn_gateway_id: c.vpn_gateway_id.clone(),
+            customer_gateway_id: c.customer_gateway_id.clone(),
+            name: c.name.clone(),
+            local_subnet: c.local_subnet.clone(),
+            remote_subnet: c.remote_subnet.clone(),
+            create_time: c.create_time_ms,
+            effect_immediately: c.effect_immediately,
+            enable_dpd: c.enable_dpd,
+            enable_nat_traversal: c.enable_nat_traversal,
+            enable_tunnels_bgp: c.enable_tunnels_bgp,
+            remote_ca_certificate: c.remote_ca_certificate.clone(),
+            status: c.status.clone(),
+            state,
+            network_type: "public",
+            ike_config: IkeConfigView::of(&c.ike, secrets.psk),
+            ipsec_config: IpsecConfigView::of(&c.ipsec),
+            vpn_bgp_config: VpnBgpConfigView::of(
+                &c.bgp,
+                secrets.bgp_auth_key,
+                if c.bgp.enable { "false" } else { "" },
+            ),
+            vco_health_check: VcoHealthCheckView::of(
+                c.health_check.as_ref(),
+                if c.health_check.as_ref().is_some_and(|h| h.enable) {
+                    "failed"
+                } else {
+                    ""
+                },
+            ),
+            tunnel_options_specification: tunnels,
+            tunnel_bandwidth: c.tunnel_bandwidth.clone(),
+            resource_group_id: c.resource_group_id.clone(),
+            tags,
+            tag,
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! CreateVpnGateway, DescribeVpnGateway(s), ModifyVpnGatewayAttribute,
+//! DeleteVpnGateway.
+
+use std::net::Ipv4Addr;
+
+use rand::Rng;
+use serde::Serialize;
+use vpngw_model::{
+    Lifecycle, VpnGateway,
+    ids::{IdKind, new_id},
+    validate,
+    vpn_gateway::{BANDWIDTHS, SSL_CONNECTIONS},
+};
+use vpngw_protocol::ApiError;
+use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, Quota, StoreExt, Versioned};
+
+use super::{reply, tag_filters, views::VpnGatewayView};
+use crate::{Ctx, actions::Reply, context::store_error, errors};
+
+/// Pay-as-you-go gateways never expire; the cloud reports this far-future time.
+const NO_EXPIRY_MS: i64 = 4_102_415_999_000;
+
+/// Loads a gateway of the caller's, or answers the cloud's NotFound.
+pub(crate) async fn load(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<VpnGateway>, ApiError> {
+    ctx.store()
+        .get_typed::<VpnGateway>(&ctx.scope()?, id)
+        .await
+        .map_err(crate::context::internal)?
+        .ok_or_else(errors::vpn_gateway_not_found)
+}
+
+fn random_ip(pool: ipnet::Ipv4Net) -> String {
+    let size = 1u64 << (32 - pool.prefix_len());
+    // Skip the network and broadcast addresses of the pool.
+    let offset = rand::rng().random_range(1..size.saturating_sub(1).max(2));
+    let base = u32::from(pool.network()) as u64;
+    Ipv4Addr::from((base + offset) as u32).to_string()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Created {
+    vpn_gateway_id: String,
+    name: String,
+    order_id: i64,
+}
+
+pub async fn create(ctx: &Ctx<'_>) -> Reply {
+    let p = ctx.params;
+    let region = ctx.region()?;
+    let vpc_id = p.required("VpcId")?;
+    let bandwidth = p.i64("Bandwidth")?.unwrap_or(0);
+    if !BANDWIDTHS.contains(&bandwidth) {
+        return Err(ApiError::invalid_parameter("Bandwidth"));
+    }
+    let name = ctx.opt("Name").unwrap_or("");
+    if !name.is_empty() && !validate::gateway_name(name) {
+        return Err(errors::invalid_name());
+    }
+    let network_type = ctx.opt("NetworkType").unwrap_or("public");
+    if !matches!(network_type, "public" | "private") {
+        return Err(ApiError::invalid_parameter("NetworkType"));
+    }
+    let vpn_type = ctx.opt("VpnType").unwrap_or("Normal");
+    if !matches!(vpn_type, "Normal" | "NationalStandard") {
+        return Err(ApiError::invalid_parameter("VpnType"));
+    }
+    let prepaid = match ctx.opt("InstanceChargeType").unwrap_or("POSTPAY") {
+        "PREPAY" => true,
+        "POSTPAY" => false,
+        _ => return Err(ApiError::invalid_parameter("InstanceChargeType")),
+    };
+    let period = p.i64("Period")?;
+    if let Some(months) = period
+        && !(prepaid && (1..=36).contains(&months))
+    {
+        return Err(ApiError::invalid_parameter("Period"));
+    }
+    let enable_ssl = p.bool("EnableSsl")?.unwrap_or(false);
+    let ssl_connections = p.i64("SslConnections")?.unwrap_or(5);
+    if !SSL_CONNECTIONS.contains(&ssl_connections) {
+        return Err(ApiError::invalid_parameter("SslConnections"));
+    }
+    let dr_vswitch = ctx.opt("DisasterRecoveryVSwitchId").map(str::to_owned);
+    let pool = ctx.config().public_ip_pool;
+    let id = new_id(IdKind::VpnGateway, region.id_prefix);
+    let gateway = VpnGateway {
+        id: id.clone(),
+        region_id: region.id.to_owned(),
+        name: name.to_owned(),
+        description: String::new(),
+        vpc_id: vpc_id.to_owned(),
+        vswitch_id: ctx.opt("VSwitchId").unwrap_or("").to_owned(),
+        internet_ip: random_ip(pool),
+        disaster_recovery_internet_ip: dr_vswitch.as_ref().map(|_| random_ip(pool)),
+        disaster_recovery_vswitch_id: dr_vswitch,
+        ssl_vpn_internet_ip: None,
+        bandwidth_mbps: bandwidth,
+        network_type: network_type.to_owned(),
+        charge_type: if prepaid { "Prepay" } else { "PostpayByFlow" }.into(),
+        enable_ipsec: p.bool("EnableIpsec")?.unwrap_or(true),
+        enable_ssl,
+        ssl_connections,
+        vpn_type: vpn_type.to_owned(),
+        auto_propagate: false,
+        enable_bgp: false,
+        resource_group_id: ctx
+            .opt("ResourceGroupId")
+            .unwrap_or("rg-default")
+            .to_owned(),
+        create_time_ms: ctx.now_ms,
+        end_time_ms: match period {
+            Some(months) => ctx.now_ms + months * 30 * 24 * 3600 * 1000,
+            None => NO_EXPIRY_MS,
+        },
+        lifecycle: Lifecycle::transition(
+            "init",
+            ctx.now_ms + ctx.config().gateway_provision_delay_ms,
+            "active",
+        ),
+        tags: Vec::new(),
+    };
+    let limit = ctx.config().quotas.vpn_gateways_per_region;
+    let guard = InsertGuard {
+        quota: (limit > 0).then_some(Quota {
+            limit,
+            per_parent: false,
+        }),
+        idempotency: ctx.idempotency()?,
+        unique: Vec::new(),
+    };
+    let inserted = ctx
+        .store()
+        .insert_typed(&ctx.caller.account_id, &gateway, guard)
+        .await
+        .map_err(|e| store_error(e, errors::vpn_gateway_not_found))?;
+    let (id, name) = match inserted {
+        Inserted::Created => (id, gateway.name),
+        Inserted::Replayed { id } => {
+            let existing = load(ctx, &id).await?;
+            (id, existing.value.name)
+        }
+    };
+    reply(&Created {
+        vpn_gateway_id: id,
+        name,
+        order_id: order_id(),
+    })
+}
+
+/// Orders are a billing concept vpngw does not have; the field is a number
+/// of the cloud's shape so clients that read it keep working.
+fn order_id() -> i64 {
+    rand::rng().random_range(200_000_000_000_000..999_999_999_999_999)
+}
+
+pub async fn describe(ctx: &Ctx<'_>) -> Reply {
+    let gateway = load(ctx, ctx.params.required("VpnGatewayId")?).await?;
+    reply(&VpnGatewayView::of(&gateway.value, ctx.now_ms))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct GatewayPage {
+    total_count: u64,
+    page_number: i64,
+    page_size: i64,
+    vpn_gateways: GatewayList,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct GatewayList {
+    vpn_gateway: Vec<VpnGatewayView>,
+}
+
+pub async fn describe_many(ctx: &Ctx<'_>) -> Reply {
+    let (number, size) = ctx.page(50)?;
+    let mut q = ListQuery::new(Kind::VpnGateway, ctx.scope()?, ctx.now_ms);
+    q.ids = id_list(ctx.opt("VpnGatewayId"));
+    if let Some(vpc) = ctx.opt("VpcId") {
+        q.fields.push(("vpc_id", vpc.to_owned()));
+    }
+    q.status = ctx.opt("Status").map(str::to_owned);
+    q.resource_group_id = ctx.opt("ResourceGroupId").map(str::to_owned);
+    q.tags = tag_filters(ctx.params, "Tag")?;
+    q.offset = ((number - 1) * size) as u64;
+    q.limit = size as u64;
+    let (gateways, total) = ctx
+        .store()
+        .list_typed::<VpnGateway>(&q)
+        .await
+        .map_err(crate::context::internal)?;
+    reply(&GatewayPage {
+        total_count: total,
+        page_number: number,
+        page_size: size,
+        vpn_gateways: GatewayList {
+            vpn_gateway: gateways
+                .iter()
+                .map(|g| VpnGatewayView::of(g, ctx.now_ms))
+                .collect(),
+        },
+    })
+}
+
+/// An ID filter: one ID, or several separated by commas as some list calls accept.
+pub(crate) fn id_list(value: Option<&str>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Refuses writes while the gateway provisions or updates.
+pub(crate) fn require_active(g: &VpnGateway, now_ms: i64) -> Result<(), ApiError> {
+    match g.lifecycle.effective(now_ms) {
+        "active" => Ok(()),
+        _ => Err(errors::gateway_configuring()),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Modified {
+    vpn_gateway_id: String,
+    vpc_id: String,
+    #[serde(rename = "VSwitchId")]
+    vswitch_id: String,
+    name: String,
+    description: String,
+    internet_ip: String,
+    intranet_ip: String,
+    disaster_recovery_internet_ip: String,
+    #[serde(rename = "DisasterRecoveryVSwitchId")]
+    disaster_recovery_vswitch_id: String,
+    ssl_vpn_internet_ip: String,
+    create_time: i64,
+    end_time: i64,
+    spec: String,
+    status: String,
+    business_status: &'static str,
+    enable_bgp: bool,
+    auto_propagate: bool,
+    resource_group_id: String,
+}
+
+pub async fn modify(ctx: &Ctx<'_>) -> Reply {
+    let id = ctx.params.required("VpnGatewayId")?;
+    let Versioned { mut value, version } = load(ctx, id).await?;
+    require_active(&value, ctx.now_ms)?;
+    if let Some(name) = ctx.params.get("Name") {
+        if !name.is_empty() && !validate::gateway_name(name) {
+            return Err(errors::invalid_name());
+        }
+        value.name = name.to_owned();
+    }
+    if let Some(d) = ctx.params.get("Description") {
+        if !d.is_empty() && !validate::description(d) {
+            return Err(errors::invalid_description());
+        }
+        value.description = d.to_owned();
+    }
+    if let Some(ap) = ctx.params.bool("AutoPropagate")? {
+        value.auto_propagate = ap;
+    }
+    value.lifecycle.settle(ctx.now_ms);
+    let delay = ctx.config().gateway_update_delay_ms;
+    if delay > 0 {
+        value.lifecycle = Lifecycle::transition("updating", ctx.now_ms + delay, "active");
+    }
+    ctx.store()
+        .update_typed(&ctx.caller.account_id, &value, version)
+        .await
+        .map_err(|e| store_error(e, errors::vpn_gateway_not_found))?;
+    let g = value;
+    reply(&Modified {
+        status: g.lifecycle.effective(ctx.now_ms).to_owned(),
+        spec: g.spec(),
+        vpn_gateway_id: g.id,
+        vpc_id: g.vpc_id,
+        vswitch_id: g.vswitch_id,
+        name: g.name,
+        description: g.description,
+        internet_ip: g.internet_ip,
+        intranet_ip: String::new(),
+        disaster_recovery_internet_ip: g.disaster_recovery_internet_ip.unwrap_or_default(),
+        disaster_recovery_vswitch_id: g.disaster_recovery_vswitch_id.unwrap_or_default(),
+        ssl_vpn_internet_ip: g.ssl_vpn_internet_ip.unwrap_or_default(),
+        create_time: g.create_time_ms,
+        end_time: g.end_time_ms,
+        business_status: "Normal",
+        enable_bgp: g.enable_bgp,
+        auto_propagate: g.auto_propagate,
+        resource_group_id: g.resource_group_id,
+    })
+}
+
+pub async fn delete(ctx: &Ctx<'_>) -> Reply {
+    let id = ctx.params.required("VpnGatewayId")?;
+    let gateway = load(ctx, id).await?;
+    if gateway.value.lifecycle.effective(ctx.now_ms) == "updating" {
+        return Err(errors::gateway_configuring());
+    }
+    ctx.store()
+        .delete(Kind::VpnGateway, &ctx.scope()?, id)
+        .await
+        .map_err(|e| match e {
+            vpngw_store::StoreError::Referenced { id: user, .. } => {
+                errors::in_use_by_connection("VPN gateway", &user)
+            }
+            e => store_error(e, errors::vpn_gateway_not_found),
+        })?;
+    reply(&serde_json::json!({}))
+}
