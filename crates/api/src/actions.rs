@@ -63,57 +63,52 @@ pub struct ActionDef {
 }
 
 /// Wraps an `async fn(&Ctx) -> Reply` into a [`Handler`].
+#[macro_export]
 macro_rules! handler {
     ($f:path) => {{
-        fn call<'a>(ctx: &'a Ctx<'a>) -> BoxFuture<'a, Reply> {
+        fn call<'a>(
+            ctx: &'a $crate::Ctx<'a>,
+        ) -> ::futures_util::future::BoxFuture<'a, $crate::actions::Reply> {
             Box::pin($f(ctx))
         }
-        call as Handler
+        call as $crate::actions::Handler
     }};
 }
 
+/// A table of VPC operations: `Action => handler`. Each module of
+/// [`crate::vpc`] declares its own, and [`TABLES`] lists the modules.
+#[macro_export]
 macro_rules! vpc_actions {
     ($($name:ident => $f:path),+ $(,)?) => {
-        &[$(ActionDef {
-            product: Product::Vpc,
+        &[$($crate::actions::ActionDef {
+            product: $crate::actions::Product::Vpc,
             name: stringify!($name),
             ram_action: concat!("vpc:", stringify!($name)),
-            handler: handler!($f),
+            handler: $crate::handler!($f),
         }),+]
     };
 }
 
-static ACTIONS: &[ActionDef] = vpc_actions! {
-    CreateVpnGateway => vpc::vpn_gateway::create,
-    DescribeVpnGateway => vpc::vpn_gateway::describe,
-    DescribeVpnGateways => vpc::vpn_gateway::describe_many,
-    ModifyVpnGatewayAttribute => vpc::vpn_gateway::modify,
-    DeleteVpnGateway => vpc::vpn_gateway::delete,
-    CreateCustomerGateway => vpc::customer_gateway::create,
-    DescribeCustomerGateway => vpc::customer_gateway::describe,
-    DescribeCustomerGateways => vpc::customer_gateway::describe_many,
-    ModifyCustomerGatewayAttribute => vpc::customer_gateway::modify,
-    DeleteCustomerGateway => vpc::customer_gateway::delete,
-    CreateVpnConnection => vpc::connection::create,
-    DescribeVpnConnection => vpc::connection::describe,
-    DescribeVpnConnections => vpc::connection::describe_many,
-    ModifyVpnConnectionAttribute => vpc::connection::modify,
-    DeleteVpnConnection => vpc::connection::delete,
-    DescribeRegions => vpc::regions::describe_regions,
-    DescribeZones => vpc::regions::describe_zones,
-};
+/// Every module's operations. Adding a module means adding its table here.
+static TABLES: &[&[ActionDef]] = &[
+    vpc::vpn_gateway::ACTIONS,
+    vpc::customer_gateway::ACTIONS,
+    vpc::connection::ACTIONS,
+    vpc::regions::ACTIONS,
+];
 
 static BY_NAME: LazyLock<HashMap<(&'static str, &'static str), &'static ActionDef>> =
     LazyLock::new(|| {
-        ACTIONS
+        TABLES
             .iter()
+            .flat_map(|t| t.iter())
             .map(|a| ((a.product.version(), a.name), a))
             .collect()
     });
 
-/// Every operation served, in table order.
-pub fn all() -> &'static [ActionDef] {
-    ACTIONS
+/// Every operation served.
+pub fn all() -> impl Iterator<Item = &'static ActionDef> {
+    TABLES.iter().flat_map(|t| t.iter())
 }
 
 /// Finds the operation for `Version` + `Action`.

@@ -19,7 +19,20 @@ use super::{
     views::{OpenedSecrets, VpnConnectionView},
     vpn_gateway::{self, id_list, require_active},
 };
-use crate::{Ctx, actions::Reply, context::store_error, errors};
+use crate::{
+    Ctx,
+    actions::{ActionDef, Reply},
+    context::store_error,
+    errors,
+};
+
+pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
+    CreateVpnConnection => create,
+    DescribeVpnConnection => describe,
+    DescribeVpnConnections => describe_many,
+    ModifyVpnConnectionAttribute => modify,
+    DeleteVpnConnection => delete,
+};
 
 pub(crate) async fn load(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<VpnConnection>, ApiError> {
     ctx.store()

@@ -12,7 +12,20 @@ use vpngw_protocol::ApiError;
 use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, Quota, StoreError, StoreExt, Versioned};
 
 use super::{reply, tag_filters, views::CustomerGatewayView, vpn_gateway::id_list};
-use crate::{Ctx, actions::Reply, context::store_error, errors};
+use crate::{
+    Ctx,
+    actions::{ActionDef, Reply},
+    context::store_error,
+    errors,
+};
+
+pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
+    CreateCustomerGateway => create,
+    DescribeCustomerGateway => describe,
+    DescribeCustomerGateways => describe_many,
+    ModifyCustomerGatewayAttribute => modify,
+    DeleteCustomerGateway => delete,
+};
 
 pub(crate) async fn load(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<CustomerGateway>, ApiError> {
     ctx.store()
