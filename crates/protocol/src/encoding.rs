@@ -37,60 +37,102 @@ fn hex_val(b: u8) -> Option<u8> {
 }
 
 /// Decode one form-urlencoded component: `+` is a space, `%XX` is a byte, a `%` not followed
-/// by two hex digits stands for itself (WHATWG rule), anything else is literal. The result
-/// must be UTF-8; unlike browsers we do not replace bad bytes, because a signature over
-/// replaced text would silently differ from what the client signed.
+/// by two hex digits stands for itself (WHATWG rule), anything else is literal. The input and
+/// the result must be UTF-8; unlike browsers we do not replace bad bytes, because a signature
+/// over replaced text would silently differ from what the client signed.
 ///
 /// Borrows when there is nothing to decode.
 pub fn form_decode(input: &[u8]) -> Result<Cow<'_, str>, std::str::Utf8Error> {
-    if !input.iter().any(|&b| b == b'%' || b == b'+') {
-        return std::str::from_utf8(input).map(Cow::Borrowed);
+    let s = std::str::from_utf8(input)?;
+    if !s.bytes().any(|b| b == b'%' || b == b'+') {
+        return Ok(Cow::Borrowed(s));
     }
-    let mut out = Vec::with_capacity(input.len());
-    decode_into(input, &mut out);
-    String::from_utf8(out)
-        .map(Cow::Owned)
-        .map_err(|e| e.utf8_error())
+    let mut out = String::with_capacity(s.len());
+    decode_str_into(&mut out, s, &mut Vec::new())?;
+    Ok(Cow::Owned(out))
 }
 
-/// Decode `input` (form rules) by appending raw bytes to `out`. No UTF-8 check.
-pub(crate) fn decode_into(input: &[u8], out: &mut Vec<u8>) {
-    let mut i = 0;
-    while let Some(&b) = input.get(i) {
+/// Decode `s` (form rules) onto the end of `out`. Literal runs are copied as they are (they
+/// are already UTF-8); each run of `%XX` escapes is decoded in `scratch` and must be UTF-8 by
+/// itself, which is the same as requiring the whole result to be UTF-8, because a valid `&str`
+/// cannot hold a stray continuation byte that an escaped lead byte could pair with.
+pub(crate) fn decode_str_into(
+    out: &mut String,
+    s: &str,
+    scratch: &mut Vec<u8>,
+) -> Result<(), std::str::Utf8Error> {
+    let bytes = s.as_bytes();
+    let escape_at = |j: usize| -> Option<u8> {
+        if bytes.get(j) != Some(&b'%') {
+            return None;
+        }
+        let hi = bytes.get(j + 1).copied().and_then(hex_val)?;
+        let lo = bytes.get(j + 2).copied().and_then(hex_val)?;
+        Some(hi << 4 | lo)
+    };
+    let (mut i, mut literal_from) = (0, 0);
+    loop {
+        // Skip literal bytes eight at a time: most of a request is names and plain values.
+        while let Some(word) = bytes
+            .get(i..i + 8)
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+        {
+            let word = u64::from_le_bytes(word);
+            if has_byte(word, b'%') || has_byte(word, b'+') {
+                break;
+            }
+            i += 8;
+        }
+        let Some(&b) = bytes.get(i) else {
+            break;
+        };
         match b {
             b'+' => {
-                out.push(b' ');
+                out.push_str(&s[literal_from..i]);
+                out.push(' ');
                 i += 1;
+                literal_from = i;
             }
             b'%' => {
-                let hi = input.get(i + 1).copied().and_then(hex_val);
-                let lo = input.get(i + 2).copied().and_then(hex_val);
-                if let (Some(hi), Some(lo)) = (hi, lo) {
-                    out.push(hi << 4 | lo);
-                    i += 3;
-                } else {
-                    out.push(b'%');
-                    i += 1;
+                scratch.clear();
+                let mut j = i;
+                while let Some(byte) = escape_at(j) {
+                    scratch.push(byte);
+                    j += 3;
                 }
+                if scratch.is_empty() {
+                    // A lone '%' stays literal.
+                    i += 1;
+                    continue;
+                }
+                out.push_str(&s[literal_from..i]);
+                out.push_str(std::str::from_utf8(scratch)?);
+                i = j;
+                literal_from = i;
             }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
+            _ => i += 1,
         }
     }
+    out.push_str(&s[literal_from..]);
+    Ok(())
 }
 
-/// Split a form-urlencoded string into raw `(name, value)` byte slices (not yet decoded).
+/// Whether any byte of `word` equals `byte` (the classic zero-byte test on `word ^ byte…`).
+#[inline]
+fn has_byte(word: u64, byte: u8) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = ONES << 7;
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGHS != 0
+}
+
+/// Split a form-urlencoded string into raw `(name, value)` pairs (not yet decoded).
 /// Empty segments (`&&`) are skipped; a segment without `=` has an empty value.
-pub(crate) fn split_pairs(input: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+pub(crate) fn split_pairs(input: &str) -> impl Iterator<Item = (&str, &str)> {
     input
-        .split(|&b| b == b'&')
+        .split('&')
         .filter(|seg| !seg.is_empty())
-        .map(|seg| match seg.iter().position(|&b| b == b'=') {
-            Some(eq) => (&seg[..eq], &seg[eq + 1..]),
-            None => (seg, &seg[seg.len()..]),
-        })
+        .map(|seg| seg.split_once('=').unwrap_or((seg, "")))
 }
 
 /// Lowercase hex of `bytes`.
@@ -131,21 +173,34 @@ mod tests {
         assert_eq!(d("*~").as_deref(), Ok("*~"));
         assert!(d("%C3").is_err());
         assert!(d("%FF").is_err());
+        assert!(d("%C3%A9%C3").is_err());
+        assert_eq!(d("a%C3%A9+%E4%B8%AD%").as_deref(), Ok("aé 中%"));
+        assert!(form_decode(b"\xC3%A9").is_err());
         assert!(matches!(form_decode(b"plain"), Ok(Cow::Borrowed("plain"))));
     }
 
     #[test]
+    fn specials_at_every_offset() {
+        for len in 0..24 {
+            for at in 0..len {
+                for (special, decoded) in [("+", " "), ("%41", "A"), ("%", "%"), ("%C3%A9", "é")] {
+                    let input = format!("{}{special}{}", "x".repeat(at), "y".repeat(len - at));
+                    let want = format!("{}{decoded}{}", "x".repeat(at), "y".repeat(len - at));
+                    assert_eq!(form_decode(input.as_bytes()).as_deref(), Ok(want.as_str()));
+                }
+            }
+        }
+        assert!(has_byte(u64::from_le_bytes(*b"abcdefg%"), b'%'));
+        assert!(!has_byte(u64::from_le_bytes(*b"abcdefgh"), b'%'));
+        assert!(!has_byte(u64::from_le_bytes([0x80 | b'%'; 8]), b'%'));
+    }
+
+    #[test]
     fn split_rules() {
-        let pairs: Vec<_> = split_pairs(b"a=1&&b&c=&=d&e=f=g").collect();
+        let pairs: Vec<_> = split_pairs("a=1&&b&c=&=d&e=f=g").collect();
         assert_eq!(
             pairs,
-            vec![
-                (&b"a"[..], &b"1"[..]),
-                (b"b", b""),
-                (b"c", b""),
-                (b"", b"d"),
-                (b"e", b"f=g")
-            ]
+            vec![("a", "1"), ("b", ""), ("c", ""), ("", "d"), ("e", "f=g")]
         );
     }
 

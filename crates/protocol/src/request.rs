@@ -105,14 +105,20 @@ pub fn parse(raw: &RawRequest) -> Result<RpcRequest, ApiError> {
     if raw.method != Method::GET && raw.method != Method::POST {
         return Err(ApiError::unsupported_http_method());
     }
-    let query = raw.query.unwrap_or("").as_bytes();
-    let body_is_form = is_form(raw.headers);
-    let hint = query.len() + if body_is_form { raw.body.len() } else { 0 };
-    let mut builder = ParamsBuilder::new(hint);
+    let query = raw.query.unwrap_or("");
+    let body = if is_form(raw.headers) {
+        std::str::from_utf8(raw.body).map_err(|_| {
+            ApiError::new(
+                "InvalidParameter",
+                "The form-urlencoded body is not UTF-8 text.",
+            )
+        })?
+    } else {
+        ""
+    };
+    let mut builder = ParamsBuilder::new(query.len() + body.len());
     builder.add_form(query, Origin::Query)?;
-    if body_is_form {
-        builder.add_form(raw.body, Origin::Body)?;
-    }
+    builder.add_form(body, Origin::Body)?;
     let params = builder.finish()?;
 
     let mut authorizations = raw.headers.get_all(http::header::AUTHORIZATION).iter();
@@ -262,7 +268,9 @@ fn parse_authorization(value: &[u8]) -> Result<Authorization<'_>, ApiError> {
     for (i, name) in signed_headers.split(';').enumerate() {
         count += 1;
         let valid = !name.is_empty()
-            && http::HeaderName::from_bytes(name.as_bytes()).is_ok_and(|h| h.as_str() == name);
+            && name.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$%&'*+-.^_`|~".contains(&b)
+            });
         if !valid || count > MAX_SIGNED_HEADERS {
             return Err(ApiError::incomplete_signature(
                 "SignedHeaders must list at most 64 lowercase header names.",
