@@ -1,1 +1,39 @@
-//! vpngw-dataplane (placeholder; see docs/architecture.md)
+//! vpngw data plane: turns the desired state of a VPN gateway into real
+//! IKE/IPsec tunnels on strongSwan and reports what charon actually did.
+//!
+//! - [`model`]: what the data plane needs ([`GatewayDesired`] →
+//!   [`ConnectionDesired`] → [`TunnelDesired`]), in the API's vocabulary.
+//! - [`render`]: desired state → `swanctl.conf` / vici messages, with the
+//!   algorithm mapping and typed per-tunnel errors; [`mirror`] gives the
+//!   customer-gateway side.
+//! - [`charon`]: one charon per network namespace (kernel-libipsec, private
+//!   `/run`, own vici socket).
+//! - [`vici`]: vici client ([`Vici`]) and diff-based [`Applier`].
+//! - [`status`]: `list-sas` → API `Status` per tunnel, and log events.
+//! - [`lab`]: gateway + peer namespaces with their own charons, for tests
+//!   and demos (root only).
+//!
+//! Everything that talks to charon needs root on the machine it runs on;
+//! rendering, mirroring and status mapping do not.
+
+pub mod charon;
+pub mod conf;
+pub mod lab;
+pub mod model;
+pub mod render;
+pub mod status;
+pub mod vici;
+
+pub use charon::{Charon, CharonConfig, CharonError, Retransmit};
+pub use model::{
+    ConnectionDesired, GatewayDesired, IkeMode, IkeSettings, IkeVersion, IpsecSettings, Secret,
+    StartAction, TunnelDesired,
+};
+pub use render::{
+    DpdTiming, RenderError, RenderOptions, Rendered, RenderedTunnel, TunnelError, TunnelErrorKind,
+    mirror, render_gateway,
+};
+pub use status::{
+    DataplaneEvent, EventKind, IkeSaInfo, TunnelState, TunnelStatus, failure_reason, tunnel_status,
+};
+pub use vici::{Applier, ApplyReport, EventSubscription, Vici, ViciError};

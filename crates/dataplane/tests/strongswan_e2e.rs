@@ -1,0 +1,493 @@
+//! End-to-end: real charons in network namespaces, real tunnels.
+//!
+//! Needs root, `ip netns` and `/dev/net/tun`; without them each test prints
+//! why and returns (skip). Needs strongSwan installed (`strongswan-charon
+//! strongswan-swanctl libcharon-extra-plugins iproute2 iputils-ping`); its
+//! absence is a failure, not a skip.
+//!
+//! Each test builds its own lab (distinct tag), so they run in parallel.
+
+use std::time::{Duration, Instant};
+
+use vpngw_dataplane::lab::{self, Lab, LabSpec, lab_psk};
+use vpngw_dataplane::{
+    Applier, DataplaneEvent, DpdTiming, EventKind, IkeSettings, IkeVersion, IpsecSettings,
+    RenderError, RenderOptions, StartAction, TunnelErrorKind, TunnelState, TunnelStatus, Vici,
+    failure_reason, mirror, render_gateway,
+};
+
+fn skip(test: &str) -> bool {
+    match lab::preflight() {
+        Ok(()) => false,
+        Err(why) => {
+            eprintln!(
+                "SKIPPED {test}: {why} (the strongSwan end-to-end tests need root, `ip netns` and /dev/net/tun)"
+            );
+            true
+        }
+    }
+}
+
+/// Fast DPD for tests: check after 1 s of silence, IKEv1 gives up after 3 s
+/// (IKEv2 after the lab's retransmission schedule, 3 s).
+fn options() -> RenderOptions {
+    RenderOptions {
+        dpd: DpdTiming {
+            delay_s: 1,
+            timeout_s: 3,
+        },
+        force_encap: true,
+        traps_supported: false,
+    }
+}
+
+async fn applier(lab: &Lab, node: Option<usize>) -> Applier {
+    let charon = match node {
+        None => lab.gateway.charon(),
+        Some(i) => lab.peers[i].charon(),
+    }
+    .expect("charon started");
+    let vici = Vici::connect(charon.vici_socket())
+        .await
+        .expect("vici connect");
+    Applier::new(vici, options())
+}
+
+/// Poll `tunnel`'s status every 20 ms until `done` holds; returns the status
+/// and the time it took.
+async fn wait_status(
+    applier: &Applier,
+    tunnel: &str,
+    timeout: Duration,
+    done: impl Fn(&TunnelStatus) -> bool,
+) -> Result<(TunnelStatus, Duration), String> {
+    let start = Instant::now();
+    loop {
+        let sas = applier.vici().list_sas().await.map_err(|e| e.to_string())?;
+        let st = vpngw_dataplane::tunnel_status(tunnel, &sas);
+        if done(&st) {
+            return Ok((st, start.elapsed()));
+        }
+        if start.elapsed() > timeout {
+            return Err(format!(
+                "tunnel {tunnel}: still {:?} after {:?}",
+                st.state, timeout
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn wait_no_sas(applier: &Applier, timeout: Duration) -> Result<Duration, String> {
+    let start = Instant::now();
+    loop {
+        let sas = applier.vici().list_sas().await.map_err(|e| e.to_string())?;
+        if sas.is_empty() {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() > timeout {
+            return Err(format!("SAs still present after {timeout:?}: {sas:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn established(s: &TunnelStatus) -> bool {
+    s.state == TunnelState::IpsecSaEstablished
+}
+
+fn has_event(events: &[DataplaneEvent], tunnel: &str, kind: EventKind) -> bool {
+    events
+        .iter()
+        .any(|e| e.kind == kind && e.tunnel_id.as_deref() == Some(tunnel))
+}
+
+/// Establish, ping, cut the link (DPD), restore and re-converge, delete.
+async fn full_cycle(tag: &str, ike: IkeSettings, ipsec: IpsecSettings) {
+    let mut lab = Lab::build(&LabSpec::new(tag, 1)).expect("build lab");
+    lab.start_all().expect("start charons");
+    let conn = lab
+        .connection(0, &format!("vco-{tag}"), &[0], &ike, &ipsec)
+        .expect("connection");
+    let tunnel = conn.tunnels[0].tunnel_id.clone();
+    let gw_desired = lab.gateway_desired(vec![conn.clone()]);
+    let peer_desired = mirror(&conn);
+
+    let mut peer = applier(&lab, Some(0)).await;
+    let report = peer.apply(&peer_desired).await.expect("peer apply");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+
+    let gw_socket = lab.gateway.charon().expect("gw charon").vici_socket();
+    let mut events = Vici::subscribe_events(&gw_socket, 1)
+        .await
+        .expect("subscribe");
+    let mut gw = applier(&lab, None).await;
+    let t0 = Instant::now();
+    let report = gw.apply(&gw_desired).await.expect("gw apply");
+    assert_eq!(report.loaded, vec![tunnel.clone()]);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let (st, _) = wait_status(&gw, &tunnel, Duration::from_secs(10), established)
+        .await
+        .expect("established");
+    let setup = t0.elapsed();
+    eprintln!("[{tag}] {tunnel}: ipsec_sa_established {setup:?} after apply");
+    assert_eq!(st.state.api_status(), "ipsec_sa_established");
+
+    // A second apply of the same state changes nothing.
+    let again = gw.apply(&gw_desired).await.expect("re-apply");
+    assert!(again.is_noop(), "{again:?}");
+    assert_eq!(again.unchanged, vec![tunnel.clone()]);
+
+    // Traffic through the tunnel, both ways, and counters move.
+    let peer_inside = lab.peers[0].inside_addr;
+    assert!(lab.gateway.ping(peer_inside, 3), "ping gw -> peer");
+    assert!(
+        lab.peers[0].ping(lab.gateway.inside_addr, 3),
+        "ping peer -> gw"
+    );
+    let (st, _) = wait_status(&gw, &tunnel, Duration::from_secs(2), |s| {
+        s.packets_in >= 3 && s.packets_out >= 3
+    })
+    .await
+    .expect("counters");
+    eprintln!(
+        "[{tag}] counters: in {} B/{} pkts, out {} B/{} pkts",
+        st.bytes_in, st.packets_in, st.bytes_out, st.packets_out
+    );
+
+    // Cut the link: DPD takes the SA down.
+    lab.peers[0].set_link(false).expect("link down");
+    let (st, took) = wait_status(&gw, &tunnel, Duration::from_secs(15), |s| {
+        s.state == TunnelState::IkeSaNotEstablished
+    })
+    .await
+    .expect("DPD clears the SA");
+    eprintln!("[{tag}] link cut: {} after {took:?}", st.state.api_status());
+    assert!(!lab.gateway.ping(peer_inside, 1), "no tunnel, no reply");
+
+    // Restore the link; the gateway re-initiates and converges again.
+    lab.peers[0].set_link(true).expect("link up");
+    // The peer may still hold its side of the dead SA until its own DPD
+    // fires; wait for that so the new negotiation is clean.
+    wait_no_sas(&peer, Duration::from_secs(15))
+        .await
+        .expect("peer cleared");
+    let t1 = Instant::now();
+    let started = gw.ensure_initiated().await.expect("ensure_initiated");
+    assert_eq!(started, vec![tunnel.clone()]);
+    wait_status(&gw, &tunnel, Duration::from_secs(10), established)
+        .await
+        .expect("re-established");
+    eprintln!(
+        "[{tag}] re-established {:?} after link restore",
+        t1.elapsed()
+    );
+    assert!(lab.gateway.ping(peer_inside, 2), "ping after re-establish");
+
+    // Delete the connection: the SA disappears on both sides.
+    let report = gw
+        .apply(&lab.gateway_desired(vec![]))
+        .await
+        .expect("apply empty");
+    assert_eq!(report.unloaded, vec![tunnel.clone()]);
+    let took = wait_no_sas(&gw, Duration::from_secs(5))
+        .await
+        .expect("gw SAs gone");
+    wait_no_sas(&peer, Duration::from_secs(5))
+        .await
+        .expect("peer SAs gone");
+    eprintln!("[{tag}] connection deleted: SAs gone after {took:?}");
+    assert!(gw.vici().get_conns().await.expect("conns").is_empty());
+
+    let evs = events.drain();
+    assert!(has_event(&evs, &tunnel, EventKind::IkeUp), "{evs:#?}");
+    assert!(has_event(&evs, &tunnel, EventKind::ChildUp), "{evs:#?}");
+    assert!(has_event(&evs, &tunnel, EventKind::IkeDown), "{evs:#?}");
+    let t = Instant::now();
+    lab.teardown();
+    eprintln!("[{tag}] teardown {:?}", t.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ikev1_main_api_defaults() {
+    if skip("ikev1_main_api_defaults") {
+        return;
+    }
+    let ike = IkeSettings {
+        psk: lab_psk("v1"),
+        ..IkeSettings::default()
+    };
+    full_cycle("v1", ike, IpsecSettings::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ikev2_aes256_sha256_group14() {
+    if skip("ikev2_aes256_sha256_group14") {
+        return;
+    }
+    let ike = IkeSettings {
+        version: IkeVersion::Ikev2,
+        enc_alg: "aes256".into(),
+        auth_alg: "sha256".into(),
+        pfs: "group14".into(),
+        psk: lab_psk("v2"),
+        ..IkeSettings::default()
+    };
+    let ipsec = IpsecSettings {
+        enc_alg: "aes256".into(),
+        auth_alg: "sha256".into(),
+        pfs: "group14".into(),
+        lifetime_s: 3600,
+    };
+    full_cycle("v2", ike, ipsec).await;
+}
+
+/// Two tunnels (one per gateway address) to one customer gateway. The peer
+/// side is loaded from the rendered `swanctl.conf` text with `swanctl`, so
+/// the text form is exercised too. Changing one tunnel reloads only it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dual_tunnel_connection() {
+    if skip("dual_tunnel_connection") {
+        return;
+    }
+    let mut lab = Lab::build(&LabSpec::new("dual", 1)).expect("build lab");
+    lab.start_all().expect("start charons");
+    let ike = IkeSettings {
+        psk: lab_psk("dual"),
+        ..IkeSettings::default()
+    };
+    let mut conn = lab
+        .connection(0, "vco-dual", &[0, 1], &ike, &IpsecSettings::default())
+        .expect("connection");
+    let (t1, t2) = (
+        conn.tunnels[0].tunnel_id.clone(),
+        conn.tunnels[1].tunnel_id.clone(),
+    );
+
+    // Customer side from swanctl.conf text.
+    let load_peer_text = |conn: &vpngw_dataplane::ConnectionDesired| {
+        let rendered = render_gateway(&mirror(conn), &options());
+        assert!(rendered.errors.is_empty(), "{:?}", rendered.errors);
+        let file = lab.peers[0].state_dir.join("swanctl.conf");
+        std::fs::write(&file, rendered.to_swanctl_conf()).expect("write swanctl.conf");
+        let socket = lab.peers[0].charon().expect("peer charon").vici_socket();
+        let out = std::process::Command::new("swanctl")
+            .args(["--load-all", "--noprompt", "--file"])
+            .arg(&file)
+            .arg("--uri")
+            .arg(format!("unix://{}", socket.display()))
+            .output()
+            .expect("run swanctl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "swanctl --load-all failed: {text}");
+        assert!(text.contains("loaded connection 'vco-dual-t2'"), "{text}");
+    };
+    load_peer_text(&conn);
+
+    let mut gw = applier(&lab, None).await;
+    let t0 = Instant::now();
+    let report = gw
+        .apply(&lab.gateway_desired(vec![conn.clone()]))
+        .await
+        .expect("apply");
+    assert_eq!(report.loaded, vec![t1.clone(), t2.clone()]);
+    let (a, b) = tokio::join!(
+        wait_status(&gw, &t1, Duration::from_secs(10), established),
+        wait_status(&gw, &t2, Duration::from_secs(10), established),
+    );
+    a.expect("tunnel 1");
+    b.expect("tunnel 2");
+    eprintln!(
+        "[dual] both tunnels ipsec_sa_established {:?} after apply",
+        t0.elapsed()
+    );
+    let sas = gw.vici().list_sas().await.expect("list-sas");
+    let locals: Vec<&str> = sas.iter().map(|s| s.local_host.as_str()).collect();
+    assert!(
+        locals.contains(&"198.18.255.1") && locals.contains(&"198.18.255.2"),
+        "{sas:?}"
+    );
+    assert!(
+        lab.gateway.ping(lab.peers[0].inside_addr, 3),
+        "ping over the tunnels"
+    );
+
+    // Change tunnel 2 only (new PSK on both sides): only it is reloaded.
+    conn.tunnels[1].ike.psk = lab_psk("dual-rotated");
+    load_peer_text(&conn);
+    let report = gw
+        .apply(&lab.gateway_desired(vec![conn.clone()]))
+        .await
+        .expect("apply change");
+    assert_eq!(report.loaded, vec![t2.clone()]);
+    assert_eq!(report.unchanged, vec![t1.clone()]);
+    // charon replaces the connection; make sure it renegotiates with the new key.
+    gw.vici().terminate(&t2).await.expect("terminate t2");
+    gw.ensure_initiated().await.expect("initiate");
+    wait_status(&gw, &t2, Duration::from_secs(10), established)
+        .await
+        .expect("tunnel 2 with the new PSK");
+    assert!(established(&vpngw_dataplane::tunnel_status(
+        &t1,
+        &gw.vici().list_sas().await.expect("sas")
+    )));
+
+    // Delete the connection.
+    let report = gw
+        .apply(&lab.gateway_desired(vec![]))
+        .await
+        .expect("delete");
+    assert_eq!(report.unloaded, vec![t1.clone(), t2.clone()]);
+    wait_no_sas(&gw, Duration::from_secs(5))
+        .await
+        .expect("SAs gone");
+    lab.teardown();
+}
+
+/// `EffectImmediately=false` would negotiate on first traffic, but
+/// kernel-libipsec raises no acquires for trap policies, so such a
+/// connection is negotiated at once (documented in `RenderOptions`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_immediate_still_negotiates_with_libipsec() {
+    if skip("not_immediate_still_negotiates_with_libipsec") {
+        return;
+    }
+    let mut lab = Lab::build(&LabSpec::new("trap", 1)).expect("build lab");
+    lab.start_all().expect("start charons");
+    let ike = IkeSettings {
+        version: IkeVersion::Ikev2,
+        psk: lab_psk("trap"),
+        ..IkeSettings::default()
+    };
+    let mut conn = lab
+        .connection(0, "vco-trap", &[0], &ike, &IpsecSettings::default())
+        .expect("connection");
+    conn.start_action = StartAction::Trap;
+    let tunnel = conn.tunnels[0].tunnel_id.clone();
+    let mut peer = applier(&lab, Some(0)).await;
+    peer.apply(&mirror(&conn)).await.expect("peer apply");
+    let mut gw = applier(&lab, None).await;
+    gw.apply(&lab.gateway_desired(vec![conn]))
+        .await
+        .expect("gw apply");
+    wait_status(&gw, &tunnel, Duration::from_secs(5), established)
+        .await
+        .expect("established without traffic");
+    assert!(lab.gateway.ping(lab.peers[0].inside_addr, 2));
+    lab.teardown();
+}
+
+/// Mismatched PSKs (IKEv1 and IKEv2) stay `ike_sa_not_established` with a
+/// log line saying why; sm4 is a typed error; charon keeps running; a dead
+/// charon is reported promptly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_reported() {
+    if skip("failures_are_reported") {
+        return;
+    }
+    let mut lab = Lab::build(&LabSpec::new("fail", 3)).expect("build lab");
+    lab.start_all().expect("start charons");
+    let v1 = IkeSettings {
+        psk: lab_psk("gateway-side"),
+        ..IkeSettings::default()
+    };
+    let v2 = IkeSettings {
+        version: IkeVersion::Ikev2,
+        ..v1.clone()
+    };
+    let sm4 = IkeSettings {
+        enc_alg: "sm4".into(),
+        ..v1.clone()
+    };
+    let c1 = lab
+        .connection(0, "vco-badpsk1", &[0], &v1, &IpsecSettings::default())
+        .expect("c1");
+    let c2 = lab
+        .connection(1, "vco-badpsk2", &[0], &v2, &IpsecSettings::default())
+        .expect("c2");
+    let c3 = lab
+        .connection(2, "vco-sm4", &[0], &sm4, &IpsecSettings::default())
+        .expect("c3");
+    // The customer side has another PSK.
+    for (i, c) in [&c1, &c2].into_iter().enumerate() {
+        let mut m = mirror(c);
+        m.connections[0].tunnels[0].ike.psk = lab_psk("customer-side");
+        let mut peer = applier(&lab, Some(i)).await;
+        let r = peer.apply(&m).await.expect("peer apply");
+        assert!(r.errors.is_empty());
+    }
+
+    let gw_socket = lab.gateway.charon().expect("gw").vici_socket();
+    let mut events = Vici::subscribe_events(&gw_socket, 1)
+        .await
+        .expect("subscribe");
+    let mut gw = applier(&lab, None).await;
+    let desired = lab.gateway_desired(vec![c1.clone(), c2.clone(), c3.clone()]);
+    let report = gw.apply(&desired).await.expect("apply");
+    assert_eq!(report.loaded.len(), 2);
+    assert_eq!(report.errors.len(), 1);
+    let err = &report.errors[0];
+    assert_eq!(err.connection_id, "vco-sm4");
+    assert_eq!(
+        err.kind,
+        TunnelErrorKind::Render(RenderError::UnsupportedAlgorithm {
+            field: "IkeConfig.IkeEncAlg",
+            value: "sm4".into()
+        })
+    );
+    eprintln!("[fail] log line: {err}");
+
+    // Give the negotiations time to fail (retransmits: 3 s in the lab).
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let status = gw.status(&desired).await.expect("status");
+    for t in ["vco-badpsk1-t1", "vco-badpsk2-t1", "vco-sm4-t1"] {
+        assert_eq!(status[t].state, TunnelState::IkeSaNotEstablished, "{t}");
+        assert_eq!(status[t].ike_status(), "ike_sa_not_established");
+    }
+    let evs = events.drain();
+    let reason = |t: &str| -> Vec<String> {
+        evs.iter()
+            .filter(|e| e.tunnel_id.as_deref() == Some(t) && e.kind == EventKind::Log)
+            .map(|e| e.message.clone())
+            .collect()
+    };
+    let r1 = reason("vco-badpsk1-t1");
+    let r2 = reason("vco-badpsk2-t1");
+    let why = |lines: &[String]| lines.iter().find_map(|m| failure_reason(m));
+    eprintln!(
+        "[fail] IKEv1 bad PSK: {:?} ({} log lines)",
+        why(&r1),
+        r1.len()
+    );
+    eprintln!(
+        "[fail] IKEv2 bad PSK: {:?} ({} log lines)",
+        why(&r2),
+        r2.len()
+    );
+    assert!(
+        why(&r1).is_some_and(|r| r.contains("pre-shared key")),
+        "IKEv1 reason: {r1:#?}"
+    );
+    assert!(
+        why(&r2).is_some_and(|r| r.contains("authentication failed")),
+        "IKEv2 reason: {r2:#?}"
+    );
+    assert!(!evs.iter().any(|e| e.kind == EventKind::IkeUp), "{evs:?}");
+
+    // charon is alive and well.
+    let v = gw.vici().version().await.expect("version");
+    assert_eq!(v.get_str("daemon"), Some("charon"));
+
+    // A charon that goes away is noticed quickly, not after a timeout.
+    lab.gateway.stop_charon();
+    let t = Instant::now();
+    let e = gw.vici().list_sas().await.expect_err("charon is gone");
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "{e} after {:?}",
+        t.elapsed()
+    );
+    assert!(!gw.vici().is_alive());
+    lab.teardown();
+}
