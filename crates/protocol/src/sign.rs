@@ -113,15 +113,20 @@ pub fn content_sha256(body: &[u8]) -> String {
 /// followed by `&Signature=…`. `pairs` must hold every parameter that will be sent (query and
 /// form body alike), common ones included; they are decoded values.
 ///
-/// Returns `None` when the pairs break the parameter rules (duplicates, empty names, limits).
-pub fn sign_v1_query(method: &str, pairs: &[(&str, &str)], secret: &[u8]) -> Option<String> {
-    let params = Params::from_pairs(pairs.iter().copied()).ok()?;
+/// Fails with `InvalidParameter` when the pairs break the parameter rules (duplicates, empty
+/// names, limits).
+pub fn sign_v1_query(
+    method: &str,
+    pairs: &[(&str, &str)],
+    secret: &[u8],
+) -> Result<String, crate::ApiError> {
+    let params = Params::from_pairs(pairs.iter().copied())?;
     let canonical = v1_canonical_query(&params);
     let signature = v1_signature(secret, &v1_string_to_sign(method, &canonical));
     let mut query = canonical;
     query.push_str("&Signature=");
     percent_encode_into(&mut query, &signature);
-    Some(query)
+    Ok(query)
 }
 
 /// Sign a V3 request like the Python Tea client: set `x-acs-content-sha256` and
