@@ -13,7 +13,7 @@
 use std::fs;
 use std::io;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -44,8 +44,9 @@ impl Retransmit {
         base: 1.8,
         tries: 5,
     };
-    /// Gateway default: ≈30 s until a silent IKEv2 peer is declared dead
-    /// (2 s, 1.5, 3 tries: 2+3+4.5+6.75 = 16 s of retransmits).
+    /// Gateway default (2 s, 1.5, 3 tries: 2+3+4.5+6.75 ≈ 16 s of
+    /// retransmits): with the default 10 s DPD delay a silent IKEv2 peer is
+    /// declared dead after ≈26 s, close to the IKEv1 `dpd_timeout` of 30 s.
     pub const GATEWAY: Retransmit = Retransmit {
         timeout_s: 2.0,
         base: 1.5,
@@ -380,11 +381,6 @@ pub(crate) fn pid_alive(pid: i32) -> bool {
 
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-/// True if `path` looks like a usable charon binary.
-pub fn charon_available(path: &Path) -> bool {
-    path.is_file()
 }
 
 #[cfg(test)]

@@ -295,6 +295,9 @@ pub struct DataplaneEvent {
     pub tunnel_id: Option<String>,
     /// What happened.
     pub kind: EventKind,
+    /// charon's log group for [`EventKind::Log`] (`IKE`, `CFG`, `NET`,
+    /// `ENC`, ...), to filter packet-level noise.
+    pub group: Option<String>,
     /// Human-readable line.
     pub message: String,
 }
@@ -315,6 +318,7 @@ pub fn updown_events(event_name: &str, event: &Section, at: SystemTime) -> Vec<D
                     } else {
                         EventKind::ChildDown
                     },
+                    group: None,
                     message: format!(
                         "IPsec SA {} {} ({} <-> {}, {})",
                         c.name,
@@ -334,6 +338,7 @@ pub fn updown_events(event_name: &str, event: &Section, at: SystemTime) -> Vec<D
                 } else {
                     EventKind::IkeDown
                 },
+                group: None,
                 message: format!(
                     "IKE SA {} {} ({} <-> {}, IKEv{}, {})",
                     sa.name,
@@ -365,6 +370,7 @@ pub fn log_event(event: &Section, max_level: i64, at: SystemTime) -> Option<Data
         at,
         tunnel_id: Some(tunnel),
         kind: EventKind::Log,
+        group: event.get_str("group").map(str::to_string),
         message: msg,
     })
 }

@@ -406,6 +406,15 @@ impl Applier {
         &self.vici
     }
 
+    /// Swap in a new connection (after charon restarted or the old
+    /// connection died). What charon holds is unknown again, so the next
+    /// [`Applier::apply`] re-syncs and reloads everything desired.
+    pub fn reconnect(&mut self, vici: Vici) {
+        self.vici = vici;
+        self.applied.clear();
+        self.synced = false;
+    }
+
     /// Render options in use.
     pub fn options(&self) -> &RenderOptions {
         &self.options

@@ -378,6 +378,44 @@ async fn not_immediate_still_negotiates_with_libipsec() {
     lab.teardown();
 }
 
+/// A lab whose owner died (no Drop ran) is found and removed, with the
+/// processes still running in its namespaces.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_lab_is_cleaned_up() {
+    if skip("stale_lab_is_cleaned_up") {
+        return;
+    }
+    let lab = Lab::build(&LabSpec::new("stale", 1)).expect("build lab");
+    // A process left behind in the gateway namespace (kept as our child so
+    // that it can be reaped; charon would be one in a real crash).
+    let mut leftover = std::process::Command::new("ip")
+        .args(["netns", "exec", &lab.gateway.netns, "sleep", "600"])
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(100));
+    let owner = lab.gateway.state_dir.parent().expect("root").join("owner");
+    // Simulate a crash: forget the lab and hand it to a pid that is gone.
+    std::mem::forget(lab);
+    let mut gone = std::process::Command::new("true").spawn().expect("spawn");
+    let dead_pid = gone.id();
+    gone.wait().expect("wait");
+    std::fs::write(&owner, dead_pid.to_string()).expect("owner");
+
+    let removed = lab::cleanup_stale();
+    assert!(removed.contains(&"stale".to_string()), "{removed:?}");
+    let list = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .expect("ip netns list");
+    assert!(!String::from_utf8_lossy(&list.stdout).contains("vpngwlab-stale-"));
+    let status = leftover.wait().expect("reap");
+    assert!(
+        !status.success(),
+        "the leftover process was killed: {status}"
+    );
+    assert!(!owner.exists());
+}
+
 /// Mismatched PSKs (IKEv1 and IKEv2) stay `ike_sa_not_established` with a
 /// log line saying why; sm4 is a typed error; charon keeps running; a dead
 /// charon is reported promptly.
