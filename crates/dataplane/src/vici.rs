@@ -439,8 +439,11 @@ impl Applier {
         }
     }
 
-    /// Converge charon to `desired`. Transport errors abort (the caller
-    /// retries later); per-tunnel problems are in the report.
+    /// Converge charon to `desired`: load new tunnels, renegotiate changed
+    /// ones (their SAs are terminated, charon re-initiates with the new
+    /// settings), unload and terminate removed ones, leave unchanged ones
+    /// alone. Transport errors abort (the caller retries later); per-tunnel
+    /// problems are in the report.
     pub async fn apply(&mut self, desired: &GatewayDesired) -> Result<ApplyReport, ViciError> {
         let rendered = render_gateway(desired, &self.options);
         let mut report = ApplyReport {
@@ -499,6 +502,13 @@ impl Applier {
                     message: e.to_string(),
                 },
             };
+            let changed = self.applied.contains_key(&name);
+            if changed {
+                // The SAs negotiated with the old settings go. charon runs
+                // start actions only for connections it has not seen, so
+                // a changed one is initiated below.
+                self.vici.terminate(&name).await?;
+            }
             match self.vici.load_shared(&tunnel.secret).await {
                 Ok(()) => {}
                 Err(e @ ViciError::Failed { .. }) => {
@@ -519,6 +529,11 @@ impl Applier {
                     continue;
                 }
                 Err(e) => return Err(e),
+            }
+            if changed && tunnel.start_action == StartAction::Start {
+                for child in &tunnel.children {
+                    self.vici.initiate(&name, child).await?;
+                }
             }
             self.applied.insert(name.clone(), tunnel);
             report.loaded.push(name);

@@ -242,6 +242,55 @@ async fn ikev2_aes256_sha256_group14() {
     full_cycle("v2", ike, ipsec).await;
 }
 
+/// Establish and ping, nothing else.
+async fn establish_and_ping(tag: &str, ike: IkeSettings, ipsec: IpsecSettings) {
+    let mut lab = Lab::build(&LabSpec::new(tag, 1)).expect("build lab");
+    lab.start_all().expect("start charons");
+    let conn = lab
+        .connection(0, &format!("vco-{tag}"), &[0], &ike, &ipsec)
+        .expect("connection");
+    let tunnel = conn.tunnels[0].tunnel_id.clone();
+    let mut peer = applier(&lab, Some(0)).await;
+    peer.apply(&mirror(&conn)).await.expect("peer apply");
+    let mut gw = applier(&lab, None).await;
+    let report = gw
+        .apply(&lab.gateway_desired(vec![conn]))
+        .await
+        .expect("gw apply");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let (_, took) = wait_status(&gw, &tunnel, Duration::from_secs(10), established)
+        .await
+        .expect("established");
+    eprintln!("[{tag}] {tunnel}: ipsec_sa_established after {took:?}");
+    assert!(lab.gateway.ping(lab.peers[0].inside_addr, 2), "ping");
+    lab.teardown();
+}
+
+/// IKEv1 aggressive mode with FQDN ids, 3des/md5/group5, IPsec without PFS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ikev1_aggressive_pfs_disabled() {
+    if skip("ikev1_aggressive_pfs_disabled") {
+        return;
+    }
+    let ike = IkeSettings {
+        mode: vpngw_dataplane::IkeMode::Aggressive,
+        enc_alg: "3des".into(),
+        auth_alg: "md5".into(),
+        pfs: "group5".into(),
+        local_id: "gw.vpngw.test".into(),
+        remote_id: "branch.vpngw.test".into(),
+        psk: lab_psk("aggr"),
+        ..IkeSettings::default()
+    };
+    let ipsec = IpsecSettings {
+        enc_alg: "aes192".into(),
+        auth_alg: "sha512".into(),
+        pfs: "disabled".into(),
+        lifetime_s: 1800,
+    };
+    establish_and_ping("aggr", ike, ipsec).await;
+}
+
 /// Two tunnels (one per gateway address) to one customer gateway. The peer
 /// side is loaded from the rendered `swanctl.conf` text with `swanctl`, so
 /// the text form is exercised too. Changing one tunnel reloads only it.
@@ -313,7 +362,15 @@ async fn dual_tunnel_connection() {
         "ping over the tunnels"
     );
 
-    // Change tunnel 2 only (new PSK on both sides): only it is reloaded.
+    // Change tunnel 2 only (new PSK on both sides): only it is reloaded and
+    // renegotiated; tunnel 1 keeps its SA.
+    let sa_ids = |sas: &[vpngw_dataplane::IkeSaInfo], t: &str| -> Vec<u64> {
+        sas.iter()
+            .filter(|s| s.name == t)
+            .map(|s| s.uniqueid)
+            .collect()
+    };
+    let before = gw.vici().list_sas().await.expect("sas");
     conn.tunnels[1].ike.psk = lab_psk("dual-rotated");
     load_peer_text(&conn);
     let report = gw
@@ -322,26 +379,46 @@ async fn dual_tunnel_connection() {
         .expect("apply change");
     assert_eq!(report.loaded, vec![t2.clone()]);
     assert_eq!(report.unchanged, vec![t1.clone()]);
-    // charon replaces the connection; make sure it renegotiates with the new key.
-    gw.vici().terminate(&t2).await.expect("terminate t2");
-    gw.ensure_initiated().await.expect("initiate");
-    wait_status(&gw, &t2, Duration::from_secs(10), established)
-        .await
-        .expect("tunnel 2 with the new PSK");
-    assert!(established(&vpngw_dataplane::tunnel_status(
-        &t1,
-        &gw.vici().list_sas().await.expect("sas")
-    )));
+    let old_t2 = sa_ids(&before, &t2);
+    let start = Instant::now();
+    loop {
+        let sas = gw.vici().list_sas().await.expect("sas");
+        let st = vpngw_dataplane::tunnel_status(&t2, &sas);
+        let ids = sa_ids(&sas, &t2);
+        if established(&st) && !ids.is_empty() && ids.iter().all(|id| !old_t2.contains(id)) {
+            assert_eq!(
+                sa_ids(&sas, &t1),
+                sa_ids(&before, &t1),
+                "tunnel 1 untouched"
+            );
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "tunnel 2 not renegotiated: {sas:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "[dual] tunnel 2 renegotiated with the new PSK in {:?}",
+        start.elapsed()
+    );
 
-    // Delete the connection.
+    // Delete the connection through a fresh applier, as after an agent
+    // restart: it finds the connections in charon and removes them.
+    drop(gw);
+    let mut gw = applier(&lab, None).await;
     let report = gw
         .apply(&lab.gateway_desired(vec![]))
         .await
         .expect("delete");
-    assert_eq!(report.unloaded, vec![t1.clone(), t2.clone()]);
+    let mut unloaded = report.unloaded.clone();
+    unloaded.sort();
+    assert_eq!(unloaded, vec![t1.clone(), t2.clone()]);
     wait_no_sas(&gw, Duration::from_secs(5))
         .await
         .expect("SAs gone");
+    assert!(gw.vici().get_shared().await.expect("keys").is_empty());
     lab.teardown();
 }
 
