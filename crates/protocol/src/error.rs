@@ -106,7 +106,7 @@ impl ApiError {
         Self::missing_common("Signature")
     }
 
-    /// 400 `Missing<Name>` with "<Name> is mandatory for this action.", the gateway's form for
+    /// 400 `Missing<Name>` with "`<Name>` is mandatory for this action.", the gateway's form for
     /// absent common parameters (`MissingSignature`, `MissingTimestamp`, `MissingAccessKeyId`,
     /// `MissingSecurityToken`).
     pub fn missing_common(name: &str) -> Self {

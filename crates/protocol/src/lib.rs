@@ -20,9 +20,9 @@
 //! | situation | answer | why |
 //! |---|---|---|
 //! | no `Authorization: ACS3-…` and no `Signature` | 400 `MissingSignature` "Signature is mandatory for this action." | what the live POP gateway answers (Alidns, 2023: github.com/starsunyzl/ddns-scripts-alibabacloud issue 3). protocol.md §8 offered `IncompleteSignature` or `MissingParameter`; old docs list `MissingParameter` |
-//! | V1 without `Timestamp` / `AccessKeyId` | 400 `MissingTimestamp` / `MissingAccessKeyId`, "<Name> is mandatory for this action." | the gateway's form for absent common parameters (rfancn/aliyun-ddns-client issue 13; aliyun/alibabacloud-csharp-sdk issue 40) |
+//! | V1 without `Timestamp` / `AccessKeyId` | 400 `MissingTimestamp` / `MissingAccessKeyId`, "`<Name>` is mandatory for this action." | the gateway's form for absent common parameters (rfancn/aliyun-ddns-client issue 13; aliyun/alibabacloud-csharp-sdk issue 40) |
 //! | V1 without `SignatureNonce`, `SignatureMethod`, `Action`, `Version` | 400 `MissingParameter` naming it | Alibaba's published common-error table lists `MissingParameter` for Action/Version; no live answer for the others was found |
-//! | V3 without a header it needs (`host`, `x-acs-date`, `x-acs-signature-nonce`, `x-acs-content-sha256`, and `x-acs-action`/`x-acs-version` when no parameter names them) | 400 `MissingHeader` "Specified header <h> is mandatory for this action." | live POP gateway answer quoted in apache/paimon PR 9937 |
+//! | V3 without a header it needs (`host`, `x-acs-date`, `x-acs-signature-nonce`, `x-acs-content-sha256`, and `x-acs-action`/`x-acs-version` when no parameter names them) | 400 `MissingHeader` "Specified header `<h>` is mandatory for this action." | live POP gateway answer quoted in apache/paimon PR 9937 |
 //! | such a header present but not in `SignedHeaders` | 400 `IncompleteSignature` | Alibaba's V3 doc: every common header present must be signed; unsigned it could be swapped |
 //! | `x-acs-content-sha256` differs from the body's SHA-256 | 400 `IncompleteSignature` | no public code found; it is a malformed signing input |
 //! | malformed `Authorization` (parts, hex, header names) | 400 `IncompleteSignature` | protocol.md §6.3 |
