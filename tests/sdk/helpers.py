@@ -50,14 +50,17 @@ def new_vpc_id() -> str:
 
 
 # Customer gateway IPs must be unique per account (InvalidIpAddress.AlreadyExist), so hand
-# out distinct addresses. 198.18.0.0/15 (RFC 2544 benchmarking) is the range the dataplane
-# notes use inside test network namespaces: never routed, never contacted by these tests.
-_ip_counter = itertools.count(random.randrange(1, 60000))
+# out distinct addresses from 100.64.0.0/10 (shared address space, never routed on the
+# internet, never contacted by these tests). Not 198.18.0.0/15: that is the server's default
+# pool for the VPN gateways' own public IPs.
+_ip_counter = itertools.count(random.randrange(1, 1 << 20))
 
 
 def new_peer_ip() -> str:
-    n = next(_ip_counter) % 131070 + 1
-    return f"198.{18 + n // 65536}.{(n // 256) % 256}.{n % 256 or 1}"
+    while True:
+        n = next(_ip_counter) % (1 << 22)
+        if 0 < n & 255 < 255:  # no .0 / .255 host parts, to stay clear of any "network address" rule
+            return f"100.{64 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}"
 
 
 def assert_request_id(value: Any) -> None:

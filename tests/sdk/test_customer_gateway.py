@@ -88,7 +88,7 @@ def test_invalid_ip_address(vpc, bad_ip):
     assert list_cgws(vpc, page_size=1)["TotalCount"] == before
 
 
-@pytest.mark.parametrize("bad_asn", ["abc", "-1", "4294967296"])
+@pytest.mark.parametrize("bad_asn", ["abc", "-1", "0", "4294967296", "45104"])  # 45104: the cloud's own ASN
 def test_invalid_asn(vpc3, bad_asn):
     before = list_cgws(vpc3, page_size=1)["TotalCount"]
     req = m.CreateCustomerGatewayRequest(region_id=REGION, ip_address=new_peer_ip(), asn=bad_asn)
@@ -192,16 +192,16 @@ def test_delete_frees_the_ip_address(vpc3):
 
 def test_delete_in_use_is_refused(vpc):
     """The real API documents no code for this case (vpc-ipsec-api.json lists none; the docs
-    only say "make sure no IPsec-VPN connection is associated"). Assumption: a 4xx other than
-    NotFound, the customer gateway and the connection survive, and it works once the
-    connection is gone."""
+    only say "make sure no IPsec-VPN connection is associated"). docs/api-decisions.md picks
+    DependencyViolation.VpnConnection (400). Both gateways and the connection survive, and the
+    delete works once the connection is gone."""
     gw = create_gateway(vpc)
     cgw = create_customer_gateway(vpc)
     vco = create_connection(vpc, gw, cgw)
     err = capture_error(
         vpc.delete_customer_gateway, m.DeleteCustomerGatewayRequest(region_id=REGION, customer_gateway_id=cgw)
     )
-    check_error(err, re.compile(r"(?!.*NotFound)[A-Za-z]+(\.[A-Za-z]+)*"), 400)
+    check_error(err, "DependencyViolation.VpnConnection", 400, message_contains=vco)
     assert describe_customer_gateway(vpc, cgw)["CustomerGatewayId"] == cgw
     desc = vpc.describe_vpn_connection(m.DescribeVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
     assert desc.body.customer_gateway_id == cgw

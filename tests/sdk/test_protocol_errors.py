@@ -166,7 +166,9 @@ def test_tampered_v3_signature(raw):
 def test_missing_signature_is_rejected(raw):
     resp = raw.v1("DescribeRegions", no_signature=True)
     assert resp.status == 400, resp.body
-    assert resp.json()["Code"] in {"IncompleteSignature", "MissingParameter", "SignatureDoesNotMatch"}
+    # docs/api-decisions.md: MissingSignature (the live gateway's answer); protocol.md §8 also
+    # allows IncompleteSignature / MissingParameter.
+    assert resp.json()["Code"] in {"MissingSignature", "IncompleteSignature", "MissingParameter"}
 
 
 def test_reused_nonce_v1(raw):
@@ -285,6 +287,16 @@ def test_bad_integer_value(vpc, bandwidth):
 def test_bad_paging_values(vpc, page):
     req = m.DescribeVpnGatewaysRequest(region_id=REGION, **page)
     expect_error(vpc.describe_vpn_gateways, BAD_VALUE, 400, req)
+
+
+@pytest.mark.parametrize(
+    "page, name", [({"page_size": 0}, "PageSize"), ({"page_size": 51}, "PageSize"), ({"page_number": 0}, "PageNumber")]
+)
+def test_paging_out_of_range(vpc, page, name):
+    # docs/api-decisions.md: PageSize outside 1..50 and PageNumber < 1 are InvalidParameter
+    # naming the parameter (the SDK documents PageSize's maximum as 50).
+    req = m.DescribeCustomerGatewaysRequest(region_id=REGION, **page)
+    expect_error(vpc.describe_customer_gateways, "InvalidParameter", 400, req, message_contains=name)
 
 
 def test_unknown_region(vpc):

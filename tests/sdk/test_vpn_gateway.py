@@ -16,10 +16,13 @@ from helpers import (
     OTHER_REGION,
     REGION,
     check_response,
+    create_connection,
+    create_customer_gateway,
     create_gateway,
     describe_gateway,
     expect_error,
     new_vpc_id,
+    retrying,
     wait_gateway_active,
     without_request_id,
 )
@@ -183,6 +186,22 @@ def test_delete(vpc):
     expect_error(vpc.describe_vpn_gateway, NOT_FOUND, 404, req)
     assert list_gateways(vpc, vpn_gateway_id=gw)["TotalCount"] == 0
     expect_error(vpc.delete_vpn_gateway, NOT_FOUND, 404, m.DeleteVpnGatewayRequest(region_id=REGION, vpn_gateway_id=gw))
+
+
+def test_delete_in_use_is_refused(vpc):
+    # No documented code; docs/api-decisions.md picks DependencyViolation.VpnConnection (400),
+    # the cloud's usual DependencyViolation.<Dependant> form, naming the connection.
+    gw = create_gateway(vpc)
+    vco = create_connection(vpc, gw, create_customer_gateway(vpc))
+    req = m.DeleteVpnGatewayRequest(region_id=REGION, vpn_gateway_id=gw)
+    expect_error(vpc.delete_vpn_gateway, "DependencyViolation.VpnConnection", 400, req, message_contains=vco)
+    assert describe_gateway(vpc, gw)["VpnGatewayId"] == gw
+    vpc.describe_vpn_connection(m.DescribeVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+    retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+    retrying(vpc.delete_vpn_gateway, req)
+    expect_error(
+        vpc.describe_vpn_gateway, NOT_FOUND, 404, m.DescribeVpnGatewayRequest(region_id=REGION, vpn_gateway_id=gw)
+    )
 
 
 def test_other_region_does_not_see_it(vpc):
