@@ -42,6 +42,7 @@ pub async fn run_all(store: &dyn Store) {
     quota_and_idempotency(store).await;
     list_filters(store).await;
     identity(store).await;
+    ram_identities(store).await;
     nonces(store).await;
     concurrent_writes(store).await;
 }
@@ -440,4 +441,438 @@ async fn futures_join_all<F: std::future::Future>(
     })
     .await;
     out.into_iter().map(|o| o.expect("all ready")).collect()
+}
+
+// ---- RAM identities, policies, attachments, STS -----------------------------
+
+fn ram_user(account: &str, id: &str, name: &str) -> crate::identity::UserRecord {
+    crate::identity::UserRecord {
+        account_id: account.into(),
+        user_id: id.into(),
+        name: name.into(),
+        display_name: name.into(),
+        email: String::new(),
+        mobile_phone: String::new(),
+        comments: String::new(),
+        created_ms: 1,
+        updated_ms: 1,
+    }
+}
+
+fn user_key(account: &str, id: &str, user: &str) -> AccessKeyRecord {
+    AccessKeyRecord {
+        id: id.into(),
+        account_id: account.into(),
+        principal: user.into(),
+        secret: "sealed".into(),
+        status: "Active".into(),
+        created_ms: 2,
+    }
+}
+
+fn target(
+    kind: crate::identity::PrincipalKind,
+    principal: &str,
+    policy_kind: crate::identity::PolicyKind,
+    policy: &str,
+) -> crate::identity::AttachTarget {
+    crate::identity::AttachTarget {
+        kind,
+        principal: principal.into(),
+        policy_kind,
+        policy: policy.into(),
+    }
+}
+
+async fn ram_identities(store: &dyn Store) {
+    use crate::identity::{
+        Dependent, GroupRecord, PolicyKind as PK, PolicyRecord, PrincipalKind as K, RoleRecord,
+        StsCredentialRecord, UserUpdate,
+    };
+    let (a, b) = ("5000000000000001", "5000000000000002");
+    for acct in [a, b] {
+        let account = AccountRecord {
+            id: acct.into(),
+            name: format!("ram-{acct}"),
+            created_ms: 1,
+        };
+        store
+            .create_account(account, user_key(acct, &format!("LTAIroot{acct}"), "root"))
+            .await
+            .unwrap();
+    }
+
+    // Users: unique per account, invisible from another account.
+    store.create_user(ram_user(a, "u1", "alice")).await.unwrap();
+    assert!(matches!(
+        store.create_user(ram_user(a, "u2", "alice")).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    store.create_user(ram_user(b, "u3", "alice")).await.unwrap();
+    assert_eq!(
+        store.get_user(a, "alice").await.unwrap().unwrap().user_id,
+        "u1"
+    );
+    assert_eq!(
+        store.get_user(b, "alice").await.unwrap().unwrap().user_id,
+        "u3"
+    );
+    assert!(store.get_user(a, "nobody").await.unwrap().is_none());
+    for i in 0..4 {
+        store
+            .create_user(ram_user(a, &format!("p{i}"), &format!("page{i}")))
+            .await
+            .unwrap();
+    }
+    let first = store.list_users(a, None, 3).await.unwrap();
+    assert_eq!(first.items.len(), 3);
+    let marker = first.next_marker.clone().unwrap();
+    let rest = store.list_users(a, Some(&marker), 3).await.unwrap();
+    assert_eq!(rest.items.len(), 2);
+    assert!(rest.next_marker.is_none());
+    assert_eq!(store.list_users(b, None, 100).await.unwrap().items.len(), 1);
+
+    // Access keys: at most N per user, only the user's own account.
+    store
+        .create_user_access_key(user_key(a, "LTAIk1", "alice"), 2)
+        .await
+        .unwrap();
+    store
+        .create_user_access_key(user_key(a, "LTAIk2", "alice"), 2)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_user_access_key(user_key(a, "LTAIk3", "alice"), 2)
+            .await,
+        Err(StoreError::QuotaExceeded { limit: 2 })
+    ));
+    assert!(matches!(
+        store
+            .create_user_access_key(user_key(a, "LTAIk4", "ghost"), 2)
+            .await,
+        Err(StoreError::MissingLink(_))
+    ));
+    assert_eq!(store.list_access_keys(a, "alice").await.unwrap().len(), 2);
+    assert!(store.list_access_keys(b, "alice").await.unwrap().is_empty());
+    store
+        .set_access_key_status(a, "alice", "LTAIk1", "Inactive")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.access_key("LTAIk1").await.unwrap().unwrap().status,
+        "Inactive"
+    );
+    assert!(matches!(
+        store
+            .set_access_key_status(b, "alice", "LTAIk1", "Active")
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Renaming a user renames its keys' principal.
+    let renamed = store
+        .update_user(
+            a,
+            "alice",
+            UserUpdate {
+                name: Some("alice2".into()),
+                comments: Some("hi".into()),
+                updated_ms: 9,
+                ..UserUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.name.as_str(), renamed.comments.as_str()),
+        ("alice2", "hi")
+    );
+    assert_eq!(
+        store.access_key("LTAIk2").await.unwrap().unwrap().principal,
+        "alice2"
+    );
+    assert!(matches!(
+        store
+            .update_user(
+                a,
+                "alice2",
+                UserUpdate {
+                    name: Some("page0".into()),
+                    ..UserUpdate::default()
+                }
+            )
+            .await,
+        Err(StoreError::AlreadyExists)
+    ));
+
+    // Groups and membership.
+    let group = GroupRecord {
+        account_id: a.into(),
+        group_id: "g1".into(),
+        name: "ops".into(),
+        comments: String::new(),
+        created_ms: 3,
+        updated_ms: 3,
+    };
+    store.create_group(group.clone()).await.unwrap();
+    assert!(matches!(
+        store.create_group(group.clone()).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    store
+        .add_user_to_group(a, "ops", "alice2", 4, 5)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.add_user_to_group(a, "ops", "alice2", 4, 5).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert!(matches!(
+        store.add_user_to_group(b, "ops", "alice", 4, 5).await,
+        Err(StoreError::MissingLink(_))
+    ));
+    let groups = store.list_groups_for_user(a, "alice2").await.unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(
+        (groups[0].group.name.as_str(), groups[0].joined_ms),
+        ("ops", 4)
+    );
+
+    // Roles.
+    let role = RoleRecord {
+        account_id: a.into(),
+        role_id: "r1".into(),
+        name: "admin".into(),
+        description: String::new(),
+        trust_policy: "{}".into(),
+        max_session_duration: 3600,
+        created_ms: 5,
+        updated_ms: 5,
+    };
+    store.create_role(role.clone()).await.unwrap();
+    assert!(matches!(
+        store.create_role(role).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert!(store.get_role(b, "admin").await.unwrap().is_none());
+    assert_eq!(store.list_roles(a, None, 10).await.unwrap().items.len(), 1);
+
+    // Custom policies and versions.
+    let policy = PolicyRecord {
+        account_id: a.into(),
+        name: "vpn-read".into(),
+        description: "d".into(),
+        default_version: "v1".into(),
+        attachment_count: 0,
+        created_ms: 6,
+        updated_ms: 6,
+    };
+    store
+        .create_policy(policy.clone(), "doc1".into(), 0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_policy(policy.clone(), "doc1".into(), 0).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let v2 = store
+        .create_policy_version(a, "vpn-read", "doc2".into(), false, 7, 3)
+        .await
+        .unwrap();
+    assert_eq!((v2.version_id.as_str(), v2.is_default), ("v2", false));
+    let (p, default) = store.get_policy(a, "vpn-read").await.unwrap().unwrap();
+    assert_eq!(
+        (p.default_version.as_str(), default.document.as_str()),
+        ("v1", "doc1")
+    );
+    let v3 = store
+        .create_policy_version(a, "vpn-read", "doc3".into(), true, 8, 3)
+        .await
+        .unwrap();
+    assert_eq!(v3.version_id, "v3");
+    let (_, default) = store.get_policy(a, "vpn-read").await.unwrap().unwrap();
+    assert_eq!(default.document, "doc3");
+    assert!(matches!(
+        store
+            .create_policy_version(a, "vpn-read", "doc4".into(), true, 9, 3)
+            .await,
+        Err(StoreError::QuotaExceeded { limit: 3 })
+    ));
+    assert!(store.get_policy(b, "vpn-read").await.unwrap().is_none());
+
+    // Attachments; what applies to a user includes its groups' policies.
+    store
+        .attach_policy(a, target(K::User, "alice2", PK::Custom, "vpn-read"), 10, 0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .attach_policy(a, target(K::User, "alice2", PK::Custom, "vpn-read"), 10, 0)
+            .await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert!(matches!(
+        store
+            .attach_policy(a, target(K::User, "alice2", PK::Custom, "nope"), 10, 0)
+            .await,
+        Err(StoreError::MissingLink(_))
+    ));
+    assert!(matches!(
+        store
+            .attach_policy(
+                b,
+                target(K::User, "ghost", PK::System, "AdministratorAccess"),
+                10,
+                0
+            )
+            .await,
+        Err(StoreError::MissingLink(_))
+    ));
+    store
+        .attach_policy(
+            a,
+            target(K::Group, "ops", PK::System, "AliyunVPCReadOnlyAccess"),
+            11,
+            0,
+        )
+        .await
+        .unwrap();
+    store
+        .attach_policy(a, target(K::Role, "admin", PK::Custom, "vpn-read"), 12, 0)
+        .await
+        .unwrap();
+    let eff = store
+        .effective_policies(a, K::User, "alice2")
+        .await
+        .unwrap();
+    assert_eq!(eff.len(), 2);
+    assert!(
+        eff.iter()
+            .any(|p| p.policy_name == "vpn-read" && p.document.as_deref() == Some("doc3"))
+    );
+    assert!(
+        eff.iter()
+            .any(|p| p.policy_name == "AliyunVPCReadOnlyAccess"
+                && p.policy_kind == PK::System
+                && p.document.is_none())
+    );
+    assert!(
+        store
+            .effective_policies(b, K::User, "alice")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.list_attachments(a, K::User, "alice2").await.unwrap()[0].default_version,
+        "v3"
+    );
+    let (p, _) = store.get_policy(a, "vpn-read").await.unwrap().unwrap();
+    assert_eq!(p.attachment_count, 2);
+
+    // Deletes are refused while something depends on the entity.
+    assert!(matches!(
+        store.delete_user(a, "alice2").await,
+        Err(StoreError::InUse(Dependent::UserAccessKey))
+    ));
+    store
+        .delete_access_key(a, "alice2", "LTAIk1")
+        .await
+        .unwrap();
+    store
+        .delete_access_key(a, "alice2", "LTAIk2")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.delete_access_key(a, "alice2", "LTAIk2").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.access_key("LTAIk1").await.unwrap().is_none());
+    assert!(matches!(
+        store.delete_user(a, "alice2").await,
+        Err(StoreError::InUse(Dependent::AttachedPolicy(K::User)))
+    ));
+    assert!(matches!(
+        store.delete_policy(a, "vpn-read", false).await,
+        Err(StoreError::InUse(Dependent::PolicyAttachment(K::User)))
+    ));
+    store
+        .detach_policy(a, target(K::User, "alice2", PK::Custom, "vpn-read"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .detach_policy(a, target(K::User, "alice2", PK::Custom, "vpn-read"))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_user(a, "alice2").await,
+        Err(StoreError::InUse(Dependent::UserGroup))
+    ));
+    assert!(matches!(
+        store.delete_group(a, "ops").await,
+        Err(StoreError::InUse(Dependent::GroupUser))
+    ));
+    store
+        .remove_user_from_group(a, "ops", "alice2")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.remove_user_from_group(a, "ops", "alice2").await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_user(a, "alice2").await.unwrap();
+    assert!(matches!(
+        store.delete_user(a, "alice2").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_group(a, "ops").await,
+        Err(StoreError::InUse(Dependent::AttachedPolicy(K::Group)))
+    ));
+    assert!(matches!(
+        store.delete_role(a, "admin").await,
+        Err(StoreError::InUse(Dependent::AttachedPolicy(K::Role)))
+    ));
+    store
+        .detach_policy(a, target(K::Role, "admin", PK::Custom, "vpn-read"))
+        .await
+        .unwrap();
+    store.delete_role(a, "admin").await.unwrap();
+    assert!(matches!(
+        store.delete_policy(a, "vpn-read", false).await,
+        Err(StoreError::InUse(Dependent::PolicyVersion))
+    ));
+    store.delete_policy(a, "vpn-read", true).await.unwrap();
+    assert!(store.get_policy(a, "vpn-read").await.unwrap().is_none());
+    assert!(store.list_policies(a).await.unwrap().is_empty());
+
+    // STS credentials.
+    let cred = StsCredentialRecord {
+        access_key_id: "STS.test".into(),
+        account_id: a.into(),
+        secret: "sealed".into(),
+        token_sha256: "ab".into(),
+        role_id: "r1".into(),
+        role_name: "admin".into(),
+        session_name: "s".into(),
+        session_policy: None,
+        created_ms: 100,
+        expires_ms: 200,
+    };
+    store.create_sts_credential(cred.clone()).await.unwrap();
+    assert_eq!(
+        store.sts_credential("STS.test").await.unwrap(),
+        Some(cred.clone())
+    );
+    assert!(!format!("{cred:?}").contains("sealed"));
+    // A much later insert forgets long-expired credentials.
+    let mut later = cred.clone();
+    later.access_key_id = "STS.later".into();
+    later.created_ms = 200 + crate::identity::STS_RETENTION_MS + 1;
+    later.expires_ms = later.created_ms + 1000;
+    store.create_sts_credential(later).await.unwrap();
+    assert!(store.sts_credential("STS.test").await.unwrap().is_none());
 }

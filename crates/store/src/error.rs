@@ -21,6 +21,9 @@ pub enum StoreError {
     AlreadyExists,
     #[error("another record already has these values")]
     Duplicate,
+    /// A RAM entity cannot be deleted while something depends on it.
+    #[error("still in use: {0:?}")]
+    InUse(crate::identity::Dependent),
     #[error("storage failure: {0}")]
     Internal(String),
 }

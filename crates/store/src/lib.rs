@@ -14,6 +14,7 @@
 
 pub mod conformance;
 mod error;
+pub mod identity;
 mod record;
 pub mod sqlite;
 mod typed;
@@ -26,6 +27,10 @@ pub use record::{
 pub use typed::{Resource, StoreExt, Versioned, from_record, to_record};
 
 use async_trait::async_trait;
+use identity::{
+    AttachTarget, Attachment, EffectivePolicy, GroupRecord, MarkerPage, Membership, PolicyRecord,
+    PolicyVersionRecord, PrincipalKind, RoleRecord, StsCredentialRecord, UserRecord, UserUpdate,
+};
 
 /// Everything vpngw persists.
 #[async_trait]
@@ -68,6 +73,212 @@ pub trait Store: Send + Sync + 'static {
         nonce: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError>;
+
+    // ---- RAM: users and their access keys ---------------------------------
+    // Every call names the account; nothing of another account is visible.
+    // Missing entities are `NotFound`, or `MissingLink("user"|"group"|"role"|
+    // "policy")` when a call names two; duplicates are `AlreadyExists`;
+    // limits are `QuotaExceeded`; refused deletes are `InUse`.
+
+    async fn create_user(&self, user: UserRecord) -> Result<(), StoreError>;
+
+    async fn get_user(
+        &self,
+        account_id: &str,
+        name: &str,
+    ) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Users oldest first, `limit` at a time after `marker`.
+    async fn list_users(
+        &self,
+        account_id: &str,
+        marker: Option<&str>,
+        limit: u32,
+    ) -> Result<MarkerPage<UserRecord>, StoreError>;
+
+    /// Renaming also renames the principal of the user's access keys.
+    async fn update_user(
+        &self,
+        account_id: &str,
+        name: &str,
+        update: UserUpdate,
+    ) -> Result<UserRecord, StoreError>;
+
+    /// Refused (`InUse`) while the user has access keys, attached policies
+    /// or group memberships.
+    async fn delete_user(&self, account_id: &str, name: &str) -> Result<(), StoreError>;
+
+    /// A user's access key (`key.principal` is the user name); at most
+    /// `max_per_user` per user (0: unlimited).
+    async fn create_user_access_key(
+        &self,
+        key: AccessKeyRecord,
+        max_per_user: u32,
+    ) -> Result<(), StoreError>;
+
+    async fn list_access_keys(
+        &self,
+        account_id: &str,
+        principal: &str,
+    ) -> Result<Vec<AccessKeyRecord>, StoreError>;
+
+    async fn set_access_key_status(
+        &self,
+        account_id: &str,
+        principal: &str,
+        key_id: &str,
+        status: &str,
+    ) -> Result<(), StoreError>;
+
+    async fn delete_access_key(
+        &self,
+        account_id: &str,
+        principal: &str,
+        key_id: &str,
+    ) -> Result<(), StoreError>;
+
+    // ---- RAM: groups -----------------------------------------------------
+
+    async fn create_group(&self, group: GroupRecord) -> Result<(), StoreError>;
+
+    async fn get_group(
+        &self,
+        account_id: &str,
+        name: &str,
+    ) -> Result<Option<GroupRecord>, StoreError>;
+
+    /// Refused while the group has members or attached policies.
+    async fn delete_group(&self, account_id: &str, name: &str) -> Result<(), StoreError>;
+
+    /// At most `max_groups_per_user` groups per user (0: unlimited).
+    async fn add_user_to_group(
+        &self,
+        account_id: &str,
+        group: &str,
+        user: &str,
+        joined_ms: i64,
+        max_groups_per_user: u32,
+    ) -> Result<(), StoreError>;
+
+    /// `NotFound` when the user is not a member.
+    async fn remove_user_from_group(
+        &self,
+        account_id: &str,
+        group: &str,
+        user: &str,
+    ) -> Result<(), StoreError>;
+
+    async fn list_groups_for_user(
+        &self,
+        account_id: &str,
+        user: &str,
+    ) -> Result<Vec<Membership>, StoreError>;
+
+    // ---- RAM: roles ------------------------------------------------------
+
+    async fn create_role(&self, role: RoleRecord) -> Result<(), StoreError>;
+
+    async fn get_role(
+        &self,
+        account_id: &str,
+        name: &str,
+    ) -> Result<Option<RoleRecord>, StoreError>;
+
+    async fn list_roles(
+        &self,
+        account_id: &str,
+        marker: Option<&str>,
+        limit: u32,
+    ) -> Result<MarkerPage<RoleRecord>, StoreError>;
+
+    /// Refused while the role has attached policies.
+    async fn delete_role(&self, account_id: &str, name: &str) -> Result<(), StoreError>;
+
+    // ---- RAM: custom policies and attachments ----------------------------
+
+    /// A new custom policy whose version `v1` (the default) is `document`;
+    /// at most `max_policies` per account (0: unlimited).
+    async fn create_policy(
+        &self,
+        policy: PolicyRecord,
+        document: String,
+        max_policies: u32,
+    ) -> Result<(), StoreError>;
+
+    /// The policy and its default version.
+    async fn get_policy(
+        &self,
+        account_id: &str,
+        name: &str,
+    ) -> Result<Option<(PolicyRecord, PolicyVersionRecord)>, StoreError>;
+
+    /// Every custom policy of the account, oldest first.
+    async fn list_policies(&self, account_id: &str) -> Result<Vec<PolicyRecord>, StoreError>;
+
+    /// Refused while attached or while versions other than the default
+    /// exist, unless `cascade`: then attachments and versions go with it.
+    async fn delete_policy(
+        &self,
+        account_id: &str,
+        name: &str,
+        cascade: bool,
+    ) -> Result<(), StoreError>;
+
+    /// Adds the next version (`v2`, `v3`, …), optionally as the default;
+    /// at most `max_versions` versions (0: unlimited).
+    async fn create_policy_version(
+        &self,
+        account_id: &str,
+        name: &str,
+        document: String,
+        set_default: bool,
+        now_ms: i64,
+        max_versions: u32,
+    ) -> Result<PolicyVersionRecord, StoreError>;
+
+    /// Attaches a policy (a custom one must exist; system policies are the
+    /// caller's to check). At most `max_per_principal` (0: unlimited).
+    async fn attach_policy(
+        &self,
+        account_id: &str,
+        target: AttachTarget,
+        now_ms: i64,
+        max_per_principal: u32,
+    ) -> Result<(), StoreError>;
+
+    /// `NotFound` when the policy is not attached.
+    async fn detach_policy(&self, account_id: &str, target: AttachTarget)
+    -> Result<(), StoreError>;
+
+    /// The policies attached to one user, group or role.
+    async fn list_attachments(
+        &self,
+        account_id: &str,
+        kind: PrincipalKind,
+        principal: &str,
+    ) -> Result<Vec<Attachment>, StoreError>;
+
+    /// What authorizes a user (its policies and its groups') or a role:
+    /// each policy once, custom ones with their default document.
+    async fn effective_policies(
+        &self,
+        account_id: &str,
+        kind: PrincipalKind,
+        principal: &str,
+    ) -> Result<Vec<EffectivePolicy>, StoreError>;
+
+    // ---- STS -------------------------------------------------------------
+
+    /// Stores a temporary credential (and forgets long-expired ones).
+    async fn create_sts_credential(
+        &self,
+        credential: StsCredentialRecord,
+    ) -> Result<(), StoreError>;
+
+    async fn sts_credential(
+        &self,
+        access_key_id: &str,
+    ) -> Result<Option<StsCredentialRecord>, StoreError>;
 }
 
 /// How long a nonce is remembered: the timestamp window is ±15 minutes, so a

@@ -1,6 +1,7 @@
 //! The embedded default: SQLite in WAL mode with `synchronous=FULL`, one
 //! group-committing writer thread and a pool of reader connections.
 
+mod identity;
 mod queries;
 mod schema;
 mod writer;
@@ -14,6 +15,10 @@ use std::{
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 
+use crate::identity::{
+    AttachTarget, Attachment, EffectivePolicy, GroupRecord, MarkerPage, Membership, PolicyRecord,
+    PolicyVersionRecord, PrincipalKind, RoleRecord, StsCredentialRecord, UserRecord, UserUpdate,
+};
 use crate::{
     AccessKeyRecord, AccountRecord, InsertGuard, Inserted, Kind, ListQuery, NONCE_WINDOW_MS, Page,
     Record, Scope, Store, StoreError,
@@ -195,5 +200,324 @@ impl Store for SqliteStore {
             .lock()
             .map_err(poisoned)?
             .use_nonce(access_key_id, nonce, now_ms))
+    }
+
+    // ---- RAM and STS (queries in identity.rs) -----------------------------
+
+    async fn create_user(&self, user: UserRecord) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| identity::create_user(c, &user))
+            .await
+    }
+
+    async fn get_user(
+        &self,
+        account_id: &str,
+        name: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let (a, n) = (account_id.to_owned(), name.to_owned());
+        self.read(move |c| identity::get_user(c, &a, &n)).await
+    }
+
+    async fn list_users(
+        &self,
+        account_id: &str,
+        marker: Option<&str>,
+        limit: u32,
+    ) -> Result<MarkerPage<UserRecord>, StoreError> {
+        let (a, m) = (account_id.to_owned(), marker.map(str::to_owned));
+        self.read(move |c| identity::list_users(c, &a, m.as_deref(), limit))
+            .await
+    }
+
+    async fn update_user(
+        &self,
+        account_id: &str,
+        name: &str,
+        update: UserUpdate,
+    ) -> Result<UserRecord, StoreError> {
+        let (a, n) = (account_id.to_owned(), name.to_owned());
+        self.writer
+            .write(move |c| identity::update_user(c, &a, &n, &update))
+            .await
+    }
+
+    async fn delete_user(&self, account_id: &str, name: &str) -> Result<(), StoreError> {
+        let (a, n) = (account_id.to_owned(), name.to_owned());
+        self.writer
+            .write(move |c| identity::delete_user(c, &a, &n))
+            .await
+    }
+
+    async fn create_user_access_key(
+        &self,
+        key: AccessKeyRecord,
+        max_per_user: u32,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| identity::create_user_access_key(c, &key, max_per_user))
+            .await
+    }
+
+    async fn list_access_keys(
+        &self,
+        account_id: &str,
+        principal: &str,
+    ) -> Result<Vec<AccessKeyRecord>, StoreError> {
+        let (a, p) = (account_id.to_owned(), principal.to_owned());
+        self.read(move |c| identity::list_access_keys(c, &a, &p))
+            .await
+    }
+
+    async fn set_access_key_status(
+        &self,
+        account_id: &str,
+        principal: &str,
+        key_id: &str,
+        status: &str,
+    ) -> Result<(), StoreError> {
+        let (a, p, k, s) = (
+            account_id.to_owned(),
+            principal.to_owned(),
+            key_id.to_owned(),
+            status.to_owned(),
+        );
+        self.writer
+            .write(move |c| identity::set_access_key_status(c, &a, &p, &k, &s))
+            .await
+    }
+
+    async fn delete_access_key(
+        &self,
+        account_id: &str,
+        principal: &str,
+        key_id: &str,
+    ) -> Result<(), StoreError> {
+        let (a, p, k) = (
+            account_id.to_owned(),
+            principal.to_owned(),
+            key_id.to_owned(),
+        );
+        self.writer
+            .write(move |c| identity::delete_access_key(c, &a, &p, &k))
+            .await
+    }
+
+    async fn create_group(&self, group: GroupRecord) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| identity::create_group(c, &group))
+            .await
+    }
+
+    async fn get_group(
+        &self,
+        account_id: &str,
+        name: &str,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        let (a, n) = (account_id.to_owned(), name.to_owned());
+        self.read(move |c| identity::get_group(c, &a, &n)).await
+    }
+
+    async fn delete_group(&self, account_id: &str, name: &str) -> Result<(), StoreError> {
+        let (a, n) = (account_id.to_owned(), name.to_owned());
+        self.writer
+            .write(move |c| identity::delete_group(c, &a, &n))
+            .await
+    }
+
+    async fn add_user_to_group(
+        &self,
+        account_id: &str,
+        group: &str,
+        user: &str,
+        joined_ms: i64,
+        max_groups_per_user: u32,
+    ) -> Result<(), StoreError> {
+        let (a, g, u) = (account_id.to_owned(), group.to_owned(), user.to_owned());
+        self.writer
+            .write(move |c| {
+                identity::add_user_to_group(c, &a, &g, &u, joined_ms, max_groups_per_user)
+            })
+            .await
+    }
+
+    async fn remove_user_from_group(
+        &self,
+        account_id: &str,
+        group: &str,
+        user: &str,
+    ) -> Result<(), StoreError> {
+        let (a, g, u) = (account_id.to_owned(), group.to_owned(), user.to_owned());
+        self.writer
+            .write(move |c| identity::remove_user_from_group(c, &a, &g, &u))
+            .await
+    }
+
+    async fn list_groups_for_user(
+        &self,
+        account_id: &str,
+        user: &str,
+    ) -> Result<Vec<Membership>, StoreError> {
+        let (a, u) = (account_id.to_owned(), user.to_owned());
+        self.read(move |c| identity::list_groups_for_user(c, &a, &u))
+            .await
+    }
+
+    async fn create_role(&self, role: RoleRecord) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| identity::create_role(c, &role))
+            .await
+    }
+
+    async fn get_role(
+        &self,
+        account_id: &str,
+        name: &str,
+    ) -> Result<Option<RoleRecord>, StoreError> {
+        let (a, n) = (account_id.to_owned(), name.to_owned());
+        self.read(move |c| identity::get_role(c, &a, &n)).await
+    }
+
+    async fn list_roles(
+        &self,
+        account_id: &str,
+        marker: Option<&str>,
+        limit: u32,
+    ) -> Result<MarkerPage<RoleRecord>, StoreError> {
+        let (a, m) = (account_id.to_owned(), marker.map(str::to_owned));
+        self.read(move |c| identity::list_roles(c, &a, m.as_deref(), limit))
+            .await
+    }
+
+    async fn delete_role(&self, account_id: &str, name: &str) -> Result<(), StoreError> {
+        let (a, n) = (account_id.to_owned(), name.to_owned());
+        self.writer
+            .write(move |c| identity::delete_role(c, &a, &n))
+            .await
+    }
+
+    async fn create_policy(
+        &self,
+        policy: PolicyRecord,
+        document: String,
+        max_policies: u32,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| identity::create_policy(c, &policy, &document, max_policies))
+            .await
+    }
+
+    async fn get_policy(
+        &self,
+        account_id: &str,
+        name: &str,
+    ) -> Result<Option<(PolicyRecord, PolicyVersionRecord)>, StoreError> {
+        let (a, n) = (account_id.to_owned(), name.to_owned());
+        self.read(move |c| identity::get_policy(c, &a, &n)).await
+    }
+
+    async fn list_policies(&self, account_id: &str) -> Result<Vec<PolicyRecord>, StoreError> {
+        let a = account_id.to_owned();
+        self.read(move |c| identity::list_policies(c, &a)).await
+    }
+
+    async fn delete_policy(
+        &self,
+        account_id: &str,
+        name: &str,
+        cascade: bool,
+    ) -> Result<(), StoreError> {
+        let (a, n) = (account_id.to_owned(), name.to_owned());
+        self.writer
+            .write(move |c| identity::delete_policy(c, &a, &n, cascade))
+            .await
+    }
+
+    async fn create_policy_version(
+        &self,
+        account_id: &str,
+        name: &str,
+        document: String,
+        set_default: bool,
+        now_ms: i64,
+        max_versions: u32,
+    ) -> Result<PolicyVersionRecord, StoreError> {
+        let (a, n) = (account_id.to_owned(), name.to_owned());
+        self.writer
+            .write(move |c| {
+                identity::create_policy_version(
+                    c,
+                    &a,
+                    &n,
+                    &document,
+                    set_default,
+                    now_ms,
+                    max_versions,
+                )
+            })
+            .await
+    }
+
+    async fn attach_policy(
+        &self,
+        account_id: &str,
+        target: AttachTarget,
+        now_ms: i64,
+        max_per_principal: u32,
+    ) -> Result<(), StoreError> {
+        let a = account_id.to_owned();
+        self.writer
+            .write(move |c| identity::attach_policy(c, &a, &target, now_ms, max_per_principal))
+            .await
+    }
+
+    async fn detach_policy(
+        &self,
+        account_id: &str,
+        target: AttachTarget,
+    ) -> Result<(), StoreError> {
+        let a = account_id.to_owned();
+        self.writer
+            .write(move |c| identity::detach_policy(c, &a, &target))
+            .await
+    }
+
+    async fn list_attachments(
+        &self,
+        account_id: &str,
+        kind: PrincipalKind,
+        principal: &str,
+    ) -> Result<Vec<Attachment>, StoreError> {
+        let (a, p) = (account_id.to_owned(), principal.to_owned());
+        self.read(move |c| identity::list_attachments(c, &a, kind, &p))
+            .await
+    }
+
+    async fn effective_policies(
+        &self,
+        account_id: &str,
+        kind: PrincipalKind,
+        principal: &str,
+    ) -> Result<Vec<EffectivePolicy>, StoreError> {
+        let (a, p) = (account_id.to_owned(), principal.to_owned());
+        self.read(move |c| identity::effective_policies(c, &a, kind, &p))
+            .await
+    }
+
+    async fn create_sts_credential(
+        &self,
+        credential: StsCredentialRecord,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| identity::create_sts_credential(c, &credential))
+            .await
+    }
+
+    async fn sts_credential(
+        &self,
+        access_key_id: &str,
+    ) -> Result<Option<StsCredentialRecord>, StoreError> {
+        let id = access_key_id.to_owned();
+        self.read(move |c| identity::sts_credential(c, &id)).await
     }
 }

@@ -51,6 +51,97 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account_id, kind, token)
     ) WITHOUT ROWID;
     "#,
+    // 2: RAM users, groups, roles, custom policies and their versions,
+    // policy attachments, and STS temporary credentials. Every row carries
+    // its account; names are unique per account.
+    r#"
+    CREATE TABLE ram_users (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id    TEXT NOT NULL,
+        user_id       TEXT NOT NULL UNIQUE,
+        name          TEXT NOT NULL,
+        display_name  TEXT NOT NULL,
+        email         TEXT NOT NULL,
+        mobile_phone  TEXT NOT NULL,
+        comments      TEXT NOT NULL,
+        created_ms    INTEGER NOT NULL,
+        updated_ms    INTEGER NOT NULL,
+        UNIQUE (account_id, name)
+    );
+    CREATE INDEX access_keys_by_principal ON access_keys(account_id, principal);
+    CREATE TABLE ram_groups (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id  TEXT NOT NULL,
+        group_id    TEXT NOT NULL UNIQUE,
+        name        TEXT NOT NULL,
+        comments    TEXT NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        updated_ms  INTEGER NOT NULL,
+        UNIQUE (account_id, name)
+    );
+    CREATE TABLE ram_group_members (
+        account_id  TEXT NOT NULL,
+        group_id    TEXT NOT NULL,
+        user_id     TEXT NOT NULL,
+        joined_ms   INTEGER NOT NULL,
+        PRIMARY KEY (account_id, group_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX ram_group_members_by_user ON ram_group_members(account_id, user_id);
+    CREATE TABLE ram_roles (
+        seq                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id            TEXT NOT NULL,
+        role_id               TEXT NOT NULL UNIQUE,
+        name                  TEXT NOT NULL,
+        description           TEXT NOT NULL,
+        trust_policy          TEXT NOT NULL,
+        max_session_duration  INTEGER NOT NULL,
+        created_ms            INTEGER NOT NULL,
+        updated_ms            INTEGER NOT NULL,
+        UNIQUE (account_id, name)
+    );
+    CREATE TABLE ram_policies (
+        seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id       TEXT NOT NULL,
+        name             TEXT NOT NULL,
+        description      TEXT NOT NULL,
+        default_version  TEXT NOT NULL,
+        next_version     INTEGER NOT NULL,
+        created_ms       INTEGER NOT NULL,
+        updated_ms       INTEGER NOT NULL,
+        UNIQUE (account_id, name)
+    );
+    CREATE TABLE ram_policy_versions (
+        account_id   TEXT NOT NULL,
+        policy_name  TEXT NOT NULL,
+        version_id   TEXT NOT NULL,
+        document     TEXT NOT NULL,
+        created_ms   INTEGER NOT NULL,
+        PRIMARY KEY (account_id, policy_name, version_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE ram_attachments (
+        account_id      TEXT NOT NULL,
+        principal_type  TEXT NOT NULL,
+        principal_id    TEXT NOT NULL,
+        policy_type     TEXT NOT NULL,
+        policy_name     TEXT NOT NULL,
+        attached_ms     INTEGER NOT NULL,
+        PRIMARY KEY (account_id, principal_type, principal_id, policy_type, policy_name)
+    ) WITHOUT ROWID;
+    CREATE INDEX ram_attachments_by_policy ON ram_attachments(account_id, policy_type, policy_name);
+    CREATE TABLE sts_credentials (
+        access_key_id   TEXT PRIMARY KEY,
+        account_id      TEXT NOT NULL,
+        secret          TEXT NOT NULL,
+        token_sha256    TEXT NOT NULL,
+        role_id         TEXT NOT NULL,
+        role_name       TEXT NOT NULL,
+        session_name    TEXT NOT NULL,
+        session_policy  TEXT,
+        created_ms      INTEGER NOT NULL,
+        expires_ms      INTEGER NOT NULL
+    );
+    CREATE INDEX sts_credentials_by_expiry ON sts_credentials(expires_ms);
+    "#,
 ];
 
 /// Brings the database to the newest schema.
