@@ -39,6 +39,7 @@ pub async fn run_all(store: &dyn Store) {
     crud_and_scope(store).await;
     optimistic_concurrency(store).await;
     links(store).await;
+    cascade_delete(store).await;
     quota_and_idempotency(store).await;
     list_filters(store).await;
     identity(store).await;
@@ -201,6 +202,116 @@ async fn links(store: &dyn Store) {
         .delete(Kind::VpnGateway, &scope("a1"), "vpn-l")
         .await
         .unwrap();
+}
+
+async fn cascade_delete(store: &dyn Store) {
+    let insert = |kind, id: &'static str, links: &'static [&'static str]| {
+        store.insert(record(kind, id, "cascade", links), InsertGuard::default())
+    };
+    insert(Kind::VpnGateway, "vpn-cas", &[]).await.unwrap();
+    insert(Kind::CustomerGateway, "cgw-cas", &[]).await.unwrap();
+    insert(Kind::VpnConnection, "vco-cas", &["vpn-cas", "cgw-cas"])
+        .await
+        .unwrap();
+    insert(Kind::VpnConnection, "vco-cas2", &["vpn-cas"])
+        .await
+        .unwrap();
+    // Routes: filed under the gateway (or the connection), linking their next hop.
+    insert(Kind::VpnRoute, "vpn-cas/dbr/a", &["vpn-cas", "vco-cas"])
+        .await
+        .unwrap();
+    insert(Kind::VpnPbrRoute, "vpn-cas/pbr/a", &["vpn-cas", "vco-cas"])
+        .await
+        .unwrap();
+    insert(Kind::VcoRoute, "vco-cas/custom/a", &["vco-cas"])
+        .await
+        .unwrap();
+    insert(Kind::VpnRoute, "vpn-cas/dbr/b", &["vpn-cas", "vco-cas2"])
+        .await
+        .unwrap();
+    let s = scope("cascade");
+    let routes = [Kind::VcoRoute, Kind::VpnRoute, Kind::VpnPbrRoute];
+    // Without cascading, the routes hold the connection.
+    assert!(matches!(
+        store.delete(Kind::VpnConnection, &s, "vco-cas").await,
+        Err(StoreError::Referenced { .. })
+    ));
+    // A kind outside the cascade refuses it all, and nothing is deleted.
+    assert!(matches!(
+        store
+            .delete_cascade(Kind::VpnGateway, &s, "vpn-cas", &routes)
+            .await,
+        Err(StoreError::Referenced {
+            kind: Kind::VpnConnection,
+            ..
+        })
+    ));
+    assert!(
+        store
+            .get(Kind::VpnRoute, &s, "vpn-cas/dbr/a")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(
+        store
+            .delete_cascade(Kind::VpnConnection, &s, "vco-none", &routes)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let mut gone = store
+        .delete_cascade(Kind::VpnConnection, &s, "vco-cas", &routes)
+        .await
+        .unwrap();
+    gone.sort();
+    assert_eq!(gone, ["vco-cas/custom/a", "vpn-cas/dbr/a", "vpn-cas/pbr/a"]);
+    for (kind, id) in [
+        (Kind::VpnConnection, "vco-cas"),
+        (Kind::VpnRoute, "vpn-cas/dbr/a"),
+        (Kind::VpnPbrRoute, "vpn-cas/pbr/a"),
+        (Kind::VcoRoute, "vco-cas/custom/a"),
+    ] {
+        assert!(store.get(kind, &s, id).await.unwrap().is_none(), "{id}");
+    }
+    // The other connection's route and the gateway are untouched, and the
+    // customer gateway is free again.
+    assert!(
+        store
+            .get(Kind::VpnRoute, &s, "vpn-cas/dbr/b")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let mut q = ListQuery::new(Kind::VpnRoute, s.clone(), 0);
+    q.parent_id = Some("vpn-cas".into());
+    assert_eq!(store.list(&q).await.unwrap().total, 1);
+    store
+        .delete(Kind::CustomerGateway, &s, "cgw-cas")
+        .await
+        .unwrap();
+    // A cascaded record that a third record needs refuses the delete too.
+    insert(Kind::VpnRoute, "vpn-cas/dbr/c", &["vpn-cas", "vco-cas2"])
+        .await
+        .unwrap();
+    insert(Kind::VcoRoute, "x/custom/x", &["vpn-cas/dbr/c"])
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .delete_cascade(Kind::VpnConnection, &s, "vco-cas2", &routes)
+            .await,
+        Err(StoreError::Referenced { kind: Kind::VcoRoute, id }) if id == "x/custom/x"
+    ));
+    store
+        .delete(Kind::VcoRoute, &s, "x/custom/x")
+        .await
+        .unwrap();
+    let gone = store
+        .delete_cascade(Kind::VpnConnection, &s, "vco-cas2", &routes)
+        .await
+        .unwrap();
+    assert_eq!(gone.len(), 2);
+    store.delete(Kind::VpnGateway, &s, "vpn-cas").await.unwrap();
 }
 
 async fn quota_and_idempotency(store: &dyn Store) {

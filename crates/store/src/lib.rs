@@ -50,6 +50,19 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a record no other record links to.
     async fn delete(&self, kind: Kind, scope: &Scope, id: &str) -> Result<(), StoreError>;
 
+    /// Deletes a record together with the records of the `cascade` kinds that
+    /// link to it (a connection and the routes through it), in one
+    /// transaction. A link from a record of any other kind, or to one of the
+    /// cascaded records from outside, refuses the whole delete
+    /// (`Referenced`) and nothing is deleted. Returns the ids cascaded.
+    async fn delete_cascade(
+        &self,
+        kind: Kind,
+        scope: &Scope,
+        id: &str,
+        cascade: &[Kind],
+    ) -> Result<Vec<String>, StoreError>;
+
     /// One page of records, oldest first, with the total count.
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
 

@@ -8,6 +8,12 @@ pub enum Kind {
     VpnGateway,
     CustomerGateway,
     VpnConnection,
+    /// A route of an IPsec connection (CreateVcoRouteEntry).
+    VcoRoute,
+    /// A destination-based route of a VPN gateway.
+    VpnRoute,
+    /// A policy-based route of a VPN gateway.
+    VpnPbrRoute,
 }
 
 impl Kind {
@@ -16,6 +22,9 @@ impl Kind {
             Kind::VpnGateway => "vpn_gateway",
             Kind::CustomerGateway => "customer_gateway",
             Kind::VpnConnection => "vpn_connection",
+            Kind::VcoRoute => "vco_route",
+            Kind::VpnRoute => "vpn_route",
+            Kind::VpnPbrRoute => "vpn_pbr_route",
         }
     }
 
@@ -24,6 +33,9 @@ impl Kind {
             "vpn_gateway" => Kind::VpnGateway,
             "customer_gateway" => Kind::CustomerGateway,
             "vpn_connection" => Kind::VpnConnection,
+            "vco_route" => Kind::VcoRoute,
+            "vpn_route" => Kind::VpnRoute,
+            "vpn_pbr_route" => Kind::VpnPbrRoute,
             _ => return None,
         })
     }

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use serde::{Serialize, de::DeserializeOwned};
-use vpngw_model::{CustomerGateway, Lifecycle, VpnConnection, VpnGateway};
+use vpngw_model::{
+    CustomerGateway, Lifecycle, VcoRoute, VpnConnection, VpnGateway, VpnPbrRoute, VpnRoute,
+};
 
 use crate::{InsertGuard, Inserted, Kind, ListQuery, Record, Scope, Store, StoreError};
 
@@ -79,6 +81,71 @@ impl Resource for VpnConnection {
     }
     fn lifecycle(&self) -> Option<&Lifecycle> {
         Some(&self.state)
+    }
+}
+
+// Routes have no resource group; their parent is what the cloud files them
+// under, and they link to their next hop, so neither can go while they exist
+// (a connection deletes its routes with it: `Store::delete_cascade`).
+
+impl Resource for VcoRoute {
+    const KIND: Kind = Kind::VcoRoute;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn region_id(&self) -> &str {
+        &self.region_id
+    }
+    fn resource_group_id(&self) -> &str {
+        ""
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.vpn_connection_id)
+    }
+    fn links(&self) -> Vec<String> {
+        let mut links = vec![self.vpn_connection_id.clone()];
+        if self.next_hop != self.vpn_connection_id {
+            links.push(self.next_hop.clone());
+        }
+        links
+    }
+}
+
+impl Resource for VpnRoute {
+    const KIND: Kind = Kind::VpnRoute;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn region_id(&self) -> &str {
+        &self.region_id
+    }
+    fn resource_group_id(&self) -> &str {
+        ""
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.vpn_gateway_id)
+    }
+    fn links(&self) -> Vec<String> {
+        vec![self.vpn_gateway_id.clone(), self.next_hop.clone()]
+    }
+}
+
+impl Resource for VpnPbrRoute {
+    const KIND: Kind = Kind::VpnPbrRoute;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn region_id(&self) -> &str {
+        &self.region_id
+    }
+    fn resource_group_id(&self) -> &str {
+        ""
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.vpn_gateway_id)
+    }
+    fn links(&self) -> Vec<String> {
+        vec![self.vpn_gateway_id.clone(), self.next_hop.clone()]
     }
 }
 

@@ -165,6 +165,19 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn delete_cascade(
+        &self,
+        kind: Kind,
+        scope: &Scope,
+        id: &str,
+        cascade: &[Kind],
+    ) -> Result<Vec<String>, StoreError> {
+        let (scope, id, cascade) = (scope.clone(), id.to_owned(), cascade.to_vec());
+        self.writer
+            .write(move |c| queries::delete_cascade(c, kind, &scope, &id, &cascade))
+            .await
+    }
+
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let query = query.clone();
         self.read(move |c| queries::list(c, &query)).await

@@ -268,6 +268,59 @@ pub fn delete(c: &Connection, kind: Kind, scope: &Scope, id: &str) -> Result<(),
     Ok(())
 }
 
+/// The records linking to `id`, oldest first: (kind, id).
+fn linked_from(c: &Connection, id: &str) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT r.kind, r.id FROM resource_links l JOIN resources r ON r.id = l.from_id \
+         WHERE l.to_id = ?1 ORDER BY r.seq",
+    )?;
+    let rows = stmt.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+pub fn delete_cascade(
+    c: &Connection,
+    kind: Kind,
+    scope: &Scope,
+    id: &str,
+    cascade: &[Kind],
+) -> Result<Vec<String>, StoreError> {
+    if get(c, kind, scope, id)?.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    let referenced = |kind: &str, id: String| StoreError::Referenced {
+        kind: Kind::parse(kind).unwrap_or(Kind::VpnConnection),
+        id,
+    };
+    let mut doomed: Vec<String> = Vec::new();
+    for (user_kind, user) in linked_from(c, id)? {
+        if !cascade.iter().any(|k| k.as_str() == user_kind) {
+            return Err(referenced(&user_kind, user));
+        }
+        doomed.push(user);
+    }
+    // A cascaded record must not be what a third record still needs.
+    for dependent in &doomed {
+        for (user_kind, user) in linked_from(c, dependent)? {
+            if user != id && !doomed.contains(&user) {
+                return Err(referenced(&user_kind, user));
+            }
+        }
+    }
+    // Links among the doomed records go first, so the order of the deletes
+    // cannot trip the foreign keys.
+    let mut unlink = c.prepare_cached("DELETE FROM resource_links WHERE to_id = ?1")?;
+    let mut delete = c.prepare_cached("DELETE FROM resources WHERE id = ?1")?;
+    for dependent in &doomed {
+        unlink.execute(params![dependent])?;
+    }
+    for dependent in &doomed {
+        delete.execute(params![dependent])?;
+    }
+    delete.execute(params![id])?;
+    Ok(doomed)
+}
+
 pub fn list(c: &Connection, q: &ListQuery) -> Result<Page, StoreError> {
     let mut filter = String::from("account_id = ? AND region_id = ? AND kind = ?");
     let mut args: Vec<Value> = vec![
