@@ -20,65 +20,96 @@ pub struct Cli {
 pub enum Command {
     /// Serve the API.
     Serve(ServeArgs),
+    /// Print a shell completion script (e.g. `vpngw completion bash > /etc/bash_completion.d/vpngw`).
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
-#[derive(Args, Clone)]
+/// Flags of `vpngw serve`. Each is optional here: an absent one falls back
+/// to its environment variable (clap), then to the config file, then to the
+/// default ([`crate::config::Settings`], which documents the precedence and
+/// how to add a setting). Field names are the file's keys.
+#[derive(Args, Clone, Default, serde::Serialize)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "VPNGW_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    /// TOML file with any of the settings below (unknown keys are errors).
+    #[arg(long, env = "VPNGW_CONFIG", value_name = "PATH")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
 
-    /// Directory holding the database and the master key file.
-    #[arg(long, env = "VPNGW_DATA_DIR", default_value = "./vpngw-data")]
-    pub data_dir: PathBuf,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "VPNGW_LISTEN")]
+    pub listen: Option<SocketAddr>,
 
-    /// Root access key ID given to the root account on first start.
+    /// Directory holding the database and the master key file [default: ./vpngw-data].
+    #[arg(long, env = "VPNGW_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Master key file [default: <data-dir>/master.key]; VPNGW_MASTER_KEY (the key itself) wins.
+    #[arg(long, env = "VPNGW_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+
+    /// Root access key ID given to the root account on first start [default: generated].
     #[arg(long, env = "VPNGW_ROOT_ACCESS_KEY_ID", hide_env_values = true)]
     pub root_access_key_id: Option<String>,
 
-    /// Root access key secret given to the root account on first start.
+    /// Root access key secret given to the root account on first start [default: generated].
     #[arg(long, env = "VPNGW_ROOT_ACCESS_KEY_SECRET", hide_env_values = true)]
     pub root_access_key_secret: Option<String>,
 
-    /// Milliseconds a new VPN gateway stays `init` before it is `active`.
-    #[arg(long, env = "VPNGW_GATEWAY_PROVISION_DELAY_MS", default_value_t = 2000)]
-    pub gateway_provision_delay_ms: i64,
+    /// Milliseconds a new VPN gateway stays `init` before it is `active` [default: 2000].
+    #[arg(long, env = "VPNGW_GATEWAY_PROVISION_DELAY_MS")]
+    pub gateway_provision_delay_ms: Option<i64>,
 
-    /// Milliseconds a modified VPN gateway stays `updating`.
-    #[arg(long, env = "VPNGW_GATEWAY_UPDATE_DELAY_MS", default_value_t = 0)]
-    pub gateway_update_delay_ms: i64,
+    /// Milliseconds a modified VPN gateway stays `updating` [default: 0].
+    #[arg(long, env = "VPNGW_GATEWAY_UPDATE_DELAY_MS")]
+    pub gateway_update_delay_ms: Option<i64>,
 
-    /// CIDR block VPN gateways' public IPs are taken from.
-    #[arg(long, env = "VPNGW_PUBLIC_IP_POOL", default_value = "198.18.0.0/15")]
-    pub public_ip_pool: ipnet::Ipv4Net,
+    /// CIDR block VPN gateways' public IPs are taken from [default: 198.18.0.0/15].
+    #[arg(long, env = "VPNGW_PUBLIC_IP_POOL")]
+    pub public_ip_pool: Option<ipnet::Ipv4Net>,
 
-    /// VPN gateways per account and region (0: unlimited).
-    #[arg(long, env = "VPNGW_QUOTA_VPN_GATEWAYS", default_value_t = 100)]
-    pub quota_vpn_gateways: u32,
+    /// VPN gateways per account and region, 0: unlimited [default: 100].
+    #[arg(long, env = "VPNGW_QUOTA_VPN_GATEWAYS")]
+    pub quota_vpn_gateways: Option<u32>,
 
-    /// Customer gateways per account and region (0: unlimited).
-    #[arg(long, env = "VPNGW_QUOTA_CUSTOMER_GATEWAYS", default_value_t = 100)]
-    pub quota_customer_gateways: u32,
+    /// Customer gateways per account and region, 0: unlimited [default: 100].
+    #[arg(long, env = "VPNGW_QUOTA_CUSTOMER_GATEWAYS")]
+    pub quota_customer_gateways: Option<u32>,
 
-    /// IPsec connections per VPN gateway (0: unlimited).
-    #[arg(
-        long,
-        env = "VPNGW_QUOTA_CONNECTIONS_PER_GATEWAY",
-        default_value_t = 10
-    )]
-    pub quota_connections_per_gateway: u32,
+    /// IPsec connections per VPN gateway, 0: unlimited [default: 10].
+    #[arg(long, env = "VPNGW_QUOTA_CONNECTIONS_PER_GATEWAY")]
+    pub quota_connections_per_gateway: Option<u32>,
 
-    /// Largest request body accepted, in bytes.
-    #[arg(long, env = "VPNGW_MAX_BODY_BYTES", default_value_t = 1 << 20)]
-    pub max_body_bytes: usize,
+    /// Largest request body accepted, in bytes [default: 1048576].
+    #[arg(long, env = "VPNGW_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
 
-    /// Log format: `text` or `json`.
-    #[arg(long, env = "VPNGW_LOG_FORMAT", default_value = "text")]
-    pub log_format: String,
+    /// Log format on stderr [default: text].
+    #[arg(long, env = "VPNGW_LOG_FORMAT", value_enum)]
+    pub log_format: Option<crate::config::LogFormat>,
+
+    /// Log filter (tracing directives, e.g. `debug` or `vpngw_api=debug,info`) [default: info].
+    #[arg(long, env = "VPNGW_LOG")]
+    pub log: Option<String>,
+
+    /// Serve Prometheus metrics at /metrics [default: true].
+    #[arg(long, env = "VPNGW_METRICS")]
+    pub metrics: Option<bool>,
+
+    /// Serve the web console at /console/ [default: true].
+    #[arg(long, env = "VPNGW_CONSOLE")]
+    pub console: Option<bool>,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => crate::serve::serve(args).await,
+        Command::Completion { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "vpngw", &mut std::io::stdout());
+            Ok(())
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `vpngw`: the server binary and its command line.
 
 mod cli;
+mod config;
 mod http;
 mod serve;
 

@@ -3,24 +3,23 @@
 use std::sync::{Arc, atomic::AtomicBool};
 
 use anyhow::Context;
-use vpngw_api::{Config, Quotas, Secrets, Service};
+use vpngw_api::{Secrets, Service};
 use vpngw_identity::{KeySource, MasterKey};
 use vpngw_store::sqlite::SqliteStore;
 
 use crate::{
     cli::ServeArgs,
+    config::{LogFormat, Settings},
     http::{AppState, router},
 };
 
-/// The master key file inside the data directory (unless `VPNGW_MASTER_KEY` is set).
-const MASTER_KEY_FILE: &str = "master.key";
-
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging(&args.log_format);
+    let args: Settings = crate::config::resolve(&args)?;
+    init_logging(args.log_format, &args.log)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
-    let (master_key, source) = MasterKey::resolve(&args.data_dir.join(MASTER_KEY_FILE))
-        .context("loading the master key")?;
+    let (master_key, source) =
+        MasterKey::resolve(&args.master_key_path()).context("loading the master key")?;
     if let KeySource::File {
         path,
         created: true,
@@ -57,16 +56,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
 
-    let config = Config {
-        gateway_provision_delay_ms: args.gateway_provision_delay_ms,
-        gateway_update_delay_ms: args.gateway_update_delay_ms,
-        public_ip_pool: args.public_ip_pool,
-        quotas: Quotas {
-            vpn_gateways_per_region: args.quota_vpn_gateways,
-            customer_gateways_per_region: args.quota_customer_gateways,
-            connections_per_gateway: args.quota_connections_per_gateway,
-        },
-    };
+    let config = args.api_config();
     let ready = Arc::new(AtomicBool::new(false));
     let state = AppState {
         service: Service::new(store, config, secrets),
@@ -102,15 +92,21 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("VPNGW_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .with_context(|| format!("the log filter {filter:?}"))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
+    match format {
+        // One JSON object per line; the request span's fields (RequestId,
+        // Action) are flattened into every line logged inside it.
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        LogFormat::Text => builder.init(),
     }
+    Ok(())
 }

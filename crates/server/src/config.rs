@@ -1,0 +1,309 @@
+//! `vpngw serve` settings: one TOML file, overridden by environment
+//! variables, overridden by flags.
+//!
+//! Precedence, highest first: flag > environment variable > file > default.
+//! clap already folds flag and environment into one optional value per
+//! setting ([`crate::cli::ServeArgs`]); this module lays those values over
+//! the file, and the file over the defaults. Unknown keys in the file are
+//! errors, so a typo never silently falls back to a default.
+//!
+//! Adding a setting: a field here (with its default in `Default`), the same
+//! field as an `Option` in `ServeArgs` (flag + `VPNGW_…` env), a row in the
+//! README's configuration table and a line in `docs/vpngw.example.toml`.
+//! The tests below fail until all four agree.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// Every setting of `vpngw serve`, as resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to serve the API, `/metrics`, `/healthz` and the console on.
+    pub listen: SocketAddr,
+    /// Directory holding the database and (by default) the master key.
+    pub data_dir: PathBuf,
+    /// The master key file; `None`: `<data_dir>/master.key`.
+    /// `VPNGW_MASTER_KEY` (the key itself) wins over any file.
+    pub master_key_file: Option<PathBuf>,
+    /// Root access key given to the root account on first start.
+    pub root_access_key_id: Option<String>,
+    pub root_access_key_secret: Option<String>,
+    pub gateway_provision_delay_ms: i64,
+    pub gateway_update_delay_ms: i64,
+    pub public_ip_pool: ipnet::Ipv4Net,
+    pub quota_vpn_gateways: u32,
+    pub quota_customer_gateways: u32,
+    pub quota_connections_per_gateway: u32,
+    pub max_body_bytes: usize,
+    pub log_format: LogFormat,
+    /// `tracing` filter directives, e.g. `info` or `vpngw=debug,info`.
+    pub log: String,
+    /// Serve Prometheus metrics at `/metrics`.
+    pub metrics: bool,
+    /// Serve the web console at `/console/`.
+    pub console: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./vpngw-data"),
+            master_key_file: None,
+            root_access_key_id: None,
+            root_access_key_secret: None,
+            gateway_provision_delay_ms: 2000,
+            gateway_update_delay_ms: 0,
+            public_ip_pool: ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(198, 18, 0, 0), 15)
+                .unwrap_or_default(),
+            quota_vpn_gateways: 100,
+            quota_customer_gateways: 100,
+            quota_connections_per_gateway: 10,
+            max_body_bytes: 1 << 20,
+            log_format: LogFormat::Text,
+            log: "info".into(),
+            metrics: true,
+            console: true,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads a settings file. Unknown keys and ill-typed values are errors
+    /// naming the file, line and key.
+    pub fn from_file(path: &Path) -> anyhow::Result<Settings> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the config file {}", path.display()))?;
+        Self::from_toml(&text).with_context(|| format!("in the config file {}", path.display()))
+    }
+
+    pub fn from_toml(text: &str) -> anyhow::Result<Settings> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// Lays `overrides` (the flags and environment variables that were
+    /// given, as a serializable struct whose absent values are `None`) over
+    /// these settings.
+    pub fn overlay<T: Serialize>(self, overrides: &T) -> anyhow::Result<Settings> {
+        let serde_json::Value::Object(mut base) = serde_json::to_value(&self)? else {
+            anyhow::bail!("settings are not a map");
+        };
+        let serde_json::Value::Object(over) = serde_json::to_value(overrides)? else {
+            anyhow::bail!("overrides are not a map");
+        };
+        for (key, value) in over {
+            if value.is_null() {
+                continue;
+            }
+            if !base.contains_key(&key) {
+                anyhow::bail!("the flag for `{key}` has no setting of that name");
+            }
+            base.insert(key, value);
+        }
+        Ok(serde_json::from_value(serde_json::Value::Object(base))?)
+    }
+
+    /// The names of every setting, as written in the file.
+    #[cfg(test)]
+    pub fn keys() -> Vec<String> {
+        match serde_json::to_value(Settings::default()) {
+            Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    // `..Default` keeps a new API setting compiling before it is wired here.
+    #[allow(clippy::needless_update)]
+    pub fn api_config(&self) -> vpngw_api::Config {
+        vpngw_api::Config {
+            gateway_provision_delay_ms: self.gateway_provision_delay_ms,
+            gateway_update_delay_ms: self.gateway_update_delay_ms,
+            public_ip_pool: self.public_ip_pool,
+            quotas: vpngw_api::Quotas {
+                vpn_gateways_per_region: self.quota_vpn_gateways,
+                customer_gateways_per_region: self.quota_customer_gateways,
+                connections_per_gateway: self.quota_connections_per_gateway,
+            },
+            ..vpngw_api::Config::default()
+        }
+    }
+}
+
+/// Resolves the settings of one `vpngw serve`: defaults, then the file
+/// (`--config` / `VPNGW_CONFIG`), then environment and flags.
+pub fn resolve(args: &crate::cli::ServeArgs) -> anyhow::Result<Settings> {
+    let base = match &args.config {
+        Some(path) => Settings::from_file(path)?,
+        None => Settings::default(),
+    };
+    base.overlay(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn repo_file(rel: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(rel);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn serve_args(argv: &[&str]) -> crate::cli::ServeArgs {
+        let mut full = vec!["vpngw", "serve"];
+        full.extend_from_slice(argv);
+        match Cli::try_parse_from(full).unwrap().command {
+            crate::cli::Command::Serve(a) => a,
+            _ => panic!("not serve"),
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let err = Settings::from_toml("listen = \"127.0.0.1:1\"\nlisten_port = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen_port"), "{err}");
+        assert!(Settings::from_toml("log_format = \"xml\"").is_err());
+        assert!(Settings::from_toml("quota_vpn_gateways = -1").is_err());
+    }
+
+    #[test]
+    fn empty_file_is_the_defaults() {
+        assert_eq!(Settings::from_toml("").unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn flag_beats_file_beats_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vpngw.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nquota_vpn_gateways = 7\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let file = file.to_str().unwrap();
+        // The file over the defaults.
+        let s = resolve(&serve_args(&["--config", file])).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(s.quota_vpn_gateways, 7);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.quota_customer_gateways, 100);
+        // A flag over the file.
+        let s = resolve(&serve_args(&[
+            "--config",
+            file,
+            "--quota-vpn-gateways",
+            "9",
+            "--log-format",
+            "text",
+        ]))
+        .unwrap();
+        assert_eq!(s.quota_vpn_gateways, 9);
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert_eq!(s.listen, "127.0.0.1:9000".parse().unwrap());
+    }
+
+    #[test]
+    fn every_flag_is_a_setting() {
+        // A flag without a setting of the same name fails the overlay.
+        let all = serve_args(&[
+            "--listen",
+            "127.0.0.1:1",
+            "--data-dir",
+            "/d",
+            "--master-key-file",
+            "/k",
+            "--root-access-key-id",
+            "a",
+            "--root-access-key-secret",
+            "b",
+            "--gateway-provision-delay-ms",
+            "1",
+            "--gateway-update-delay-ms",
+            "1",
+            "--public-ip-pool",
+            "10.0.0.0/8",
+            "--quota-vpn-gateways",
+            "1",
+            "--quota-customer-gateways",
+            "1",
+            "--quota-connections-per-gateway",
+            "1",
+            "--max-body-bytes",
+            "1",
+            "--log-format",
+            "json",
+            "--log",
+            "debug",
+            "--metrics",
+            "false",
+            "--console",
+            "false",
+        ]);
+        let s = Settings::default().overlay(&all).unwrap();
+        let defaults = serde_json::to_value(Settings::default()).unwrap();
+        let given = serde_json::to_value(&s).unwrap();
+        for key in Settings::keys() {
+            assert_ne!(defaults[&key], given[&key], "flag for {key} not applied");
+        }
+    }
+
+    #[test]
+    fn readme_documents_every_setting() {
+        let readme = repo_file("README.md");
+        for key in Settings::keys() {
+            let flag = format!("`--{}`", key.replace('_', "-"));
+            let env = format!("`VPNGW_{}`", key.to_uppercase());
+            let key_cell = format!("`{key}`");
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with("| ") && l.contains(&key_cell))
+                .unwrap_or_else(|| panic!("README has no configuration row for {key}"));
+            assert!(row.contains(&flag), "README row for {key} lacks {flag}");
+            assert!(row.contains(&env), "README row for {key} lacks {env}");
+        }
+    }
+
+    #[test]
+    fn example_file_is_valid_and_complete() {
+        let text = repo_file("docs/vpngw.example.toml");
+        let parsed = Settings::from_toml(&text).unwrap();
+        assert_eq!(
+            parsed,
+            Settings::default(),
+            "the example shows the defaults"
+        );
+        for key in Settings::keys() {
+            assert!(
+                text.lines().any(|l| {
+                    let l = l.trim_start_matches(['#', ' ']);
+                    l.starts_with(&format!("{key} ="))
+                }),
+                "docs/vpngw.example.toml lacks {key}"
+            );
+        }
+    }
+}
