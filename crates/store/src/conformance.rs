@@ -10,6 +10,8 @@ use crate::{
 };
 use vpngw_model::Lifecycle;
 
+mod event_log;
+
 fn scope(account: &str) -> Scope {
     Scope {
         account_id: account.into(),
@@ -44,6 +46,7 @@ pub async fn run_all(store: &dyn Store) {
     list_filters(store).await;
     identity(store).await;
     ram_identities(store).await;
+    event_log::event_log(store).await;
     nonces(store).await;
     concurrent_writes(store).await;
 }

@@ -14,12 +14,14 @@
 
 pub mod conformance;
 mod error;
+mod event_log;
 pub mod identity;
 mod record;
 pub mod sqlite;
 mod typed;
 
 pub use error::StoreError;
+pub use event_log::{LogEntry, LogPage, LogQuery};
 pub use record::{
     AccessKeyRecord, AccountRecord, Idempotency, InsertGuard, Inserted, Kind, ListQuery, Page,
     Quota, Record, Scope,
@@ -65,6 +67,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// One page of records, oldest first, with the total count.
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
+
+    // ---- event log -------------------------------------------------------
+
+    /// Appends entries to the event log, in order, in one transaction. The
+    /// log is append-only: nothing ever edits an entry.
+    async fn append_log(&self, entries: Vec<LogEntry>) -> Result<(), StoreError>;
+
+    /// One page of a connection's log entries, oldest first, with the total.
+    async fn list_logs(&self, query: &LogQuery) -> Result<LogPage, StoreError>;
 
     // ---- identity --------------------------------------------------------
 

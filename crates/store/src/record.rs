@@ -14,6 +14,8 @@ pub enum Kind {
     VpnRoute,
     /// A policy-based route of a VPN gateway.
     VpnPbrRoute,
+    /// A diagnosis of a VPN gateway's IPsec connection (DiagnoseVpnGateway).
+    VpnDiagnosis,
 }
 
 impl Kind {
@@ -25,6 +27,7 @@ impl Kind {
             Kind::VcoRoute => "vco_route",
             Kind::VpnRoute => "vpn_route",
             Kind::VpnPbrRoute => "vpn_pbr_route",
+            Kind::VpnDiagnosis => "vpn_diagnosis",
         }
     }
 
@@ -36,6 +39,7 @@ impl Kind {
             "vco_route" => Kind::VcoRoute,
             "vpn_route" => Kind::VpnRoute,
             "vpn_pbr_route" => Kind::VpnPbrRoute,
+            "vpn_diagnosis" => Kind::VpnDiagnosis,
             _ => return None,
         })
     }

@@ -1,6 +1,7 @@
 //! The embedded default: SQLite in WAL mode with `synchronous=FULL`, one
 //! group-committing writer thread and a pool of reader connections.
 
+mod event_log;
 mod identity;
 mod queries;
 mod schema;
@@ -181,6 +182,20 @@ impl Store for SqliteStore {
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let query = query.clone();
         self.read(move |c| queries::list(c, &query)).await
+    }
+
+    async fn append_log(&self, entries: Vec<crate::LogEntry>) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.writer
+            .write(move |c| event_log::append(c, &entries))
+            .await
+    }
+
+    async fn list_logs(&self, query: &crate::LogQuery) -> Result<crate::LogPage, StoreError> {
+        let query = query.clone();
+        self.read(move |c| event_log::list(c, &query)).await
     }
 
     async fn create_account(

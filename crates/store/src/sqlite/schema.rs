@@ -142,6 +142,25 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX sts_credentials_by_expiry ON sts_credentials(expires_ms);
     "#,
+    // 3: the event log of connections and tunnels (DescribeVpnConnectionLogs).
+    // Append-only: a trigger refuses any update of an entry.
+    r#"
+    CREATE TABLE event_log (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id   TEXT NOT NULL,
+        region_id    TEXT NOT NULL,
+        resource_id  TEXT NOT NULL,
+        tunnel_id    TEXT,
+        time_ms      INTEGER NOT NULL,
+        source       TEXT NOT NULL,
+        message      TEXT NOT NULL
+    );
+    CREATE INDEX event_log_by_resource ON event_log(account_id, region_id, resource_id, time_ms, seq);
+    CREATE TRIGGER event_log_append_only BEFORE UPDATE ON event_log
+    BEGIN
+        SELECT RAISE(ABORT, 'event_log is append-only');
+    END;
+    "#,
 ];
 
 /// Brings the database to the newest schema.
