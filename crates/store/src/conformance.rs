@@ -10,6 +10,7 @@ use crate::{
 };
 use vpngw_model::Lifecycle;
 
+mod audit;
 mod event_log;
 
 fn scope(account: &str) -> Scope {
@@ -47,6 +48,8 @@ pub async fn run_all(store: &dyn Store) {
     identity(store).await;
     ram_identities(store).await;
     event_log::event_log(store).await;
+    audit::audit(store).await;
+    audit::counts(store).await;
     nonces(store).await;
     concurrent_writes(store).await;
 }

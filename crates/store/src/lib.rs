@@ -12,6 +12,7 @@
 //! - optimistic concurrency: every update names the version it read;
 //! - quotas and `ClientToken` idempotency are checked with the insert.
 
+pub mod audit;
 pub mod conformance;
 mod error;
 mod event_log;
@@ -20,6 +21,7 @@ mod record;
 pub mod sqlite;
 mod typed;
 
+pub use audit::{AuditEvent, AuditQuery, CountBy};
 pub use error::StoreError;
 pub use event_log::{LogEntry, LogPage, LogQuery};
 pub use record::{
@@ -76,6 +78,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// One page of a connection's log entries, oldest first, with the total.
     async fn list_logs(&self, query: &LogQuery) -> Result<LogPage, StoreError>;
+
+    // ---- audit and telemetry ----------------------------------------------
+
+    /// Appends one audit event, durably (answers after the commit). The
+    /// audit log is append-only.
+    async fn append_audit(&self, event: AuditEvent) -> Result<(), StoreError>;
+
+    /// Audit events matching `query`, oldest first.
+    async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// How many records of `kind` there are per value of `by`, across every
+    /// account and region (for the metrics endpoint), sorted by value.
+    async fn count_by(
+        &self,
+        kind: Kind,
+        by: CountBy,
+        now_ms: i64,
+    ) -> Result<Vec<(String, u64)>, StoreError>;
 
     // ---- identity --------------------------------------------------------
 

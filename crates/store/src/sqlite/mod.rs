@@ -1,10 +1,12 @@
 //! The embedded default: SQLite in WAL mode with `synchronous=FULL`, one
 //! group-committing writer thread and a pool of reader connections.
 
+mod audit;
 mod event_log;
 mod identity;
 mod queries;
 mod schema;
+mod timing;
 mod writer;
 
 use std::{
@@ -61,14 +63,17 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let pool = self.readers.clone();
-        tokio::task::spawn_blocking(move || {
+        let (op, started) = (timing::op_name::<F>(), std::time::Instant::now());
+        let result = tokio::task::spawn_blocking(move || {
             let conn = pool.take()?;
             let result = f(&conn);
             pool.give_back(conn);
             result
         })
         .await
-        .map_err(|e| StoreError::Internal(format!("reader task: {e}")))?
+        .map_err(|e| StoreError::Internal(format!("reader task: {e}")))?;
+        timing::record(op, "read", started);
+        result
     }
 }
 
@@ -196,6 +201,28 @@ impl Store for SqliteStore {
     async fn list_logs(&self, query: &crate::LogQuery) -> Result<crate::LogPage, StoreError> {
         let query = query.clone();
         self.read(move |c| event_log::list(c, &query)).await
+    }
+
+    async fn append_audit(&self, event: crate::AuditEvent) -> Result<(), StoreError> {
+        self.writer.write(move |c| audit::append(c, &event)).await
+    }
+
+    async fn audit_events(
+        &self,
+        query: &crate::AuditQuery,
+    ) -> Result<Vec<crate::AuditEvent>, StoreError> {
+        let query = query.clone();
+        self.read(move |c| audit::query(c, &query)).await
+    }
+
+    async fn count_by(
+        &self,
+        kind: Kind,
+        by: crate::CountBy,
+        now_ms: i64,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        self.read(move |c| audit::count_by(c, kind, by, now_ms))
+            .await
     }
 
     async fn create_account(

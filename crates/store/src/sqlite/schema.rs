@@ -161,6 +161,34 @@ const MIGRATIONS: &[&str] = &[
         SELECT RAISE(ABORT, 'event_log is append-only');
     END;
     "#,
+    // 4: the audit log of writes through the API (append-only), newest
+    // first by time for `vpngw audit`.
+    r#"
+    CREATE TABLE audit_log (
+        seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+        time_ms        INTEGER NOT NULL,
+        request_id     TEXT NOT NULL,
+        account_id     TEXT NOT NULL,
+        principal      TEXT NOT NULL,
+        access_key_id  TEXT NOT NULL,
+        source_ip      TEXT,
+        product        TEXT NOT NULL,
+        action         TEXT NOT NULL,
+        region_id      TEXT,
+        resource_ids   TEXT NOT NULL,
+        code           TEXT
+    );
+    CREATE INDEX audit_log_by_time ON audit_log(time_ms, seq);
+    CREATE INDEX audit_log_by_account ON audit_log(account_id, time_ms);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN
+        SELECT RAISE(ABORT, 'audit_log is append-only');
+    END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN
+        SELECT RAISE(ABORT, 'audit_log is append-only');
+    END;
+    "#,
 ];
 
 /// Brings the database to the newest schema.

@@ -43,6 +43,7 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let (op, started) = (super::timing::op_name::<F>(), std::time::Instant::now());
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
             let result = f(conn);
@@ -58,8 +59,12 @@ impl Writer {
         self.jobs
             .send(job)
             .map_err(|_| StoreError::Internal("writer stopped".into()))?;
-        rx.await
-            .map_err(|_| StoreError::Internal("writer dropped the job".into()))?
+        let result = rx
+            .await
+            .map_err(|_| StoreError::Internal("writer dropped the job".into()))?;
+        // Includes waiting for the group commit: what the caller waits.
+        super::timing::record(op, "write", started);
+        result
     }
 }
 
