@@ -18,18 +18,26 @@ pub type Handler = for<'a> fn(&'a Ctx<'a>) -> BoxFuture<'a, Reply>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Product {
     Vpc,
+    /// RAM 2015-05-01 (users, groups, roles, policies).
+    Ram,
+    /// STS 2015-04-01 (AssumeRole, GetCallerIdentity).
+    Sts,
 }
 
 impl Product {
     pub const fn version(self) -> &'static str {
         match self {
             Product::Vpc => "2016-04-28",
+            Product::Ram => "2015-05-01",
+            Product::Sts => "2015-04-01",
         }
     }
 
     pub const fn name(self) -> &'static str {
         match self {
             Product::Vpc => "Vpc",
+            Product::Ram => "Ram",
+            Product::Sts => "Sts",
         }
     }
 
@@ -37,12 +45,15 @@ impl Product {
     pub const fn host_id(self) -> &'static str {
         match self {
             Product::Vpc => "vpc.aliyuncs.com",
+            Product::Ram => "ram.aliyuncs.com",
+            Product::Sts => "sts.aliyuncs.com",
         }
     }
 
     pub fn by_version(version: &str) -> Product {
         [Product::Vpc]
             .into_iter()
+            .chain([Product::Ram, Product::Sts])
             .find(|p| p.version() == version)
             .unwrap_or(Product::Vpc)
     }
@@ -95,6 +106,8 @@ static TABLES: &[&[ActionDef]] = &[
     vpc::customer_gateway::ACTIONS,
     vpc::connection::ACTIONS,
     vpc::regions::ACTIONS,
+    crate::ram::ACTIONS,
+    crate::sts::ACTIONS,
 ];
 
 static BY_NAME: LazyLock<HashMap<(&'static str, &'static str), &'static ActionDef>> =
@@ -120,6 +133,12 @@ pub fn all() -> impl Iterator<Item = &'static ActionDef> {
 pub fn route(version: &str, action: &str) -> Result<&'static ActionDef, ApiError> {
     if let Some(def) = BY_NAME.get(&(version, action)) {
         return Ok(def);
+    }
+    if let Some(product) = [Product::Ram, Product::Sts]
+        .into_iter()
+        .find(|p| p.version() == version)
+    {
+        return Err(crate::ram::unknown_action(product, action));
     }
     if version != Product::Vpc.version() {
         return Err(ApiError::new(

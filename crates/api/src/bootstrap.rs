@@ -47,6 +47,39 @@ pub async fn ensure_root(
     }))
 }
 
+/// Creates another root account named `name` with a fresh root key
+/// (`vpngw account create`); returns its id and key. Names are unique:
+/// an existing name is `StoreError::AlreadyExists`.
+pub async fn create_account(
+    store: &dyn Store,
+    secrets: &Secrets,
+    name: &str,
+    now_ms: i64,
+) -> Result<GeneratedKey, StoreError> {
+    let key_id = new_access_key_id();
+    let secret = new_secret();
+    let account = AccountRecord {
+        id: new_account_id(),
+        name: name.to_owned(),
+        created_ms: now_ms,
+    };
+    let key = AccessKeyRecord {
+        id: key_id.clone(),
+        account_id: account.id.clone(),
+        principal: "root".into(),
+        secret: secrets.seal(&secret, &crate::auth::key_aad(&key_id)),
+        status: "Active".into(),
+        created_ms: now_ms,
+    };
+    let account_id = account.id.clone();
+    store.create_account(account, key).await?;
+    Ok(GeneratedKey {
+        account_id,
+        access_key_id: key_id,
+        access_key_secret: secret,
+    })
+}
+
 /// `LTAI` and 20 alphanumerics, as the cloud's long-term keys.
 pub fn new_access_key_id() -> String {
     vpngw_identity::keys::generate_access_key_id()

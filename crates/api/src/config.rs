@@ -12,6 +12,10 @@ pub struct Config {
     /// (RFC 2544 benchmarking), is never routed on the internet.
     pub public_ip_pool: Ipv4Net,
     pub quotas: Quotas,
+    /// The shortest STS credential AssumeRole issues, in seconds: the
+    /// cloud's 900 unless lowered for tests with the environment variable
+    /// `VPNGW_STS_MIN_DURATION_SECONDS` (read by `Config::default`).
+    pub sts_min_duration_seconds: i64,
 }
 
 /// Per-account limits; 0 means unlimited.
@@ -30,6 +34,10 @@ impl Default for Config {
             public_ip_pool: Ipv4Net::new(std::net::Ipv4Addr::new(198, 18, 0, 0), 15)
                 .unwrap_or_default(),
             quotas: Quotas::default(),
+            sts_min_duration_seconds: std::env::var("VPNGW_STS_MIN_DURATION_SECONDS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(900),
         }
     }
 }

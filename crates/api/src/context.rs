@@ -18,6 +18,8 @@ pub struct Ctx<'a> {
     pub region: Option<&'static Region>,
     pub now_ms: i64,
     pub request_id: &'a str,
+    /// The client's address, when the server knows it (`acs:SourceIp`).
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl<'a> Ctx<'a> {

@@ -2,18 +2,22 @@
 //!
 //! [`Service::call`] is the whole request pipeline, independent of HTTP:
 //! parse → route (Version + Action through the [`actions`] table) →
-//! authenticate (key, timestamp, signature, nonce) → check the parameters
-//! against the operation's generated description → run the handler →
+//! authenticate (key, timestamp, signature, nonce; STS tokens) → check the
+//! parameters against the operation's generated description → authorize
+//! (RAM policies, [`authz`]) → run the handler →
 //! encode JSON or XML. The server crate only adds sockets around it.
 
 pub mod actions;
 mod auth;
+mod authz;
 pub mod bootstrap;
 mod config;
 mod context;
 pub mod errors;
 mod param_check;
+pub mod ram;
 mod secrets;
+pub mod sts;
 pub mod vpc;
 
 use std::{sync::Arc, time::SystemTime};
@@ -21,7 +25,8 @@ use std::{sync::Arc, time::SystemTime};
 use vpngw_protocol::{ApiError, Encoded, Format, RawRequest, encode_error, encode_success};
 use vpngw_store::Store;
 
-pub use auth::Caller;
+pub use auth::{Caller, Identity};
+pub use authz::RequestInfo;
 pub use config::{Config, Quotas};
 pub use context::Ctx;
 pub use secrets::Secrets;
@@ -62,8 +67,19 @@ impl Service {
         &self.inner.store
     }
 
+    /// The sealer of stored secrets (to create accounts beside the server).
+    pub fn secrets(&self) -> &Secrets {
+        &self.inner.secrets
+    }
+
     /// Answers one HTTP request addressed to the RPC endpoint.
     pub async fn call(&self, raw: &RawRequest<'_>) -> (Encoded, Outcome) {
+        self.call_with(raw, RequestInfo::default()).await
+    }
+
+    /// [`Service::call`] with what the server knows about the connection
+    /// (the peer address, for `acs:SourceIp` conditions).
+    pub async fn call_with(&self, raw: &RawRequest<'_>, info: RequestInfo) -> (Encoded, Outcome) {
         let request_id = vpngw_protocol::new_request_id();
         let now = SystemTime::now();
         let parsed = match vpngw_protocol::parse(raw) {
@@ -87,7 +103,7 @@ impl Service {
         };
         let format = parsed.format();
         let action_name = parsed.action().to_owned();
-        let result = self.dispatch(&parsed, &request_id, now).await;
+        let result = self.dispatch(&parsed, &request_id, now, info).await;
         let (product, result) = match result {
             Ok((def, body)) => (def.product, Ok(body)),
             Err((product, e)) => (product, Err(e)),
@@ -126,6 +142,7 @@ impl Service {
         req: &vpngw_protocol::RpcRequest,
         request_id: &str,
         now: SystemTime,
+        info: RequestInfo,
     ) -> Result<(&'static actions::ActionDef, serde_json::Value), (actions::Product, ApiError)>
     {
         let def = actions::route(req.version(), req.action())
@@ -135,6 +152,17 @@ impl Service {
             .await
             .map_err(fail)?;
         let region = param_check::check(def, req.params()).map_err(fail)?;
+        authz::authorize(
+            &self.inner,
+            def,
+            &caller,
+            req.params(),
+            region.map(|r| r.id),
+            now,
+            info,
+        )
+        .await
+        .map_err(fail)?;
         let ctx = Ctx {
             inner: &self.inner,
             params: req.params(),
@@ -142,6 +170,7 @@ impl Service {
             region,
             now_ms: context::epoch_ms(now),
             request_id,
+            peer: info.peer,
         };
         let body = (def.handler)(&ctx).await.map_err(fail)?;
         Ok((def, body))

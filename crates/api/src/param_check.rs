@@ -11,7 +11,10 @@ use vpngw_protocol::{ApiError, Params};
 use crate::{actions::ActionDef, errors};
 
 pub fn check(def: &ActionDef, params: &Params) -> Result<Option<&'static Region>, ApiError> {
-    if let Some(op) = operations::operation(def.name) {
+    // Only VPC operations have a generated description; RAM and STS
+    // handlers check their own parameters.
+    let described = def.product == crate::actions::Product::Vpc;
+    if let Some(op) = operations::operation(def.name).filter(|_| described) {
         for p in op.params {
             match p.kind {
                 ParamKind::Integer => {

@@ -20,6 +20,11 @@ pub struct Cli {
 pub enum Command {
     /// Serve the API.
     Serve(ServeArgs),
+    /// Manage root accounts (works beside a running server).
+    Account {
+        #[command(subcommand)]
+        command: crate::account::AccountCommand,
+    },
     /// Print a shell completion script (e.g. `vpngw completion bash > /etc/bash_completion.d/vpngw`).
     Completion {
         #[arg(value_enum)]
@@ -106,6 +111,7 @@ pub struct ServeArgs {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => crate::serve::serve(args).await,
+        Command::Account { command } => crate::account::run(command).await,
         Command::Completion { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "vpngw", &mut std::io::stdout());

@@ -58,7 +58,15 @@ async fn rpc(State(state): State<AppState>, request: Request) -> Response {
         headers: &parts.headers,
         body: &body,
     };
-    let (encoded, outcome) = state.service.call(&raw).await;
+    // Set when the server was started with connect info (`vpngw serve`).
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let (encoded, outcome) = state
+        .service
+        .call_with(&raw, vpngw_api::RequestInfo { peer })
+        .await;
     tracing::info!(
         request_id = %outcome.request_id,
         action = %outcome.action,

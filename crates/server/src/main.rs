@@ -1,5 +1,6 @@
 //! `vpngw`: the server binary and its command line.
 
+mod account;
 mod cli;
 mod config;
 mod http;

@@ -67,9 +67,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(listen = %listener.local_addr()?, data_dir = %args.data_dir.display(), "vpngw serving");
     ready.store(true, std::sync::atomic::Ordering::Release);
-    axum::serve(listener, router(state, args.max_body_bytes))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        // The peer address feeds `acs:SourceIp` in RAM policy conditions.
+        router(state, args.max_body_bytes)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 
