@@ -8,6 +8,7 @@
 //! encode JSON or XML. The server crate only adds sockets around it.
 
 pub mod actions;
+pub mod audit;
 mod auth;
 mod authz;
 pub mod bootstrap;
@@ -18,6 +19,7 @@ mod param_check;
 pub mod ram;
 mod secrets;
 pub mod sts;
+pub mod telemetry;
 pub mod vpc;
 
 use std::{sync::Arc, time::SystemTime};
@@ -82,6 +84,8 @@ impl Service {
     pub async fn call_with(&self, raw: &RawRequest<'_>, info: RequestInfo) -> (Encoded, Outcome) {
         let request_id = vpngw_protocol::new_request_id();
         let now = SystemTime::now();
+        // The server's request span (if any) carries these on every line.
+        tracing::Span::current().record("request_id", request_id.as_str());
         let parsed = match vpngw_protocol::parse(raw) {
             Ok(p) => p,
             Err(e) => {
@@ -103,6 +107,7 @@ impl Service {
         };
         let format = parsed.format();
         let action_name = parsed.action().to_owned();
+        tracing::Span::current().record("action", action_name.as_str());
         let result = self.dispatch(&parsed, &request_id, now, info).await;
         let (product, result) = match result {
             Ok((def, body)) => (def.product, Ok(body)),
@@ -151,28 +156,43 @@ impl Service {
         let caller = auth::authenticate(&self.inner, req, now)
             .await
             .map_err(fail)?;
-        let region = param_check::check(def, req.params()).map_err(fail)?;
-        authz::authorize(
+        // Everything after authentication is audited when it is a write.
+        let result = async {
+            let region = param_check::check(def, req.params())?;
+            authz::authorize(
+                &self.inner,
+                def,
+                &caller,
+                req.params(),
+                region.map(|r| r.id),
+                now,
+                info,
+            )
+            .await?;
+            let ctx = Ctx {
+                inner: &self.inner,
+                params: req.params(),
+                caller: &caller,
+                region,
+                now_ms: context::epoch_ms(now),
+                request_id,
+                peer: info.peer,
+            };
+            (def.handler)(&ctx).await
+        }
+        .await;
+        audit::record(
             &self.inner,
             def,
             &caller,
             req.params(),
-            region.map(|r| r.id),
-            now,
-            info,
-        )
-        .await
-        .map_err(fail)?;
-        let ctx = Ctx {
-            inner: &self.inner,
-            params: req.params(),
-            caller: &caller,
-            region,
-            now_ms: context::epoch_ms(now),
+            &result,
             request_id,
-            peer: info.peer,
-        };
-        let body = (def.handler)(&ctx).await.map_err(fail)?;
+            context::epoch_ms(now),
+            info.peer,
+        )
+        .await;
+        let body = result.map_err(fail)?;
         Ok((def, body))
     }
 }

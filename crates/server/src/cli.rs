@@ -25,6 +25,8 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::account::AccountCommand,
     },
+    /// Show the audit log of writes, from the data directory.
+    Audit(crate::audit_cmd::AuditArgs),
     /// Print a shell completion script (e.g. `vpngw completion bash > /etc/bash_completion.d/vpngw`).
     Completion {
         #[arg(value_enum)]
@@ -112,6 +114,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => crate::serve::serve(args).await,
         Command::Account { command } => crate::account::run(command).await,
+        Command::Audit(a) => crate::audit_cmd::run(a).await,
         Command::Completion { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "vpngw", &mut std::io::stdout());

@@ -12,6 +12,7 @@ use std::sync::{
     Arc,
     atomic::{AtomicBool, Ordering},
 };
+use tracing::Instrument;
 use vpngw_api::Service;
 use vpngw_protocol::RawRequest;
 
@@ -19,11 +20,21 @@ use vpngw_protocol::RawRequest;
 pub struct AppState {
     pub service: Service,
     pub ready: Arc<AtomicBool>,
+    /// `/metrics`, when enabled.
+    pub metrics: Option<crate::metrics::Metrics>,
+    /// Serve the web console at `/console/`.
+    pub console: bool,
 }
 
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+    let mut router = Router::new().route("/healthz", get(healthz));
+    if state.metrics.is_some() {
+        router = router.route("/metrics", get(crate::metrics::scrape));
+    }
+    if state.console {
+        router = router.merge(crate::console::routes());
+    }
+    router
         .fallback(rpc)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             max_body_bytes,
@@ -63,17 +74,29 @@ async fn rpc(State(state): State<AppState>, request: Request) -> Response {
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
+    // Every line logged while answering carries RequestId and Action: the
+    // pipeline fills in the span's fields as soon as it knows them.
+    let span = tracing::info_span!(
+        "request",
+        request_id = tracing::field::Empty,
+        action = tracing::field::Empty
+    );
+    let started = std::time::Instant::now();
     let (encoded, outcome) = state
         .service
         .call_with(&raw, vpngw_api::RequestInfo { peer })
+        .instrument(span.clone())
         .await;
-    tracing::info!(
-        request_id = %outcome.request_id,
-        action = %outcome.action,
-        code = outcome.code.as_deref().unwrap_or(""),
-        status = encoded.status,
-        "request"
-    );
+    let elapsed = started.elapsed();
+    vpngw_api::telemetry::request(&outcome.action, outcome.code.as_deref(), elapsed);
+    span.in_scope(|| {
+        tracing::info!(
+            code = outcome.code.as_deref().unwrap_or(""),
+            status = encoded.status,
+            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+            "answered"
+        )
+    });
     let mut response = Response::new(axum::body::Body::from(encoded.body));
     *response.status_mut() =
         StatusCode::from_u16(encoded.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

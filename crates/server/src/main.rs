@@ -1,9 +1,12 @@
 //! `vpngw`: the server binary and its command line.
 
 mod account;
+mod audit_cmd;
 mod cli;
 mod config;
+mod console;
 mod http;
+mod metrics;
 mod serve;
 
 use clap::Parser;

@@ -58,9 +58,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let config = args.api_config();
     let ready = Arc::new(AtomicBool::new(false));
+    let metrics = if args.metrics {
+        Some(crate::metrics::Metrics::install()?)
+    } else {
+        None
+    };
     let state = AppState {
         service: Service::new(store, config, secrets),
         ready: ready.clone(),
+        metrics,
+        console: args.console,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

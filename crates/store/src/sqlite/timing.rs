@@ -12,9 +12,30 @@ use std::time::Instant;
 
 /// The operation a closure type belongs to.
 pub fn op_name<F>() -> &'static str {
-    let mut name = std::any::type_name::<F>();
+    method_of(std::any::type_name::<F>())
+}
+
+/// `<…SqliteStore as …Store>::get<'_, '_>::{{closure}}::{{closure}}` → `get`.
+fn method_of(mut name: &str) -> &str {
     while let Some(rest) = name.strip_suffix("::{{closure}}") {
         name = rest;
+    }
+    // Drop the method's own generic arguments (`get<'_, '_>`).
+    if name.ends_with('>') {
+        let mut depth = 0usize;
+        for (i, c) in name.char_indices().rev() {
+            match c {
+                '>' => depth += 1,
+                '<' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        name = &name[..i];
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
     }
     match name.rsplit_once("::") {
         Some((_, last))
@@ -52,5 +73,12 @@ mod tests {
         assert_eq!(get(), "get");
         assert_eq!(op_name::<fn()>(), "other");
         assert_eq!(named(&crate::sqlite::timing::record), "record");
+        assert_eq!(
+            method_of(
+                "<vpngw_store::sqlite::SqliteStore as vpngw_store::Store>::access_key<'_, '_, '_>::{{closure}}::{{closure}}"
+            ),
+            "access_key"
+        );
+        assert_eq!(method_of("Vec<u8>"), "other");
     }
 }

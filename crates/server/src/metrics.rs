@@ -1,0 +1,158 @@
+//! `/metrics`: Prometheus text format.
+//!
+//! Counters and histograms are recorded where things happen (the HTTP edge
+//! for requests, the store for its operations, the API for agent reports,
+//! see `vpngw_api::telemetry`); gauges of resources by status are read from
+//! the store at each scrape, so they are right even after a restart and
+//! across replicas.
+
+use std::{
+    collections::BTreeSet,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use vpngw_store::{CountBy, Kind};
+
+use crate::http::AppState;
+
+/// Latency buckets (seconds): 100 µs … 10 s.
+const BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+/// The gauges refreshed at scrape time: name, help, kind, grouping, label.
+const GAUGES: &[(&str, &str, Kind, CountBy, &str)] = &[
+    (
+        "vpngw_vpn_connections",
+        "IPsec connections by negotiation Status (as last measured by the data plane)",
+        Kind::VpnConnection,
+        CountBy::Field("status"),
+        "status",
+    ),
+    (
+        "vpngw_vpn_connections_by_state",
+        "IPsec connections by configuration State",
+        Kind::VpnConnection,
+        CountBy::Status,
+        "state",
+    ),
+    (
+        "vpngw_vpn_gateways",
+        "VPN gateways by Status",
+        Kind::VpnGateway,
+        CountBy::Status,
+        "status",
+    ),
+    (
+        "vpngw_customer_gateways",
+        "customer gateways",
+        Kind::CustomerGateway,
+        CountBy::Status,
+        "status",
+    ),
+];
+
+/// A gauge's name, label name and label value.
+type GaugeSeries = (&'static str, &'static str, String);
+
+#[derive(Clone)]
+pub struct Metrics {
+    handle: PrometheusHandle,
+    /// Gauge label values seen before: set to 0 when they disappear.
+    seen: Arc<Mutex<BTreeSet<GaugeSeries>>>,
+}
+
+impl Metrics {
+    /// Installs the process-wide recorder. Once per process.
+    pub fn install() -> anyhow::Result<Metrics> {
+        let handle = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)?
+            .install_recorder()?;
+        for (name, help, ..) in GAUGES {
+            metrics::describe_gauge!(*name, *help);
+        }
+        metrics::describe_counter!(
+            "vpngw_requests_total",
+            "API requests answered, by action and error code (OK on success)"
+        );
+        metrics::describe_histogram!(
+            "vpngw_request_duration_seconds",
+            metrics::Unit::Seconds,
+            "time to answer an API request"
+        );
+        metrics::describe_histogram!(
+            "vpngw_store_operation_duration_seconds",
+            metrics::Unit::Seconds,
+            "time of a store operation, by operation"
+        );
+        metrics::describe_counter!(
+            "vpngw_agent_report_connections_total",
+            "connections in data plane agent reports: accepted (converged), stale (not yet converged), unknown"
+        );
+        metrics::describe_counter!(
+            "vpngw_agent_reports_total",
+            "data plane agent reports received"
+        );
+        metrics::describe_gauge!(
+            "vpngw_agent_last_report_timestamp_seconds",
+            "when the last data plane agent report arrived"
+        );
+        Ok(Metrics {
+            handle,
+            seen: Arc::default(),
+        })
+    }
+
+    async fn refresh_gauges(&self, store: &dyn vpngw_store::Store) {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let mut current = BTreeSet::new();
+        let mut values = Vec::new();
+        for (name, _, kind, by, label) in GAUGES {
+            match store.count_by(*kind, *by, now_ms).await {
+                Ok(counts) => {
+                    for (value, n) in counts {
+                        current.insert((*name, *label, value.clone()));
+                        values.push((*name, *label, value, n));
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, metric = name, "counting for /metrics"),
+            }
+        }
+        let Ok(mut seen) = self.seen.lock() else {
+            return;
+        };
+        for (name, label, value) in seen.difference(&current) {
+            metrics::gauge!(*name, *label => value.clone()).set(0.0);
+        }
+        for (name, label, value, n) in values {
+            metrics::gauge!(name, label => value).set(n as f64);
+        }
+        seen.extend(current);
+    }
+}
+
+pub async fn scrape(State(state): State<AppState>) -> Response {
+    let Some(m) = &state.metrics else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    m.refresh_gauges(&**state.service.store()).await;
+    m.handle.run_upkeep();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        m.handle.render(),
+    )
+        .into_response()
+}
