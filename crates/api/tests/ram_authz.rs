@@ -966,3 +966,65 @@ async fn accounts_are_isolated() {
     .await;
     assert_eq!((status, code.as_str()), (403, "NoPermission"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_resource_of_a_call_is_checked() {
+    let api = TestApi::new().await;
+    let root = Cred::root();
+    let gw = ok(
+        &api,
+        &root,
+        VPC,
+        "CreateVpnGateway",
+        &[("VpcId", "vpc-test"), ("Bandwidth", "10")],
+    )
+    .await;
+    let gw = gw["VpnGatewayId"].as_str().unwrap().to_owned();
+    let allowed = ok(
+        &api,
+        &root,
+        VPC,
+        "CreateCustomerGateway",
+        &[("IpAddress", "100.64.1.1")],
+    )
+    .await;
+    let allowed = allowed["CustomerGatewayId"].as_str().unwrap().to_owned();
+    let other = ok(
+        &api,
+        &root,
+        VPC,
+        "CreateCustomerGateway",
+        &[("IpAddress", "100.64.1.2")],
+    )
+    .await;
+    let other = other["CustomerGatewayId"].as_str().unwrap().to_owned();
+    let mona = user_with_key(&api, "mona").await;
+    let doc = format!(
+        r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"vpc:CreateVpnConnection","Resource":["acs:vpc:*:*:vpnconnection/*","acs:vpc:*:*:vpngateway/{gw}","acs:vpc:*:*:customergateway/{allowed}"]}}]}}"#
+    );
+    custom_policy(&api, "connect-one", &doc).await;
+    attach(&api, "User", "mona", "Custom", "connect-one").await;
+    let create = |cgw: &str| {
+        vec![
+            ("VpnGatewayId".to_owned(), gw.clone()),
+            ("CustomerGatewayId".to_owned(), cgw.to_owned()),
+            ("LocalSubnet".to_owned(), "10.0.0.0/8".to_owned()),
+            ("RemoteSubnet".to_owned(), "192.168.0.0/16".to_owned()),
+        ]
+    };
+    let params = create(&other);
+    let refs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (status, code, _) = err(&api, &mona, VPC, "CreateVpnConnection", &refs).await;
+    assert_eq!((status, code.as_str()), (403, "Forbbiden.SubUser"));
+    let listed = ok(&api, &root, VPC, "DescribeVpnConnections", &[]).await;
+    assert_eq!(listed["TotalCount"], 0);
+    let params = create(&allowed);
+    let refs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    ok(&api, &mona, VPC, "CreateVpnConnection", &refs).await;
+}
