@@ -1028,3 +1028,223 @@ async fn every_resource_of_a_call_is_checked() {
         .collect();
     ok(&api, &mona, VPC, "CreateVpnConnection", &refs).await;
 }
+
+/// Replaces the values that change every run (ids, dates, secrets, request ids).
+fn scrub(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, val) in map.iter_mut() {
+                let volatile = matches!(
+                    k.as_str(),
+                    "RequestId"
+                        | "Recommend"
+                        | "UserId"
+                        | "RoleId"
+                        | "GroupId"
+                        | "AccessKeyId"
+                        | "AccessKeySecret"
+                        | "SecurityToken"
+                        | "AssumedRoleId"
+                        | "AccountId"
+                        | "PrincipalId"
+                        | "AuthPrincipalOwnerId"
+                        | "EncodedDiagnosticMessage"
+                        | "Arn"
+                        | "Expiration"
+                        | "AssumeRolePolicyDocument"
+                ) || k.ends_with("Date");
+                if volatile && val.is_string() {
+                    *val = Value::String(format!("[{k}]"));
+                } else {
+                    scrub(val);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(scrub),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ram_and_sts_shapes() {
+    let api = TestApi::new().await;
+    let root = Cred::root();
+    let acct = ok(&api, &root, STS, "GetCallerIdentity", &[]).await["AccountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut shapes = serde_json::Map::new();
+    let mut keep = |name: &str, mut v: Value| {
+        scrub(&mut v);
+        shapes.insert(name.to_owned(), v);
+    };
+    keep(
+        "CreateUser",
+        ok(
+            &api,
+            &root,
+            RAM,
+            "CreateUser",
+            &[("UserName", "nina"), ("DisplayName", "Nina")],
+        )
+        .await,
+    );
+    keep(
+        "GetUser",
+        ok(&api, &root, RAM, "GetUser", &[("UserName", "nina")]).await,
+    );
+    keep(
+        "CreateAccessKey",
+        ok(&api, &root, RAM, "CreateAccessKey", &[("UserName", "nina")]).await,
+    );
+    keep(
+        "ListAccessKeys",
+        ok(&api, &root, RAM, "ListAccessKeys", &[("UserName", "nina")]).await,
+    );
+    keep(
+        "CreateGroup",
+        ok(
+            &api,
+            &root,
+            RAM,
+            "CreateGroup",
+            &[("GroupName", "ops"), ("Comments", "c")],
+        )
+        .await,
+    );
+    ok(
+        &api,
+        &root,
+        RAM,
+        "AddUserToGroup",
+        &[("GroupName", "ops"), ("UserName", "nina")],
+    )
+    .await;
+    keep(
+        "ListGroupsForUser",
+        ok(
+            &api,
+            &root,
+            RAM,
+            "ListGroupsForUser",
+            &[("UserName", "nina")],
+        )
+        .await,
+    );
+    let trust = format!(
+        r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{{"RAM":["acs:ram::{acct}:user/nina"]}}}}]}}"#
+    );
+    keep(
+        "CreateRole",
+        ok(
+            &api,
+            &root,
+            RAM,
+            "CreateRole",
+            &[("RoleName", "r1"), ("AssumeRolePolicyDocument", &trust)],
+        )
+        .await,
+    );
+    keep(
+        "CreatePolicy",
+        ok(
+            &api,
+            &root,
+            RAM,
+            "CreatePolicy",
+            &[
+                ("PolicyName", "p1"),
+                ("Description", "d"),
+                (
+                    "PolicyDocument",
+                    r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"vpc:Describe*","Resource":"*"}]}"#,
+                ),
+            ],
+        )
+        .await,
+    );
+    keep(
+        "GetPolicy",
+        ok(
+            &api,
+            &root,
+            RAM,
+            "GetPolicy",
+            &[("PolicyName", "p1"), ("PolicyType", "Custom")],
+        )
+        .await,
+    );
+    attach(&api, "User", "nina", "Custom", "p1").await;
+    keep(
+        "ListPoliciesForUser",
+        ok(
+            &api,
+            &root,
+            RAM,
+            "ListPoliciesForUser",
+            &[("UserName", "nina")],
+        )
+        .await,
+    );
+    keep(
+        "ListPolicies",
+        ok(&api, &root, RAM, "ListPolicies", &[("MaxItems", "2")]).await,
+    );
+    let (_, _, body) = err(&api, &root, RAM, "DeleteUser", &[("UserName", "nina")]).await;
+    keep("DeleteUser.conflict", body);
+    attach(
+        &api,
+        "Role",
+        "r1",
+        "System",
+        "AliyunVPNGatewayReadOnlyAccess",
+    )
+    .await;
+    attach(&api, "User", "nina", "System", "AliyunSTSAssumeRoleAccess").await;
+    let k = ok(&api, &root, RAM, "CreateAccessKey", &[("UserName", "nina")]).await;
+    let nina = Cred {
+        id: k["AccessKey"]["AccessKeyId"].as_str().unwrap().into(),
+        secret: k["AccessKey"]["AccessKeySecret"].as_str().unwrap().into(),
+        token: None,
+    };
+    let arn = format!("acs:ram::{acct}:role/r1");
+    let assumed = ok(
+        &api,
+        &nina,
+        STS,
+        "AssumeRole",
+        &[("RoleArn", &arn), ("RoleSessionName", "s1")],
+    )
+    .await;
+    let session = Cred {
+        id: assumed["Credentials"]["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .into(),
+        secret: assumed["Credentials"]["AccessKeySecret"]
+            .as_str()
+            .unwrap()
+            .into(),
+        token: Some(
+            assumed["Credentials"]["SecurityToken"]
+                .as_str()
+                .unwrap()
+                .into(),
+        ),
+    };
+    keep("AssumeRole", assumed);
+    keep(
+        "GetCallerIdentity.role",
+        ok(&api, &session, STS, "GetCallerIdentity", &[]).await,
+    );
+    let (_, _, body) = err(
+        &api,
+        &session,
+        VPC,
+        "CreateCustomerGateway",
+        &[("IpAddress", "100.64.9.9")],
+    )
+    .await;
+    keep("Forbidden.RAM", body);
+    insta::assert_json_snapshot!(Value::Object(shapes));
+}
