@@ -106,6 +106,9 @@ static TABLES: &[&[ActionDef]] = &[
     vpc::customer_gateway::ACTIONS,
     vpc::connection::ACTIONS,
     vpc::regions::ACTIONS,
+    vpc::routes::vco::ACTIONS,
+    vpc::routes::gateway::ACTIONS,
+    vpc::routes::pbr::ACTIONS,
     crate::ram::ACTIONS,
     crate::sts::ACTIONS,
 ];

@@ -386,7 +386,13 @@ pub async fn delete(ctx: &Ctx<'_>) -> Reply {
         return Err(errors::gateway_configuring());
     }
     ctx.store()
-        .delete(Kind::VpnConnection, &ctx.scope()?, id)
+        // Its routes go with it (routes::CASCADE).
+        .delete_cascade(
+            Kind::VpnConnection,
+            &ctx.scope()?,
+            id,
+            super::routes::CASCADE,
+        )
         .await
         .map_err(|e| store_error(e, errors::vpn_connection_not_found))?;
     reply(&serde_json::json!({}))

@@ -4,6 +4,7 @@ pub mod connection;
 pub mod customer_gateway;
 mod ike_json;
 pub mod regions;
+pub mod routes;
 pub mod views;
 pub mod vpn_gateway;
 

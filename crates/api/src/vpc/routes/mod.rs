@@ -1,0 +1,189 @@
+//! Routes: an IPsec connection's own routes (`*VcoRouteEntry*`, [`vco`]),
+//! and a VPN gateway's destination-based (`*VpnRouteEntry*`,
+//! [`gateway`]) and policy-based (`*VpnPbrRouteEntry*`, [`pbr`]) routes.
+//!
+//! The cloud names routes by their fields, never by an ID; the stored key is
+//! derived from the identifying fields (see `vpngw_model::routes`). A route
+//! is filed under its VPN gateway (or connection) and links to its next-hop
+//! connection, and a connection takes its routes with it when it is deleted
+//! ([`CASCADE`]). Writes answer at once; with `gateway_update_delay_ms` set,
+//! the gateway (or connection) then reports `updating` for that long and
+//! overlapping writes get `VpnGateway.Configuring` / `VpnConnection.Configuring`,
+//! as on the cloud.
+
+pub mod gateway;
+pub mod pbr;
+pub mod vco;
+
+use vpngw_model::{
+    Lifecycle, VpnConnection, VpnGateway,
+    routes::{self, OVERLAY_IPSEC, PRIORITY_RANGE, RouteEntryType, WEIGHTS},
+    validate,
+};
+use vpngw_protocol::ApiError;
+use vpngw_store::{Kind, StoreError, StoreExt, Versioned};
+
+use super::{connection, vpn_gateway};
+use crate::{Ctx, context::store_error, errors};
+
+/// What a connection's deletion takes with it: every route that names it
+/// (as next hop, or as the connection the route belongs to).
+pub(crate) const CASCADE: &[Kind] = &[Kind::VcoRoute, Kind::VpnRoute, Kind::VpnPbrRoute];
+
+/// Routes per VPN gateway, per table (destination-based, policy-based), and
+/// per connection: the cloud's default quotas (VPN Gateway "Limits": 20
+/// policy-based and 20 destination-based routes per gateway).
+pub(crate) const ROUTES_PER_TABLE: u32 = 20;
+
+/// A required CIDR parameter (`RouteDest`, `RouteSource`), normalised.
+pub(crate) fn cidr(ctx: &Ctx<'_>, name: &str) -> Result<String, ApiError> {
+    let value = ctx.params.required(name)?;
+    routes::route_cidr(value).ok_or_else(|| errors::illegal_subnet(name, value))
+}
+
+/// A weight parameter: 0 (standby) or 100 (active).
+pub(crate) fn weight(ctx: &Ctx<'_>, name: &str) -> Result<Option<i64>, ApiError> {
+    match ctx.params.i64(name)? {
+        Some(w) if !WEIGHTS.contains(&w) => Err(ApiError::invalid_parameter_because(
+            name,
+            "the weight of a route is 0 or 100.",
+        )),
+        w => Ok(w),
+    }
+}
+
+pub(crate) fn required_weight(ctx: &Ctx<'_>, name: &str) -> Result<i64, ApiError> {
+    weight(ctx, name)?.ok_or_else(|| ApiError::missing_parameter(name))
+}
+
+/// A priority parameter of a policy-based route: 1–100.
+pub(crate) fn priority(ctx: &Ctx<'_>, name: &str) -> Result<Option<i64>, ApiError> {
+    match ctx.params.i64(name)? {
+        Some(p) if !PRIORITY_RANGE.contains(&p) => Err(ApiError::invalid_parameter_because(
+            name,
+            "the priority of a policy-based route is 1 to 100.",
+        )),
+        p => Ok(p),
+    }
+}
+
+/// `OverlayMode`: only `Ipsec` exists, and it is the default.
+pub(crate) fn overlay_mode(ctx: &Ctx<'_>) -> Result<String, ApiError> {
+    match ctx.opt("OverlayMode") {
+        None | Some(OVERLAY_IPSEC) => Ok(OVERLAY_IPSEC.to_owned()),
+        Some(_) => Err(ApiError::invalid_parameter("OverlayMode")),
+    }
+}
+
+/// `Description`: 1–100 characters, not starting with `http://`/`https://`.
+pub(crate) fn description(ctx: &Ctx<'_>) -> Result<String, ApiError> {
+    match ctx.opt("Description") {
+        None => Ok(String::new()),
+        Some(d) if d.chars().count() <= 100 && validate::description(d) => Ok(d.to_owned()),
+        Some(_) => Err(errors::invalid_description()),
+    }
+}
+
+/// `RouteEntryType` of the Describe calls: `custom` (default) or `bgp`.
+pub(crate) fn entry_type(ctx: &Ctx<'_>) -> Result<RouteEntryType, ApiError> {
+    match ctx.opt("RouteEntryType") {
+        None => Ok(RouteEntryType::Custom),
+        Some(t) => {
+            RouteEntryType::parse(t).ok_or_else(|| ApiError::invalid_parameter("RouteEntryType"))
+        }
+    }
+}
+
+/// A gateway that can take a route write now.
+pub(crate) async fn active_gateway(
+    ctx: &Ctx<'_>,
+    id: &str,
+) -> Result<Versioned<VpnGateway>, ApiError> {
+    let gateway = vpn_gateway::load(ctx, id).await?;
+    vpn_gateway::require_active(&gateway.value, ctx.now_ms)?;
+    Ok(gateway)
+}
+
+/// The next hop of a gateway route: a connection of that gateway. Anything
+/// else is the connection NotFound (404).
+pub(crate) async fn next_hop(
+    ctx: &Ctx<'_>,
+    gateway_id: &str,
+    id: &str,
+) -> Result<VpnConnection, ApiError> {
+    let conn = connection::load(ctx, id).await?;
+    if gateway_of(&conn.value) != Some(gateway_id) {
+        return Err(errors::vpn_connection_not_found());
+    }
+    Ok(conn.value)
+}
+
+/// The VPN gateway of a connection; `None` for a transit-router attachment.
+pub(crate) fn gateway_of(conn: &VpnConnection) -> Option<&str> {
+    conn.vpn_gateway_id.gateway()
+}
+
+/// Reads `VpnConnection::vpn_gateway_id` whether the model spells it
+/// `String` or `Option<String>` (attachments, which have no gateway).
+trait GatewayId {
+    fn gateway(&self) -> Option<&str>;
+}
+
+impl GatewayId for String {
+    fn gateway(&self) -> Option<&str> {
+        (!self.is_empty()).then_some(self.as_str())
+    }
+}
+
+impl GatewayId for Option<String> {
+    fn gateway(&self) -> Option<&str> {
+        self.as_deref()
+    }
+}
+
+/// After a successful route write on a gateway: with an update delay
+/// configured, the gateway reports `updating` for that long. A writer that
+/// lost the race already put it there, so a conflict is not an error.
+pub(crate) async fn gateway_task(ctx: &Ctx<'_>, gateway_id: &str) -> Result<(), ApiError> {
+    let delay = ctx.config().gateway_update_delay_ms;
+    if delay <= 0 {
+        return Ok(());
+    }
+    let Versioned { mut value, version } = vpn_gateway::load(ctx, gateway_id).await?;
+    value.lifecycle.settle(ctx.now_ms);
+    value.lifecycle = Lifecycle::transition("updating", ctx.now_ms + delay, "active");
+    match ctx
+        .store()
+        .update_typed(&ctx.caller.account_id, &value, version)
+        .await
+    {
+        Ok(_) | Err(StoreError::VersionConflict) | Err(StoreError::NotFound) => Ok(()),
+        Err(e) => Err(crate::context::internal(e)),
+    }
+}
+
+/// Maps the errors of a route insert.
+pub(crate) fn insert_error(e: StoreError, dest: &str, quota: fn(u32) -> ApiError) -> ApiError {
+    match e {
+        StoreError::Duplicate | StoreError::AlreadyExists => errors::route_duplicated(dest),
+        StoreError::QuotaExceeded { limit } => quota(limit),
+        e => store_error(e, errors::route_not_found),
+    }
+}
+
+/// The `(offset, limit)` of a Describe page.
+pub(crate) fn page(ctx: &Ctx<'_>) -> Result<(i64, i64, u64, u64), ApiError> {
+    let (number, size) = ctx.page(50)?;
+    let offset = u64::try_from((number - 1).saturating_mul(size)).unwrap_or(u64::MAX);
+    let limit = u64::try_from(size).unwrap_or(10);
+    Ok((number, size, offset, limit))
+}
+
+/// The answer of the writes that return nothing but the `RequestId`.
+#[derive(serde::Serialize)]
+pub(crate) struct Done {}
+
+/// Non-empty strings only: BGP attributes are absent from custom routes.
+pub(crate) fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}

@@ -1,0 +1,607 @@
+"""Routes through the official SDKs: the VCO routes of a connection (Create/Delete/Describe/
+ModifyVcoRouteEntryWeight), a VPN gateway's destination-based routes (Create/Delete/Describe/
+ModifyVpnRouteEntryWeight, PublishVpnRouteEntry) and policy-based routes (Create/Delete/Describe/
+ModifyVpnPbrRouteEntryWeight/Priority/Attribute), each with both Tea signature versions; and a
+replay of Terraform's alicloud_vpn_gateway_vco_route calls with its retries
+(shared/spec/terraform-and-traps.md, terraform-provider-alicloud resource_alicloud_vpn_gateway_vco_route.go).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from alibabacloud_vpc20160428 import models as m
+from aliyunsdkvpc.request.v20160428.CreateVcoRouteEntryRequest import CreateVcoRouteEntryRequest as LegacyCreateVco
+from aliyunsdkvpc.request.v20160428.DescribeVcoRouteEntriesRequest import (
+    DescribeVcoRouteEntriesRequest as LegacyDescribeVco,
+)
+
+from conftest import VpngwServer, _cleanup
+from helpers import (
+    REGION,
+    RETRYABLE_CODES,
+    check_response,
+    create_connection,
+    create_customer_gateway,
+    create_gateway,
+    describe_connection,
+    describe_gateway,
+    expect_error,
+    retrying,
+    wait_for,
+)
+
+ROUTE_NOT_FOUND = "InvalidRouteEntry.NotFound"
+DUPLICATE = "RouterEntryConflict.Duplicated"
+VCO_NOT_FOUND = "InvalidVpnConnectionInstanceId.NotFound"
+GW_NOT_FOUND = "InvalidVpnGatewayInstanceId.NotFound"
+
+
+def body(resp) -> dict:
+    return resp.body.to_map()
+
+
+def gateway_with_connection(vpc) -> tuple[str, str]:
+    gw = create_gateway(vpc)
+    vco = create_connection(vpc, gw, create_customer_gateway(vpc))
+    return gw, vco
+
+
+def vco_routes(vpc, vco: str, **extra) -> dict:
+    req = m.DescribeVcoRouteEntriesRequest(region_id=REGION, vpn_connection_id=vco, **extra)
+    b = body(vpc.describe_vco_route_entries(req))
+    check_response("DescribeVcoRouteEntries", b)
+    return b
+
+
+def gateway_routes(vpc, gw: str, **extra) -> dict:
+    req = m.DescribeVpnRouteEntriesRequest(region_id=REGION, vpn_gateway_id=gw, **extra)
+    b = body(vpc.describe_vpn_route_entries(req))
+    check_response("DescribeVpnRouteEntries", b)
+    return b
+
+
+def pbr_routes(vpc, gw: str, **extra) -> dict:
+    req = m.DescribeVpnPbrRouteEntriesRequest(region_id=REGION, vpn_gateway_id=gw, **extra)
+    b = body(vpc.describe_vpn_pbr_route_entries(req))
+    check_response("DescribeVpnPbrRouteEntries", b)
+    return b
+
+
+# ------------------------------------------------------------------------------ VCO routes
+
+
+def test_vco_routes_create_describe_modify_delete(vpc):
+    _, vco = gateway_with_connection(vpc)
+    req = m.CreateVcoRouteEntryRequest(
+        region_id=REGION,
+        vpn_connection_id=vco,
+        route_dest="192.168.10.0/24",
+        next_hop=vco,
+        weight=100,
+        description="branch",
+        overlay_mode="Ipsec",
+        client_token=str(uuid.uuid4()),
+    )
+    created = body(vpc.create_vco_route_entry(req))
+    check_response("CreateVcoRouteEntry", created)
+    assert created["VpnConnectionId"] == vco
+    assert (created["RouteDest"], created["NextHop"], created["Weight"]) == ("192.168.10.0/24", vco, 100)
+    assert created["State"] == "published"
+    assert created["OverlayMode"] == "Ipsec"
+    assert created["Description"] == "branch"
+    assert isinstance(created["CreateTime"], int) and created["CreateTime"] > 1_600_000_000_000
+    # The same ClientToken again: the same route, nothing new.
+    again = body(vpc.create_vco_route_entry(req))
+    assert again["CreateTime"] == created["CreateTime"]
+
+    for dest in ("192.168.20.0/24", "192.168.30.0/24"):
+        vpc.create_vco_route_entry(
+            m.CreateVcoRouteEntryRequest(region_id=REGION, vpn_connection_id=vco, route_dest=dest, next_hop=vco, weight=0)
+        )
+    listed = vco_routes(vpc, vco)
+    assert listed["TotalCount"] == 3
+    entries = listed["VcoRouteEntries"]
+    assert [e["RouteDest"] for e in entries] == ["192.168.10.0/24", "192.168.20.0/24", "192.168.30.0/24"]
+    assert all(e["RouteEntryType"] == "custom" and e["VpnConnectionId"] == vco for e in entries)
+    # The SDK's typed model reads the unwrapped list.
+    typed = vpc.describe_vco_route_entries(m.DescribeVcoRouteEntriesRequest(region_id=REGION, vpn_connection_id=vco))
+    assert typed.body.vco_route_entries[0].route_dest == "192.168.10.0/24"
+    assert typed.body.vco_route_entries[0].weight == 100
+
+    page = vco_routes(vpc, vco, page_number=2, page_size=2)
+    assert (page["PageNumber"], page["PageSize"], page["TotalCount"]) == (2, 2, 3)
+    assert [e["RouteDest"] for e in page["VcoRouteEntries"]] == ["192.168.30.0/24"]
+    assert vco_routes(vpc, vco, route_entry_type="bgp")["VcoRouteEntries"] == []
+
+    vpc.modify_vco_route_entry_weight(
+        m.ModifyVcoRouteEntryWeightRequest(
+            region_id=REGION, vpn_connection_id=vco, route_dest="192.168.20.0/24", next_hop=vco, weight=0, new_weight=100
+        )
+    )
+    assert vco_routes(vpc, vco)["VcoRouteEntries"][1]["Weight"] == 100
+
+    delete = m.DeleteVcoRouteEntryRequest(
+        region_id=REGION, vpn_connection_id=vco, route_dest="192.168.10.0/24", next_hop=vco, weight=100
+    )
+    deleted = body(vpc.delete_vco_route_entry(delete))
+    check_response("DeleteVcoRouteEntry", deleted)
+    assert [e["RouteDest"] for e in vco_routes(vpc, vco)["VcoRouteEntries"]] == ["192.168.20.0/24", "192.168.30.0/24"]
+    expect_error(vpc.delete_vco_route_entry, ROUTE_NOT_FOUND, 404, delete)
+
+
+def test_vco_route_errors_change_nothing(vpc):
+    _, vco = gateway_with_connection(vpc)
+
+    def create(**kw):
+        args = dict(region_id=REGION, vpn_connection_id=vco, route_dest="10.8.0.0/16", next_hop=vco, weight=100)
+        args.update(kw)
+        return m.CreateVcoRouteEntryRequest(**args)
+
+    vpc.create_vco_route_entry(create())
+    expect_error(vpc.create_vco_route_entry, DUPLICATE, 400, create(weight=0), message_contains="10.8.0.0/16")
+    expect_error(vpc.create_vco_route_entry, "InvalidParameter", 400, create(route_dest="10.9.0.0/16", weight=50))
+    expect_error(vpc.create_vco_route_entry, "IllegalParam.RouteDest", 400, create(route_dest="10.9.0.1/16"))
+    expect_error(vpc.create_vco_route_entry, "IllegalParam.RouteDest", 400, create(route_dest="0.0.0.0/0"))
+    expect_error(vpc.create_vco_route_entry, "InvalidParameter", 400, create(route_dest="10.9.0.0/16", next_hop="vco-other"))
+    expect_error(
+        vpc.create_vco_route_entry, VCO_NOT_FOUND, 404, create(vpn_connection_id="vco-nope", next_hop="vco-nope")
+    )
+    expect_error(vpc.create_vco_route_entry, "DryRunOperation", 400, create(route_dest="10.9.0.0/16", dry_run=True))
+    expect_error(
+        vpc.modify_vco_route_entry_weight,
+        ROUTE_NOT_FOUND,
+        404,
+        m.ModifyVcoRouteEntryWeightRequest(
+            region_id=REGION, vpn_connection_id=vco, route_dest="10.8.0.0/16", next_hop=vco, weight=0, new_weight=100
+        ),
+    )
+    expect_error(
+        vpc.describe_vco_route_entries,
+        VCO_NOT_FOUND,
+        404,
+        m.DescribeVcoRouteEntriesRequest(region_id=REGION, vpn_connection_id="vco-nope"),
+    )
+    listed = vco_routes(vpc, vco)
+    assert [(e["RouteDest"], e["Weight"]) for e in listed["VcoRouteEntries"]] == [("10.8.0.0/16", 100)]
+
+
+def test_vco_routes_with_the_legacy_sdk(server, legacy):
+    vpc = server.tea_client("v3")
+    _, vco = gateway_with_connection(vpc)
+    req = LegacyCreateVco()
+    req.set_VpnConnectionId(vco)
+    req.set_RouteDest("172.20.0.0/16")
+    req.set_NextHop(vco)
+    req.set_Weight(0)
+    created = json.loads(legacy.do(req))
+    check_response("CreateVcoRouteEntry", created)
+    req = LegacyDescribeVco()
+    req.set_VpnConnectionId(vco)
+    listed = json.loads(legacy.do(req))
+    check_response("DescribeVcoRouteEntries", listed)
+    assert [e["RouteDest"] for e in listed["VcoRouteEntries"]] == ["172.20.0.0/16"]
+
+
+# ---------------------------------------------------------------- destination-based routes
+
+
+def test_gateway_routes_create_describe_modify_publish_delete(vpc):
+    gw, vco = gateway_with_connection(vpc)
+    created = body(
+        vpc.create_vpn_route_entry(
+            m.CreateVpnRouteEntryRequest(
+                region_id=REGION,
+                vpn_gateway_id=gw,
+                route_dest="10.0.0.0/24",
+                next_hop=vco,
+                weight=0,
+                publish_vpc=True,
+                description="dbr",
+            )
+        )
+    )
+    check_response("CreateVpnRouteEntry", created)
+    assert (created["VpnInstanceId"], created["State"], created["Weight"]) == (gw, "published", 0)
+    vpc.create_vpn_route_entry(
+        m.CreateVpnRouteEntryRequest(
+            region_id=REGION, vpn_gateway_id=gw, route_dest="10.0.1.0/24", next_hop=vco, weight=100, publish_vpc=False
+        )
+    )
+    listed = gateway_routes(vpc, gw)
+    entries = listed["VpnRouteEntries"]["VpnRouteEntry"]
+    assert [(e["RouteDest"], e["State"], e["Weight"]) for e in entries] == [
+        ("10.0.0.0/24", "published", 0),
+        ("10.0.1.0/24", "normal", 100),
+    ]
+    assert listed["VpnRouteCounts"]["VpnRouteCount"] == [{"RouteCount": 2, "RouteEntryType": "custom"}]
+    assert gateway_routes(vpc, gw, route_entry_type="bgp")["TotalCount"] == 0
+
+    check_response(
+        "ModifyVpnRouteEntryWeight",
+        body(
+            vpc.modify_vpn_route_entry_weight(
+                m.ModifyVpnRouteEntryWeightRequest(
+                    region_id=REGION, vpn_gateway_id=gw, route_dest="10.0.0.0/24", next_hop=vco, weight=0, new_weight=100
+                )
+            )
+        ),
+    )
+    check_response(
+        "PublishVpnRouteEntry",
+        body(
+            vpc.publish_vpn_route_entry(
+                m.PublishVpnRouteEntryRequest(
+                    region_id=REGION,
+                    vpn_gateway_id=gw,
+                    route_dest="10.0.1.0/24",
+                    next_hop=vco,
+                    route_type="dbr",
+                    publish_vpc=True,
+                )
+            )
+        ),
+    )
+    entries = gateway_routes(vpc, gw)["VpnRouteEntries"]["VpnRouteEntry"]
+    assert [(e["Weight"], e["State"]) for e in entries] == [(100, "published"), (100, "published")]
+
+    delete = m.DeleteVpnRouteEntryRequest(
+        region_id=REGION, vpn_gateway_id=gw, route_dest="10.0.0.0/24", next_hop=vco, weight=100
+    )
+    check_response("DeleteVpnRouteEntry", body(vpc.delete_vpn_route_entry(delete)))
+    assert gateway_routes(vpc, gw)["TotalCount"] == 1
+    expect_error(vpc.delete_vpn_route_entry, ROUTE_NOT_FOUND, 404, delete)
+
+
+def test_gateway_route_errors_change_nothing(vpc):
+    gw, vco = gateway_with_connection(vpc)
+    other_gw, other_vco = gateway_with_connection(vpc)
+
+    def create(**kw):
+        args = dict(
+            region_id=REGION, vpn_gateway_id=gw, route_dest="10.0.0.0/24", next_hop=vco, weight=100, publish_vpc=False
+        )
+        args.update(kw)
+        return m.CreateVpnRouteEntryRequest(**args)
+
+    vpc.create_vpn_route_entry(create())
+    expect_error(vpc.create_vpn_route_entry, DUPLICATE, 400, create(weight=0))
+    expect_error(vpc.create_vpn_route_entry, VCO_NOT_FOUND, 404, create(route_dest="10.0.9.0/24", next_hop=other_vco))
+    expect_error(vpc.create_vpn_route_entry, GW_NOT_FOUND, 404, create(vpn_gateway_id="vpn-nope"))
+    expect_error(vpc.create_vpn_route_entry, "InvalidParameter", 400, create(route_dest="10.0.9.0/24", weight=10))
+    expect_error(vpc.create_vpn_route_entry, "IllegalParam.RouteDest", 400, create(route_dest="10.0.9.0"))
+    expect_error(vpc.create_vpn_route_entry, "MissingParameter", 400, create(route_dest="10.0.9.0/24", publish_vpc=None))
+    expect_error(
+        vpc.publish_vpn_route_entry,
+        "InvalidParameter",
+        400,
+        m.PublishVpnRouteEntryRequest(
+            region_id=REGION, vpn_gateway_id=gw, route_dest="10.0.0.0/24", next_hop=vco, route_type="x", publish_vpc=True
+        ),
+    )
+    expect_error(
+        vpc.modify_vpn_route_entry_weight,
+        ROUTE_NOT_FOUND,
+        404,
+        m.ModifyVpnRouteEntryWeightRequest(
+            region_id=REGION, vpn_gateway_id=gw, route_dest="10.0.0.0/24", next_hop=vco, weight=0, new_weight=100
+        ),
+    )
+    expect_error(
+        vpc.describe_vpn_route_entries,
+        GW_NOT_FOUND,
+        404,
+        m.DescribeVpnRouteEntriesRequest(region_id=REGION, vpn_gateway_id="vpn-nope"),
+    )
+    entries = gateway_routes(vpc, gw)["VpnRouteEntries"]["VpnRouteEntry"]
+    assert [(e["RouteDest"], e["Weight"], e["State"]) for e in entries] == [("10.0.0.0/24", 100, "normal")]
+    assert gateway_routes(vpc, other_gw)["TotalCount"] == 0
+
+
+# -------------------------------------------------------------------- policy-based routes
+
+
+def test_pbr_routes_create_describe_modify_delete(vpc):
+    gw, vco = gateway_with_connection(vpc)
+    created = body(
+        vpc.create_vpn_pbr_route_entry(
+            m.CreateVpnPbrRouteEntryRequest(
+                region_id=REGION,
+                vpn_gateway_id=gw,
+                route_source="192.168.1.0/24",
+                route_dest="10.0.0.0/24",
+                next_hop=vco,
+                weight=100,
+                publish_vpc=True,
+            )
+        )
+    )
+    check_response("CreateVpnPbrRouteEntry", created)
+    assert (created["RouteSource"], created["Priority"], created["State"]) == ("192.168.1.0/24", 10, "published")
+    vpc.create_vpn_pbr_route_entry(
+        m.CreateVpnPbrRouteEntryRequest(
+            region_id=REGION,
+            vpn_gateway_id=gw,
+            route_source="192.168.2.0/24",
+            route_dest="10.0.0.0/24",
+            next_hop=vco,
+            weight=0,
+            priority=5,
+            publish_vpc=False,
+        )
+    )
+    entries = pbr_routes(vpc, gw)["VpnPbrRouteEntries"]["VpnPbrRouteEntry"]
+    assert [(e["RouteSource"], e["Weight"], e["Priority"], e["State"]) for e in entries] == [
+        ("192.168.1.0/24", 100, 10, "published"),
+        ("192.168.2.0/24", 0, 5, "normal"),
+    ]
+
+    named = dict(region_id=REGION, vpn_gateway_id=gw, route_dest="10.0.0.0/24", next_hop=vco)
+    check_response(
+        "ModifyVpnPbrRouteEntryWeight",
+        body(
+            vpc.modify_vpn_pbr_route_entry_weight(
+                m.ModifyVpnPbrRouteEntryWeightRequest(route_source="192.168.2.0/24", weight=0, new_weight=100, **named)
+            )
+        ),
+    )
+    check_response(
+        "ModifyVpnPbrRouteEntryPriority",
+        body(
+            vpc.modify_vpn_pbr_route_entry_priority(
+                m.ModifyVpnPbrRouteEntryPriorityRequest(
+                    route_source="192.168.2.0/24", weight=100, priority=5, new_priority=1, **named
+                )
+            )
+        ),
+    )
+    check_response(
+        "ModifyVpnPbrRouteEntryAttribute",
+        body(
+            vpc.modify_vpn_pbr_route_entry_attribute(
+                m.ModifyVpnPbrRouteEntryAttributeRequest(
+                    route_source="192.168.1.0/24", weight=100, priority=10, new_weight=0, new_priority=20, **named
+                )
+            )
+        ),
+    )
+    entries = pbr_routes(vpc, gw)["VpnPbrRouteEntries"]["VpnPbrRouteEntry"]
+    assert [(e["Weight"], e["Priority"]) for e in entries] == [(0, 20), (100, 1)]
+    # A page of one.
+    page = pbr_routes(vpc, gw, page_size=1, page_number=2)
+    assert [e["RouteSource"] for e in page["VpnPbrRouteEntries"]["VpnPbrRouteEntry"]] == ["192.168.2.0/24"]
+
+    delete = m.DeleteVpnPbrRouteEntryRequest(route_source="192.168.1.0/24", weight=0, priority=20, **named)
+    check_response("DeleteVpnPbrRouteEntry", body(vpc.delete_vpn_pbr_route_entry(delete)))
+    expect_error(vpc.delete_vpn_pbr_route_entry, ROUTE_NOT_FOUND, 404, delete)
+    assert pbr_routes(vpc, gw)["TotalCount"] == 1
+
+
+def test_pbr_route_rules_and_quota(vpc3):
+    vpc = vpc3
+    gw, vco = gateway_with_connection(vpc)
+    vco2 = create_connection(vpc, gw, create_customer_gateway(vpc))
+
+    def create(**kw):
+        args = dict(
+            region_id=REGION,
+            vpn_gateway_id=gw,
+            route_source="192.168.1.0/24",
+            route_dest="10.0.0.0/24",
+            next_hop=vco,
+            weight=100,
+            publish_vpc=False,
+        )
+        args.update(kw)
+        return m.CreateVpnPbrRouteEntryRequest(**args)
+
+    vpc.create_vpn_pbr_route_entry(create())
+    expect_error(vpc.create_vpn_pbr_route_entry, DUPLICATE, 400, create(weight=0))
+    # One active route per source and destination; the standby through another connection is fine.
+    expect_error(vpc.create_vpn_pbr_route_entry, "InvalidParameter", 400, create(next_hop=vco2), message_contains="Weight")
+    vpc.create_vpn_pbr_route_entry(create(next_hop=vco2, weight=0))
+    for priority in (0, 101):
+        expect_error(
+            vpc.create_vpn_pbr_route_entry, "InvalidParameter", 400, create(route_source="172.16.0.0/24", priority=priority)
+        )
+    expect_error(vpc.create_vpn_pbr_route_entry, "IllegalParam.RouteSource", 400, create(route_source="172.16.0.0/33"))
+    expect_error(
+        vpc.delete_vpn_pbr_route_entry,
+        ROUTE_NOT_FOUND,
+        404,
+        m.DeleteVpnPbrRouteEntryRequest(
+            region_id=REGION,
+            vpn_gateway_id=gw,
+            route_source="192.168.1.0/24",
+            route_dest="10.0.0.0/24",
+            next_hop=vco,
+            weight=100,
+            priority=11,
+        ),
+    )
+    # 20 per gateway, with the cloud's message.
+    for i in range(3, 21):
+        vpc.create_vpn_pbr_route_entry(create(route_source=f"172.16.{i}.0/24", weight=0))
+    expect_error(
+        vpc.create_vpn_pbr_route_entry,
+        "QuotaExceeded.PolicyBasedRoute",
+        400,
+        create(route_source="172.17.0.0/24", weight=0),
+        message_contains="Existing routes: 20. Routes to be created: 1. Maximum routes: 20.",
+    )
+    assert pbr_routes(vpc, gw)["TotalCount"] == 20
+
+
+def test_deleting_a_connection_deletes_its_routes(vpc):
+    gw, vco = gateway_with_connection(vpc)
+    vpc.create_vpn_route_entry(
+        m.CreateVpnRouteEntryRequest(
+            region_id=REGION, vpn_gateway_id=gw, route_dest="10.0.0.0/24", next_hop=vco, weight=100, publish_vpc=True
+        )
+    )
+    vpc.create_vpn_pbr_route_entry(
+        m.CreateVpnPbrRouteEntryRequest(
+            region_id=REGION,
+            vpn_gateway_id=gw,
+            route_source="192.168.1.0/24",
+            route_dest="10.0.0.0/24",
+            next_hop=vco,
+            weight=100,
+            publish_vpc=True,
+        )
+    )
+    vpc.create_vco_route_entry(
+        m.CreateVcoRouteEntryRequest(region_id=REGION, vpn_connection_id=vco, route_dest="10.0.0.0/24", next_hop=vco, weight=0)
+    )
+    retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+    assert gateway_routes(vpc, gw)["TotalCount"] == 0
+    assert pbr_routes(vpc, gw)["TotalCount"] == 0
+    expect_error(
+        vpc.describe_vco_route_entries,
+        VCO_NOT_FOUND,
+        404,
+        m.DescribeVcoRouteEntriesRequest(region_id=REGION, vpn_connection_id=vco),
+    )
+    retrying(vpc.delete_vpn_gateway, m.DeleteVpnGatewayRequest(region_id=REGION, vpn_gateway_id=gw))
+
+
+# ------------------------------------------------------------------ Terraform's call sequence
+
+
+UPDATE_DELAY_MS = 400
+
+
+@pytest.fixture
+def slow_server(monkeypatch):
+    """A private server whose route writes keep the connection `updating` for a while, so that
+    Terraform's parallel creates meet VpnConnection.Configuring and must retry."""
+    monkeypatch.setenv("VPNGW_GATEWAY_UPDATE_DELAY_MS", str(UPDATE_DELAY_MS))
+    workdir = Path(tempfile.mkdtemp(prefix="vpngw-sdk-routes-"))
+    srv = VpngwServer(workdir)
+    srv.start()
+    yield srv
+    _cleanup(srv, workdir)
+
+
+class Terraform:
+    """The provider's RpcPost: resource IDs and everything else in the form body, signed V1,
+    retrying the codes resource_alicloud_vpn_gateway_vco_route.go lists and NeedRetry's."""
+
+    # Terraform waits incrementalWait(3s, 3s); scaled down here, same shape.
+    WAIT_START, WAIT_STEP = 0.05, 0.05
+    RETRY = RETRYABLE_CODES - {"OperationConflict"}
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.calls: list[tuple[str, int, str | None]] = []
+
+    def post(self, action: str, params: dict) -> tuple[int, dict]:
+        resp = self.raw.v1(action, {}, body_params={"RegionId": REGION, **params})
+        b = resp.json()
+        self.calls.append((action, resp.status, b.get("Code")))
+        return resp.status, b
+
+    def post_retrying(self, action: str, params: dict, timeout: float = 20.0) -> tuple[int, dict]:
+        wait = self.WAIT_START
+        deadline = time.monotonic() + timeout
+        while True:
+            status, b = self.post(action, params)
+            code = b.get("Code", "")
+            retry = code in self.RETRY or "Throttling" in code or code == "ServiceUnavailable"
+            if status == 200 or not retry or time.monotonic() > deadline:
+                return status, b
+            time.sleep(wait)
+            wait += self.WAIT_STEP
+
+    @staticmethod
+    def not_found(status: int, b: dict) -> bool:
+        return status == 404 or "NotFound" in b.get("Message", "")
+
+    def create_vco_route(self, conn: str, dest: str, weight: int) -> str:
+        # The ClientToken is built once, before the retry loop.
+        params = {
+            "Weight": str(weight),
+            "NextHop": conn,
+            "RouteDest": dest,
+            "VpnConnectionId": conn,
+            "ClientToken": str(uuid.uuid4()),
+        }
+        status, b = self.post_retrying("CreateVcoRouteEntry", params)
+        assert status == 200, b
+        return f"{conn}:{dest}:{conn}:{weight}"
+
+    def read_vco_route(self, resource_id: str) -> dict | None:
+        """DescribeVpnGatewayVcoRoute: page through DescribeVcoRouteEntries (PageSize 20) for
+        RouteDest:NextHop:Weight; a missing connection or route means the resource is gone."""
+        conn, dest, hop, weight = resource_id.split(":")
+        page = 1
+        while True:
+            status, b = self.post(
+                "DescribeVcoRouteEntries", {"VpnConnectionId": conn, "PageNumber": str(page), "PageSize": "20"}
+            )
+            if self.not_found(status, b) or b.get("Code") == "UnknownError":
+                return None
+            assert status == 200, b
+            entries = b["VcoRouteEntries"]
+            if not entries:
+                return None
+            for item in entries:
+                if (item["RouteDest"], item["NextHop"], str(item["Weight"])) == (dest, hop, weight):
+                    return item
+            if len(entries) < 20:
+                return None
+            page += 1
+
+    def delete_vco_route(self, resource_id: str) -> None:
+        conn, dest, hop, weight = resource_id.split(":")
+        params = {
+            "VpnConnectionId": conn,
+            "RouteDest": dest,
+            "NextHop": hop,
+            "Weight": weight,
+            "ClientToken": str(uuid.uuid4()),
+        }
+        status, b = self.post_retrying("DeleteVcoRouteEntry", params)
+        assert status == 200, b
+
+
+def test_terraform_vpn_gateway_vco_route_sequence(slow_server):
+    """apply: two alicloud_vpn_gateway_vco_route on one connection, created back to back (the
+    second meets the first's task and retries), each read back by its
+    `conn:dest:nexthop:weight` ID; refresh; destroy both; refresh sees them gone."""
+    vpc = slow_server.tea_client("v3")
+    tf = Terraform(slow_server.raw_client())
+    gw = create_gateway(vpc)
+    vco = create_connection(vpc, gw, create_customer_gateway(vpc))
+
+    first = tf.create_vco_route(vco, "192.168.10.0/24", 100)
+    state = tf.read_vco_route(first)
+    assert state is not None and state["State"] == "published" and state["Weight"] == 100
+    # The connection is now busy with the first route's task.
+    assert describe_connection(vpc, vco)["State"] == "updating"
+    second = tf.create_vco_route(vco, "192.168.20.0/24", 0)
+    retried = [c for c in tf.calls if c[0] == "CreateVcoRouteEntry" and c[2] == "VpnConnection.Configuring"]
+    assert retried, f"the second create was expected to be retried: {tf.calls}"
+    assert tf.read_vco_route(second)["Weight"] == 0
+
+    # terraform plan: both still there, unchanged.
+    assert tf.read_vco_route(first) is not None and tf.read_vco_route(second) is not None
+
+    # terraform destroy (both resources in parallel → one after the other here, with retries).
+    tf.delete_vco_route(first)
+    tf.delete_vco_route(second)
+    assert tf.read_vco_route(first) is None and tf.read_vco_route(second) is None
+    wait_for(lambda: describe_connection(vpc, vco)["State"] == "active", what="connection settled")
+    # A route whose connection is gone reads as gone too.
+    third = tf.create_vco_route(vco, "192.168.30.0/24", 0)
+    wait_for(lambda: describe_gateway(vpc, gw)["Status"] == "active", what="gateway active")
+    status, b = tf.post_retrying("DeleteVpnConnection", {"VpnConnectionId": vco})
+    assert status == 200, b
+    assert tf.read_vco_route(third) is None
+    codes = {c[2] for c in tf.calls if c[2]}
+    assert codes <= {"VpnConnection.Configuring", "VpnGateway.Configuring", VCO_NOT_FOUND}, codes
