@@ -22,6 +22,9 @@ pub enum Product {
     Ram,
     /// STS 2015-04-01 (AssumeRole, GetCallerIdentity).
     Sts,
+    /// vpngw's own operations (the data plane agent's reports), on the same
+    /// endpoint under their own `Version`.
+    Vpngw,
 }
 
 impl Product {
@@ -30,6 +33,7 @@ impl Product {
             Product::Vpc => "2016-04-28",
             Product::Ram => "2015-05-01",
             Product::Sts => "2015-04-01",
+            Product::Vpngw => "2025-01-01",
         }
     }
 
@@ -38,6 +42,7 @@ impl Product {
             Product::Vpc => "Vpc",
             Product::Ram => "Ram",
             Product::Sts => "Sts",
+            Product::Vpngw => "Vpngw",
         }
     }
 
@@ -47,11 +52,12 @@ impl Product {
             Product::Vpc => "vpc.aliyuncs.com",
             Product::Ram => "ram.aliyuncs.com",
             Product::Sts => "sts.aliyuncs.com",
+            Product::Vpngw => "vpngw.local",
         }
     }
 
     pub fn by_version(version: &str) -> Product {
-        [Product::Vpc]
+        [Product::Vpc, Product::Vpngw]
             .into_iter()
             .chain([Product::Ram, Product::Sts])
             .find(|p| p.version() == version)
@@ -111,6 +117,7 @@ static TABLES: &[&[ActionDef]] = &[
     vpc::routes::pbr::ACTIONS,
     crate::ram::ACTIONS,
     crate::sts::ACTIONS,
+    crate::vpngw::ACTIONS,
 ];
 
 static BY_NAME: LazyLock<HashMap<(&'static str, &'static str), &'static ActionDef>> =
@@ -136,6 +143,12 @@ pub fn all() -> impl Iterator<Item = &'static ActionDef> {
 pub fn route(version: &str, action: &str) -> Result<&'static ActionDef, ApiError> {
     if let Some(def) = BY_NAME.get(&(version, action)) {
         return Ok(def);
+    }
+    if version == Product::Vpngw.version() {
+        return Err(ApiError::new(
+            "InvalidAction.NotFound",
+            "Specified api is not found, please check your url and method.",
+        ));
     }
     if let Some(product) = [Product::Ram, Product::Sts]
         .into_iter()

@@ -21,6 +21,7 @@ mod secrets;
 pub mod sts;
 pub mod telemetry;
 pub mod vpc;
+pub mod vpngw;
 
 use std::{sync::Arc, time::SystemTime};
 

@@ -163,6 +163,11 @@ pub struct VpnConnection {
     pub state: Lifecycle,
     /// Negotiation status, as last measured by the data plane.
     pub status: String,
+    /// What the data plane last measured (ReportDataplaneState); `None`
+    /// until an agent reported. `status` and the tunnels' `status` are kept
+    /// in step with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<crate::dataplane::Measured>,
 }
 
 /// The status a connection has before any data plane has measured it.

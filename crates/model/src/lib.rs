@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod connection;
 pub mod customer_gateway;
+pub mod dataplane;
 pub mod ids;
 pub mod lifecycle;
 pub mod operations;

@@ -67,7 +67,11 @@ fn unseal(ctx: &Ctx<'_>, c: &mut VpnConnection) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn view(ctx: &Ctx<'_>, c: &VpnConnection, list_item: bool) -> Result<VpnConnectionView, ApiError> {
+pub(crate) fn view(
+    ctx: &Ctx<'_>,
+    c: &VpnConnection,
+    list_item: bool,
+) -> Result<VpnConnectionView, ApiError> {
     let mut opened = c.clone();
     unseal(ctx, &mut opened)?;
     let secrets = OpenedSecrets {
@@ -204,6 +208,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         tags: customer_gateway::create_tags(ctx)?,
         state: Lifecycle::settled("active"),
         status: STATUS_NOT_ESTABLISHED.to_owned(),
+        measured: None,
     };
     apply_flags(ctx, &mut conn)?;
     apply_json_params(ctx, &mut conn)?;
@@ -345,11 +350,7 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
         .update_typed(&ctx.caller.account_id, &conn, version)
         .await
         .map_err(|e| store_error(e, errors::vpn_connection_not_found))?;
-    let health_status = if opened.health_check.as_ref().is_some_and(|h| h.enable) {
-        "failed"
-    } else {
-        ""
-    };
+    let health_status = vpngw_model::dataplane::health_check_status(&opened);
     reply(&Modified {
         ike_config: super::views::IkeConfigView::of(&opened.ike, opened.ike.psk.clone()),
         ipsec_config: super::views::IpsecConfigView::of(&opened.ipsec),

@@ -508,11 +508,7 @@ impl VpnConnectionView {
             ),
             vco_health_check: VcoHealthCheckView::of(
                 c.health_check.as_ref(),
-                if c.health_check.as_ref().is_some_and(|h| h.enable) {
-                    "failed"
-                } else {
-                    ""
-                },
+                vpngw_model::dataplane::health_check_status(c),
             ),
             tunnel_options_specification: tunnels,
             tunnel_bandwidth: c.tunnel_bandwidth.clone(),

@@ -1,0 +1,68 @@
+//! The log events of a report, appended to the connections' event log
+//! (DescribeVpnConnectionLogs) with source `dataplane`.
+
+use vpngw_model::dataplane::DataplaneReport;
+use vpngw_protocol::ApiError;
+use vpngw_store::LogEntry;
+
+use crate::Ctx;
+
+/// `source` of the entries the data plane writes.
+pub const SOURCE_DATAPLANE: &str = "dataplane";
+
+/// Longest message kept (charon's lines are short; this bounds a hostile one).
+const MAX_MESSAGE: usize = 1000;
+
+/// Appends the events of connections that exist (`unknown` ones are dropped:
+/// their connection is gone or is another gateway's). Like the API's own
+/// entries, a log that cannot be written does not fail the report.
+pub(super) async fn record(
+    ctx: &Ctx<'_>,
+    gateway_id: &str,
+    report: &DataplaneReport,
+    unknown: &[String],
+) -> Result<(), ApiError> {
+    let scope = ctx.scope()?;
+    let mut known: Vec<String> = report
+        .connections
+        .iter()
+        .map(|c| c.vpn_connection_id.clone())
+        .filter(|id| !unknown.contains(id))
+        .collect();
+    let mut entries = Vec::new();
+    for e in &report.events {
+        if e.message.is_empty() || unknown.contains(&e.vpn_connection_id) {
+            continue;
+        }
+        // Events may name connections the report carries no status for:
+        // check those belong to this gateway before logging for them.
+        if !known.contains(&e.vpn_connection_id) {
+            let owned = crate::vpc::connection::load(ctx, &e.vpn_connection_id)
+                .await
+                .is_ok_and(|c| c.value.vpn_gateway_id.as_deref() == Some(gateway_id));
+            if !owned {
+                continue;
+            }
+            known.push(e.vpn_connection_id.clone());
+        }
+        let mut message: String = e.message.chars().take(MAX_MESSAGE).collect();
+        if message.len() < e.message.len() {
+            message.push('…');
+        }
+        entries.push(LogEntry {
+            account_id: scope.account_id.clone(),
+            region_id: scope.region_id.clone(),
+            resource_id: e.vpn_connection_id.clone(),
+            tunnel_id: (!e.tunnel_id.is_empty()).then(|| e.tunnel_id.clone()),
+            time_ms: if e.time > 0 { e.time } else { ctx.now_ms },
+            source: SOURCE_DATAPLANE.to_owned(),
+            message,
+        });
+    }
+    if !entries.is_empty()
+        && let Err(e) = ctx.store().append_log(entries).await
+    {
+        tracing::error!(error = %e, gateway = gateway_id, "appending data plane events to the event log failed");
+    }
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! `ReportDataplaneState`: a gateway's agent reports what its data plane
+//! measured (per connection and tunnel: status, reason, counters,
+//! health-check result, log events).
+//!
+//! Who may call it: root, or a RAM user/role whose policies allow
+//! `vpngw:ReportDataplaneState` on the gateway
+//! (`acs:vpc:{region}:{account}:vpngateway/{id}`); the request pipeline
+//! checks that before the handler runs, as for every operation.
+//!
+//! The control plane stays stateless with respect to agents: it keeps no
+//! session, only the last accepted measurement inside each connection's
+//! document, written through the store with the version it read. A report
+//! is accepted for a connection only when
+//! - the connection exists and belongs to the reported gateway (else it is
+//!   `Unknown`: deleted, or another gateway's),
+//! - the report was measured against the connection's current
+//!   configuration: the agent sends the digest of the configuration it
+//!   applied, the server recomputes it from what it stores now (same
+//!   function over the same API views, [`vpngw_model::dataplane::spec_from_api`])
+//!   and a mismatch is `Stale` (the agent has not applied the newest
+//!   configuration yet),
+//! - and it is not older than the measurement already stored (`Stale`).
+//!
+//! Writes happen only when something visible changed (status, reasons,
+//! health check, route) or when the stored counters are older than
+//! [`COUNTER_REFRESH_MS`], so that idle agents reporting every second do
+//! not make ModifyVpnConnectionAttribute race with them.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use vpngw_model::{
+    VpnConnection,
+    dataplane::{ConnectionReport, DataplaneReport, Measured, spec_from_api, valid_status},
+};
+use vpngw_protocol::ApiError;
+use vpngw_store::{StoreError, StoreExt};
+
+use crate::{
+    Ctx,
+    actions::Reply,
+    context::internal,
+    vpc::{self, reply, views::VpnGatewayView},
+};
+
+/// Counters are rewritten at most this often when nothing else changed.
+pub const COUNTER_REFRESH_MS: i64 = 30_000;
+
+/// Largest number of connections in one report.
+pub const MAX_CONNECTIONS_PER_REPORT: usize = 1000;
+
+/// Optimistic-version retries per connection before giving up on it.
+const WRITE_ATTEMPTS: usize = 5;
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct Answer {
+    /// Reports that describe the current configuration (written or unchanged).
+    accepted: Vec<String>,
+    /// Reports about an older configuration, or older than what is stored.
+    stale: Vec<String>,
+    /// Connections that no longer exist or belong to another gateway.
+    unknown: Vec<String>,
+    /// How many connection documents were written.
+    written: usize,
+}
+
+enum Outcome {
+    Accepted { written: bool },
+    Stale,
+    Unknown,
+}
+
+fn invalid_report(why: &str) -> ApiError {
+    ApiError::invalid_parameter_because("Report", why)
+}
+
+pub async fn report(ctx: &Ctx<'_>) -> Reply {
+    let gateway_id = ctx.params.required("VpnGatewayId")?;
+    let text = ctx.params.required("Report")?;
+    let report: DataplaneReport =
+        serde_json::from_str(text).map_err(|_| invalid_report("not a valid JSON report"))?;
+    if report.connections.len() > MAX_CONNECTIONS_PER_REPORT {
+        return Err(invalid_report("too many connections in one report"));
+    }
+    for c in &report.connections {
+        if c.vpn_connection_id.is_empty() || !valid_status(&c.status) {
+            return Err(invalid_report(
+                "every connection needs an id and a known Status",
+            ));
+        }
+        if c.tunnels.iter().any(|t| !valid_status(&t.status)) {
+            return Err(invalid_report("every tunnel needs a known Status"));
+        }
+        if !matches!(c.health_check_status.as_str(), "" | "success" | "failed") {
+            return Err(invalid_report(
+                "HealthCheckStatus is success, failed or empty",
+            ));
+        }
+    }
+    let gateway = vpc::vpn_gateway::load(ctx, gateway_id).await?;
+    let gateway_view = serde_json::to_value(VpnGatewayView::of(&gateway.value, ctx.now_ms))
+        .map_err(|_| ApiError::internal())?;
+
+    let mut cgw_ips: HashMap<String, Option<String>> = HashMap::new();
+    let mut answer = Answer::default();
+    for c in &report.connections {
+        let outcome = accept(ctx, gateway_id, &gateway_view, &report, c, &mut cgw_ips).await?;
+        let id = c.vpn_connection_id.clone();
+        match outcome {
+            Outcome::Accepted { written } => {
+                answer.written += usize::from(written);
+                answer.accepted.push(id);
+            }
+            Outcome::Stale => answer.stale.push(id),
+            Outcome::Unknown => answer.unknown.push(id),
+        }
+    }
+    crate::telemetry::agent_report(
+        answer.accepted.len(),
+        answer.stale.len(),
+        answer.unknown.len(),
+    );
+    super::events::record(ctx, gateway_id, &report, &answer.unknown).await?;
+    crate::telemetry::agent_report(
+        answer.accepted.len(),
+        answer.stale.len(),
+        answer.unknown.len(),
+    );
+    reply(&answer)
+}
+
+/// Resolves the customer gateways a connection names (cached per report).
+async fn resolve_cgws(
+    ctx: &Ctx<'_>,
+    view: &serde_json::Value,
+    cache: &mut HashMap<String, Option<String>>,
+) -> Result<(), ApiError> {
+    let mut ids: Vec<String> = Vec::new();
+    if let Some(id) = view.get("CustomerGatewayId").and_then(|v| v.as_str()) {
+        ids.push(id.to_owned());
+    }
+    if let Some(opts) = view
+        .get("TunnelOptionsSpecification")
+        .and_then(|s| s.get("TunnelOptions"))
+        .and_then(|o| o.as_array())
+    {
+        ids.extend(
+            opts.iter()
+                .filter_map(|o| o.get("CustomerGatewayId").and_then(|v| v.as_str()))
+                .map(str::to_owned),
+        );
+    }
+    for id in ids {
+        if cache.contains_key(&id) {
+            continue;
+        }
+        let ip = match vpc::customer_gateway::load(ctx, &id).await {
+            Ok(c) => Some(c.value.ip_address),
+            Err(e) if e.code.ends_with("NotFound") => None,
+            Err(e) => return Err(e),
+        };
+        cache.insert(id, ip);
+    }
+    Ok(())
+}
+
+async fn accept(
+    ctx: &Ctx<'_>,
+    gateway_id: &str,
+    gateway_view: &serde_json::Value,
+    report: &DataplaneReport,
+    c: &ConnectionReport,
+    cgw_ips: &mut HashMap<String, Option<String>>,
+) -> Result<Outcome, ApiError> {
+    let scope = ctx.scope()?;
+    for _ in 0..WRITE_ATTEMPTS {
+        let Some(stored) = ctx
+            .store()
+            .get_typed::<VpnConnection>(&scope, &c.vpn_connection_id)
+            .await
+            .map_err(internal)?
+        else {
+            return Ok(Outcome::Unknown);
+        };
+        let version = stored.version;
+        let mut conn = stored.value;
+        if conn.vpn_gateway_id.as_deref() != Some(gateway_id) {
+            return Ok(Outcome::Unknown);
+        }
+        let view = serde_json::to_value(vpc::connection::view(ctx, &conn, true)?)
+            .map_err(|_| ApiError::internal())?;
+        resolve_cgws(ctx, &view, cgw_ips).await?;
+        let lookup = |id: &str| cgw_ips.get(id).cloned().flatten();
+        let current = match spec_from_api(&view, gateway_view, &lookup) {
+            Ok(spec) => spec.digest(),
+            // A configuration the data plane cannot be given (a vanished
+            // customer gateway): nothing the agent measured describes it.
+            Err(_) => return Ok(Outcome::Stale),
+        };
+        if current != c.config_digest {
+            return Ok(Outcome::Stale);
+        }
+        if conn
+            .measured
+            .as_ref()
+            .is_some_and(|m| m.measured_ms > report.measured_at)
+        {
+            return Ok(Outcome::Stale);
+        }
+        let due = match &conn.measured {
+            None => true,
+            Some(m) => {
+                m.differs_from(c, &c.status, &conn.status)
+                    || m.backend != report.backend
+                    || (counters_changed(m, c) && ctx.now_ms - m.received_ms >= COUNTER_REFRESH_MS)
+            }
+        };
+        if !due {
+            return Ok(Outcome::Accepted { written: false });
+        }
+        // Status changes go to the connection's event log (DescribeVpnConnectionLogs).
+        let mut changes = Vec::new();
+        if conn.tunnels.is_empty() && conn.status != c.status {
+            changes.push(vpc::logs::status_changed(
+                &scope,
+                &conn.id,
+                None,
+                report.measured_at,
+                &conn.status,
+                &c.status,
+            ));
+        }
+        conn.status = c.status.clone();
+        for t in &mut conn.tunnels {
+            if let Some(r) = c.tunnels.iter().find(|r| r.tunnel_id == t.id) {
+                if t.status != r.status {
+                    changes.push(vpc::logs::status_changed(
+                        &scope,
+                        &conn.id,
+                        Some(&t.id),
+                        report.measured_at,
+                        &t.status,
+                        &r.status,
+                    ));
+                }
+                t.status = r.status.clone();
+            }
+        }
+        conn.measured = Some(Measured {
+            measured_ms: report.measured_at,
+            received_ms: ctx.now_ms,
+            backend: report.backend.clone(),
+            agent: report.agent.clone(),
+            reason: c.reason.clone(),
+            health_check_status: c.health_check_status.clone(),
+            route_withdrawn: c.route_withdrawn,
+            tunnels: c.tunnels.clone(),
+        });
+        match ctx
+            .store()
+            .update_typed(&ctx.caller.account_id, &conn, version)
+            .await
+        {
+            Ok(_) => {
+                vpc::logs::append(ctx, changes).await;
+                return Ok(Outcome::Accepted { written: true });
+            }
+            // Someone (a user's Modify, another report) wrote in between:
+            // read again and judge the report against that.
+            Err(StoreError::VersionConflict) => continue,
+            Err(StoreError::NotFound) => return Ok(Outcome::Unknown),
+            Err(e) => return Err(internal(e)),
+        }
+    }
+    Err(crate::errors::task_conflict())
+}
+
+fn counters_changed(m: &Measured, c: &ConnectionReport) -> bool {
+    m.tunnels.len() != c.tunnels.len()
+        || m.tunnels.iter().zip(&c.tunnels).any(|(a, b)| {
+            (a.bytes_in, a.bytes_out, a.packets_in, a.packets_out)
+                != (b.bytes_in, b.bytes_out, b.packets_in, b.packets_out)
+        })
+}

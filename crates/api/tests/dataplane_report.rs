@@ -1,0 +1,344 @@
+//! ReportDataplaneState (vpngw 2025-01-01), in process: what an agent's
+//! report does to DescribeVpnConnection(s) and DescribeVpnConnectionLogs,
+//! stale reports, foreign and unknown connections, bad input, RAM.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{KEY_ID, SECRET, TestApi};
+use serde_json::{Value, json};
+use vpngw_model::dataplane::spec_from_api;
+
+const VPNGW: &str = "2025-01-01";
+const RAM: &str = "2015-05-01";
+
+/// The digest the agent computes from the public answers.
+async fn digest(api: &TestApi, gw: &str, vco: &str) -> String {
+    let conn = api
+        .ok("DescribeVpnConnection", &[("VpnConnectionId", vco)])
+        .await;
+    let gateway = api.ok("DescribeVpnGateway", &[("VpnGatewayId", gw)]).await;
+    let cgw_id = conn["CustomerGatewayId"].as_str().unwrap().to_owned();
+    let cgw = api
+        .ok("DescribeCustomerGateway", &[("CustomerGatewayId", &cgw_id)])
+        .await;
+    let ip = cgw["IpAddress"].as_str().unwrap().to_owned();
+    let lookup = move |id: &str| (id == cgw_id).then(|| ip.clone());
+    spec_from_api(&conn, &gateway, &lookup).unwrap().digest()
+}
+
+fn report(vco: &str, digest: &str, at: i64, status: &str, events: Value) -> String {
+    json!({
+        "Agent": "test",
+        "Backend": "strongswan",
+        "MeasuredAt": at,
+        "Connections": [{
+            "VpnConnectionId": vco,
+            "ConfigDigest": digest,
+            "Status": status,
+            "Reason": if status == "ipsec_sa_established" { "" } else { "peer not responding" },
+            "Tunnels": [{"TunnelId": vco, "Status": status, "BytesIn": 84, "PacketsIn": 1}],
+            "HealthCheckStatus": "success",
+        }],
+        "Events": events,
+    })
+    .to_string()
+}
+
+async fn send(api: &TestApi, gw: &str, body: &str) -> common::Answer {
+    api.call_as(
+        KEY_ID,
+        SECRET,
+        VPNGW,
+        "ReportDataplaneState",
+        &[("VpnGatewayId", gw), ("Report", body)],
+    )
+    .await
+}
+
+async fn status(api: &TestApi, vco: &str) -> (String, String) {
+    let c = api
+        .ok("DescribeVpnConnection", &[("VpnConnectionId", vco)])
+        .await;
+    (
+        c["Status"].as_str().unwrap().to_owned(),
+        c["VcoHealthCheck"]["Status"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn with_health_check(api: &TestApi, vco: &str) {
+    api.ok(
+        "ModifyVpnConnectionAttribute",
+        &[
+            ("VpnConnectionId", vco),
+            (
+                "HealthCheckConfig",
+                r#"{"enable":true,"sip":"10.0.0.9","dip":"192.168.0.9","interval":3,"retry":3}"#,
+            ),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_current_report_sets_status_health_and_logs() {
+    let api = TestApi::new().await;
+    let (gw, _, vco) = api.connection().await;
+    with_health_check(&api, &vco).await;
+    // Nothing measured yet: not established, health check failed.
+    assert_eq!(
+        status(&api, &vco).await,
+        ("ike_sa_not_established".into(), "failed".into())
+    );
+    let d = digest(&api, &gw, &vco).await;
+    let now = 1_700_000_000_000i64;
+    let events = json!([{"VpnConnectionId": vco, "Time": now, "Message": "IKE SA established"}]);
+    let a = send(
+        &api,
+        &gw,
+        &report(&vco, &d, now, "ipsec_sa_established", events),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["Accepted"], json!([vco]));
+    assert_eq!(a.body["Written"], 1);
+    assert_eq!(
+        status(&api, &vco).await,
+        ("ipsec_sa_established".into(), "success".into())
+    );
+    let list = api
+        .ok("DescribeVpnConnections", &[("VpnGatewayId", &gw)])
+        .await;
+    assert_eq!(
+        list["VpnConnections"]["VpnConnection"][0]["Status"],
+        "ipsec_sa_established"
+    );
+    let logs = api
+        .ok(
+            "DescribeVpnConnectionLogs",
+            &[
+                ("VpnConnectionId", &vco),
+                ("From", &(now / 1000 - 60).to_string()),
+                ("To", &(now / 1000 + 60).to_string()),
+            ],
+        )
+        .await;
+    let lines: Vec<&str> = logs["Data"]["Logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("[dataplane] IKE SA established")),
+        "{lines:?}"
+    );
+
+    // The same report again writes nothing; an older one is stale.
+    let a = send(
+        &api,
+        &gw,
+        &report(&vco, &d, now, "ipsec_sa_established", json!([])),
+    )
+    .await;
+    assert_eq!(
+        (a.body["Written"].as_u64(), &a.body["Accepted"]),
+        (Some(0), &json!([vco]))
+    );
+    let a = send(
+        &api,
+        &gw,
+        &report(&vco, &d, now - 1, "ike_sa_not_established", json!([])),
+    )
+    .await;
+    assert_eq!(a.body["Stale"], json!([vco]));
+    assert_eq!(status(&api, &vco).await.0, "ipsec_sa_established");
+    // A newer one that says the tunnel went down is taken.
+    let a = send(
+        &api,
+        &gw,
+        &report(&vco, &d, now + 1, "ike_sa_not_established", json!([])),
+    )
+    .await;
+    assert_eq!(a.body["Written"], 1, "{}", a.body);
+    assert_eq!(status(&api, &vco).await.0, "ike_sa_not_established");
+}
+
+#[tokio::test]
+async fn a_report_about_an_older_configuration_is_stale() {
+    let api = TestApi::new().await;
+    let (gw, _, vco) = api.connection().await;
+    let old = digest(&api, &gw, &vco).await;
+    api.ok(
+        "ModifyVpnConnectionAttribute",
+        &[
+            ("VpnConnectionId", &vco),
+            ("RemoteSubnet", "192.168.7.0/24"),
+        ],
+    )
+    .await;
+    let a = send(
+        &api,
+        &gw,
+        &report(&vco, &old, 1, "ipsec_sa_established", json!([])),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["Stale"], json!([vco]));
+    assert_eq!(status(&api, &vco).await.0, "ike_sa_not_established");
+    let new = digest(&api, &gw, &vco).await;
+    assert_ne!(old, new);
+    let a = send(
+        &api,
+        &gw,
+        &report(&vco, &new, 1, "ipsec_sa_established", json!([])),
+    )
+    .await;
+    assert_eq!(a.body["Accepted"], json!([vco]));
+    assert_eq!(status(&api, &vco).await.0, "ipsec_sa_established");
+}
+
+#[tokio::test]
+async fn foreign_and_deleted_connections_are_unknown() {
+    let api = TestApi::new().await;
+    let (gw1, _, vco1) = api.connection().await;
+    let (gw2, _, vco2) = api.connection().await;
+    let d2 = digest(&api, &gw2, &vco2).await;
+    // gw1's agent cannot report on gw2's connection.
+    let a = send(
+        &api,
+        &gw1,
+        &report(
+            &vco2,
+            &d2,
+            1,
+            "ipsec_sa_established",
+            json!([{"VpnConnectionId": vco2, "Message": "x"}]),
+        ),
+    )
+    .await;
+    assert_eq!(a.body["Unknown"], json!([vco2]));
+    assert_eq!(status(&api, &vco2).await.0, "ike_sa_not_established");
+    let d1 = digest(&api, &gw1, &vco1).await;
+    api.ok("DeleteVpnConnection", &[("VpnConnectionId", &vco1)])
+        .await;
+    let a = send(
+        &api,
+        &gw1,
+        &report(&vco1, &d1, 1, "ipsec_sa_established", json!([])),
+    )
+    .await;
+    assert_eq!(a.body["Unknown"], json!([vco1]));
+}
+
+#[tokio::test]
+async fn bad_reports_change_nothing() {
+    let api = TestApi::new().await;
+    let (gw, _, vco) = api.connection().await;
+    let d = digest(&api, &gw, &vco).await;
+    for (body, code) in [
+        ("{not json".to_owned(), "InvalidParameter"),
+        (report(&vco, &d, 1, "up", json!([])), "InvalidParameter"),
+        (
+            report(&vco, &d, 1, "ipsec_sa_established", json!([])).replace("success", "maybe"),
+            "InvalidParameter",
+        ),
+    ] {
+        let a = send(&api, &gw, &body).await;
+        assert_eq!((a.status, a.code()), (400, code), "{}", a.body);
+    }
+    let a = send(
+        &api,
+        "vpn-doesnotexist000000",
+        &report(&vco, &d, 1, "ipsec_sa_established", json!([])),
+    )
+    .await;
+    assert_eq!(a.code(), "InvalidVpnGatewayInstanceId.NotFound");
+    let a = api
+        .call_as(
+            KEY_ID,
+            SECRET,
+            VPNGW,
+            "ReportDataplaneState",
+            &[("VpnGatewayId", &gw)],
+        )
+        .await;
+    assert_eq!(a.code(), "MissingParameter");
+    let a = api.call_as(KEY_ID, SECRET, VPNGW, "NoSuchThing", &[]).await;
+    assert_eq!((a.status, a.code()), (404, "InvalidAction.NotFound"));
+    // Not a VPC operation.
+    let a = api
+        .call(
+            "ReportDataplaneState",
+            &[("VpnGatewayId", &gw), ("Report", "{}")],
+        )
+        .await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert_eq!(status(&api, &vco).await.0, "ike_sa_not_established");
+}
+
+#[tokio::test]
+async fn ram_users_need_an_allow_for_the_vpngw_action() {
+    let api = TestApi::new().await;
+    let (gw, _, vco) = api.connection().await;
+    let d = digest(&api, &gw, &vco).await;
+    api.call_as(KEY_ID, SECRET, RAM, "CreateUser", &[("UserName", "agent")])
+        .await;
+    let k = api
+        .call_as(
+            KEY_ID,
+            SECRET,
+            RAM,
+            "CreateAccessKey",
+            &[("UserName", "agent")],
+        )
+        .await;
+    let id = k.body["AccessKey"]["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret = k.body["AccessKey"]["AccessKeySecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = report(&vco, &d, 1, "ipsec_sa_established", json!([]));
+    let params = [("VpnGatewayId", gw.as_str()), ("Report", body.as_str())];
+    let a = api
+        .call_as(&id, &secret, VPNGW, "ReportDataplaneState", &params)
+        .await;
+    assert_eq!((a.status, a.code()), (403, "Forbidden.RAM"), "{}", a.body);
+    assert_eq!(status(&api, &vco).await.0, "ike_sa_not_established");
+
+    let policy = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"vpngw:ReportDataplaneState","Resource":"*"}]}"#;
+    let p = api
+        .call_as(
+            KEY_ID,
+            SECRET,
+            RAM,
+            "CreatePolicy",
+            &[("PolicyName", "agent-report"), ("PolicyDocument", policy)],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let p = api
+        .call_as(
+            KEY_ID,
+            SECRET,
+            RAM,
+            "AttachPolicyToUser",
+            &[
+                ("UserName", "agent"),
+                ("PolicyType", "Custom"),
+                ("PolicyName", "agent-report"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let a = api
+        .call_as(&id, &secret, VPNGW, "ReportDataplaneState", &params)
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(status(&api, &vco).await.0, "ipsec_sa_established");
+}
