@@ -10,12 +10,15 @@
 //!   `/run`, own vici socket).
 //! - [`vici`]: vici client ([`Vici`]) and diff-based [`Applier`].
 //! - [`status`]: `list-sas` → API `Status` per tunnel, and log events.
+//! - [`backend`]: the [`Dataplane`] trait the agent's control loop drives,
+//!   with [`StrongSwan`] (real charon) and [`Simulated`] (deterministic).
 //! - [`lab`]: gateway + peer namespaces with their own charons, for tests
 //!   and demos (root only).
 //!
 //! Everything that talks to charon needs root on the machine it runs on;
 //! rendering, mirroring and status mapping do not.
 
+pub mod backend;
 pub mod charon;
 pub mod conf;
 pub mod lab;
@@ -24,6 +27,7 @@ pub mod render;
 pub mod status;
 pub mod vici;
 
+pub use backend::{BackendError, Dataplane, Simulated, StrongSwan};
 pub use charon::{Charon, CharonConfig, CharonError, Retransmit};
 pub use model::{
     ConnectionDesired, GatewayDesired, IkeMode, IkeSettings, IkeVersion, IpsecSettings, Secret,

@@ -20,6 +20,11 @@ pub struct Cli {
 pub enum Command {
     /// Serve the API.
     Serve(ServeArgs),
+    /// Drive one VPN gateway's data plane (strongSwan) and report what it
+    /// measures to the API.
+    Agent(crate::agent::AgentArgs),
+    /// Build real tunnels for a VPN gateway in network namespaces (root).
+    Lab(crate::lab::LabArgs),
     /// Manage root accounts (works beside a running server).
     Account {
         #[command(subcommand)]
@@ -113,6 +118,8 @@ pub struct ServeArgs {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => crate::serve::serve(args).await,
+        Command::Agent(args) => crate::agent::run(args).await,
+        Command::Lab(args) => crate::lab::run(args).await,
         Command::Account { command } => crate::account::run(command).await,
         Command::Audit(a) => crate::audit_cmd::run(a).await,
         Command::Completion { shell } => {

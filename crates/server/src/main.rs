@@ -1,11 +1,13 @@
 //! `vpngw`: the server binary and its command line.
 
 mod account;
+mod agent;
 mod audit_cmd;
 mod cli;
 mod config;
 mod console;
 mod http;
+mod lab;
 mod metrics;
 mod serve;
 

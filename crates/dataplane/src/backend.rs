@@ -1,0 +1,547 @@
+//! The [`Dataplane`] trait: what the control loop (`vpngw agent`) needs from
+//! the gateway it drives, and its two implementations.
+//!
+//! - [`StrongSwan`]: a real charon in the gateway's network namespace,
+//!   driven over vici (diff-based [`Applier`]); SA state, counters and log
+//!   events are measured; probes are real pings; a withdrawn route is real.
+//!   Restarts charon when it dies ([`ViciError::Closed`]).
+//! - [`Simulated`]: no root, no network, fully deterministic. It accepts
+//!   every configuration that renders and reports what honestly can be said
+//!   without a data plane: nothing is negotiated, so every tunnel stays
+//!   `ike_sa_not_established`, every probe fails, and tunnels that cannot be
+//!   rendered (sm3/sm4, bad subnets, …) get their error as a log line — the
+//!   same answers a control plane gives when no agent reports at all.
+//!
+//! The loop: [`Dataplane::apply`] the desired state, [`Dataplane::ensure_up`],
+//! read [`Dataplane::status`], run health-check probes
+//! ([`Dataplane::probe`], [`Dataplane::set_route`]) and forward
+//! [`Dataplane::take_events`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use crate::charon::{Charon, CharonConfig, CharonError, pid_alive, terminate_pid};
+use crate::model::GatewayDesired;
+use crate::render::{RenderOptions, RenderedTunnel, render_gateway};
+use crate::status::{DataplaneEvent, EventKind, TunnelStatus};
+use crate::vici::{Applier, ApplyReport, EventSubscription, Vici, ViciError};
+
+/// A data plane failure (the loop logs it and retries on its next tick).
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// vici failed.
+    #[error(transparent)]
+    Vici(#[from] ViciError),
+    /// charon could not be (re)started.
+    #[error(transparent)]
+    Charon(#[from] CharonError),
+    /// A system command failed.
+    #[error("{0}")]
+    Command(String),
+}
+
+/// The gateway side, as the control loop sees it.
+#[allow(async_fn_in_trait)]
+pub trait Dataplane {
+    /// `strongswan` or `simulated`.
+    fn name(&self) -> &'static str;
+
+    /// Converge the gateway to `desired` (load new and changed tunnels,
+    /// unload removed ones).
+    async fn apply(&mut self, desired: &GatewayDesired) -> Result<ApplyReport, BackendError>;
+
+    /// (Re)start negotiation of loaded tunnels that should be up and have
+    /// no IKE SA (after DPD cleared them, or the peer went away).
+    async fn ensure_up(&mut self) -> Result<Vec<String>, BackendError>;
+
+    /// Measured status of every tunnel of `desired`.
+    async fn status(
+        &mut self,
+        desired: &GatewayDesired,
+    ) -> Result<HashMap<String, TunnelStatus>, BackendError>;
+
+    /// Log events since the last call.
+    fn take_events(&mut self) -> Vec<DataplaneEvent>;
+
+    /// Wait until an event arrives or `timeout` passes (lets the loop react
+    /// to SA changes at once instead of on its next tick).
+    async fn wait_event(&mut self, timeout: Duration);
+
+    /// One health-check probe: ping `dest` from `source` through the
+    /// gateway; true when answered within `timeout`.
+    async fn probe(&self, source: IpAddr, dest: IpAddr, timeout: Duration) -> bool;
+
+    /// Withdraw (or restore) the route to `remote_subnets` through the
+    /// tunnels, keeping the probe path from `source` (`revoke_route`).
+    async fn set_route(
+        &mut self,
+        source: IpAddr,
+        remote_subnets: &[String],
+        withdrawn: bool,
+    ) -> Result<(), BackendError>;
+}
+
+// ---- simulated ---------------------------------------------------------------
+
+/// The deterministic data plane: see the module documentation.
+#[derive(Debug, Default)]
+pub struct Simulated {
+    options: RenderOptions,
+    loaded: BTreeMap<String, RenderedTunnel>,
+    events: Vec<DataplaneEvent>,
+    withdrawn: BTreeMap<String, bool>,
+}
+
+impl Simulated {
+    /// A simulated gateway rendering with `options`.
+    pub fn new(options: RenderOptions) -> Self {
+        Self {
+            options,
+            ..Self::default()
+        }
+    }
+
+    /// Whether [`Dataplane::set_route`] withdrew the route to `subnet`.
+    pub fn route_withdrawn(&self, subnet: &str) -> bool {
+        self.withdrawn.get(subnet).copied().unwrap_or(false)
+    }
+}
+
+fn log_event(tunnel: &str, message: String) -> DataplaneEvent {
+    DataplaneEvent {
+        at: SystemTime::now(),
+        tunnel_id: Some(tunnel.to_string()),
+        kind: EventKind::Log,
+        group: Some("CFG".into()),
+        message,
+    }
+}
+
+impl Dataplane for Simulated {
+    fn name(&self) -> &'static str {
+        "simulated"
+    }
+
+    async fn apply(&mut self, desired: &GatewayDesired) -> Result<ApplyReport, BackendError> {
+        let rendered = render_gateway(desired, &self.options);
+        let mut report = ApplyReport {
+            errors: rendered.errors,
+            ..ApplyReport::default()
+        };
+        let wanted: BTreeMap<String, RenderedTunnel> = rendered
+            .tunnels
+            .into_iter()
+            .map(|t| (t.tunnel_id.clone(), t))
+            .collect();
+        let gone: Vec<String> = self
+            .loaded
+            .keys()
+            .filter(|k| !wanted.contains_key(*k))
+            .cloned()
+            .collect();
+        for name in gone {
+            self.loaded.remove(&name);
+            self.events.push(log_event(
+                &name,
+                format!("tunnel {name} removed from the simulated data plane"),
+            ));
+            report.unloaded.push(name);
+        }
+        for (name, tunnel) in wanted {
+            if self.loaded.get(&name) == Some(&tunnel) {
+                report.unchanged.push(name);
+                continue;
+            }
+            self.events.push(log_event(
+                &name,
+                format!(
+                    "tunnel {name} configured on the simulated data plane: nothing is negotiated without a real gateway, Status stays ike_sa_not_established"
+                ),
+            ));
+            self.loaded.insert(name.clone(), tunnel);
+            report.loaded.push(name);
+        }
+        for e in &report.errors {
+            self.events.push(log_event(&e.tunnel_id, e.to_string()));
+        }
+        Ok(report)
+    }
+
+    async fn ensure_up(&mut self) -> Result<Vec<String>, BackendError> {
+        Ok(Vec::new())
+    }
+
+    async fn status(
+        &mut self,
+        desired: &GatewayDesired,
+    ) -> Result<HashMap<String, TunnelStatus>, BackendError> {
+        Ok(desired
+            .tunnels()
+            .map(|(_, t)| (t.tunnel_id.clone(), TunnelStatus::down(&t.tunnel_id)))
+            .collect())
+    }
+
+    fn take_events(&mut self) -> Vec<DataplaneEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    async fn wait_event(&mut self, timeout: Duration) {
+        tokio::time::sleep(timeout).await;
+    }
+
+    async fn probe(&self, _source: IpAddr, _dest: IpAddr, _timeout: Duration) -> bool {
+        false
+    }
+
+    async fn set_route(
+        &mut self,
+        _source: IpAddr,
+        remote_subnets: &[String],
+        withdrawn: bool,
+    ) -> Result<(), BackendError> {
+        for s in remote_subnets {
+            self.withdrawn.insert(s.clone(), withdrawn);
+        }
+        Ok(())
+    }
+}
+
+// ---- strongSwan --------------------------------------------------------------
+
+/// charon's routing table for tunnel routes (`kernel-netlink` default).
+pub const TUNNEL_ROUTE_TABLE: &str = "220";
+/// `ip rule` priority of the probe path kept while a route is withdrawn.
+pub const PROBE_RULE_PRIORITY: &str = "100";
+/// `ip rule` priority of the rule that withdraws a route.
+pub const WITHDRAW_RULE_PRIORITY: &str = "101";
+
+/// A real charon, in the gateway's namespace. See the module documentation.
+#[derive(Debug)]
+pub struct StrongSwan {
+    config: CharonConfig,
+    charon: Option<Charon>,
+    applier: Applier,
+    events: Option<EventSubscription>,
+    pending: Vec<DataplaneEvent>,
+    max_log_level: i64,
+    restarts: u32,
+}
+
+fn pid_file(config: &CharonConfig) -> PathBuf {
+    config.state_dir.join("charon.pid")
+}
+
+/// Stop a charon a previous (crashed) agent left running with this state
+/// directory: two charons cannot share the namespace's IKE ports.
+fn stop_leftover(config: &CharonConfig) {
+    let Ok(text) = std::fs::read_to_string(pid_file(config)) else {
+        return;
+    };
+    let Ok(pid) = text.trim().parse::<i32>() else {
+        return;
+    };
+    let is_charon = std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+        .map(|c| c.contains("charon"))
+        .unwrap_or(false);
+    if pid_alive(pid) && is_charon {
+        terminate_pid(pid, Duration::from_secs(3));
+    }
+    let _ = std::fs::remove_file(pid_file(config));
+}
+
+fn start_charon(config: &CharonConfig) -> Result<Charon, CharonError> {
+    stop_leftover(config);
+    let charon = tokio::task::block_in_place(|| Charon::start(config.clone()))?;
+    if let Some(pid) = charon.pid() {
+        let _ = std::fs::write(pid_file(config), pid.to_string());
+    }
+    Ok(charon)
+}
+
+impl StrongSwan {
+    /// Start charon (stopping one a crashed predecessor left behind),
+    /// connect over vici and subscribe to its events. Log lines up to
+    /// `max_log_level` (1: control, enough to say why a negotiation failed)
+    /// become events.
+    pub async fn start(
+        config: CharonConfig,
+        options: RenderOptions,
+        max_log_level: i64,
+    ) -> Result<StrongSwan, BackendError> {
+        let charon = start_charon(&config)?;
+        let vici = charon.vici().await?;
+        let events = Vici::subscribe_events(charon.vici_socket(), max_log_level).await?;
+        Ok(StrongSwan {
+            config,
+            charon: Some(charon),
+            applier: Applier::new(vici, options),
+            events: Some(events),
+            pending: Vec::new(),
+            max_log_level,
+            restarts: 0,
+        })
+    }
+
+    /// The charon configuration.
+    pub fn config(&self) -> &CharonConfig {
+        &self.config
+    }
+
+    /// How often charon had to be restarted.
+    pub fn restarts(&self) -> u32 {
+        self.restarts
+    }
+
+    /// charon's pid.
+    pub fn charon_pid(&self) -> Option<u32> {
+        self.charon.as_ref().and_then(Charon::pid)
+    }
+
+    /// After [`ViciError::Closed`]: restart charon if it is gone, reconnect
+    /// the applier (which then reloads everything) and resubscribe.
+    async fn recover(&mut self) -> Result<(), BackendError> {
+        let running = self.charon.as_mut().is_some_and(Charon::is_running);
+        if !running {
+            if let Some(mut old) = self.charon.take() {
+                old.stop();
+            }
+            self.charon = Some(start_charon(&self.config)?);
+            self.restarts += 1;
+            self.pending.push(DataplaneEvent {
+                at: SystemTime::now(),
+                tunnel_id: None,
+                kind: EventKind::Log,
+                group: Some("DMN".into()),
+                message: "charon stopped unexpectedly and was restarted; reloading every tunnel"
+                    .into(),
+            });
+        }
+        let socket = self.config.vici_socket();
+        let vici = Vici::connect(&socket).await?;
+        self.applier.reconnect(vici);
+        self.events = Some(Vici::subscribe_events(&socket, self.max_log_level).await?);
+        Ok(())
+    }
+
+    async fn checked<T>(&mut self, r: Result<T, ViciError>) -> Result<T, BackendError> {
+        match r {
+            Err(ViciError::Closed) | Err(ViciError::Connect { .. }) => {
+                self.recover().await?;
+                Err(BackendError::Vici(ViciError::Closed))
+            }
+            Err(e) => Err(e.into()),
+            Ok(v) => Ok(v),
+        }
+    }
+
+    fn ip_command(&self) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new("ip");
+        if let Some(ns) = &self.config.netns {
+            c.args(["netns", "exec", ns, "ip"]);
+        }
+        c
+    }
+
+    async fn ip(&self, args: &[&str]) -> Result<String, BackendError> {
+        let out = self
+            .ip_command()
+            .args(args)
+            .output()
+            .await
+            .map_err(|e| BackendError::Command(format!("ip {}: {e}", args.join(" "))))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(BackendError::Command(format!(
+                "ip {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    }
+}
+
+impl Dataplane for StrongSwan {
+    fn name(&self) -> &'static str {
+        "strongswan"
+    }
+
+    async fn apply(&mut self, desired: &GatewayDesired) -> Result<ApplyReport, BackendError> {
+        let r = self.applier.apply(desired).await;
+        self.checked(r).await
+    }
+
+    async fn ensure_up(&mut self) -> Result<Vec<String>, BackendError> {
+        let r = self.applier.ensure_initiated().await;
+        self.checked(r).await
+    }
+
+    async fn status(
+        &mut self,
+        desired: &GatewayDesired,
+    ) -> Result<HashMap<String, TunnelStatus>, BackendError> {
+        let r = self.applier.status(desired).await;
+        self.checked(r).await
+    }
+
+    fn take_events(&mut self) -> Vec<DataplaneEvent> {
+        let mut out = std::mem::take(&mut self.pending);
+        if let Some(sub) = self.events.as_mut() {
+            out.extend(sub.drain());
+        }
+        out
+    }
+
+    async fn wait_event(&mut self, timeout: Duration) {
+        let Some(sub) = self.events.as_mut() else {
+            tokio::time::sleep(timeout).await;
+            return;
+        };
+        if let Ok(Some(e)) = tokio::time::timeout(timeout, sub.next()).await {
+            self.pending.push(e);
+        }
+    }
+
+    async fn probe(&self, source: IpAddr, dest: IpAddr, timeout: Duration) -> bool {
+        let wait = timeout.as_secs().max(1).to_string();
+        let mut c = tokio::process::Command::new("ip");
+        let (src, dst) = (source.to_string(), dest.to_string());
+        let ping = ["ping", "-n", "-q", "-c", "1", "-W", &wait, "-I", &src, &dst];
+        match &self.config.netns {
+            Some(ns) => {
+                c.args(["netns", "exec", ns]).args(ping);
+            }
+            None => {
+                c = tokio::process::Command::new("ping");
+                c.args(&ping[1..]);
+            }
+        }
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true);
+        match tokio::time::timeout(timeout + Duration::from_secs(1), c.status()).await {
+            Ok(Ok(s)) => s.success(),
+            _ => false,
+        }
+    }
+
+    async fn set_route(
+        &mut self,
+        source: IpAddr,
+        remote_subnets: &[String],
+        withdrawn: bool,
+    ) -> Result<(), BackendError> {
+        // Withdrawn: traffic to the remote subnets finds no route
+        // (`unreachable` rule ahead of charon's table 220), except the
+        // health-check probes from `source`, which keep their path through
+        // the tunnel so that the check can see the peer come back.
+        let src = format!("{source}/{}", if source.is_ipv4() { 32 } else { 128 });
+        for subnet in remote_subnets {
+            let probe = [
+                "priority",
+                PROBE_RULE_PRIORITY,
+                "from",
+                src.as_str(),
+                "to",
+                subnet.as_str(),
+                "lookup",
+                TUNNEL_ROUTE_TABLE,
+            ];
+            let block = [
+                "priority",
+                WITHDRAW_RULE_PRIORITY,
+                "to",
+                subnet.as_str(),
+                "unreachable",
+            ];
+            let family = if subnet.contains(':') { "-6" } else { "-4" };
+            for rule in [&probe[..], &block[..]] {
+                let mut args = vec![family, "rule", if withdrawn { "add" } else { "del" }];
+                args.extend_from_slice(rule);
+                let r = self.ip(&args).await;
+                match r {
+                    Ok(_) => {}
+                    // Already there / already gone.
+                    Err(BackendError::Command(m))
+                        if m.contains("File exists") || m.contains("No such file") => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        ConnectionDesired, IkeSettings, IpsecSettings, Secret, StartAction, TunnelDesired,
+    };
+
+    fn desired(enc: &str) -> GatewayDesired {
+        GatewayDesired {
+            gateway_id: "vpn-1".into(),
+            local_addrs: vec!["198.18.0.1".parse().expect("ip")],
+            connections: vec![ConnectionDesired {
+                connection_id: "vco-1".into(),
+                start_action: StartAction::Start,
+                tunnels: vec![TunnelDesired {
+                    tunnel_id: "vco-1".into(),
+                    local_addr: "198.18.0.1".parse().expect("ip"),
+                    remote_addr: "203.0.113.1".parse().expect("ip"),
+                    ike: IkeSettings {
+                        enc_alg: enc.into(),
+                        psk: Secret::new("k"),
+                        ..IkeSettings::default()
+                    },
+                    ipsec: IpsecSettings::default(),
+                    local_subnets: vec!["10.0.0.0/24".into()],
+                    remote_subnets: vec!["10.1.0.0/24".into()],
+                    dpd: true,
+                    nat_traversal: true,
+                }],
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn simulated_is_deterministic_and_honest() {
+        let mut s = Simulated::new(RenderOptions::default());
+        let d = desired("aes");
+        let r = s.apply(&d).await.expect("apply");
+        assert_eq!(r.loaded, vec!["vco-1".to_string()]);
+        assert!(s.apply(&d).await.expect("apply").is_noop());
+        let st = s.status(&d).await.expect("status");
+        assert_eq!(st["vco-1"].state.api_status(), "ike_sa_not_established");
+        let ev = s.take_events();
+        assert_eq!(ev.len(), 1);
+        assert!(ev[0].message.contains("simulated"));
+        assert!(
+            !s.probe(
+                "10.0.0.1".parse().expect("ip"),
+                "10.1.0.1".parse().expect("ip"),
+                Duration::from_millis(1)
+            )
+            .await
+        );
+
+        // sm4: refused, with a log line saying why; the old tunnel goes.
+        let r = s.apply(&desired("sm4")).await.expect("apply");
+        assert_eq!(r.unloaded, vec!["vco-1".to_string()]);
+        assert_eq!(r.errors.len(), 1);
+        let ev = s.take_events();
+        assert!(ev.iter().any(|e| e.message.contains("sm4")), "{ev:?}");
+
+        s.set_route(
+            "10.0.0.1".parse().expect("ip"),
+            &["10.1.0.0/24".into()],
+            true,
+        )
+        .await
+        .expect("route");
+        assert!(s.route_withdrawn("10.1.0.0/24"));
+    }
+}

@@ -1,0 +1,324 @@
+//! The desired state of one gateway, read through the public API exactly as
+//! any client would (DescribeVpnGateway, DescribeVpnConnections by
+//! `VpnGatewayId` page by page, DescribeCustomerGateway), and mapped into the
+//! data plane's [`GatewayDesired`].
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use vpngw_client::{Client, ClientError};
+use vpngw_dataplane::{
+    ConnectionDesired, GatewayDesired, IkeSettings, IpsecSettings, Secret, StartAction,
+    TunnelDesired,
+};
+use vpngw_model::dataplane::{ConnectionSpec, spec_from_api};
+
+/// DescribeVpnConnections' largest page.
+const PAGE_SIZE: usize = 50;
+
+/// One connection as read from the API.
+#[derive(Debug, Clone)]
+pub struct FetchedConnection {
+    pub spec: ConnectionSpec,
+    /// [`ConnectionSpec::digest`], sent back with every report.
+    pub digest: String,
+    /// The data plane's form, or why the connection cannot be given to the
+    /// data plane (it then stays `ike_sa_not_established` with that reason).
+    pub desired: Result<ConnectionDesired, String>,
+}
+
+/// What the API says about the gateway.
+#[derive(Debug, Clone)]
+pub enum Fetched {
+    /// The gateway exists.
+    Gateway {
+        local_addrs: Vec<IpAddr>,
+        connections: Vec<FetchedConnection>,
+        /// Connections whose answer could not be read (`(id, why)`); they
+        /// cannot be reported on.
+        unreadable: Vec<(String, String)>,
+    },
+    /// DescribeVpnGateway says NotFound: everything goes.
+    Gone,
+}
+
+impl Fetched {
+    /// The desired state for the data plane.
+    pub fn desired(&self, gateway_id: &str) -> GatewayDesired {
+        match self {
+            Fetched::Gone => GatewayDesired {
+                gateway_id: gateway_id.to_owned(),
+                local_addrs: Vec::new(),
+                connections: Vec::new(),
+            },
+            Fetched::Gateway {
+                local_addrs,
+                connections,
+                ..
+            } => GatewayDesired {
+                gateway_id: gateway_id.to_owned(),
+                local_addrs: local_addrs.clone(),
+                connections: connections
+                    .iter()
+                    .filter_map(|c| c.desired.as_ref().ok().cloned())
+                    .collect(),
+            },
+        }
+    }
+
+    /// The connections read.
+    pub fn connections(&self) -> &[FetchedConnection] {
+        match self {
+            Fetched::Gone => &[],
+            Fetched::Gateway { connections, .. } => connections,
+        }
+    }
+}
+
+/// The gateway's public addresses: `InternetIp` and, on dual-tunnel
+/// gateways, `DisasterRecoveryInternetIp`.
+pub fn gateway_addrs(gateway: &serde_json::Value) -> Vec<IpAddr> {
+    ["InternetIp", "DisasterRecoveryInternetIp"]
+        .iter()
+        .filter_map(|k| gateway.get(*k).and_then(|v| v.as_str()))
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}
+
+/// Reads the gateway, its connections and their customer gateways.
+/// `cgw_ips` caches customer gateway addresses (they cannot change).
+pub async fn fetch(
+    client: &Client,
+    gateway_id: &str,
+    cgw_ips: &mut HashMap<String, String>,
+) -> Result<Fetched, ClientError> {
+    let gateway = match client
+        .vpc("DescribeVpnGateway", &[("VpnGatewayId", gateway_id)])
+        .await
+    {
+        Ok(g) => g,
+        Err(e) if e.is_not_found() => return Ok(Fetched::Gone),
+        Err(e) => return Err(e),
+    };
+    let mut items: Vec<serde_json::Value> = Vec::new();
+    let size = PAGE_SIZE.to_string();
+    for page in 1.. {
+        let number = page.to_string();
+        let answer = client
+            .vpc(
+                "DescribeVpnConnections",
+                &[
+                    ("VpnGatewayId", gateway_id),
+                    ("PageSize", &size),
+                    ("PageNumber", &number),
+                ],
+            )
+            .await?;
+        let total = answer
+            .get("TotalCount")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0) as usize;
+        let batch = answer
+            .get("VpnConnections")
+            .and_then(|v| v.get("VpnConnection"))
+            .and_then(|v| v.as_array())
+            .cloned()
+            .unwrap_or_default();
+        let got = batch.len();
+        items.extend(batch);
+        if got < PAGE_SIZE || items.len() >= total {
+            break;
+        }
+    }
+    // Customer gateways not seen yet.
+    let mut wanted: Vec<String> = Vec::new();
+    for c in &items {
+        if let Some(id) = c.get("CustomerGatewayId").and_then(|v| v.as_str()) {
+            wanted.push(id.to_owned());
+        }
+        if let Some(opts) = c
+            .get("TunnelOptionsSpecification")
+            .and_then(|s| s.get("TunnelOptions"))
+            .and_then(|o| o.as_array())
+        {
+            wanted.extend(
+                opts.iter()
+                    .filter_map(|o| o.get("CustomerGatewayId").and_then(|v| v.as_str()))
+                    .map(str::to_owned),
+            );
+        }
+    }
+    for id in wanted {
+        if id.is_empty() || cgw_ips.contains_key(&id) {
+            continue;
+        }
+        match client
+            .vpc("DescribeCustomerGateway", &[("CustomerGatewayId", &id)])
+            .await
+        {
+            Ok(cgw) => {
+                if let Some(ip) = cgw.get("IpAddress").and_then(|v| v.as_str()) {
+                    cgw_ips.insert(id, ip.to_owned());
+                }
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let lookup = |id: &str| cgw_ips.get(id).cloned();
+    let mut connections = Vec::new();
+    let mut unreadable = Vec::new();
+    for c in &items {
+        match spec_from_api(c, &gateway, &lookup) {
+            Ok(spec) => {
+                let digest = spec.digest();
+                let desired = desired_connection(&spec);
+                connections.push(FetchedConnection {
+                    spec,
+                    digest,
+                    desired,
+                });
+            }
+            Err(e) => {
+                let id = c
+                    .get("VpnConnectionId")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_owned();
+                unreadable.push((id, e.to_string()));
+            }
+        }
+    }
+    Ok(Fetched::Gateway {
+        local_addrs: gateway_addrs(&gateway),
+        connections,
+        unreadable,
+    })
+}
+
+fn split_subnets(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The data plane's form of a connection. Values the data plane's
+/// vocabulary lacks (an unknown IKE version, an address that does not
+/// parse) make the whole connection undeliverable, with the reason.
+/// Algorithms are passed through: the renderer refuses sm3/sm4 per tunnel.
+pub fn desired_connection(spec: &ConnectionSpec) -> Result<ConnectionDesired, String> {
+    let mut tunnels = Vec::new();
+    for t in &spec.tunnels {
+        let addr = |what: &str, v: &str| {
+            v.parse::<IpAddr>()
+                .map_err(|_| format!("tunnel {}: {what} {v:?} is not an IP address", t.tunnel_id))
+        };
+        let lifetime = |v: i64| u64::try_from(v).unwrap_or(0);
+        tunnels.push(TunnelDesired {
+            tunnel_id: t.tunnel_id.clone(),
+            local_addr: addr("gateway address", &t.local_addr)?,
+            remote_addr: addr("customer gateway address", &t.remote_addr)?,
+            ike: IkeSettings {
+                version: t
+                    .ike_version
+                    .parse()
+                    .map_err(|e| format!("tunnel {}: {e}", t.tunnel_id))?,
+                mode: if t.ike_mode.is_empty() {
+                    Default::default()
+                } else {
+                    t.ike_mode
+                        .parse()
+                        .map_err(|e| format!("tunnel {}: {e}", t.tunnel_id))?
+                },
+                enc_alg: t.ike_enc_alg.clone(),
+                auth_alg: t.ike_auth_alg.clone(),
+                pfs: t.ike_pfs.clone(),
+                lifetime_s: lifetime(t.ike_lifetime_s),
+                local_id: t.local_id.clone(),
+                remote_id: t.remote_id.clone(),
+                psk: Secret::new(t.psk.clone()),
+            },
+            ipsec: IpsecSettings {
+                enc_alg: t.ipsec_enc_alg.clone(),
+                auth_alg: t.ipsec_auth_alg.clone(),
+                pfs: t.ipsec_pfs.clone(),
+                lifetime_s: lifetime(t.ipsec_lifetime_s),
+            },
+            local_subnets: split_subnets(&spec.local_subnet),
+            remote_subnets: split_subnets(&spec.remote_subnet),
+            dpd: t.enable_dpd,
+            nat_traversal: t.enable_nat_traversal,
+        });
+    }
+    Ok(ConnectionDesired {
+        connection_id: spec.connection_id.clone(),
+        start_action: if spec.effect_immediately {
+            StartAction::Start
+        } else {
+            StartAction::Trap
+        },
+        tunnels,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vpngw_model::dataplane::TunnelSpec;
+
+    fn spec() -> ConnectionSpec {
+        ConnectionSpec {
+            connection_id: "vco-1".into(),
+            effect_immediately: false,
+            local_subnet: "10.0.0.0/24,10.0.1.0/24".into(),
+            remote_subnet: "10.1.0.0/24".into(),
+            health_check: None,
+            tunnels: vec![TunnelSpec {
+                tunnel_id: "vco-1".into(),
+                local_addr: "198.18.0.1".into(),
+                remote_addr: "203.0.113.1".into(),
+                enable_dpd: true,
+                enable_nat_traversal: false,
+                ike_version: "ikev2".into(),
+                ike_mode: "main".into(),
+                ike_enc_alg: "aes256".into(),
+                ike_auth_alg: "sha256".into(),
+                ike_pfs: "group14".into(),
+                ike_lifetime_s: 3600,
+                local_id: String::new(),
+                remote_id: String::new(),
+                psk: "k".into(),
+                ipsec_enc_alg: "aes".into(),
+                ipsec_auth_alg: "sha1".into(),
+                ipsec_pfs: "disabled".into(),
+                ipsec_lifetime_s: 1800,
+            }],
+        }
+    }
+
+    #[test]
+    fn maps_spec_to_desired() {
+        let d = desired_connection(&spec()).unwrap();
+        assert_eq!(d.start_action, StartAction::Trap);
+        let t = &d.tunnels[0];
+        assert_eq!(t.local_subnets, vec!["10.0.0.0/24", "10.0.1.0/24"]);
+        assert_eq!(t.ike.version, vpngw_dataplane::IkeVersion::Ikev2);
+        assert_eq!(t.ike.lifetime_s, 3600);
+        assert_eq!(t.ipsec.pfs, "disabled");
+        assert!(!t.nat_traversal);
+        assert_eq!(t.ike.psk.expose(), "k");
+
+        let mut bad = spec();
+        bad.tunnels[0].remote_addr = "example.com".into();
+        assert!(
+            desired_connection(&bad)
+                .unwrap_err()
+                .contains("not an IP address")
+        );
+        let mut bad = spec();
+        bad.tunnels[0].ike_version = "ikev3".into();
+        assert!(desired_connection(&bad).is_err());
+    }
+}

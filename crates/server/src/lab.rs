@@ -1,0 +1,799 @@
+//! `vpngw lab`: real tunnels against the API on one machine (root).
+//!
+//! For one VPN gateway of the API it builds
+//! - a gateway network namespace wearing the gateway's public address(es)
+//!   (`InternetIp`, `DisasterRecoveryInternetIp`) and runs `vpngw agent`
+//!   for it (charon inside the namespace, the agent outside so that it
+//!   reaches the API on 127.0.0.1);
+//! - one namespace per customer gateway its connections use, wearing the
+//!   customer gateway's `IpAddress`, with its own charon configured as the
+//!   mirror of each connection ([`vpngw_dataplane::mirror`]), created as
+//!   connections appear and re-synced every `--sync-interval-ms`;
+//! - the inside addresses: the first address of every `LocalSubnet` and the
+//!   health check's `Sip` in the gateway namespace, the first address of
+//!   every `RemoteSubnet` and `Dip` in the peer's.
+//!
+//! Addresses never leave the namespaces: each peer namespace is joined to
+//! the gateway namespace by a veth pair without addresses of its own, with
+//! host routes to the public addresses on both ends.
+//!
+//! `vpngw lab` starts a background process (the same binary, `--foreground`)
+//! that owns the peers and the agent, waits until it is ready, prints what to
+//! watch and returns; `vpngw lab --down` stops it, which deletes everything.
+//! `--shared-peer` puts every customer gateway into one namespace with one
+//! charon (for hundreds of connections).
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::Serialize;
+use vpngw_client::Client;
+use vpngw_dataplane::lab::{LAB_PREFIX, cleanup_stale, preflight, teardown_tag};
+use vpngw_dataplane::{
+    Applier, Charon, CharonConfig, GatewayDesired, RenderOptions, Retransmit, Secret, Vici, mirror,
+};
+
+use crate::agent::desired::{self, Fetched};
+
+#[derive(Args, Clone, Debug)]
+pub struct LabArgs {
+    /// The VPN gateway to build the lab for (`vpn-…`).
+    #[arg(long)]
+    pub gateway: String,
+
+    /// The vpngw API endpoint.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+
+    /// The gateway's region.
+    #[arg(long, default_value = "cn-hangzhou")]
+    pub region: String,
+
+    /// Tear the lab of this gateway down.
+    #[arg(long)]
+    pub down: bool,
+
+    /// Run in the foreground (Ctrl-C tears down) instead of in the background.
+    #[arg(long)]
+    pub foreground: bool,
+
+    /// One namespace and charon for every customer gateway instead of one each.
+    #[arg(long)]
+    pub shared_peer: bool,
+
+    /// Milliseconds between two syncs of the peers with the API.
+    #[arg(long, default_value_t = 500)]
+    pub sync_interval_ms: u64,
+
+    /// `IP=PSK`: the customer gateway at IP uses this pre-shared key instead
+    /// of the connection's (to watch a mismatch). Repeatable.
+    #[arg(long = "peer-psk", value_name = "IP=PSK")]
+    pub peer_psk: Vec<String>,
+
+    /// Arguments passed on to `vpngw agent` (after `--`), e.g.
+    /// `-- --dpd-delay-s 2 --dpd-timeout-s 6 --retransmit fast`.
+    #[arg(last = true)]
+    pub agent_args: Vec<String>,
+}
+
+/// Where a lab keeps its state (the same root as the data plane's tests).
+fn lab_root() -> PathBuf {
+    std::env::temp_dir().join("vpngw-lab")
+}
+
+/// `vpn-bp1xyz…` → the last 12 of its `[a-z0-9]` characters.
+pub fn tag_of(gateway_id: &str) -> String {
+    let chars: Vec<char> = gateway_id
+        .trim_start_matches("vpn-")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    chars[chars.len().saturating_sub(12)..].iter().collect()
+}
+
+pub async fn run(args: LabArgs) -> anyhow::Result<()> {
+    let tag = tag_of(&args.gateway);
+    if tag.is_empty() {
+        bail!("{:?} is not a VPN gateway id", args.gateway);
+    }
+    let dir = lab_root().join(&tag);
+    if args.down {
+        return down(&tag, &dir);
+    }
+    if let Err(why) = preflight() {
+        bail!("vpngw lab needs root, network namespaces and /dev/net/tun: {why}");
+    }
+    if let Some(pid) = owner(&dir) {
+        bail!(
+            "a lab for {} is already running (pid {pid}); `vpngw lab --down --gateway {}` first",
+            args.gateway,
+            args.gateway
+        );
+    }
+    if args.foreground {
+        crate::agent::init_logging("text");
+        return foreground(args, tag, dir).await;
+    }
+    background(&args, &dir)
+}
+
+fn owner(dir: &Path) -> Option<i32> {
+    let pid: i32 = std::fs::read_to_string(dir.join("owner"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+        .is_ok()
+        .then_some(pid)
+}
+
+/// Starts `vpngw lab --foreground …` detached and waits for it to be ready.
+fn background(args: &LabArgs, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let _ = std::fs::remove_file(dir.join("ready"));
+    let log_path = dir.join("lab.log");
+    let log = std::fs::File::create(&log_path)?;
+    let exe = std::env::current_exe()?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("lab")
+        .arg("--foreground")
+        .args(["--gateway", &args.gateway, "--server", &args.server])
+        .args(["--region", &args.region])
+        .args(["--sync-interval-ms", &args.sync_interval_ms.to_string()]);
+    if args.shared_peer {
+        cmd.arg("--shared-peer");
+    }
+    for p in &args.peer_psk {
+        cmd.args(["--peer-psk", p]);
+    }
+    if !args.agent_args.is_empty() {
+        cmd.arg("--").args(&args.agent_args);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0);
+    let mut child = cmd.spawn().context("starting the lab process")?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(summary) = std::fs::read_to_string(dir.join("ready")) {
+            print!("{summary}");
+            return Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            bail!("the lab process exited ({status}):\n{text}");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            bail!(
+                "the lab did not come up within 60 s; see {}",
+                log_path.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn down(tag: &str, dir: &Path) -> anyhow::Result<()> {
+    if let Some(pid) = owner(dir) {
+        let p = nix::unistd::Pid::from_raw(pid);
+        let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while nix::sys::signal::kill(p, None).is_ok() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if nix::sys::signal::kill(p, None).is_ok() {
+            let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+    // Whatever is left (a killed lab process): the agent, namespaces, files.
+    if let Ok(text) = std::fs::read_to_string(dir.join("lab.json"))
+        && let Some(pid) = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("agent_pid").and_then(serde_json::Value::as_i64))
+            .and_then(|p| i32::try_from(p).ok())
+    {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    teardown_tag(tag);
+    let _ = std::fs::remove_dir_all(dir);
+    println!("lab {tag} torn down");
+    Ok(())
+}
+
+fn ip(args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .with_context(|| format!("running ip {}", args.join(" ")))?;
+    if !out.status.success() {
+        bail!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs `ip -n ns -batch -` with one command per line; `-force` keeps going
+/// after lines that fail (an address that is already there).
+fn ip_batch(ns: &str, lines: &[String]) -> anyhow::Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    use std::io::Write;
+    let mut child = Command::new("ip")
+        .args(["-n", ns, "-force", "-batch", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running ip -batch")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(lines.join("\n").as_bytes())?;
+        stdin.write_all(b"\n")?;
+    }
+    let out = child.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let real: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.contains("File exists") && !l.starts_with("Command failed"))
+        .collect();
+    if !real.is_empty() {
+        tracing::warn!(netns = ns, "ip -batch: {}", real.join(" | "));
+    }
+    Ok(())
+}
+
+fn host_prefix(a: &IpAddr) -> String {
+    format!("{a}/{}", if a.is_ipv4() { 32 } else { 128 })
+}
+
+/// The first usable address of a CIDR block (the block's own address for
+/// /31, /32 and IPv6 /127, /128).
+fn first_host(cidr: &str) -> Option<IpAddr> {
+    let net: ipnet::IpNet = cidr.trim().parse().ok()?;
+    match net {
+        ipnet::IpNet::V4(n) => {
+            if n.prefix_len() >= 31 {
+                Some(IpAddr::V4(n.network()))
+            } else {
+                Some(IpAddr::V4(std::net::Ipv4Addr::from(
+                    u32::from(n.network()).wrapping_add(1),
+                )))
+            }
+        }
+        ipnet::IpNet::V6(n) => {
+            if n.prefix_len() >= 127 {
+                Some(IpAddr::V6(n.network()))
+            } else {
+                Some(IpAddr::V6(std::net::Ipv6Addr::from(
+                    u128::from(n.network()).wrapping_add(1),
+                )))
+            }
+        }
+    }
+}
+
+struct Peer {
+    ns: String,
+    /// The veth end in the gateway namespace.
+    gw_dev: String,
+    state_dir: PathBuf,
+    addrs: BTreeSet<IpAddr>,
+    inside: BTreeSet<IpAddr>,
+    charon: Charon,
+    applier: Applier,
+}
+
+#[derive(Serialize)]
+struct PeerInfo {
+    ns: String,
+    /// The peer's end of its link to the gateway (set it down to cut the link).
+    link_dev: &'static str,
+    addrs: Vec<String>,
+    inside: Vec<String>,
+    charon_log: String,
+}
+
+#[derive(Serialize)]
+struct LabInfo {
+    tag: String,
+    gateway: String,
+    gateway_ns: String,
+    gateway_addrs: Vec<String>,
+    gateway_inside: Vec<String>,
+    agent_pid: u32,
+    agent_log: String,
+    lab_log: String,
+    charon_log: String,
+    vici: String,
+    peers: Vec<PeerInfo>,
+}
+
+struct Lab {
+    tag: String,
+    dir: PathBuf,
+    gateway: String,
+    gw_ns: String,
+    gw_addrs: Vec<IpAddr>,
+    gw_inside: BTreeSet<IpAddr>,
+    peers: Vec<Peer>,
+    by_ip: HashMap<IpAddr, usize>,
+    shared: bool,
+    psk_override: HashMap<IpAddr, String>,
+    agent: Option<Child>,
+    agent_cmd: Vec<String>,
+}
+
+impl Lab {
+    fn info(&self) -> LabInfo {
+        LabInfo {
+            tag: self.tag.clone(),
+            gateway: self.gateway.clone(),
+            gateway_ns: self.gw_ns.clone(),
+            gateway_addrs: self.gw_addrs.iter().map(ToString::to_string).collect(),
+            gateway_inside: self.gw_inside.iter().map(ToString::to_string).collect(),
+            agent_pid: self.agent.as_ref().map_or(0, Child::id),
+            agent_log: self.dir.join("agent.log").display().to_string(),
+            lab_log: self.dir.join("lab.log").display().to_string(),
+            charon_log: self.dir.join("gw/charon.log").display().to_string(),
+            vici: self.dir.join("gw/charon.vici").display().to_string(),
+            peers: self
+                .peers
+                .iter()
+                .map(|p| PeerInfo {
+                    ns: p.ns.clone(),
+                    link_dev: "gw",
+                    addrs: p.addrs.iter().map(ToString::to_string).collect(),
+                    inside: p.inside.iter().map(ToString::to_string).collect(),
+                    charon_log: p.state_dir.join("charon.log").display().to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn write_info(&self) {
+        if let Ok(text) = serde_json::to_string_pretty(&self.info()) {
+            let tmp = self.dir.join("lab.json.tmp");
+            if std::fs::write(&tmp, text).is_ok() {
+                let _ = std::fs::rename(tmp, self.dir.join("lab.json"));
+            }
+        }
+    }
+
+    fn start_agent(&mut self) -> anyhow::Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("agent.log"))?;
+        let exe = std::env::current_exe()?;
+        let child = Command::new(exe)
+            .args(&self.agent_cmd)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("starting vpngw agent")?;
+        tracing::info!(pid = child.id(), "agent started");
+        self.agent = Some(child);
+        Ok(())
+    }
+
+    fn stop_agent(&mut self) {
+        if let Some(mut child) = self.agent.take() {
+            if let Ok(pid) = i32::try_from(child.id()) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The peer wearing `addr`, created if needed.
+    async fn peer_for(&mut self, addr: IpAddr) -> anyhow::Result<usize> {
+        if let Some(&i) = self.by_ip.get(&addr) {
+            return Ok(i);
+        }
+        let index = if self.shared && !self.peers.is_empty() {
+            0
+        } else {
+            self.new_peer().await?
+        };
+        let peer = &mut self.peers[index];
+        ip_batch(
+            &peer.ns,
+            &[format!("address add {} dev lo", host_prefix(&addr))],
+        )?;
+        ip_batch(
+            &self.gw_ns,
+            &[format!(
+                "route replace {} dev {}",
+                host_prefix(&addr),
+                peer.gw_dev
+            )],
+        )?;
+        peer.addrs.insert(addr);
+        self.by_ip.insert(addr, index);
+        tracing::info!(peer = %peer.ns, address = %addr, "customer gateway address added");
+        Ok(index)
+    }
+
+    async fn new_peer(&mut self) -> anyhow::Result<usize> {
+        let n = self.peers.len() + 1;
+        let ns = format!("{LAB_PREFIX}{}-p{n}", self.tag);
+        let gw_dev = format!("p{n}");
+        ip(&["netns", "add", &ns])?;
+        ip(&["-n", &ns, "link", "set", "lo", "up"])?;
+        ip(&[
+            "link",
+            "add",
+            &gw_dev,
+            "netns",
+            &self.gw_ns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "gw",
+            "netns",
+            &ns,
+        ])?;
+        ip(&["-n", &self.gw_ns, "link", "set", &gw_dev, "up"])?;
+        ip(&["-n", &ns, "link", "set", "gw", "up"])?;
+        let state_dir = self.dir.join(format!("p{n}"));
+        let mut cfg = CharonConfig::new(state_dir.clone(), Some(ns.clone()));
+        cfg.retransmit = Retransmit::FAST;
+        let charon = tokio::task::block_in_place(|| Charon::start(cfg))
+            .with_context(|| format!("starting charon in {ns}"))?;
+        let vici = charon.vici().await?;
+        let applier = Applier::new(vici, RenderOptions::default());
+        tracing::info!(peer = %ns, "peer namespace created");
+        self.peers.push(Peer {
+            ns,
+            gw_dev,
+            state_dir,
+            addrs: BTreeSet::new(),
+            inside: BTreeSet::new(),
+            charon,
+            applier,
+        });
+        Ok(self.peers.len() - 1)
+    }
+
+    /// Brings the peers in line with the gateway's connections.
+    async fn sync(&mut self, fetched: &Fetched) -> anyhow::Result<bool> {
+        let mut changed = false;
+        let mut mirrors: Vec<vpngw_dataplane::ConnectionDesired> = Vec::new();
+        let mut gw_inside: Vec<IpAddr> = Vec::new();
+        for c in fetched.connections() {
+            let Ok(d) = &c.desired else { continue };
+            let remote_inside: Vec<IpAddr> = c
+                .spec
+                .remote_subnet
+                .split(',')
+                .filter_map(first_host)
+                .chain(
+                    c.spec
+                        .health_check
+                        .as_ref()
+                        .and_then(|h| h.dip.parse().ok()),
+                )
+                .collect();
+            gw_inside.extend(c.spec.local_subnet.split(',').filter_map(first_host));
+            gw_inside.extend(
+                c.spec
+                    .health_check
+                    .as_ref()
+                    .and_then(|h| h.sip.parse::<IpAddr>().ok()),
+            );
+            for t in &d.tunnels {
+                let i = self.peer_for(t.remote_addr).await?;
+                let peer = &mut self.peers[i];
+                let new: Vec<IpAddr> = remote_inside
+                    .iter()
+                    .filter(|a| !peer.inside.contains(a))
+                    .copied()
+                    .collect();
+                if !new.is_empty() {
+                    ip_batch(
+                        &peer.ns,
+                        &new.iter()
+                            .map(|a| format!("address add {} dev lo", host_prefix(a)))
+                            .collect::<Vec<_>>(),
+                    )?;
+                    peer.inside.extend(new);
+                    changed = true;
+                }
+            }
+            let mut m = mirror(d).connections.remove(0);
+            for t in &mut m.tunnels {
+                if let Some(psk) = self.psk_override.get(&t.local_addr) {
+                    t.ike.psk = Secret::new(psk.clone());
+                }
+            }
+            mirrors.push(m);
+        }
+        let new: Vec<IpAddr> = gw_inside
+            .into_iter()
+            .filter(|a| !self.gw_inside.contains(a))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !new.is_empty() {
+            ip_batch(
+                &self.gw_ns,
+                &new.iter()
+                    .map(|a| format!("address add {} dev lo", host_prefix(a)))
+                    .collect::<Vec<_>>(),
+            )?;
+            self.gw_inside.extend(new);
+            changed = true;
+        }
+        let gw_routes: Vec<String> = self.gw_addrs.iter().map(host_prefix).collect();
+        for (i, peer) in self.peers.iter_mut().enumerate() {
+            // Routes to the gateway go with the link when it is set down:
+            // put them back (idempotent).
+            ip_batch(
+                &peer.ns,
+                &gw_routes
+                    .iter()
+                    .map(|r| format!("route replace {r} dev gw"))
+                    .collect::<Vec<_>>(),
+            )?;
+            let connections = mirrors
+                .iter()
+                .filter_map(|m| {
+                    let mut m = m.clone();
+                    m.tunnels.retain(|t| peer.addrs.contains(&t.local_addr));
+                    (!m.tunnels.is_empty()).then_some(m)
+                })
+                .collect();
+            let desired = GatewayDesired {
+                gateway_id: format!("lab-peer-{}", i + 1),
+                local_addrs: peer.addrs.iter().copied().collect(),
+                connections,
+            };
+            let report = match peer.applier.apply(&desired).await {
+                Ok(r) => r,
+                Err(vpngw_dataplane::ViciError::Closed) => {
+                    tracing::warn!(peer = %peer.ns, "peer charon went away; restarting it");
+                    peer.charon.stop();
+                    let mut cfg = CharonConfig::new(peer.state_dir.clone(), Some(peer.ns.clone()));
+                    cfg.retransmit = Retransmit::FAST;
+                    peer.charon = tokio::task::block_in_place(|| Charon::start(cfg))?;
+                    peer.applier
+                        .reconnect(Vici::connect(peer.charon.vici_socket()).await?);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if !report.is_noop() {
+                tracing::info!(peer = %peer.ns, loaded = ?report.loaded, unloaded = ?report.unloaded, "peer configuration");
+                changed = true;
+            }
+            for e in &report.errors {
+                tracing::warn!(peer = %peer.ns, "{e}");
+            }
+        }
+        Ok(changed)
+    }
+
+    fn teardown(&mut self) {
+        self.stop_agent();
+        for p in &mut self.peers {
+            p.charon.stop();
+        }
+        teardown_tag(&self.tag);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<()> {
+    cleanup_stale();
+    teardown_tag(&tag);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("owner"), std::process::id().to_string())?;
+    let mut psk_override = HashMap::new();
+    for p in &args.peer_psk {
+        let (ip, psk) = p
+            .split_once('=')
+            .with_context(|| format!("--peer-psk {p:?}: expected IP=PSK"))?;
+        let ip: IpAddr = ip
+            .parse()
+            .with_context(|| format!("--peer-psk {p:?}: {ip:?} is not an IP address"))?;
+        psk_override.insert(ip, psk.to_owned());
+    }
+    let client = Client::from_env(&args.server, &args.region)?;
+
+    // The gateway's public addresses, once the gateway exists.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let gw_addrs = loop {
+        match client
+            .vpc("DescribeVpnGateway", &[("VpnGatewayId", &args.gateway)])
+            .await
+        {
+            Ok(g) => {
+                let addrs = desired::gateway_addrs(&g);
+                if !addrs.is_empty() {
+                    break addrs;
+                }
+            }
+            Err(e) if Instant::now() > deadline => {
+                bail!("reading VPN gateway {}: {e}", args.gateway)
+            }
+            Err(_) => {}
+        }
+        if Instant::now() > deadline {
+            bail!("VPN gateway {} has no InternetIp", args.gateway);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+
+    let gw_ns = format!("{LAB_PREFIX}{tag}-gw");
+    let mut agent_cmd: Vec<String> = [
+        "agent",
+        "--gateway",
+        &args.gateway,
+        "--server",
+        &args.server,
+        "--region",
+        &args.region,
+        "--netns",
+        &gw_ns,
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    agent_cmd.push("--state-dir".into());
+    agent_cmd.push(dir.join("gw").display().to_string());
+    agent_cmd.extend(args.agent_args.iter().cloned());
+    let mut lab = Lab {
+        tag: tag.clone(),
+        dir: dir.clone(),
+        gateway: args.gateway.clone(),
+        gw_ns: gw_ns.clone(),
+        gw_addrs: gw_addrs.clone(),
+        gw_inside: BTreeSet::new(),
+        peers: Vec::new(),
+        by_ip: HashMap::new(),
+        shared: args.shared_peer,
+        psk_override,
+        agent: None,
+        agent_cmd,
+    };
+    let built = async {
+        ip(&["netns", "add", &gw_ns])?;
+        ip(&["-n", &gw_ns, "link", "set", "lo", "up"])?;
+        ip_batch(
+            &gw_ns,
+            &gw_addrs
+                .iter()
+                .map(|a| format!("address add {} dev lo", host_prefix(a)))
+                .collect::<Vec<_>>(),
+        )?;
+        lab.start_agent()?;
+        anyhow::Ok(())
+    }
+    .await;
+    if let Err(e) = built {
+        lab.teardown();
+        return Err(e);
+    }
+    lab.write_info();
+    let summary = format!(
+        "vpngw lab {tag}: VPN gateway {gw} in network namespace {gw_ns} ({addrs})\n\
+         \x20 agent   pid {pid}, log {dir}/agent.log\n\
+         \x20 charon  log {dir}/gw/charon.log\n\
+         \x20 peers   one namespace {LAB_PREFIX}{tag}-p<N> per customer gateway, created as connections appear{shared} (log {dir}/lab.log)\n\
+         \x20 state   {dir}/lab.json\n\
+         watch:\n\
+         \x20 DescribeVpnConnections with VpnGatewayId={gw}: Status, TunnelOptionsSpecification.*.Status, VcoHealthCheck.Status\n\
+         \x20 DescribeVpnConnectionLogs with VpnConnectionId=vco-…\n\
+         \x20 ip netns exec {gw_ns} swanctl --list-sas --uri unix://{dir}/gw/charon.vici\n\
+         \x20 tail -f {dir}/agent.log\n\
+         tear down:\n\
+         \x20 vpngw lab --down --gateway {gw}\n",
+        gw = args.gateway,
+        addrs = gw_addrs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        pid = lab.agent.as_ref().map_or(0, Child::id),
+        dir = dir.display(),
+        shared = if args.shared_peer {
+            " (shared: one namespace for all)"
+        } else {
+            ""
+        },
+    );
+    print!("{summary}");
+    std::fs::write(dir.join("ready"), &summary)?;
+
+    let shutdown = async {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term => {},
+        }
+    };
+    tokio::pin!(shutdown);
+    let interval = Duration::from_millis(args.sync_interval_ms.max(50));
+    let mut cgw_ips = HashMap::new();
+    loop {
+        if let Some(child) = lab.agent.as_mut()
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            tracing::warn!(%status, "the agent exited; restarting it");
+            lab.agent = None;
+            if let Err(e) = lab.start_agent() {
+                tracing::error!(error = %e, "restarting the agent failed");
+            }
+            lab.write_info();
+        }
+        match desired::fetch(&client, &args.gateway, &mut cgw_ips).await {
+            Ok(Fetched::Gone) => {
+                tracing::warn!("the VPN gateway is gone; the lab stays until `vpngw lab --down`");
+            }
+            Ok(f) => match lab.sync(&f).await {
+                Ok(true) => lab.write_info(),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "syncing the peers failed"),
+            },
+            Err(e) => tracing::warn!(error = %e, "reading the gateway's connections failed"),
+        }
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+    tracing::info!("tearing the lab down");
+    lab.teardown();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_and_hosts() {
+        assert_eq!(tag_of("vpn-bp1q8bgx4xnkm2ogj3ywf"), "xnkm2ogj3ywf");
+        assert_eq!(tag_of("vpn-abc"), "abc");
+        assert_eq!(first_host("10.1.0.0/24"), "10.1.0.1".parse().ok());
+        assert_eq!(first_host("10.1.0.7/32"), "10.1.0.7".parse().ok());
+        assert_eq!(first_host("fd00::/64"), "fd00::1".parse().ok());
+        assert_eq!(first_host("nope"), None);
+    }
+}

@@ -1,0 +1,350 @@
+"""Real IPsec end to end: resources made with the official Python SDK (tea) become strongSwan
+tunnels, and DescribeVpnConnection(s) report what the gateway measured.
+
+`vpngw lab` builds, for a VPN gateway of the test server, a gateway network namespace wearing the
+gateway's InternetIp(s) with `vpngw agent` driving its charon, and one namespace per customer
+gateway wearing the customer gateway's IpAddress with its own charon configured as the mirror of
+each connection. Nothing leaves the namespaces. The agent runs with short DPD timing so that a cut
+link shows within seconds.
+
+Needs root, network namespaces and /dev/net/tun (skipped with a message otherwise) and the
+strongSwan packages (scripts/test installs them when run as root; missing packages fail).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from alibabacloud_vpc20160428 import models as m
+
+from conftest import server_binary
+from helpers import (
+    REGION,
+    create_customer_gateway,
+    create_gateway,
+    describe_connection,
+    new_peer_ip,
+    new_vpc_id,
+    retrying,
+)
+
+AGENT_ARGS = ["--interval-ms", "300", "--dpd-delay-s", "2", "--dpd-timeout-s", "6", "--retransmit", "fast"]
+CHARON = Path("/usr/lib/ipsec/charon")
+UP_TIMEOUT = 20.0
+
+
+def _preflight() -> str | None:
+    if os.geteuid() != 0:
+        return "not root: network namespaces need root"
+    if not Path("/dev/net/tun").exists():
+        return "/dev/net/tun is missing"
+    if shutil.which("ip") is None:
+        return None  # a missing package: let the test fail below
+    probe = f"vpngwprobe-py{os.getpid()}"
+    r = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if r.returncode != 0:
+        return f"`ip netns add` is not available: {r.stderr.strip()}"
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return None
+
+_why = _preflight()
+pytestmark = pytest.mark.skipif(_why is not None, reason=f"SKIPPED real data plane: {_why}")
+
+
+def _require_packages() -> None:
+    missing = [p for p in (str(CHARON), shutil.which("swanctl"), shutil.which("ping"), shutil.which("ip")) if not p or not Path(p).exists()]
+    if not CHARON.exists() or missing:
+        pytest.fail(
+            "strongSwan/iproute2/ping missing: apt-get install -y strongswan-charon strongswan-swanctl "
+            "libcharon-extra-plugins iproute2 iputils-ping (scripts/test does this as root)"
+        )
+
+
+class Lab:
+    """One `vpngw lab` for one VPN gateway."""
+
+    def __init__(self, server, gateway: str, peer_psk: dict[str, str]):
+        self.server = server
+        self.gateway = gateway
+        self.env = dict(
+            os.environ,
+            ALIBABA_CLOUD_ACCESS_KEY_ID=server.access_key_id,
+            ALIBABA_CLOUD_ACCESS_KEY_SECRET=server.access_key_secret,
+        )
+        args = [str(server_binary()), "lab", "--gateway", gateway, "--server", f"http://{server.endpoint}",
+                "--region", REGION, "--sync-interval-ms", "200"]
+        for ip, psk in peer_psk.items():
+            args += ["--peer-psk", f"{ip}={psk}"]
+        out = subprocess.run(args + ["--"] + AGENT_ARGS, capture_output=True, text=True, env=self.env, timeout=90)
+        assert out.returncode == 0, f"vpngw lab failed:\n{out.stdout}\n{out.stderr}"
+        self.summary = out.stdout
+        state = next(line.split()[-1] for line in out.stdout.splitlines() if line.strip().startswith("state"))
+        self.state_path = Path(state)
+
+    @property
+    def state(self) -> dict:
+        return json.loads(self.state_path.read_text())
+
+    def peer_of(self, ip: str) -> dict:
+        def find():
+            return next((p for p in self.state["peers"] if ip in p["addrs"]), None)
+
+        deadline = time.monotonic() + 10
+        while (p := find()) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert p is not None, f"the lab made no peer for {ip}\n{self.tail()}"
+        return p
+
+    def swanctl_sas(self) -> str:
+        st = self.state
+        out = subprocess.run(
+            ["ip", "netns", "exec", st["gateway_ns"], "swanctl", "--list-sas", "--uri", f"unix://{st['vici']}"],
+            capture_output=True, text=True, timeout=10,
+        )
+        return out.stdout
+
+    def tail(self, lines: int = 40) -> str:
+        st = self.state
+        out = []
+        for name in ("agent_log", "lab_log", "charon_log"):
+            path = Path(st[name])
+            if path.exists():
+                text = path.read_text(errors="replace").splitlines()[-lines:]
+                out.append(f"--- {path} ---\n" + "\n".join(text))
+        return "\n".join(out)
+
+    def down(self) -> None:
+        subprocess.run([str(server_binary()), "lab", "--down", "--gateway", self.gateway],
+                       capture_output=True, text=True, env=self.env, timeout=60)
+
+
+def ns_ping(ns: str, src: str, dst: str, count: int = 3) -> bool:
+    r = subprocess.run(
+        ["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-W", "1", "-I", src, dst],
+        capture_output=True, text=True, timeout=30,
+    )
+    return r.returncode == 0
+
+
+def status_of(vpc, vco: str) -> dict:
+    return describe_connection(vpc, vco)
+
+
+def wait_status(vpc, lab: Lab, vco: str, want, timeout: float = UP_TIMEOUT, key=lambda b: b["Status"]) -> tuple[dict, float]:
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    body = {}
+    while time.monotonic() < deadline:
+        body = status_of(vpc, vco)
+        if (want(key(body)) if callable(want) else key(body) == want):
+            return body, time.monotonic() - t0
+        time.sleep(0.1)
+    raise AssertionError(f"{vco}: waited {timeout}s for {want!r}, last {key(body)!r}\n{lab.tail()}")
+
+
+def logs_of(vpc, vco: str) -> list[str]:
+    out = []
+    for page in range(1, 6):
+        req = m.DescribeVpnConnectionLogsRequest(region_id=REGION, vpn_connection_id=vco, minute_period=10,
+                                                 page_size=50, page_number=page)
+        lines = vpc.describe_vpn_connection_logs(req).body.data.logs or []
+        out.extend(lines)
+        if len(lines) < 50:
+            break
+    return out
+
+
+def delete_and_wait_gone(vpc, lab: Lab, vco: str) -> None:
+    retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+    deadline = time.monotonic() + 15
+    while vco in lab.swanctl_sas() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert vco not in lab.swanctl_sas(), f"{vco}'s SA is still up after DeleteVpnConnection\n{lab.tail()}"
+
+
+BAD_PSK_IP = new_peer_ip()
+
+
+@pytest.fixture(scope="module")
+def single_lab(server):
+    _require_packages()
+    vpc = server.tea_client("v3")
+    gw = create_gateway(vpc)
+    lab = Lab(server, gw, {BAD_PSK_IP: "not-the-connections-psk"})
+    yield vpc, gw, lab
+    lab.down()
+
+
+@pytest.fixture(scope="module")
+def dual_lab(server):
+    _require_packages()
+    vpc = server.tea_client("v3")
+    gw = create_gateway(vpc, vpc_id=new_vpc_id(), v_switch_id="vsw-primary", disaster_recovery_vswitch_id="vsw-standby")
+    lab = Lab(server, gw, {})
+    yield vpc, gw, lab
+    lab.down()
+
+
+def create_single(vpc, gw, cgw, local, remote, **extra) -> str:
+    req = m.CreateVpnConnectionRequest(region_id=REGION, vpn_gateway_id=gw, customer_gateway_id=cgw,
+                                       local_subnet=local, remote_subnet=remote, **extra)
+    return retrying(vpc.create_vpn_connection, req).body.vpn_connection_id
+
+
+def first_host(cidr: str) -> str:
+    net = cidr.split("/")[0].split(".")
+    return ".".join(net[:3] + [str(int(net[3]) + 1)])
+
+
+def test_ikev1_defaults_tunnel_ping_cut_and_delete(single_lab):
+    vpc, gw, lab = single_lab
+    ip = new_peer_ip()
+    cgw = create_customer_gateway(vpc, ip=ip)
+    local, remote = "10.31.0.0/24", "192.168.31.0/24"
+    hc = json.dumps({"enable": True, "sip": "10.31.0.9", "dip": "192.168.31.9", "interval": 1, "retry": 2,
+                     "policy": "revoke_route"})
+    vco = create_single(vpc, gw, cgw, local, remote, health_check_config=hc)  # IKEv1 main, aes/sha1/group2
+    body, took = wait_status(vpc, lab, vco, "ipsec_sa_established")
+    print(f"\n[e2e] IKEv1 defaults: ipsec_sa_established {took:.2f}s after CreateVpnConnection")
+    assert body["IkeConfig"]["IkeVersion"] == "ikev1"
+    peer = lab.peer_of(ip)
+    assert ns_ping(peer["ns"], first_host(remote), first_host(local)), f"no ping across the tunnel\n{lab.tail()}"
+    # The health check probes Dip from Sip through the tunnel.
+    wait_status(vpc, lab, vco, "success", key=lambda b: b["VcoHealthCheck"]["Status"])
+
+    # Cut the customer gateway's link: DPD clears the SAs, Status falls back, the probes fail.
+    subprocess.run(["ip", "-n", peer["ns"], "link", "set", peer["link_dev"], "down"], check=True)
+    try:
+        _, took = wait_status(vpc, lab, vco, lambda s: s != "ipsec_sa_established", timeout=30)
+        print(f"[e2e] link cut: Status fell back {took:.2f}s later")
+        body, _ = wait_status(vpc, lab, vco, "failed", key=lambda b: b["VcoHealthCheck"]["Status"])
+        assert body["Status"] == "ike_sa_not_established"
+    finally:
+        subprocess.run(["ip", "-n", peer["ns"], "link", "set", peer["link_dev"], "up"], check=True)
+    _, took = wait_status(vpc, lab, vco, "ipsec_sa_established", timeout=30)
+    print(f"[e2e] link restored: ipsec_sa_established again after {took:.2f}s")
+    assert ns_ping(peer["ns"], first_host(remote), first_host(local)), f"no ping after the link came back\n{lab.tail()}"
+
+    logs = logs_of(vpc, vco)
+    assert any("[dataplane]" in line and "IPsec SA" in line and "established" in line for line in logs), logs
+    assert any("health check" in line and "withdrawn" in line for line in logs), logs
+    assert any("health check" in line and "restored" in line for line in logs), logs
+
+    delete_and_wait_gone(vpc, lab, vco)
+
+
+def test_ikev2(single_lab):
+    vpc, gw, lab = single_lab
+    ip = new_peer_ip()
+    cgw = create_customer_gateway(vpc, ip=ip)
+    local, remote = "10.32.0.0/24", "192.168.32.0/24"
+    ike = json.dumps({"IkeVersion": "ikev2", "IkeEncAlg": "aes256", "IkeAuthAlg": "sha256", "IkePfs": "group14"})
+    ipsec = json.dumps({"IpsecEncAlg": "aes256", "IpsecAuthAlg": "sha256", "IpsecPfs": "group14"})
+    vco = create_single(vpc, gw, cgw, local, remote, ike_config=ike, ipsec_config=ipsec, effect_immediately=True)
+    _, took = wait_status(vpc, lab, vco, "ipsec_sa_established")
+    print(f"\n[e2e] IKEv2 aes256/sha256/group14: ipsec_sa_established {took:.2f}s after CreateVpnConnection")
+    peer = lab.peer_of(ip)
+    assert ns_ping(peer["ns"], first_host(remote), first_host(local)), f"no ping across the tunnel\n{lab.tail()}"
+    # A changed configuration is renegotiated and measured again.
+    retrying(vpc.modify_vpn_connection_attribute, m.ModifyVpnConnectionAttributeRequest(
+        region_id=REGION, vpn_connection_id=vco, ipsec_config=json.dumps({"IpsecPfs": "disabled"})))
+    wait_status(vpc, lab, vco, "ipsec_sa_established")
+    assert any("IKEv2" in line for line in logs_of(vpc, vco))
+    # charon dies: the agent restarts it, reloads everything, and the tunnel comes back.
+    pid_file = Path(lab.state["vici"]).with_name("charon.pid")
+    old_pid = int(pid_file.read_text())
+    os.kill(old_pid, 9)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (not pid_file.exists() or int(pid_file.read_text() or 0) == old_pid):
+        time.sleep(0.1)
+    assert pid_file.exists() and int(pid_file.read_text()) != old_pid, f"charon was not restarted\n{lab.tail()}"
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < UP_TIMEOUT and vco not in lab.swanctl_sas():
+        time.sleep(0.1)
+    wait_status(vpc, lab, vco, "ipsec_sa_established")
+    assert vco in lab.swanctl_sas(), f"no SA after charon's restart\n{lab.tail()}"
+    print(f"[e2e] charon killed: restarted by the agent, tunnel up again within {time.monotonic() - t0:.2f}s")
+    assert ns_ping(peer["ns"], first_host(remote), first_host(local)), f"no ping after the restart\n{lab.tail()}"
+    delete_and_wait_gone(vpc, lab, vco)
+
+
+def test_mismatched_psk_stays_down_with_a_reason(single_lab):
+    vpc, gw, lab = single_lab
+    cgw = create_customer_gateway(vpc, ip=BAD_PSK_IP)  # the lab gives this peer another PSK
+    vco = create_single(vpc, gw, cgw, "10.33.0.0/24", "192.168.33.0/24", effect_immediately=True)
+    deadline = time.monotonic() + UP_TIMEOUT
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        lines = logs_of(vpc, vco)
+        if any("not established:" in line and "pre-shared key" in line for line in lines):
+            break
+        time.sleep(0.3)
+    assert any("not established:" in line and "pre-shared key" in line for line in lines), (
+        "\n".join(lines) + "\n" + lab.tail())
+    assert status_of(vpc, vco)["Status"] == "ike_sa_not_established"
+    delete_and_wait_gone(vpc, lab, vco)
+
+
+def test_sm4_is_reported_not_crashed(single_lab):
+    vpc, gw, lab = single_lab
+    cgw = create_customer_gateway(vpc, ip=new_peer_ip())
+    vco = create_single(vpc, gw, cgw, "10.34.0.0/24", "192.168.34.0/24", effect_immediately=True,
+                        ike_config=json.dumps({"IkeEncAlg": "sm4"}))
+    deadline = time.monotonic() + UP_TIMEOUT
+    while time.monotonic() < deadline and not any("sm4" in line and "not supported" in line for line in logs_of(vpc, vco)):
+        time.sleep(0.3)
+    assert any("sm4" in line and "not supported" in line for line in logs_of(vpc, vco)), lab.tail()
+    assert status_of(vpc, vco)["Status"] == "ike_sa_not_established"
+    retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+
+
+def test_dual_tunnel(dual_lab):
+    vpc, gw, lab = dual_lab
+    ips = [new_peer_ip(), new_peer_ip()]
+    cgws = [create_customer_gateway(vpc, ip=ip) for ip in ips]
+    Spec = m.CreateVpnConnectionRequestTunnelOptionsSpecification
+    Ike = m.CreateVpnConnectionRequestTunnelOptionsSpecificationTunnelIkeConfig
+    specs = [
+        Spec(role="master", customer_gateway_id=cgws[0], tunnel_ike_config=Ike(ike_version="ikev2", psk="Master-Psk-1")),
+        Spec(role="slave", customer_gateway_id=cgws[1], tunnel_ike_config=Ike(psk="Slave-Psk-2")),
+    ]
+    local, remote = "10.35.0.0/24", "192.168.35.0/24"
+    req = m.CreateVpnConnectionRequest(region_id=REGION, vpn_gateway_id=gw, local_subnet=local, remote_subnet=remote,
+                                       tunnel_options_specification=specs)
+    vco = retrying(vpc.create_vpn_connection, req).body.vpn_connection_id
+
+    def both_up(body):
+        return [t["Status"] for t in body["TunnelOptionsSpecification"]["TunnelOptions"]]
+
+    body, took = wait_status(vpc, lab, vco, ["ipsec_sa_established"] * 2, key=both_up)
+    print(f"\n[e2e] dual tunnel: both tunnels ipsec_sa_established {took:.2f}s after CreateVpnConnection")
+    assert body["Status"] == "ipsec_sa_established"
+    tunnels = body["TunnelOptionsSpecification"]["TunnelOptions"]
+    # Both tunnels carry the same subnets: the gateway sends through one of them (the other is
+    # standby), so exactly that peer gets answers.
+    peers = [lab.peer_of(ip) for ip in ips]
+    works = [ns_ping(p["ns"], first_host(remote), first_host(local), count=2) for p in peers]
+    assert any(works), f"no ping through either tunnel\n{lab.tail()}"
+    active = works.index(True)
+    standby = 1 - active
+    # Cut the active tunnel's link: it falls back, the other carries the traffic.
+    subprocess.run(["ip", "-n", peers[active]["ns"], "link", "set", "gw", "down"], check=True)
+    try:
+        def failed_over(st):
+            return st[active] != "ipsec_sa_established" and st[standby] == "ipsec_sa_established"
+
+        body, took = wait_status(vpc, lab, vco, failed_over, timeout=30, key=both_up)
+        print(f"[e2e] dual tunnel: active tunnel's link cut, it fell back {took:.2f}s later; the other is up")
+        assert body["Status"] == "ipsec_sa_established"
+        assert ns_ping(peers[standby]["ns"], first_host(remote), first_host(local)), (
+            f"no ping through the remaining tunnel\n{lab.tail()}")
+    finally:
+        subprocess.run(["ip", "-n", peers[active]["ns"], "link", "set", "gw", "up"], check=True)
+    assert {t["TunnelId"] for t in tunnels} <= {line.split()[2] for line in logs_of(vpc, vco) if "[dataplane]" in line}
+    delete_and_wait_gone(vpc, lab, vco)
