@@ -59,6 +59,9 @@ class VpngwServer:
         self.access_key_secret = secrets.token_urlsafe(24)
         self.proc: subprocess.Popen | None = None
         self.starts = 0
+        # Set before start(): more `vpngw serve` flags, and environment on top of the defaults.
+        self.extra_args: list[str] = []
+        self.extra_env: dict[str, str | None] = {}
 
     @property
     def endpoint(self) -> str:
@@ -94,9 +97,14 @@ class VpngwServer:
             VPNGW_QUOTA_CONNECTIONS_PER_GATEWAY="0",
         )
         env.setdefault("RUST_BACKTRACE", "1")
+        for k, v in self.extra_env.items():  # None removes a variable
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
         with open(self._log("stdout"), "wb") as out, open(self._log("stderr"), "wb") as err:
             self.proc = subprocess.Popen(
-                [str(binary), "serve", "--listen", self.endpoint, "--data-dir", str(self.data_dir)],
+                [str(binary), "serve", "--listen", self.endpoint, "--data-dir", str(self.data_dir), *self.extra_args],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,

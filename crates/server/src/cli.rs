@@ -30,6 +30,14 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::account::AccountCommand,
     },
+    /// Call a VPC operation, aliyun CLI style: `vpngw vpc DescribeVpnGateways --RegionId cn-hangzhou`.
+    Vpc(crate::cloud::CallArgs),
+    /// Call a RAM operation: `vpngw ram ListUsers`.
+    Ram(crate::cloud::RamCallArgs),
+    /// Call an STS operation: `vpngw sts GetCallerIdentity`.
+    Sts(crate::cloud::StsCallArgs),
+    /// Save credentials, region and endpoint in a profile (~/.vpngw/config.json).
+    Configure(crate::cloud::ConfigureArgs),
     /// Show the audit log of writes, from the data directory.
     Audit(crate::audit_cmd::AuditArgs),
     /// Print a shell completion script (e.g. `vpngw completion bash > /etc/bash_completion.d/vpngw`).
@@ -121,6 +129,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agent(args) => crate::agent::run(args).await,
         Command::Lab(args) => crate::lab::run(args).await,
         Command::Account { command } => crate::account::run(command).await,
+        Command::Vpc(a) => {
+            exit_with(crate::cloud::run(crate::cloud::CloudProduct::Vpc, &a.action, &a.rest).await?)
+        }
+        Command::Ram(a) => {
+            exit_with(crate::cloud::run(crate::cloud::CloudProduct::Ram, &a.action, &a.rest).await?)
+        }
+        Command::Sts(a) => {
+            exit_with(crate::cloud::run(crate::cloud::CloudProduct::Sts, &a.action, &a.rest).await?)
+        }
+        Command::Configure(a) => crate::cloud::configure(a),
         Command::Audit(a) => crate::audit_cmd::run(a).await,
         Command::Completion { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -128,4 +146,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Ends the process with `code` when it is not 0 (an API error was printed).
+fn exit_with(code: i32) -> anyhow::Result<()> {
+    if code != 0 {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        std::process::exit(code);
+    }
+    Ok(())
 }

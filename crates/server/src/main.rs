@@ -4,6 +4,7 @@ mod account;
 mod agent;
 mod audit_cmd;
 mod cli;
+mod cloud;
 mod config;
 mod console;
 mod http;
