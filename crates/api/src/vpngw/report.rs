@@ -116,11 +116,6 @@ pub async fn report(ctx: &Ctx<'_>) -> Reply {
             Outcome::Unknown => answer.unknown.push(id),
         }
     }
-    crate::telemetry::agent_report(
-        answer.accepted.len(),
-        answer.stale.len(),
-        answer.unknown.len(),
-    );
     super::events::record(ctx, gateway_id, &report, &answer.unknown).await?;
     crate::telemetry::agent_report(
         answer.accepted.len(),
