@@ -302,6 +302,24 @@ def test_metrics_after_a_known_workload(own_server):
     assert metric(s, "vpngw_vpn_connections", status=status) == 1
     assert metric(s, "vpngw_vpn_gateways", status="active") == 2
     assert metric(s, "vpngw_customer_gateways") == 1
+    # Agent convergence: a report about the connection measured against an older configuration
+    # (stale: not converged yet) and about a connection that does not exist (unknown).
+    report = {
+        "Agent": "test", "Backend": "simulated", "MeasuredAt": int(time.time() * 1000),
+        "Connections": [
+            {"VpnConnectionId": vco, "ConfigDigest": "not-the-current-one", "Status": "ike_sa_not_established"},
+            {"VpnConnectionId": "vco-doesnotexist0000000", "ConfigDigest": "x", "Status": "ike_sa_not_established"},
+        ],
+    }
+    r = own_server.raw_client().v1("ReportDataplaneState", {"RegionId": REGION, "VpnGatewayId": gw1,
+                                                            "Report": json.dumps(report)}, version="2025-01-01")
+    assert r.status == 200, r.json()
+    s = scrape(own_server)
+    assert metric(s, "vpngw_agent_reports_total") == 1
+    assert metric(s, "vpngw_agent_report_connections_total", result="stale") == 1
+    assert metric(s, "vpngw_agent_report_connections_total", result="unknown") == 1
+    assert metric(s, "vpngw_agent_report_connections_total", result="accepted") == 0
+    assert metric(s, "vpngw_agent_last_report_timestamp_seconds") > time.time() - 60
     # A deleted connection leaves its gauge at 0, not stale.
     from helpers import retrying
 
@@ -366,7 +384,8 @@ def test_audit_log_of_writes(own_server):
     client.describe_vpn_gateways(m.DescribeVpnGatewaysRequest(region_id=REGION))  # a read: not audited
 
     def audit(*args):
-        r = subprocess.run([str(server_binary()), "audit", "--data-dir", str(own_server.data_dir), *args],
+        r = subprocess.run([str(server_binary()), "audit", "--data-dir", str(own_server.data_dir),
+                            *own_server.store_args(), *args],
                            capture_output=True, text=True, timeout=30, env={**os.environ, "VPNGW_DATA_DIR": ""})
         assert r.returncode == 0, r.stderr
         return r.stdout
