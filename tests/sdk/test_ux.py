@@ -122,7 +122,11 @@ def test_cli_call_json_table_and_errors(server):
     assert body["IkeConfig"]["IkeEncAlg"] == "aes256" and body["IkeConfig"]["IkeLifetime"] == 3600
 
     r = cli(server, "vpc", "DescribeVpnConnection", "--RegionId", REGION, "--VpnConnectionId", vco, check=0)
-    golden("cli_describe_vpn_connection.txt", r.stdout)
+    assert r.stdout.startswith("{\n  ") and json.loads(r.stdout)["VpnConnectionId"] == vco
+    # Table mode on one object, with nested columns.
+    r = cli(server, "vpc", "DescribeVpnConnection", "--RegionId", REGION, "--VpnConnectionId", vco, "--output",
+            "cols=VpnConnectionId,Name,State,IkeConfig.IkeEncAlg,IkeConfig.IkeLifetime,IpsecConfig.IpsecEncAlg", check=0)
+    golden("cli_describe_vpn_connection_cols.txt", r.stdout)
 
     # Flattened parameters: --ResourceId.1, --Tag.1.Key / --Tag.1.Value (write and filter).
     tag = "cli" + vco[-8:]
