@@ -2,6 +2,8 @@
 //! of authenticated callers, with who, what and the result; no reads, no
 //! unauthenticated requests, and unit checks of the resource-id rules.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::TestApi;
