@@ -39,7 +39,7 @@ pub(super) async fn record(
         if !known.contains(&e.vpn_connection_id) {
             let owned = crate::vpc::connection::load(ctx, &e.vpn_connection_id)
                 .await
-                .is_ok_and(|c| c.value.vpn_gateway_id.as_deref() == Some(gateway_id));
+                .is_ok_and(|c| belongs_to(&c.value, gateway_id));
             if !owned {
                 continue;
             }
@@ -65,4 +65,13 @@ pub(super) async fn record(
         tracing::error!(error = %e, gateway = gateway_id, "appending data plane events to the event log failed");
     }
     Ok(())
+}
+
+/// Whether the connection is `gateway_id`'s (transit-router attachments have
+/// no gateway).
+fn belongs_to(c: &vpngw_model::VpnConnection, gateway_id: &str) -> bool {
+    serde_json::to_value(c)
+        .ok()
+        .and_then(|v| v.get("vpn_gateway_id")?.as_str().map(|g| g == gateway_id))
+        .unwrap_or(false)
 }

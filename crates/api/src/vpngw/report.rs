@@ -180,11 +180,11 @@ async fn accept(
         };
         let version = stored.version;
         let mut conn = stored.value;
-        if conn.vpn_gateway_id.as_deref() != Some(gateway_id) {
-            return Ok(Outcome::Unknown);
-        }
         let view = serde_json::to_value(vpc::connection::view(ctx, &conn, true)?)
             .map_err(|_| ApiError::internal())?;
+        if view.get("VpnGatewayId").and_then(|v| v.as_str()) != Some(gateway_id) {
+            return Ok(Outcome::Unknown);
+        }
         resolve_cgws(ctx, &view, cgw_ips).await?;
         let lookup = |id: &str| cgw_ips.get(id).cloned().flatten();
         let current = match spec_from_api(&view, gateway_view, &lookup) {
