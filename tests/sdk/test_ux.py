@@ -232,6 +232,10 @@ def test_completions_name_the_actions(server):
         assert "DescribeVpnConnection" in r.stdout and "CreateUser" in r.stdout and "configure" in r.stdout, shell
     r = cli(server, "completion", "fish", check=0)  # fish: commands and flags
     assert "__fish_vpngw" in r.stdout and '"vpc"' in r.stdout
+    # `--help` after an action lists its parameters (from the vendor metadata).
+    r = cli(server, "vpc", "CreateVpnConnection", "--help", check=0)
+    assert "--IkeConfig" in r.stdout and "JSON string" in r.stdout and "--RegionId" in r.stdout
+    assert "DescribeVpnConnection" in cli(server, "vpc", "--help", check=0).stdout
 
 
 # ------------------------------------------------------------------------ config file

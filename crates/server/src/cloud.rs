@@ -86,7 +86,7 @@ impl clap::builder::TypedValueParser for ActionParser {
 
 #[derive(Args, Debug)]
 #[command(
-    disable_help_flag = false,
+    disable_help_flag = true,
     after_help = "Parameters are the API's, as `--Name value` (also `--Tag.1.Key k`, JSON strings as values).\n\
 CLI flags: --endpoint URL, --region ID, --profile NAME, --access-key-id ID, --access-key-secret S,\n\
 --sts-token T, --config-path FILE, --output cols=A,B rows=Path.To.List[] [num=true]\n\
@@ -94,7 +94,7 @@ Example: vpngw vpc DescribeVpnConnection --RegionId cn-hangzhou --VpnConnectionI
 )]
 pub struct CallArgs {
     /// The API operation, e.g. DescribeVpnGateways.
-    #[arg(value_parser = ActionParser(CloudProduct::Vpc))]
+    #[arg(value_parser = ActionParser(CloudProduct::Vpc), allow_hyphen_values = true)]
     pub action: String,
     /// `--Param value` pairs and CLI flags.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
@@ -102,20 +102,26 @@ pub struct CallArgs {
 }
 
 #[derive(Args, Debug)]
-#[command(after_help = "See `vpngw vpc --help` for parameters and flags.")]
+#[command(
+    disable_help_flag = true,
+    after_help = "See `vpngw vpc --help` for parameters and flags."
+)]
 pub struct RamCallArgs {
     /// The API operation, e.g. CreateUser.
-    #[arg(value_parser = ActionParser(CloudProduct::Ram))]
+    #[arg(value_parser = ActionParser(CloudProduct::Ram), allow_hyphen_values = true)]
     pub action: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
     pub rest: Vec<String>,
 }
 
 #[derive(Args, Debug)]
-#[command(after_help = "See `vpngw vpc --help` for parameters and flags.")]
+#[command(
+    disable_help_flag = true,
+    after_help = "See `vpngw vpc --help` for parameters and flags."
+)]
 pub struct StsCallArgs {
     /// The API operation, e.g. AssumeRole.
-    #[arg(value_parser = ActionParser(CloudProduct::Sts))]
+    #[arg(value_parser = ActionParser(CloudProduct::Sts), allow_hyphen_values = true)]
     pub action: String,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
     pub rest: Vec<String>,
@@ -392,8 +398,91 @@ fn resolve(flags: &Flags, params: &[(String, String)]) -> anyhow::Result<Resolve
 
 // ---------------------------------------------------------------- calling
 
+fn kind_name(kind: &vpngw_model::operations::ParamKind) -> String {
+    use vpngw_model::operations::ParamKind as K;
+    match kind {
+        K::String => "string".into(),
+        K::Integer => "integer".into(),
+        K::Boolean => "boolean".into(),
+        K::Json => "JSON string".into(),
+        K::List(inner) => format!("list of {} (.N)", kind_name(inner)),
+        K::ObjectList(_) => "list of objects (.N.Field)".into(),
+        K::Object(_) => "object (.Field)".into(),
+    }
+}
+
+/// `vpngw vpc <Action> --help`: the operation's parameters, from the
+/// vendor's metadata vpngw is generated from.
+fn action_help(product: CloudProduct, action: &str) -> String {
+    let mut out = format!(
+        "vpngw {} {action} [--Param value ...]\n",
+        match product {
+            CloudProduct::Vpc => "vpc",
+            CloudProduct::Ram => "ram",
+            CloudProduct::Sts => "sts",
+        }
+    );
+    let served = product.actions().contains(&action);
+    if !served {
+        out.push_str("(not an operation this vpngw serves; the server will say so)\n");
+    }
+    let op = (product == CloudProduct::Vpc)
+        .then(|| vpngw_model::operations::operation(action))
+        .flatten();
+    match op {
+        Some(op) => {
+            out.push_str("\nParameters:\n");
+            for p in op.params {
+                out.push_str(&format!(
+                    "  --{:<32} {}{}\n",
+                    p.name,
+                    kind_name(&p.kind),
+                    if p.required { ", required" } else { "" }
+                ));
+                for f in p.kind.fields() {
+                    let sep = if matches!(p.kind, vpngw_model::operations::ParamKind::Object(_)) {
+                        "."
+                    } else {
+                        ".N."
+                    };
+                    out.push_str(&format!(
+                        "    --{}{sep}{:<24} {}\n",
+                        p.name,
+                        f.name,
+                        kind_name(&f.kind)
+                    ));
+                }
+            }
+        }
+        None => out.push_str("\nParameters: see the product's API reference.\n"),
+    }
+    out.push_str(
+        "\nCLI flags: --endpoint URL, --region ID, --profile NAME, --access-key-id ID,\n\
+         --access-key-secret S, --sts-token T, --config-path FILE,\n\
+         --output cols=A,B rows=Path.To.List[] [num=true]\n",
+    );
+    out
+}
+
 /// Runs one product command; returns the process exit code.
 pub async fn run(product: CloudProduct, action: &str, rest: &[String]) -> anyhow::Result<i32> {
+    let name = match product {
+        CloudProduct::Vpc => "vpc",
+        CloudProduct::Ram => "ram",
+        CloudProduct::Sts => "sts",
+    };
+    if action == "--help" || action == "-h" {
+        let mut cli = <crate::cli::Cli as clap::CommandFactory>::command();
+        if let Some(sub) = cli.find_subcommand_mut(name) {
+            let mut sub = sub.clone().bin_name(format!("vpngw {name}"));
+            sub.print_long_help()?;
+        }
+        return Ok(0);
+    }
+    if rest.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{}", action_help(product, action));
+        return Ok(0);
+    }
     let (mut params, flags) = parse_rest(rest)?;
     let r = resolve(&flags, &params)?;
     if let Some(token) = &r.sts_token {
@@ -731,6 +820,18 @@ mod tests {
         assert!(parse_rest(&strings(&["--RegionId"])).is_err());
         assert!(parse_rest(&strings(&["RegionId", "x"])).is_err());
         assert!(parse_rest(&strings(&["--colour", "x"])).is_err());
+    }
+
+    #[test]
+    fn help_lists_the_parameters() {
+        let h = action_help(CloudProduct::Vpc, "CreateVpnConnection");
+        assert!(h.contains("--VpnGatewayId"), "{h}");
+        assert!(h.contains("JSON string"), "{h}");
+        assert!(
+            h.contains("--Tags.N.Key") || h.contains("--Tags.N.Key "),
+            "{h}"
+        );
+        assert!(action_help(CloudProduct::Vpc, "NoSuchThing").contains("not an operation"));
     }
 
     #[test]
