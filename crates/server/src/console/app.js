@@ -265,7 +265,8 @@ function show() {
   $("#overview").hidden = !s || detail;
   $("#detail").hidden = !s || !detail;
   if (s) {
-    $("#who").textContent = s.id;
+    $("#who").textContent = s.arn || s.id;
+    $("#who").title = `AccessKeyId ${s.id}`;
     refresh();
   } else {
     clearTimeout(timer);
@@ -299,7 +300,9 @@ $("#login-form").addEventListener("submit", async (e) => {
   }
   setSession(s);
   try {
-    await call("vpc", "DescribeRegions", { RegionId: s.region });
+    // Any valid identity may ask who it is, whatever its RAM policies allow.
+    const me = await call("sts", "GetCallerIdentity", {});
+    setSession({ ...s, arn: me.Arn || s.id });
   } catch (err) {
     setSession(null);
     $("#login-error").textContent = err.message;
