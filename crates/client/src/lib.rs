@@ -219,6 +219,17 @@ impl Client {
         action: &str,
         params: &[(&str, &str)],
     ) -> Result<serde_json::Value, ClientError> {
+        Ok(self.call_text(version, action, params).await?.0)
+    }
+
+    /// [`Client::call`], also returning the answer's text as received (for
+    /// printing it with the server's key order).
+    pub async fn call_text(
+        &self,
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Result<(serde_json::Value, String), ClientError> {
         let nonce = uuid::Uuid::new_v4().to_string();
         let ts = timestamp();
         let mut pairs: Vec<(&str, &str)> = vec![
@@ -243,7 +254,7 @@ impl Client {
         }
     }
 
-    async fn post(&self, body: String) -> Result<serde_json::Value, ClientError> {
+    async fn post(&self, body: String) -> Result<(serde_json::Value, String), ClientError> {
         let transport = |e: &dyn std::fmt::Display| ClientError::Transport(e.to_string());
         let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
@@ -306,7 +317,7 @@ impl Client {
                 request_id: s("RequestId"),
             });
         }
-        Ok(value)
+        Ok((value, String::from_utf8_lossy(&bytes).into_owned()))
     }
 }
 

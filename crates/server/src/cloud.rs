@@ -499,11 +499,14 @@ pub async fn run(product: CloudProduct, action: &str, rest: &[String]) -> anyhow
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    match client.call(product.api().version(), action, &pairs).await {
-        Ok(answer) => {
+    match client
+        .call_text(product.api().version(), action, &pairs)
+        .await
+    {
+        Ok((answer, raw)) => {
             let text = match &flags.output {
                 Some(spec) => table(&answer, spec)?,
-                None => serde_json::to_string_pretty(&answer)? + "\n",
+                None => pretty(&raw) + "\n",
             };
             std::io::stdout().write_all(text.as_bytes())?;
             Ok(0)
@@ -524,6 +527,67 @@ pub async fn run(product: CloudProduct, action: &str, rest: &[String]) -> anyhow
             Ok(1)
         }
     }
+}
+
+/// Indents a JSON text two spaces per level, as `serde_json`'s pretty printer
+/// does, but keeping the keys in the order the server sent them (as the
+/// aliyun CLI prints answers). The text is valid JSON: the client parsed it.
+fn pretty(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() * 2);
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
+    let mut chars = raw.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                let close = if c == '{' { '}' } else { ']' };
+                while chars.peek().is_some_and(|n| n.is_whitespace()) {
+                    chars.next();
+                }
+                out.push(c);
+                if chars.peek() == Some(&close) {
+                    chars.next();
+                    out.push(close);
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(',');
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Follows `A.B[].C` from `value`; `[]` (or `[*]`) flattens a list.
@@ -832,6 +896,17 @@ mod tests {
             "{h}"
         );
         assert!(action_help(CloudProduct::Vpc, "NoSuchThing").contains("not an operation"));
+    }
+
+    #[test]
+    fn pretty_keeps_the_servers_key_order() {
+        let raw = r#"{"Z":1,"A":{"b":[1,{"x":"a,b:{}[]\"q\\"}],"e":{},"f":[]},"RequestId":"r"}"#;
+        let want = "{\n  \"Z\": 1,\n  \"A\": {\n    \"b\": [\n      1,\n      {\n        \"x\": \"a,b:{}[]\\\"q\\\\\"\n      }\n    ],\n    \"e\": {},\n    \"f\": []\n  },\n  \"RequestId\": \"r\"\n}";
+        assert_eq!(pretty(raw), want);
+        // Same layout as serde_json's pretty printer, apart from key order.
+        let v: serde_json::Value = serde_json::from_str(raw).unwrap();
+        let sorted = serde_json::to_string(&v).unwrap();
+        assert_eq!(pretty(&sorted), serde_json::to_string_pretty(&v).unwrap());
     }
 
     #[test]
