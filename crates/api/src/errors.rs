@@ -157,3 +157,77 @@ pub fn connection_configuring() -> ApiError {
         "The specified vpn connection is configuring.",
     )
 }
+
+// ---- tags, resource groups, attachments ---------------------------------------
+// The VPC reference lists only `Forbidden` for the tag operations; these are
+// the codes and messages of the cloud's tag implementation as the ECS and Tag
+// API references publish them (see docs/api-decisions.md).
+
+/// An empty, over-long or reserved (`aliyun`, `acs:`, URL) tag key.
+pub fn invalid_tag_key() -> ApiError {
+    ApiError::new(
+        "InvalidTagKey.Malformed",
+        "The specified Tag.n.Key is not valid.",
+    )
+}
+
+/// An over-long or reserved tag value.
+pub fn invalid_tag_value() -> ApiError {
+    ApiError::new(
+        "InvalidTagValue.Malformed",
+        "The specified Tag.n.Value is not valid.",
+    )
+}
+
+pub fn duplicate_tag_key() -> ApiError {
+    ApiError::new("Duplicate.TagKey", "The Tag.N.Key contain duplicate key.")
+}
+
+/// More than 20 tags (or tag keys) in one request.
+pub fn too_many_tags() -> ApiError {
+    ApiError::new(
+        "NumberExceed.Tags",
+        "The Tags parameter's number is exceed , Valid : 20",
+    )
+}
+
+/// More than 50 `ResourceId.N` in one request.
+pub fn too_many_resource_ids() -> ApiError {
+    ApiError::new(
+        "NumberExceed.ResourceIds",
+        "The ResourceIds parameter's number is exceed , Valid : 50",
+    )
+}
+
+/// A resource would carry more than 20 tags (403, as the Tag service answers it).
+pub fn tag_quota_exceeded() -> ApiError {
+    ApiError::new(
+        "QuotaExceed.TagsPerResource",
+        "The maximum number of tags for each resource is exceeded.",
+    )
+    .with_status(403)
+}
+
+/// A `ResourceId.N` of a tag operation that names no resource of the type.
+pub fn resource_id_not_found() -> ApiError {
+    ApiError::new(
+        "InvalidResourceId.NotFound",
+        "The specified ResourceIds are not found in our records.",
+    )
+}
+
+/// A `ResourceType` vpngw keeps no resources of.
+pub fn invalid_resource_type() -> ApiError {
+    ApiError::new(
+        "InvalidResourceType.NotFound",
+        "The ResourceType provided does not exist in our records.",
+    )
+}
+
+/// A resource group id that is not of the `rg-…` form (the VPC product's code).
+pub fn invalid_resource_group_id() -> ApiError {
+    ApiError::new(
+        "InvalidResourceGroupId",
+        "The specified ResourceGroupId does not exist.",
+    )
+}

@@ -130,12 +130,32 @@ pub struct Tunnel {
     pub status: String,
 }
 
+/// The transit-router side of a connection made with CreateVpnAttachment
+/// (no VPN gateway): where it is deployed and what it is bound to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// `CEN`: made to be attached to a transit router.
+    pub attach_type: String,
+    /// `public` or `private`.
+    pub network_type: String,
+    /// The connection's own gateway address (it has no VPN gateway).
+    pub internet_ip: String,
+    pub zone_no: String,
+    /// The CEN instance of the transit router it is bound to, if any.
+    pub attach_instance_id: Option<String>,
+    pub transit_router_id: Option<String>,
+    pub transit_router_name: Option<String>,
+    pub cross_account_authorized: bool,
+}
+
 /// An IPsec-VPN connection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VpnConnection {
     pub id: String,
     pub region_id: String,
-    pub vpn_gateway_id: String,
+    /// `None` for a transit-router attachment (CreateVpnAttachment), which
+    /// has no VPN gateway; see `attachment`.
+    pub vpn_gateway_id: Option<String>,
     /// Single-tunnel connections only.
     pub customer_gateway_id: Option<String>,
     pub name: String,
@@ -163,11 +183,62 @@ pub struct VpnConnection {
     pub state: Lifecycle,
     /// Negotiation status, as last measured by the data plane.
     pub status: String,
+    /// Set exactly when `vpn_gateway_id` is `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
     /// What the data plane last measured (ReportDataplaneState); `None`
     /// until an agent reported. `status` and the tunnels' `status` are kept
     /// in step with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured: Option<crate::dataplane::Measured>,
+}
+
+impl VpnConnection {
+    /// A single-tunnel connection to `customer_gateway_id` with the cloud's
+    /// defaults (DPD, NAT traversal and route auto-configuration on, default
+    /// IPsec phase, no BGP or health check, state `active`), of no VPN gateway
+    /// and no attachment yet: callers set what their operation decides.
+    pub fn single_tunnel(
+        id: String,
+        region_id: String,
+        customer_gateway_id: String,
+        ike: IkeConfig,
+        create_time_ms: i64,
+    ) -> VpnConnection {
+        VpnConnection {
+            id,
+            region_id,
+            vpn_gateway_id: None,
+            customer_gateway_id: Some(customer_gateway_id),
+            name: String::new(),
+            local_subnet: String::new(),
+            remote_subnet: String::new(),
+            effect_immediately: false,
+            enable_dpd: true,
+            enable_nat_traversal: true,
+            auto_config_route: true,
+            remote_ca_certificate: None,
+            ike,
+            ipsec: IpsecConfig::default(),
+            bgp: BgpConfig::default(),
+            health_check: None,
+            tunnels: Vec::new(),
+            enable_tunnels_bgp: false,
+            tunnel_bandwidth: None,
+            resource_group_id: String::new(),
+            create_time_ms,
+            tags: Vec::new(),
+            state: Lifecycle::settled("active"),
+            status: STATUS_NOT_ESTABLISHED.to_owned(),
+            attachment: None,
+            measured: None,
+        }
+    }
+
+    /// Whether this is a transit-router attachment rather than a connection of a VPN gateway.
+    pub fn is_attachment(&self) -> bool {
+        self.attachment.is_some()
+    }
 }
 
 /// The status a connection has before any data plane has measured it.

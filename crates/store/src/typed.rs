@@ -66,11 +66,12 @@ impl Resource for VpnConnection {
     fn resource_group_id(&self) -> &str {
         &self.resource_group_id
     }
+    /// The VPN gateway; none for a transit-router attachment.
     fn parent_id(&self) -> Option<&str> {
-        Some(&self.vpn_gateway_id)
+        self.vpn_gateway_id.as_deref()
     }
     fn links(&self) -> Vec<String> {
-        let mut links = vec![self.vpn_gateway_id.clone()];
+        let mut links: Vec<String> = self.vpn_gateway_id.iter().cloned().collect();
         links.extend(self.customer_gateway_id.iter().cloned());
         for t in &self.tunnels {
             if !links.contains(&t.customer_gateway_id) {

@@ -51,7 +51,7 @@ fn bgp_key_aad(id: &str) -> String {
 }
 
 /// Seals the plaintext secrets of a connection about to be stored.
-fn seal(ctx: &Ctx<'_>, c: &mut VpnConnection) {
+pub(crate) fn seal(ctx: &Ctx<'_>, c: &mut VpnConnection) {
     c.ike.psk = ctx.secrets().seal(&c.ike.psk, &psk_aad(&c.id));
     if let Some(k) = &c.bgp.auth_key {
         c.bgp.auth_key = Some(ctx.secrets().seal(k, &bgp_key_aad(&c.id)));
@@ -59,7 +59,7 @@ fn seal(ctx: &Ctx<'_>, c: &mut VpnConnection) {
 }
 
 /// Opens the secrets of a stored connection in place.
-fn unseal(ctx: &Ctx<'_>, c: &mut VpnConnection) -> Result<(), ApiError> {
+pub(crate) fn unseal(ctx: &Ctx<'_>, c: &mut VpnConnection) -> Result<(), ApiError> {
     c.ike.psk = ctx.secrets().open(&c.ike.psk, &psk_aad(&c.id))?;
     if let Some(k) = &c.bgp.auth_key {
         c.bgp.auth_key = Some(ctx.secrets().open(k, &bgp_key_aad(&c.id))?);
@@ -179,7 +179,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
     let mut conn = VpnConnection {
         id: id.clone(),
         region_id: region.id.to_owned(),
-        vpn_gateway_id: gateway.value.id.clone(),
+        vpn_gateway_id: Some(gateway.value.id.clone()),
         customer_gateway_id: Some(customer_gateway.value.id.clone()),
         name: String::new(),
         local_subnet,
@@ -200,14 +200,14 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         tunnels: Vec::new(),
         enable_tunnels_bgp: false,
         tunnel_bandwidth: None,
-        resource_group_id: ctx
-            .opt("ResourceGroupId")
-            .unwrap_or("rg-default")
-            .to_owned(),
+        // CreateVpnConnection takes no ResourceGroupId: a gateway's
+        // connections are in the gateway's group.
+        resource_group_id: gateway.value.resource_group_id.clone(),
         create_time_ms: ctx.now_ms,
         tags: customer_gateway::create_tags(ctx)?,
         state: Lifecycle::settled("active"),
         status: STATUS_NOT_ESTABLISHED.to_owned(),
+        attachment: None,
         measured: None,
     };
     apply_flags(ctx, &mut conn)?;
@@ -228,7 +228,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         // One single-tunnel connection per gateway and peer: the cloud says
         // so, and strongSwan could not tell two such tunnels apart.
         unique: vec![
-            ("vpn_gateway_id", conn.vpn_gateway_id.clone()),
+            ("vpn_gateway_id", gateway.value.id.clone()),
             (
                 "customer_gateway_id",
                 conn.customer_gateway_id.clone().unwrap_or_default(),
@@ -332,8 +332,11 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
         value: stored,
         version,
     } = load(ctx, id).await?;
-    let gateway = vpn_gateway::load(ctx, &stored.vpn_gateway_id).await?;
-    require_active(&gateway.value, ctx.now_ms)?;
+    // A transit-router attachment has no gateway to wait for.
+    if let Some(gateway_id) = &stored.vpn_gateway_id {
+        let gateway = vpn_gateway::load(ctx, gateway_id).await?;
+        require_active(&gateway.value, ctx.now_ms)?;
+    }
     let mut conn = stored;
     unseal(ctx, &mut conn)?;
     if let Some(s) = subnets(ctx, "LocalSubnet")? {
@@ -364,7 +367,7 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
             health_status,
         ),
         vpn_connection_id: opened.id,
-        vpn_gateway_id: opened.vpn_gateway_id,
+        vpn_gateway_id: opened.vpn_gateway_id.unwrap_or_default(),
         customer_gateway_id: opened.customer_gateway_id,
         name: opened.name,
         description: String::new(),
@@ -382,9 +385,11 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
 pub async fn delete(ctx: &Ctx<'_>) -> Reply {
     let id = ctx.params.required("VpnConnectionId")?;
     let conn = load(ctx, id).await?;
-    let gateway = vpn_gateway::load(ctx, &conn.value.vpn_gateway_id).await?;
-    if gateway.value.lifecycle.effective(ctx.now_ms) == "updating" {
-        return Err(errors::gateway_configuring());
+    if let Some(gateway_id) = &conn.value.vpn_gateway_id {
+        let gateway = vpn_gateway::load(ctx, gateway_id).await?;
+        if gateway.value.lifecycle.effective(ctx.now_ms) == "updating" {
+            return Err(errors::gateway_configuring());
+        }
     }
     ctx.store()
         // Its routes go with it (routes::CASCADE).

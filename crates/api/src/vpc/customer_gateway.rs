@@ -50,22 +50,7 @@ fn view(ctx: &Ctx<'_>, c: &CustomerGateway) -> Result<CustomerGatewayView, ApiEr
 
 /// `Tags.N.Key`/`Tags.N.Value` of a create call, checked the cloud's way.
 pub(crate) fn create_tags(ctx: &Ctx<'_>) -> Result<Vec<Tag>, ApiError> {
-    let mut tags: Vec<Tag> = Vec::new();
-    for t in ctx.params.objects("Tags")? {
-        let key = t.get("Key").unwrap_or("");
-        let value = t.get("Value").unwrap_or("");
-        if key.is_empty() || key.chars().count() > 128 {
-            return Err(ApiError::invalid_parameter("Tags.Key"));
-        }
-        if value.chars().count() > 128 {
-            return Err(ApiError::invalid_parameter("Tags.Value"));
-        }
-        vpngw_model::tags::upsert(&mut tags, key, value);
-    }
-    if tags.len() > 20 {
-        return Err(ApiError::invalid_parameter("Tags"));
-    }
-    Ok(tags)
+    super::tags::parse(ctx.params, "Tags")
 }
 
 #[derive(Serialize)]
@@ -114,10 +99,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         ip_address: ip.to_string(),
         asn,
         auth_key,
-        resource_group_id: ctx
-            .opt("ResourceGroupId")
-            .unwrap_or("rg-default")
-            .to_owned(),
+        resource_group_id: super::resource_group::from_create(ctx)?,
         create_time_ms: ctx.now_ms,
         tags: create_tags(ctx)?,
     };

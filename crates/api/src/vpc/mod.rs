@@ -1,10 +1,14 @@
 //! The VPC product's IPsec-VPN operations.
 
+pub mod attachment;
 pub mod connection;
 pub mod customer_gateway;
 mod ike_json;
+mod records;
 pub mod regions;
+pub mod resource_group;
 pub mod routes;
+pub mod tags;
 pub mod views;
 pub mod vpn_gateway;
 

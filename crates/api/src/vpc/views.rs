@@ -438,7 +438,10 @@ pub struct VpnConnectionView {
     pub remote_ca_certificate: Option<String>,
     pub state: String,
     pub status: String,
-    pub network_type: &'static str,
+    pub network_type: String,
+    /// Transit-router attachments only (CreateVpnAttachment).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<super::attachment::AttachmentFieldsView>,
     pub ike_config: IkeConfigView,
     pub ipsec_config: IpsecConfigView,
     pub vpn_bgp_config: VpnBgpConfigView,
@@ -485,7 +488,7 @@ impl VpnConnectionView {
         };
         VpnConnectionView {
             vpn_connection_id: c.id.clone(),
-            vpn_gateway_id: c.vpn_gateway_id.clone(),
+            vpn_gateway_id: c.vpn_gateway_id.clone().unwrap_or_default(),
             customer_gateway_id: c.customer_gateway_id.clone(),
             name: c.name.clone(),
             local_subnet: c.local_subnet.clone(),
@@ -498,7 +501,14 @@ impl VpnConnectionView {
             remote_ca_certificate: c.remote_ca_certificate.clone(),
             status: c.status.clone(),
             state,
-            network_type: "public",
+            network_type: c
+                .attachment
+                .as_ref()
+                .map_or("public", |a| a.network_type.as_str())
+                .to_owned(),
+            attachment: c.attachment.as_ref().map(|a| {
+                super::attachment::AttachmentFieldsView::of(a, c.tunnel_bandwidth.as_deref())
+            }),
             ike_config: IkeConfigView::of(&c.ike, secrets.psk),
             ipsec_config: IpsecConfigView::of(&c.ipsec),
             vpn_bgp_config: VpnBgpConfigView::of(

@@ -42,7 +42,7 @@ pub(crate) async fn load(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<VpnGateway
         .ok_or_else(errors::vpn_gateway_not_found)
 }
 
-fn random_ip(pool: ipnet::Ipv4Net) -> String {
+pub(crate) fn random_ip(pool: ipnet::Ipv4Net) -> String {
     let size = 1u64 << (32 - pool.prefix_len());
     // Skip the network and broadcast addresses of the pool.
     let offset = rand::rng().random_range(1..size.saturating_sub(1).max(2));
@@ -117,10 +117,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         vpn_type: vpn_type.to_owned(),
         auto_propagate: false,
         enable_bgp: false,
-        resource_group_id: ctx
-            .opt("ResourceGroupId")
-            .unwrap_or("rg-default")
-            .to_owned(),
+        resource_group_id: super::resource_group::from_create(ctx)?,
         create_time_ms: ctx.now_ms,
         end_time_ms: match period {
             Some(months) => ctx.now_ms + months * 30 * 24 * 3600 * 1000,

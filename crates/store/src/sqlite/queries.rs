@@ -83,12 +83,13 @@ fn write_links(c: &Connection, rec: &Record) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// ` AND <doc field> = ?`. Field names come from code, never from requests.
+/// ` AND <doc field> = ?`. Field names come from code, never from requests;
+/// a dotted name (`attachment.attach_type`) reaches into a nested object.
 fn json_field_equals(field: &str) -> String {
     debug_assert!(
         field
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
     );
     format!(" AND json_extract(doc, '$.{field}') = ?")
 }
