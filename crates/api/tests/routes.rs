@@ -385,6 +385,55 @@ async fn vco_route_client_tokens_and_quota() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vco_routes_of_an_attachment_go_with_it() {
+    let api = TestApi::new().await;
+    let cgw = api
+        .ok("CreateCustomerGateway", &[("IpAddress", "100.64.9.9")])
+        .await;
+    let cgw = cgw["CustomerGatewayId"].as_str().unwrap().to_owned();
+    let att = api
+        .ok(
+            "CreateVpnAttachment",
+            &[
+                ("CustomerGatewayId", &cgw),
+                ("LocalSubnet", "10.1.0.0/16"),
+                ("RemoteSubnet", "192.168.1.0/24"),
+            ],
+        )
+        .await;
+    let att = att["VpnConnectionId"].as_str().unwrap().to_owned();
+    for dest in ["192.168.1.0/24", "192.168.2.0/24"] {
+        api.ok(
+            "CreateVcoRouteEntry",
+            &[
+                ("VpnConnectionId", &att),
+                ("RouteDest", dest),
+                ("NextHop", &att),
+                ("Weight", "0"),
+            ],
+        )
+        .await;
+    }
+    let list = vco_routes(&api, &att, &[]).await;
+    assert_eq!(
+        dests(&list["VcoRouteEntries"]),
+        ["192.168.1.0/24", "192.168.2.0/24"]
+    );
+    // Deleting the attachment takes its routes with it.
+    api.ok("DeleteVpnAttachment", &[("VpnConnectionId", &att)])
+        .await;
+    let gone = api
+        .call("DescribeVcoRouteEntries", &[("VpnConnectionId", &att)])
+        .await;
+    assert_eq!(
+        code(&gone),
+        (404, "InvalidVpnConnectionInstanceId.NotFound")
+    );
+    api.ok("DeleteCustomerGateway", &[("CustomerGatewayId", &cgw)])
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_routes_create_describe_modify_publish_delete() {
     let api = TestApi::new().await;
     let (gw, _, vco) = api.connection().await;

@@ -5,7 +5,9 @@
 //! mode lets a second process write (the server's writer and this one wait
 //! for each other through the busy timeout), and both use the same master
 //! key (`VPNGW_MASTER_KEY`, or the key file), so the server can open the
-//! secret sealed here. Only the sealed secret is stored.
+//! secret sealed here. Only the sealed secret is stored. With
+//! `--database-url` (or `VPNGW_DATABASE_URL`) the account goes into the
+//! replicas' PostgreSQL database instead; they see it at once.
 
 use std::path::PathBuf;
 
@@ -13,7 +15,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use vpngw_api::Secrets;
 use vpngw_identity::MasterKey;
-use vpngw_store::{StoreError, sqlite::SqliteStore};
+use vpngw_store::StoreError;
 
 #[derive(Subcommand)]
 pub enum AccountCommand {
@@ -34,6 +36,10 @@ pub struct CreateArgs {
     /// Master key file [default: <data-dir>/master.key]; VPNGW_MASTER_KEY (the key itself) wins.
     #[arg(long, env = "VPNGW_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
+
+    /// The server's PostgreSQL database (`postgres://…`), instead of the data directory's SQLite.
+    #[arg(long, env = "VPNGW_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 }
 
 pub async fn run(cmd: AccountCommand) -> anyhow::Result<()> {
@@ -55,13 +61,13 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| args.data_dir.join("master.key"));
     let (master_key, _) = MasterKey::resolve(&key_path).context("loading the master key")?;
-    let store = SqliteStore::open(&args.data_dir).context("opening the database")?;
+    let (store, _) = crate::database::open(args.database_url.as_deref(), &args.data_dir).await?;
     let secrets = Secrets::new(master_key);
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0);
-    let created = match vpngw_api::bootstrap::create_account(&store, &secrets, name, now_ms).await {
+    let created = match vpngw_api::bootstrap::create_account(&*store, &secrets, name, now_ms).await {
         Ok(k) => k,
         Err(StoreError::AlreadyExists) => anyhow::bail!("an account named {name:?} exists already"),
         Err(e) => anyhow::bail!("creating the account: {e}"),

@@ -66,6 +66,10 @@ pub struct ServeArgs {
     #[arg(long, env = "VPNGW_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// PostgreSQL database `postgres://user:password@host:5432/db`, shared by replicas [default: SQLite in the data dir].
+    #[arg(long, env = "VPNGW_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
     /// Master key file [default: <data-dir>/master.key]; VPNGW_MASTER_KEY (the key itself) wins.
     #[arg(long, env = "VPNGW_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,

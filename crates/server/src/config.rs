@@ -28,6 +28,10 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Directory holding the database and (by default) the master key.
     pub data_dir: PathBuf,
+    /// PostgreSQL database (`postgres://user:password@host:5432/db`) shared
+    /// by one or more replicas; `None`: SQLite in `data_dir`. Replicas on one
+    /// database must share the master key (docs/postgresql.md).
+    pub database_url: Option<String>,
     /// The master key file; `None`: `<data_dir>/master.key`.
     /// `VPNGW_MASTER_KEY` (the key itself) wins over any file.
     pub master_key_file: Option<PathBuf>,
@@ -62,6 +66,7 @@ impl Default for Settings {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./vpngw-data"),
+            database_url: None,
             master_key_file: None,
             root_access_key_id: None,
             root_access_key_secret: None,
@@ -234,6 +239,8 @@ mod tests {
             "127.0.0.1:1",
             "--data-dir",
             "/d",
+            "--database-url",
+            "postgres://vpngw@127.0.0.1/vpngw",
             "--master-key-file",
             "/k",
             "--root-access-key-id",

@@ -6,6 +6,7 @@ mod audit_cmd;
 mod cli;
 mod cloud;
 mod config;
+mod database;
 mod console;
 mod http;
 mod lab;

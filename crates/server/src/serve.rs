@@ -5,7 +5,6 @@ use std::sync::{Arc, atomic::AtomicBool};
 use anyhow::Context;
 use vpngw_api::{Secrets, Service};
 use vpngw_identity::{KeySource, MasterKey};
-use vpngw_store::sqlite::SqliteStore;
 
 use crate::{
     cli::ServeArgs,
@@ -27,8 +26,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     {
         tracing::info!(path = %path.display(), "created a new master key; back it up with the data directory");
     }
-    let store = SqliteStore::open(&args.data_dir).context("opening the database")?;
-    let store: Arc<dyn vpngw_store::Store> = Arc::new(store);
+    let (store, database) =
+        crate::database::open(args.database_url.as_deref(), &args.data_dir).await?;
     let secrets = Secrets::new(master_key);
 
     let given = match (
@@ -45,10 +44,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    if let Some(generated) = vpngw_api::bootstrap::ensure_root(&*store, &secrets, given, now_ms)
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the root account: {e}"))?
-    {
+    let root = match vpngw_api::bootstrap::ensure_root(&*store, &secrets, given, now_ms).await {
+        // Another replica on the same database created it a moment ago.
+        Err(vpngw_store::StoreError::AlreadyExists) if !store.accounts().await?.is_empty() => None,
+        other => other.map_err(|e| anyhow::anyhow!("creating the root account: {e}"))?,
+    };
+    if let Some(generated) = root {
         // Printed once, on first start only: the secret is stored sealed.
         println!(
             "vpngw: created the root account {}\n  AccessKeyId:     {}\n  AccessKeySecret: {}",
@@ -72,7 +73,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, data_dir = %args.data_dir.display(), "vpngw serving");
+    tracing::info!(listen = %listener.local_addr()?, data_dir = %args.data_dir.display(), %database, "vpngw serving");
     ready.store(true, std::sync::atomic::Ordering::Release);
     axum::serve(
         listener,

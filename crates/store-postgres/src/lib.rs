@@ -114,7 +114,8 @@ const MAX_ATTEMPTS: u32 = 5;
 /// transaction: commits on `Ok`, rolls back on `Err`, and runs the whole
 /// transaction again on a serialization failure or a deadlock.
 macro_rules! in_tx {
-    ($store:expr, |$tx:ident| $body:expr) => {{
+    ($store:expr, $op:literal, |$tx:ident| $body:expr) => {{
+        let started = std::time::Instant::now();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -142,10 +143,44 @@ macro_rules! in_tx {
                     tracing::debug!(error = %e, attempt, "retrying a transaction");
                     tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 5)).await;
                 }
-                other => break other.map_err(StoreError::from),
+                other => {
+                    record_duration($op, "write", started);
+                    break other.map_err(StoreError::from);
+                }
             }
         }
     }};
+}
+
+/// Runs `$body`, an expression awaiting a `Result<T, Error>` that uses
+/// `$c: &deadpool_postgres::Client`, on a pooled connection outside any
+/// transaction (one statement, or reads that need no common snapshot).
+macro_rules! read {
+    ($store:expr, $op:literal, |$c:ident| $body:expr) => {
+        read!($store, $op, "read", |$c| $body)
+    };
+    ($store:expr, $op:literal, $mode:literal, |$c:ident| $body:expr) => {{
+        let started = std::time::Instant::now();
+        let result: Result<_, StoreError> = async {
+            let $c = $store.client().await?;
+            let $c = &$c;
+            Ok($body.await?)
+        }
+        .await;
+        record_duration($op, $mode, started);
+        result
+    }};
+}
+
+/// `vpngw_store_operation_duration_seconds{op,mode}`, as the SQLite backend
+/// records it (a no-op unless the process installed a metrics recorder).
+fn record_duration(op: &'static str, mode: &'static str, started: std::time::Instant) {
+    metrics::histogram!(
+        "vpngw_store_operation_duration_seconds",
+        "op" => op,
+        "mode" => mode
+    )
+    .record(started.elapsed().as_secs_f64());
 }
 
 impl PgStore {
@@ -236,20 +271,19 @@ impl PgStore {
 #[async_trait]
 impl Store for PgStore {
     async fn insert(&self, record: Record, guard: InsertGuard) -> Result<Inserted, StoreError> {
-        in_tx!(self, |tx| queries::insert(tx, &record, &guard))
+        in_tx!(self, "insert", |tx| queries::insert(tx, &record, &guard))
     }
 
     async fn get(&self, kind: Kind, scope: &Scope, id: &str) -> Result<Option<Record>, StoreError> {
-        let c = self.client().await?;
-        Ok(queries::get(&c, kind, scope, id).await?)
+        read!(self, "get", |c| queries::get(c, kind, scope, id))
     }
 
     async fn update(&self, record: Record) -> Result<Record, StoreError> {
-        in_tx!(self, |tx| queries::update(tx, &record))
+        in_tx!(self, "update", |tx| queries::update(tx, &record))
     }
 
     async fn delete(&self, kind: Kind, scope: &Scope, id: &str) -> Result<(), StoreError> {
-        in_tx!(self, |tx| queries::delete(tx, kind, scope, id))
+        in_tx!(self, "delete", |tx| queries::delete(tx, kind, scope, id))
     }
 
     async fn delete_cascade(
@@ -259,36 +293,34 @@ impl Store for PgStore {
         id: &str,
         cascade: &[Kind],
     ) -> Result<Vec<String>, StoreError> {
-        in_tx!(self, |tx| queries::delete_cascade(
+        in_tx!(self, "delete_cascade", |tx| queries::delete_cascade(
             tx, kind, scope, id, cascade
         ))
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        let c = self.client().await?;
-        Ok(queries::list(&c, query).await?)
+        read!(self, "list", |c| queries::list(c, query))
     }
 
     async fn append_log(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
         }
-        in_tx!(self, |tx| logs::append_log(tx, &entries))
+        in_tx!(self, "append_log", |tx| logs::append_log(tx, &entries))
     }
 
     async fn list_logs(&self, query: &LogQuery) -> Result<LogPage, StoreError> {
-        let c = self.client().await?;
-        Ok(logs::list_logs(&c, query).await?)
+        read!(self, "list_logs", |c| logs::list_logs(c, query))
     }
 
     async fn append_audit(&self, event: AuditEvent) -> Result<(), StoreError> {
-        let c = self.client().await?;
-        Ok(logs::append_audit(&c, &event).await?)
+        read!(self, "append_audit", "write", |c| logs::append_audit(
+            c, &event
+        ))
     }
 
     async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
-        let c = self.client().await?;
-        Ok(logs::audit_events(&c, query).await?)
+        read!(self, "audit_events", |c| logs::audit_events(c, query))
     }
 
     async fn count_by(
@@ -297,8 +329,7 @@ impl Store for PgStore {
         by: CountBy,
         now_ms: i64,
     ) -> Result<Vec<(String, u64)>, StoreError> {
-        let c = self.client().await?;
-        Ok(logs::count_by(&c, kind, by, now_ms).await?)
+        read!(self, "count_by", |c| logs::count_by(c, kind, by, now_ms))
     }
 
     async fn create_account(
@@ -306,17 +337,17 @@ impl Store for PgStore {
         account: AccountRecord,
         key: AccessKeyRecord,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| queries::create_account(tx, &account, &key))
+        in_tx!(self, "create_account", |tx| queries::create_account(
+            tx, &account, &key
+        ))
     }
 
     async fn accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
-        let c = self.client().await?;
-        Ok(queries::accounts(&c).await?)
+        read!(self, "accounts", |c| queries::accounts(c))
     }
 
     async fn access_key(&self, id: &str) -> Result<Option<AccessKeyRecord>, StoreError> {
-        let c = self.client().await?;
-        Ok(queries::access_key(&c, id).await?)
+        read!(self, "access_key", |c| queries::access_key(c, id))
     }
 
     async fn use_nonce(
@@ -326,14 +357,20 @@ impl Store for PgStore {
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         self.maybe_purge_nonces(now_ms);
-        let c = self.nonce_pool.get().await.map_err(Error::from)?;
-        Ok(queries::use_nonce(&c, access_key_id, nonce, now_ms).await?)
+        let started = std::time::Instant::now();
+        let result: Result<bool, Error> = async {
+            let c = self.nonce_pool.get().await?;
+            queries::use_nonce(&c, access_key_id, nonce, now_ms).await
+        }
+        .await;
+        record_duration("use_nonce", "write", started);
+        Ok(result?)
     }
 
     // ---- RAM and STS (identity.rs) -----------------------------------------
 
     async fn create_user(&self, user: UserRecord) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::create_user(tx, &user))
+        in_tx!(self, "create_user", |tx| identity::create_user(tx, &user))
     }
 
     async fn get_user(
@@ -341,8 +378,9 @@ impl Store for PgStore {
         account_id: &str,
         name: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
-        let c = self.client().await?;
-        Ok(identity::get_user(&c, account_id, name).await?)
+        read!(self, "get_user", |c| identity::get_user(
+            c, account_id, name
+        ))
     }
 
     async fn list_users(
@@ -351,8 +389,9 @@ impl Store for PgStore {
         marker: Option<&str>,
         limit: u32,
     ) -> Result<MarkerPage<UserRecord>, StoreError> {
-        let c = self.client().await?;
-        Ok(identity::list_users(&c, account_id, marker, limit).await?)
+        read!(self, "list_users", |c| identity::list_users(
+            c, account_id, marker, limit
+        ))
     }
 
     async fn update_user(
@@ -361,13 +400,15 @@ impl Store for PgStore {
         name: &str,
         update: UserUpdate,
     ) -> Result<UserRecord, StoreError> {
-        in_tx!(self, |tx| identity::update_user(
+        in_tx!(self, "update_user", |tx| identity::update_user(
             tx, account_id, name, &update
         ))
     }
 
     async fn delete_user(&self, account_id: &str, name: &str) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::delete_user(tx, account_id, name))
+        in_tx!(self, "delete_user", |tx| identity::delete_user(
+            tx, account_id, name
+        ))
     }
 
     async fn create_user_access_key(
@@ -375,11 +416,9 @@ impl Store for PgStore {
         key: AccessKeyRecord,
         max_per_user: u32,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::create_user_access_key(
-            tx,
-            &key,
-            max_per_user
-        ))
+        in_tx!(self, "create_user_access_key", |tx| {
+            identity::create_user_access_key(tx, &key, max_per_user)
+        })
     }
 
     async fn list_access_keys(
@@ -387,8 +426,9 @@ impl Store for PgStore {
         account_id: &str,
         principal: &str,
     ) -> Result<Vec<AccessKeyRecord>, StoreError> {
-        let c = self.client().await?;
-        Ok(identity::list_access_keys(&c, account_id, principal).await?)
+        read!(self, "list_access_keys", |c| identity::list_access_keys(
+            c, account_id, principal
+        ))
     }
 
     async fn set_access_key_status(
@@ -398,9 +438,9 @@ impl Store for PgStore {
         key_id: &str,
         status: &str,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::set_access_key_status(
-            tx, account_id, principal, key_id, status
-        ))
+        in_tx!(self, "set_access_key_status", |tx| {
+            identity::set_access_key_status(tx, account_id, principal, key_id, status)
+        })
     }
 
     async fn delete_access_key(
@@ -409,13 +449,15 @@ impl Store for PgStore {
         principal: &str,
         key_id: &str,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::delete_access_key(
+        in_tx!(self, "delete_access_key", |tx| identity::delete_access_key(
             tx, account_id, principal, key_id
         ))
     }
 
     async fn create_group(&self, group: GroupRecord) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::create_group(tx, &group))
+        in_tx!(self, "create_group", |tx| identity::create_group(
+            tx, &group
+        ))
     }
 
     async fn get_group(
@@ -423,12 +465,15 @@ impl Store for PgStore {
         account_id: &str,
         name: &str,
     ) -> Result<Option<GroupRecord>, StoreError> {
-        let c = self.client().await?;
-        Ok(identity::get_group(&c, account_id, name).await?)
+        read!(self, "get_group", |c| identity::get_group(
+            c, account_id, name
+        ))
     }
 
     async fn delete_group(&self, account_id: &str, name: &str) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::delete_group(tx, account_id, name))
+        in_tx!(self, "delete_group", |tx| identity::delete_group(
+            tx, account_id, name
+        ))
     }
 
     async fn add_user_to_group(
@@ -439,7 +484,7 @@ impl Store for PgStore {
         joined_ms: i64,
         max_groups_per_user: u32,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::add_user_to_group(
+        in_tx!(self, "add_user_to_group", |tx| identity::add_user_to_group(
             tx,
             account_id,
             group,
@@ -455,9 +500,9 @@ impl Store for PgStore {
         group: &str,
         user: &str,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::remove_user_from_group(
-            tx, account_id, group, user
-        ))
+        in_tx!(self, "remove_user_from_group", |tx| {
+            identity::remove_user_from_group(tx, account_id, group, user)
+        })
     }
 
     async fn list_groups_for_user(
@@ -465,12 +510,13 @@ impl Store for PgStore {
         account_id: &str,
         user: &str,
     ) -> Result<Vec<Membership>, StoreError> {
-        let c = self.client().await?;
-        Ok(identity::list_groups_for_user(&c, account_id, user).await?)
+        read!(self, "list_groups_for_user", |c| identity::list_groups_for_user(
+            c, account_id, user
+        ))
     }
 
     async fn create_role(&self, role: RoleRecord) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::create_role(tx, &role))
+        in_tx!(self, "create_role", |tx| identity::create_role(tx, &role))
     }
 
     async fn get_role(
@@ -478,8 +524,9 @@ impl Store for PgStore {
         account_id: &str,
         name: &str,
     ) -> Result<Option<RoleRecord>, StoreError> {
-        let c = self.client().await?;
-        Ok(identity::get_role(&c, account_id, name).await?)
+        read!(self, "get_role", |c| identity::get_role(
+            c, account_id, name
+        ))
     }
 
     async fn list_roles(
@@ -488,12 +535,15 @@ impl Store for PgStore {
         marker: Option<&str>,
         limit: u32,
     ) -> Result<MarkerPage<RoleRecord>, StoreError> {
-        let c = self.client().await?;
-        Ok(identity::list_roles(&c, account_id, marker, limit).await?)
+        read!(self, "list_roles", |c| identity::list_roles(
+            c, account_id, marker, limit
+        ))
     }
 
     async fn delete_role(&self, account_id: &str, name: &str) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::delete_role(tx, account_id, name))
+        in_tx!(self, "delete_role", |tx| identity::delete_role(
+            tx, account_id, name
+        ))
     }
 
     async fn create_policy(
@@ -502,7 +552,7 @@ impl Store for PgStore {
         document: String,
         max_policies: u32,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::create_policy(
+        in_tx!(self, "create_policy", |tx| identity::create_policy(
             tx,
             &policy,
             &document,
@@ -515,13 +565,15 @@ impl Store for PgStore {
         account_id: &str,
         name: &str,
     ) -> Result<Option<(PolicyRecord, PolicyVersionRecord)>, StoreError> {
-        let c = self.client().await?;
-        Ok(identity::get_policy(&c, account_id, name).await?)
+        read!(self, "get_policy", |c| identity::get_policy(
+            c, account_id, name
+        ))
     }
 
     async fn list_policies(&self, account_id: &str) -> Result<Vec<PolicyRecord>, StoreError> {
-        let c = self.client().await?;
-        Ok(identity::list_policies(&c, account_id).await?)
+        read!(self, "list_policies", |c| identity::list_policies(
+            c, account_id
+        ))
     }
 
     async fn delete_policy(
@@ -530,7 +582,7 @@ impl Store for PgStore {
         name: &str,
         cascade: bool,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::delete_policy(
+        in_tx!(self, "delete_policy", |tx| identity::delete_policy(
             tx, account_id, name, cascade
         ))
     }
@@ -544,15 +596,17 @@ impl Store for PgStore {
         now_ms: i64,
         max_versions: u32,
     ) -> Result<PolicyVersionRecord, StoreError> {
-        in_tx!(self, |tx| identity::create_policy_version(
-            tx,
-            account_id,
-            name,
-            &document,
-            set_default,
-            now_ms,
-            max_versions
-        ))
+        in_tx!(self, "create_policy_version", |tx| {
+            identity::create_policy_version(
+                tx,
+                account_id,
+                name,
+                &document,
+                set_default,
+                now_ms,
+                max_versions,
+            )
+        })
     }
 
     async fn attach_policy(
@@ -562,7 +616,7 @@ impl Store for PgStore {
         now_ms: i64,
         max_per_principal: u32,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::attach_policy(
+        in_tx!(self, "attach_policy", |tx| identity::attach_policy(
             tx,
             account_id,
             &target,
@@ -576,7 +630,9 @@ impl Store for PgStore {
         account_id: &str,
         target: AttachTarget,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::detach_policy(tx, account_id, &target))
+        in_tx!(self, "detach_policy", |tx| identity::detach_policy(
+            tx, account_id, &target
+        ))
     }
 
     async fn list_attachments(
@@ -585,8 +641,9 @@ impl Store for PgStore {
         kind: PrincipalKind,
         principal: &str,
     ) -> Result<Vec<Attachment>, StoreError> {
-        let c = self.client().await?;
-        Ok(identity::list_attachments(&c, account_id, kind, principal).await?)
+        read!(self, "list_attachments", |c| identity::list_attachments(
+            c, account_id, kind, principal
+        ))
     }
 
     async fn effective_policies(
@@ -595,22 +652,29 @@ impl Store for PgStore {
         kind: PrincipalKind,
         principal: &str,
     ) -> Result<Vec<EffectivePolicy>, StoreError> {
-        let c = self.client().await?;
-        Ok(identity::effective_policies(&c, account_id, kind, principal).await?)
+        read!(
+            self,
+            "effective_policies",
+            |c| identity::effective_policies(c, account_id, kind, principal)
+        )
     }
 
     async fn create_sts_credential(
         &self,
         credential: StsCredentialRecord,
     ) -> Result<(), StoreError> {
-        in_tx!(self, |tx| identity::create_sts_credential(tx, &credential))
+        in_tx!(self, "create_sts_credential", |tx| {
+            identity::create_sts_credential(tx, &credential)
+        })
     }
 
     async fn sts_credential(
         &self,
         access_key_id: &str,
     ) -> Result<Option<StsCredentialRecord>, StoreError> {
-        let c = self.client().await?;
-        Ok(identity::sts_credential(&c, access_key_id).await?)
+        read!(self, "sts_credential", |c| identity::sts_credential(
+            c,
+            access_key_id
+        ))
     }
 }

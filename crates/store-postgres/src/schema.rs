@@ -221,6 +221,9 @@ pub async fn migrate(client: &mut Client, schema: Option<&str>) -> Result<(), Er
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
+    // No "already exists, skipping" notices in the server's log.
+    tx.batch_execute("SET LOCAL client_min_messages = warning")
+        .await?;
     if let Some(schema) = schema {
         // Validated by the caller: lower-case letters, digits and _.
         tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))

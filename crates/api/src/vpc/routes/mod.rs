@@ -120,25 +120,7 @@ pub(crate) async fn next_hop(
 
 /// The VPN gateway of a connection; `None` for a transit-router attachment.
 pub(crate) fn gateway_of(conn: &VpnConnection) -> Option<&str> {
-    conn.vpn_gateway_id.gateway()
-}
-
-/// Reads `VpnConnection::vpn_gateway_id` whether the model spells it
-/// `String` or `Option<String>` (attachments, which have no gateway).
-trait GatewayId {
-    fn gateway(&self) -> Option<&str>;
-}
-
-impl GatewayId for String {
-    fn gateway(&self) -> Option<&str> {
-        (!self.is_empty()).then_some(self.as_str())
-    }
-}
-
-impl GatewayId for Option<String> {
-    fn gateway(&self) -> Option<&str> {
-        self.as_deref()
-    }
+    conn.vpn_gateway_id.as_deref()
 }
 
 /// After a successful route write on a gateway: with an update delay
