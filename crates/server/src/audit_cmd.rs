@@ -1,18 +1,22 @@
-//! `vpngw audit`: the audit log of writes, read from the data directory
-//! (works while the server runs: SQLite readers do not block its writer).
+//! `vpngw audit`: the audit log of writes, read from the data directory's
+//! SQLite (works while the server runs: readers do not block its writer) or
+//! from the server's PostgreSQL database.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use vpngw_store::{AuditEvent, AuditQuery, Store};
+use vpngw_store::{AuditEvent, AuditQuery};
 
 #[derive(Args, Debug)]
 pub struct AuditArgs {
     /// Data directory of the server [default: the config file's, else ./vpngw-data].
     #[arg(long, env = "VPNGW_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// The server's config file, to find its data directory.
+    /// PostgreSQL database of the server, instead of the data directory's SQLite.
+    #[arg(long, env = "VPNGW_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The server's config file, to find its data directory or database.
     #[arg(long, env = "VPNGW_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// From: RFC 3339 (2026-11-25T10:00:00Z), epoch milliseconds, or an age (15m, 2h, 7d).
@@ -74,12 +78,14 @@ fn rfc3339(ms: i64) -> String {
 }
 
 pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
-    let data_dir = match (&args.data_dir, &args.config) {
-        (Some(d), _) => d.clone(),
-        (None, Some(c)) => crate::config::Settings::from_file(c)?.data_dir,
-        (None, None) => crate::config::Settings::default().data_dir,
+    let file = match &args.config {
+        Some(c) => crate::config::Settings::from_file(c)?,
+        None => crate::config::Settings::default(),
     };
-    if !data_dir.join(vpngw_store::sqlite::DB_FILE).exists() {
+    let data_dir = args.data_dir.clone().unwrap_or(file.data_dir);
+    let database_url = args.database_url.clone().or(file.database_url);
+    let sqlite = database_url.as_deref().is_none_or(|u| u.trim().is_empty());
+    if sqlite && !data_dir.join(vpngw_store::sqlite::DB_FILE).exists() {
         bail!("no vpngw database in {}", data_dir.display());
     }
     let now_ms = std::time::SystemTime::now()
@@ -103,8 +109,7 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
         failed: args.failed.then_some(true),
         limit: args.limit,
     };
-    let store = vpngw_store::sqlite::SqliteStore::open(&data_dir)
-        .with_context(|| format!("opening the database in {}", data_dir.display()))?;
+    let (store, _) = crate::database::open(database_url.as_deref(), &data_dir).await?;
     let events = store
         .audit_events(&query)
         .await
