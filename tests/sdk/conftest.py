@@ -3,6 +3,8 @@
 Environment knobs (all optional):
   VPNGW_BIN          path of the server binary (default: $CARGO_TARGET_DIR or ./target, + /release/vpngw)
   VPNGW_TEST_KEEP    keep the temporary data dirs and logs after the run (print where they are)
+  VPNGW_TEST_BACKEND `sqlite` (default) or `postgres` (same as --backend): with postgres, every
+                     server gets a fresh database next to VPNGW_TEST_DATABASE_URL's (tests/sdk/pg.py)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from alibabacloud_tea_openapi.utils_models import Config
 from alibabacloud_vpc20160428.client import Client as VpcClient
 from aliyunsdkcore.client import AcsClient
 
+import pg
 from helpers import REGION
 from signing import RawClient
 
@@ -59,6 +62,9 @@ class VpngwServer:
         self.access_key_secret = secrets.token_urlsafe(24)
         self.proc: subprocess.Popen | None = None
         self.starts = 0
+        # PostgreSQL (--backend postgres, or a test's shared database); None: SQLite in data_dir.
+        self.database_url: str | None = None
+        self.owns_database = False
         # Set before start(): more `vpngw serve` flags, and environment on top of the defaults.
         self.extra_args: list[str] = []
         self.extra_env: dict[str, str | None] = {}
@@ -97,6 +103,10 @@ class VpngwServer:
             VPNGW_QUOTA_CONNECTIONS_PER_GATEWAY="0",
         )
         env.setdefault("RUST_BACKTRACE", "1")
+        if self.database_url is None and pg.backend() == "postgres":
+            self.database_url = pg.create_database()
+            self.owns_database = True
+        env["VPNGW_DATABASE_URL"] = self.database_url or ""  # empty: SQLite in the data dir
         for k, v in self.extra_env.items():  # None removes a variable
             if v is None:
                 env.pop(k, None)
@@ -145,6 +155,10 @@ class VpngwServer:
         The root key env vars are passed again; the server only uses them on an empty data dir."""
         self.stop()
         self.start()
+
+    def store_args(self) -> list[str]:
+        """What another `vpngw` command (account create, audit) needs to open this server's store."""
+        return ["--database-url", self.database_url] if self.database_url else []
 
     def assert_alive(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -206,6 +220,27 @@ class LegacyClient:
         return status, headers, body
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--backend",
+        choices=("sqlite", "postgres"),
+        default=None,
+        help="store of every server: sqlite (default; VPNGW_TEST_BACKEND) or postgres (VPNGW_TEST_DATABASE_URL)",
+    )
+
+
+def pytest_configure(config):
+    chosen = config.getoption("--backend")
+    if chosen:
+        os.environ[pg.BACKEND_VAR] = chosen
+    if pg.backend() == "postgres" and pg.unavailable():
+        pytest.exit(f"--backend postgres: {pg.unavailable()}", returncode=4)
+
+
+def pytest_report_header(config):
+    return f"vpngw store backend: {pg.backend()}"
+
+
 def _new_server(prefix: str) -> tuple[VpngwServer, Path]:
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
     return VpngwServer(workdir), workdir
@@ -213,6 +248,8 @@ def _new_server(prefix: str) -> tuple[VpngwServer, Path]:
 
 def _cleanup(server: VpngwServer, workdir: Path) -> None:
     server.stop()
+    if server.owns_database and not os.environ.get("VPNGW_TEST_KEEP"):
+        pg.drop_database(server.database_url)
     if os.environ.get("VPNGW_TEST_KEEP"):
         print(f"\nvpngw test data kept in {workdir}")
     else:

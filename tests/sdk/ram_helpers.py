@@ -116,7 +116,7 @@ def assume(server, cred: Cred, arn: str, session: str = "sdk-test", signature: s
 def vpngw_account_create(server, name: str) -> Cred:
     """`vpngw account create` on the running server's data dir."""
     out = subprocess.run(
-        [str(server_binary()), "account", "create", "--name", name, "--data-dir", str(server.data_dir)],
+        [str(server_binary()), "account", "create", "--name", name, "--data-dir", str(server.data_dir), *server.store_args()],
         capture_output=True,
         text=True,
         timeout=60,

@@ -209,7 +209,15 @@ def test_no_secret_in_clear_in_the_data_dir(server, vpc3):
         "account create secret": other.secret,
     }
     files = [p for p in server.data_dir.rglob("*") if p.is_file()]
-    assert any(p.name.startswith("vpngw.db") for p in files), files
+    if server.database_url:  # PostgreSQL: everything the server stored, as pg_dump writes it
+        import pg
+
+        dumped = pg.dump(server.database_url)
+        assert b"COPY" in dumped and server.access_key_id.encode() in dumped
+        for what, secret in needles.items():
+            assert secret.encode() not in dumped, f"{what} in clear in the PostgreSQL database"
+    else:
+        assert any(p.name.startswith("vpngw.db") for p in files), files
     for path in files:
         data = path.read_bytes()
         for what, secret in needles.items():

@@ -16,6 +16,9 @@ pub struct Config {
     /// cloud's 900 unless lowered for tests with the environment variable
     /// `VPNGW_STS_MIN_DURATION_SECONDS` (read by `Config::default`).
     pub sts_min_duration_seconds: i64,
+    /// Requests per second and account (token bucket, one second of
+    /// burst); 0: no limit. Per process (`throttle.rs`).
+    pub rate_limit_per_account: u32,
 }
 
 /// Per-account limits; 0 means unlimited.
@@ -38,6 +41,7 @@ impl Default for Config {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(900),
+            rate_limit_per_account: 0,
         }
     }
 }

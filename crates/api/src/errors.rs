@@ -119,45 +119,6 @@ pub fn invalid_json_param(name: &str) -> ApiError {
     ApiError::invalid_parameter(name)
 }
 
-// ---- routes ---------------------------------------------------------------------
-
-/// A route that no route of the gateway or connection matches (named by
-/// its fields, with its current weight). The code and message of the VPC
-/// route tables; Terraform's `alicloud_vpn_route_entry` takes this code from
-/// DeleteVpnRouteEntry as "already deleted".
-pub fn route_not_found() -> ApiError {
-    ApiError::new("InvalidRouteEntry.NotFound", "Route entry not exists.")
-}
-
-/// A route with the same destination (source) and next hop exists: the
-/// VPC route tables' duplicate code and message.
-pub fn route_duplicated(dest: &str) -> ApiError {
-    ApiError::new(
-        "RouterEntryConflict.Duplicated",
-        format!("A route entry already exists, which CIDR is '{dest}'."),
-    )
-}
-
-/// The policy-based route quota of a VPN gateway (the message format the
-/// API reference publishes for this code).
-pub fn pbr_quota_exceeded(existing: u64, adding: u64, max: u32) -> ApiError {
-    ApiError::new(
-        "QuotaExceeded.PolicyBasedRoute",
-        format!(
-            "The maximum number of policy-based routes is exceeded. Existing routes: {existing}. Routes to be created: {adding}. Maximum routes: {max}."
-        ),
-    )
-}
-
-/// A write on a connection whose previous configuration task is running
-/// (Terraform retries it).
-pub fn connection_configuring() -> ApiError {
-    ApiError::new(
-        "VpnConnection.Configuring",
-        "The specified vpn connection is configuring.",
-    )
-}
-
 // ---- tags, resource groups, attachments ---------------------------------------
 // The VPC reference lists only `Forbidden` for the tag operations; these are
 // the codes and messages of the cloud's tag implementation as the ECS and Tag
@@ -229,5 +190,64 @@ pub fn invalid_resource_group_id() -> ApiError {
     ApiError::new(
         "InvalidResourceGroupId",
         "The specified ResourceGroupId does not exist.",
+    )
+}
+
+// ---- dual tunnel / diagnostics -------------------------------------------------
+
+/// A `TunnelId` that names no tunnel of the connection. The references
+/// document no code; vpngw answers in the cloud's `Invalid<Thing>Id.NotFound`
+/// form (see docs/api-decisions.md).
+pub fn tunnel_not_found() -> ApiError {
+    ApiError::new(
+        "InvalidTunnelId.NotFound",
+        "The specified tunnel id does not exist.",
+    )
+}
+
+/// A `DiagnoseId` that names no diagnosis of the caller's.
+pub fn diagnose_not_found() -> ApiError {
+    ApiError::new(
+        "InvalidDiagnoseId.NotFound",
+        "The specified diagnose id does not exist.",
+    )
+}
+
+// ---- routes ---------------------------------------------------------------------
+
+/// A route that no route of the gateway or connection matches (named by
+/// its fields, with its current weight). The code and message of the VPC
+/// route tables; Terraform's `alicloud_vpn_route_entry` takes this code from
+/// DeleteVpnRouteEntry as "already deleted".
+pub fn route_not_found() -> ApiError {
+    ApiError::new("InvalidRouteEntry.NotFound", "Route entry not exists.")
+}
+
+/// A route with the same destination (source) and next hop exists: the
+/// VPC route tables' duplicate code and message.
+pub fn route_duplicated(dest: &str) -> ApiError {
+    ApiError::new(
+        "RouterEntryConflict.Duplicated",
+        format!("A route entry already exists, which CIDR is '{dest}'."),
+    )
+}
+
+/// The policy-based route quota of a VPN gateway (the message format the
+/// API reference publishes for this code).
+pub fn pbr_quota_exceeded(existing: u64, adding: u64, max: u32) -> ApiError {
+    ApiError::new(
+        "QuotaExceeded.PolicyBasedRoute",
+        format!(
+            "The maximum number of policy-based routes is exceeded. Existing routes: {existing}. Routes to be created: {adding}. Maximum routes: {max}."
+        ),
+    )
+}
+
+/// A write on a connection whose previous configuration task is running
+/// (Terraform retries it).
+pub fn connection_configuring() -> ApiError {
+    ApiError::new(
+        "VpnConnection.Configuring",
+        "The specified vpn connection is configuring.",
     )
 }

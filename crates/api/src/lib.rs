@@ -17,9 +17,11 @@ mod context;
 pub mod errors;
 mod param_check;
 pub mod ram;
+mod rmw;
 mod secrets;
 pub mod sts;
 pub mod telemetry;
+mod throttle;
 pub mod vpc;
 pub mod vpngw;
 
@@ -44,6 +46,10 @@ pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
     pub config: Config,
     pub secrets: Secrets,
+    /// `--rate-limit-per-account`; `None`: no limit.
+    pub limiter: Option<throttle::RateLimiter>,
+    /// Turns for read-modify-writes of one record ([`rmw`]).
+    pub record_locks: rmw::RecordLocks,
 }
 
 /// What the pipeline tells the server about a request, for its logs and metrics.
@@ -60,6 +66,8 @@ impl Service {
         Service {
             inner: Arc::new(Inner {
                 store,
+                limiter: throttle::RateLimiter::new(config.rate_limit_per_account),
+                record_locks: rmw::RecordLocks::default(),
                 config,
                 secrets,
             }),
@@ -73,6 +81,27 @@ impl Service {
     /// The sealer of stored secrets (to create accounts beside the server).
     pub fn secrets(&self) -> &Secrets {
         &self.inner.secrets
+    }
+
+    /// The cloud-shaped error answer (JSON, with a RequestId) for a request
+    /// the HTTP edge refuses before the pipeline sees it, such as a body
+    /// over `--max-body-bytes`.
+    pub fn refuse(&self, raw: &RawRequest<'_>, err: &ApiError) -> (Encoded, Outcome) {
+        let request_id = vpngw_protocol::new_request_id();
+        let product = actions::Product::guess(raw);
+        let body = encode_error(
+            Format::Json,
+            err,
+            &request_id,
+            product.host_id(),
+            product.name(),
+        );
+        let outcome = Outcome {
+            request_id,
+            action: String::new(),
+            code: Some(err.code.to_string()),
+        };
+        (body, outcome)
     }
 
     /// Answers one HTTP request addressed to the RPC endpoint.
@@ -157,6 +186,12 @@ impl Service {
         let caller = auth::authenticate(&self.inner, req, now)
             .await
             .map_err(fail)?;
+        // Over its rate an account is refused before any work is done.
+        if let Some(limiter) = &self.inner.limiter
+            && !limiter.admit(&caller.account_id, std::time::Instant::now())
+        {
+            return Err(fail(ApiError::throttling_user()));
+        }
         // Everything after authentication is audited when it is a write.
         let result = async {
             let region = param_check::check(def, req.params())?;

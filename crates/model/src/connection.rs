@@ -183,14 +183,14 @@ pub struct VpnConnection {
     pub state: Lifecycle,
     /// Negotiation status, as last measured by the data plane.
     pub status: String,
-    /// Set exactly when `vpn_gateway_id` is `None`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attachment: Option<Attachment>,
     /// What the data plane last measured (ReportDataplaneState); `None`
     /// until an agent reported. `status` and the tunnels' `status` are kept
     /// in step with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured: Option<crate::dataplane::Measured>,
+    /// Set exactly when `vpn_gateway_id` is `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
 }
 
 impl VpnConnection {

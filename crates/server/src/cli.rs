@@ -20,16 +20,16 @@ pub struct Cli {
 pub enum Command {
     /// Serve the API.
     Serve(ServeArgs),
-    /// Drive one VPN gateway's data plane (strongSwan) and report what it
-    /// measures to the API.
-    Agent(crate::agent::AgentArgs),
-    /// Build real tunnels for a VPN gateway in network namespaces (root).
-    Lab(crate::lab::LabArgs),
     /// Manage root accounts (works beside a running server).
     Account {
         #[command(subcommand)]
         command: crate::account::AccountCommand,
     },
+    /// Drive one VPN gateway's data plane (strongSwan) and report what it
+    /// measures to the API.
+    Agent(crate::agent::AgentArgs),
+    /// Build real tunnels for a VPN gateway in network namespaces (root).
+    Lab(crate::lab::LabArgs),
     /// Call a VPC operation, aliyun CLI style: `vpngw vpc DescribeVpnGateways --RegionId cn-hangzhou`.
     Vpc(crate::cloud::CallArgs),
     /// Call a RAM operation: `vpngw ram ListUsers`.
@@ -110,6 +110,10 @@ pub struct ServeArgs {
     #[arg(long, env = "VPNGW_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
 
+    /// Requests per second per account, answered `Throttling.User` beyond it; per process, 0: no limit [default: 0].
+    #[arg(long, env = "VPNGW_RATE_LIMIT_PER_ACCOUNT")]
+    pub rate_limit_per_account: Option<u32>,
+
     /// Log format on stderr [default: text].
     #[arg(long, env = "VPNGW_LOG_FORMAT", value_enum)]
     pub log_format: Option<crate::config::LogFormat>,
@@ -130,9 +134,9 @@ pub struct ServeArgs {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => crate::serve::serve(args).await,
+        Command::Account { command } => crate::account::run(command).await,
         Command::Agent(args) => crate::agent::run(args).await,
         Command::Lab(args) => crate::lab::run(args).await,
-        Command::Account { command } => crate::account::run(command).await,
         Command::Vpc(a) => {
             exit_with(crate::cloud::run(crate::cloud::CloudProduct::Vpc, &a.action, &a.rest).await?)
         }

@@ -45,6 +45,8 @@ pub struct Settings {
     pub quota_customer_gateways: u32,
     pub quota_connections_per_gateway: u32,
     pub max_body_bytes: usize,
+    /// Requests per second per account (token bucket); 0: no limit.
+    pub rate_limit_per_account: u32,
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info` or `vpngw=debug,info`.
     pub log: String,
@@ -78,6 +80,7 @@ impl Default for Settings {
             quota_customer_gateways: 100,
             quota_connections_per_gateway: 10,
             max_body_bytes: 1 << 20,
+            rate_limit_per_account: 0,
             log_format: LogFormat::Text,
             log: "info".into(),
             metrics: true,
@@ -148,6 +151,7 @@ impl Settings {
                 customer_gateways_per_region: self.quota_customer_gateways,
                 connections_per_gateway: self.quota_connections_per_gateway,
             },
+            rate_limit_per_account: self.rate_limit_per_account,
             ..vpngw_api::Config::default()
         }
     }
@@ -260,6 +264,8 @@ mod tests {
             "--quota-connections-per-gateway",
             "1",
             "--max-body-bytes",
+            "1",
+            "--rate-limit-per-account",
             "1",
             "--log-format",
             "json",

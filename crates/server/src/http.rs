@@ -5,7 +5,7 @@ use axum::{
     body::Bytes,
     extract::{Request, State},
     http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    response::Response,
     routing::get,
 };
 use std::sync::{
@@ -34,12 +34,23 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     if state.console {
         router = router.merge(crate::console::routes());
     }
+    // The RPC handler enforces the body limit itself, so that a refusal is
+    // an error body the SDKs can read (`RequestBodyTooLarge`), not text.
     router
-        .fallback(rpc)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            max_body_bytes,
-        ))
+        .fallback(move |state: State<AppState>, request: Request| {
+            rpc(state, request, max_body_bytes)
+        })
         .with_state(state)
+}
+
+/// 413 `RequestBodyTooLarge`: the API gateway's status and wording
+/// ("Request body too Large"), in the RPC error body.
+fn body_too_large(max_body_bytes: usize) -> vpngw_protocol::ApiError {
+    vpngw_protocol::ApiError::new(
+        "RequestBodyTooLarge",
+        format!("Request body too Large: at most {max_body_bytes} bytes are accepted."),
+    )
+    .with_status(413)
 }
 
 async fn healthz(State(state): State<AppState>) -> StatusCode {
@@ -50,17 +61,63 @@ async fn healthz(State(state): State<AppState>) -> StatusCode {
     }
 }
 
+/// The whole body, refused as soon as it grows past the limit (a chunked
+/// body has no Content-Length to check first).
+async fn read_body(
+    body: axum::body::Body,
+    declared: Option<u64>,
+    max_body_bytes: usize,
+) -> Result<Bytes, vpngw_protocol::ApiError> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut buf: Vec<u8> =
+        Vec::with_capacity(declared.map_or(0, |n| n.min(max_body_bytes as u64) as usize));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| {
+            vpngw_protocol::ApiError::new("InvalidParameter", "The request body could not be read.")
+        })?;
+        if buf.len() + chunk.len() > max_body_bytes {
+            return Err(body_too_large(max_body_bytes));
+        }
+        if buf.is_empty() && declared.is_some_and(|n| n == chunk.len() as u64) {
+            // The usual case: the whole body in one chunk, no copy.
+            return Ok(chunk);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buf))
+}
+
 /// Every other request is an RPC call: the API lives at `/` for any Host.
-async fn rpc(State(state): State<AppState>, request: Request) -> Response {
+async fn rpc(State(state): State<AppState>, request: Request, max_body_bytes: usize) -> Response {
     let (parts, body) = request.into_parts();
-    let body: Bytes = match axum::body::to_bytes(body, usize::MAX).await {
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let body: Result<Bytes, vpngw_protocol::ApiError> = match declared {
+        // Refused before reading a byte of it.
+        Some(n) if n > max_body_bytes as u64 => Err(body_too_large(max_body_bytes)),
+        _ => read_body(body, declared, max_body_bytes).await,
+    };
+    let body = match body {
         Ok(b) => b,
-        Err(_) => {
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request body too large or unreadable",
-            )
-                .into_response();
+        Err(err) => {
+            let raw = RawRequest {
+                method: &parts.method,
+                query: parts.uri.query(),
+                headers: &parts.headers,
+                body: &[],
+            };
+            let (encoded, outcome) = state.service.refuse(&raw, &err);
+            tracing::info!(
+                request_id = %outcome.request_id,
+                code = %err.code,
+                status = encoded.status,
+                "refused"
+            );
+            return encoded_response(encoded, &outcome);
         }
     };
     let raw = RawRequest {
@@ -97,6 +154,10 @@ async fn rpc(State(state): State<AppState>, request: Request) -> Response {
             "answered"
         )
     });
+    encoded_response(encoded, &outcome)
+}
+
+fn encoded_response(encoded: vpngw_protocol::Encoded, outcome: &vpngw_api::Outcome) -> Response {
     let mut response = Response::new(axum::body::Body::from(encoded.body));
     *response.status_mut() =
         StatusCode::from_u16(encoded.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -56,6 +56,7 @@ pub(crate) fn seal(ctx: &Ctx<'_>, c: &mut VpnConnection) {
     if let Some(k) = &c.bgp.auth_key {
         c.bgp.auth_key = Some(ctx.secrets().seal(k, &bgp_key_aad(&c.id)));
     }
+    super::tunnel::seal_tunnels(ctx, c);
 }
 
 /// Opens the secrets of a stored connection in place.
@@ -64,6 +65,7 @@ pub(crate) fn unseal(ctx: &Ctx<'_>, c: &mut VpnConnection) -> Result<(), ApiErro
     if let Some(k) = &c.bgp.auth_key {
         c.bgp.auth_key = Some(ctx.secrets().open(k, &bgp_key_aad(&c.id))?);
     }
+    super::tunnel::unseal_tunnels(ctx, c)?;
     Ok(())
 }
 
@@ -77,7 +79,7 @@ pub(crate) fn view(
     let secrets = OpenedSecrets {
         psk: opened.ike.psk.clone(),
         bgp_auth_key: opened.bgp.auth_key.clone(),
-        tunnel_psks: Vec::new(),
+        tunnel_psks: opened.tunnels.iter().map(|t| t.ike.psk.clone()).collect(),
     };
     Ok(VpnConnectionView::of(c, secrets, ctx.now_ms, list_item))
 }
@@ -159,18 +161,17 @@ struct Created {
 pub async fn create(ctx: &Ctx<'_>) -> Reply {
     let region = ctx.region()?;
     let gateway = vpn_gateway::load(ctx, ctx.params.required("VpnGatewayId")?).await?;
-    if ctx
-        .params
-        .iter()
-        .any(|(n, _)| n.starts_with("TunnelOptionsSpecification."))
-    {
-        return Err(ApiError::new(
-            "UnsupportedOperation",
-            "Dual-tunnel connections (TunnelOptionsSpecification) are not supported by this vpngw server yet.",
-        ));
-    }
-    let customer_gateway =
-        customer_gateway::load(ctx, ctx.params.required("CustomerGatewayId")?).await?;
+    // Dual-tunnel gateways take TunnelOptionsSpecification instead of a
+    // customer gateway (tunnel.rs).
+    let dual = super::tunnel::create_mode(ctx, &gateway.value)?;
+    let customer_gateway = if dual {
+        None
+    } else {
+        Some(customer_gateway::load(ctx, ctx.params.required("CustomerGatewayId")?).await?)
+    };
+    let peer_ip = customer_gateway
+        .as_ref()
+        .map(|c| c.value.ip_address.clone());
     let local_subnet =
         subnets(ctx, "LocalSubnet")?.ok_or_else(|| ApiError::missing_parameter("LocalSubnet"))?;
     let remote_subnet =
@@ -180,7 +181,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         id: id.clone(),
         region_id: region.id.to_owned(),
         vpn_gateway_id: Some(gateway.value.id.clone()),
-        customer_gateway_id: Some(customer_gateway.value.id.clone()),
+        customer_gateway_id: customer_gateway.as_ref().map(|c| c.value.id.clone()),
         name: String::new(),
         local_subnet,
         remote_subnet,
@@ -191,7 +192,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         remote_ca_certificate: None,
         ike: IkeConfig::defaults(
             gateway.value.internet_ip.clone(),
-            customer_gateway.value.ip_address.clone(),
+            peer_ip.clone().unwrap_or_default(),
             generate_psk(),
         ),
         ipsec: IpsecConfig::default(),
@@ -207,16 +208,30 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         tags: customer_gateway::create_tags(ctx)?,
         state: Lifecycle::settled("active"),
         status: STATUS_NOT_ESTABLISHED.to_owned(),
-        attachment: None,
         measured: None,
+        attachment: None,
     };
     apply_flags(ctx, &mut conn)?;
     apply_json_params(ctx, &mut conn)?;
-    conn.bgp.peer_asn = customer_gateway.value.asn;
+    // The clashing connection of a dual-tunnel create, which the insert
+    // refuses unless this is a ClientToken replay.
+    let mut clash = None;
+    match &customer_gateway {
+        Some(cgw) => conn.bgp.peer_asn = cgw.value.asn,
+        None => {
+            conn.enable_tunnels_bgp = ctx.params.bool("EnableTunnelsBgp")?.unwrap_or(false);
+            let sides = super::tunnel::gateway_sides(region, &gateway.value)?;
+            super::tunnel::build_tunnels(ctx, &sides, &mut conn).await?;
+            clash =
+                super::tunnel::clashing_connection(ctx, &ctx.scope()?, &gateway.value.id, &conn)
+                    .await?;
+        }
+    }
     require_active(&gateway.value, ctx.now_ms)?;
     if ctx.params.bool("DryRun")?.unwrap_or(false) {
         return Err(errors::dry_run_passed());
     }
+    let opened = conn.clone();
     seal(ctx, &mut conn);
     let limit = ctx.config().quotas.connections_per_gateway;
     let guard = InsertGuard {
@@ -227,13 +242,17 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         idempotency: ctx.idempotency()?,
         // One single-tunnel connection per gateway and peer: the cloud says
         // so, and strongSwan could not tell two such tunnels apart.
-        unique: vec![
-            ("vpn_gateway_id", gateway.value.id.clone()),
-            (
-                "customer_gateway_id",
-                conn.customer_gateway_id.clone().unwrap_or_default(),
-            ),
-        ],
+        unique: match (&conn.customer_gateway_id, clash) {
+            (Some(cgw), _) => vec![
+                ("vpn_gateway_id", gateway.value.id.clone()),
+                ("customer_gateway_id", cgw.clone()),
+            ],
+            // Dual tunnel: a clash found above makes the insert fail as a
+            // duplicate (after the ClientToken check, so a replay still
+            // answers the first result).
+            (None, Some(other)) => vec![("id", other)],
+            (None, None) => Vec::new(),
+        },
     };
     let inserted = ctx
         .store()
@@ -244,7 +263,12 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
             e => store_error(e, errors::vpn_connection_not_found),
         })?;
     let created = match inserted {
-        Inserted::Created => conn,
+        Inserted::Created => {
+            let scope = ctx.scope()?;
+            let entries = super::logs::created(ctx, &scope, &opened, peer_ip.as_deref());
+            super::logs::append(ctx, entries).await;
+            conn
+        }
         Inserted::Replayed { id } => load(ctx, &id).await?.value,
     };
     reply(&Created {
@@ -324,9 +348,20 @@ struct Modified {
     ipsec_config: super::views::IpsecConfigView,
     vpn_bgp_config: super::views::VpnBgpConfigView,
     vco_health_check: super::views::VcoHealthCheckView,
+    /// Dual-tunnel connections: the tunnels, with real integer and boolean types.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tunnel_options_specification: Option<super::tunnel::TypedTunnels>,
 }
 
+/// Concurrent modifications of one connection take turns, and a lost race
+/// with another replica is retried (`crate::rmw`): no update is lost, and
+/// `VpnTask.CONFLICT` is answered only after repeated conflicts.
 pub async fn modify(ctx: &Ctx<'_>) -> Reply {
+    let id = ctx.params.required("VpnConnectionId")?;
+    crate::rmw::serialized(ctx, id, || modify_once(ctx)).await
+}
+
+async fn modify_once(ctx: &Ctx<'_>) -> Reply {
     let id = ctx.params.required("VpnConnectionId")?;
     let Versioned {
         value: stored,
@@ -339,6 +374,10 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
     }
     let mut conn = stored;
     unseal(ctx, &mut conn)?;
+    let before = conn.clone();
+    if !conn.tunnels.is_empty() {
+        super::tunnel::refuse_single_tunnel_settings(ctx)?;
+    }
     if let Some(s) = subnets(ctx, "LocalSubnet")? {
         conn.local_subnet = s;
     }
@@ -347,12 +386,25 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
     }
     apply_flags(ctx, &mut conn)?;
     apply_json_params(ctx, &mut conn)?;
+    // Dual tunnel: TunnelOptionsSpecification and EnableTunnelsBgp.
+    super::tunnel::apply_modify(ctx, &mut conn).await?;
+    let scope = ctx.scope()?;
+    if let Some(gateway_id) = &conn.vpn_gateway_id
+        && conn.tunnels != before.tunnels
+        && super::tunnel::clashing_connection(ctx, &scope, gateway_id, &conn)
+            .await?
+            .is_some()
+    {
+        return Err(errors::connection_already_exists());
+    }
     let opened = conn.clone();
     seal(ctx, &mut conn);
     ctx.store()
         .update_typed(&ctx.caller.account_id, &conn, version)
         .await
         .map_err(|e| store_error(e, errors::vpn_connection_not_found))?;
+    let entries = super::logs::modified(ctx, &scope, &before, &opened);
+    super::logs::append(ctx, entries).await;
     let health_status = vpngw_model::dataplane::health_check_status(&opened);
     reply(&Modified {
         ike_config: super::views::IkeConfigView::of(&opened.ike, opened.ike.psk.clone()),
@@ -366,6 +418,7 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
             opened.health_check.as_ref(),
             health_status,
         ),
+        tunnel_options_specification: super::tunnel::typed_tunnels(&opened, ctx.now_ms),
         vpn_connection_id: opened.id,
         vpn_gateway_id: opened.vpn_gateway_id.unwrap_or_default(),
         customer_gateway_id: opened.customer_gateway_id,
@@ -401,5 +454,13 @@ pub async fn delete(ctx: &Ctx<'_>) -> Reply {
         )
         .await
         .map_err(|e| store_error(e, errors::vpn_connection_not_found))?;
+    super::logs::record(
+        ctx,
+        &ctx.scope()?,
+        id,
+        None,
+        "connection deleted".to_owned(),
+    )
+    .await;
     reply(&serde_json::json!({}))
 }

@@ -2,13 +2,18 @@
 
 pub mod attachment;
 pub mod connection;
+pub mod connection_config;
 pub mod customer_gateway;
+pub mod diagnose;
+pub mod gateway_info;
 mod ike_json;
+pub mod logs;
 mod records;
 pub mod regions;
 pub mod resource_group;
 pub mod routes;
 pub mod tags;
+pub mod tunnel;
 pub mod views;
 pub mod vpn_gateway;
 

@@ -340,8 +340,9 @@ pub struct TunnelIpsecConfigView {
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
+/// `TunnelBgpConfig` of Describe*: no `EnableBgp` (the connection's
+/// `EnableTunnelsBgp` says it), ASNs as strings, and `BgpStatus`.
 pub struct TunnelBgpConfigView {
-    pub enable_bgp: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local_asn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -387,7 +388,6 @@ impl TunnelOptionsView {
                 ipsec_lifetime: t.ipsec.lifetime_s.to_string(),
             },
             tunnel_bgp_config: TunnelBgpConfigView {
-                enable_bgp: bool_str(t.bgp.enable),
                 local_asn: t.bgp.local_asn.map(|a| a.to_string()),
                 peer_asn: t.bgp.peer_asn.map(|a| a.to_string()),
                 tunnel_cidr: t.bgp.tunnel_cidr.clone(),

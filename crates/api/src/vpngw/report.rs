@@ -214,9 +214,31 @@ async fn accept(
         if !due {
             return Ok(Outcome::Accepted { written: false });
         }
+        // Status changes go to the connection's event log (DescribeVpnConnectionLogs).
+        let mut changes = Vec::new();
+        if conn.tunnels.is_empty() && conn.status != c.status {
+            changes.push(vpc::logs::status_changed(
+                &scope,
+                &conn.id,
+                None,
+                report.measured_at,
+                &conn.status,
+                &c.status,
+            ));
+        }
         conn.status = c.status.clone();
         for t in &mut conn.tunnels {
             if let Some(r) = c.tunnels.iter().find(|r| r.tunnel_id == t.id) {
+                if t.status != r.status {
+                    changes.push(vpc::logs::status_changed(
+                        &scope,
+                        &conn.id,
+                        Some(&t.id),
+                        report.measured_at,
+                        &t.status,
+                        &r.status,
+                    ));
+                }
                 t.status = r.status.clone();
             }
         }
@@ -235,7 +257,10 @@ async fn accept(
             .update_typed(&ctx.caller.account_id, &conn, version)
             .await
         {
-            Ok(_) => return Ok(Outcome::Accepted { written: true }),
+            Ok(_) => {
+                vpc::logs::append(ctx, changes).await;
+                return Ok(Outcome::Accepted { written: true });
+            }
             // Someone (a user's Modify, another report) wrote in between:
             // read again and judge the report against that.
             Err(StoreError::VersionConflict) => continue,

@@ -75,6 +75,23 @@ impl SqliteStore {
         timing::record(op, "read", started);
         result
     }
+
+    /// A read of one row by its key, run on the calling thread. It takes
+    /// microseconds, less than handing it to the blocking pool and waking a
+    /// thread for it: the hand-offs were most of DescribeVpnConnection's
+    /// CPU time (BENCHMARKS.md, "Profile"). Scans and lists still go
+    /// through [`Self::read`].
+    fn read_now<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<T, StoreError>,
+    {
+        let (op, started) = (timing::op_name::<F>(), std::time::Instant::now());
+        let conn = self.readers.take()?;
+        let result = f(&conn);
+        self.readers.give_back(conn);
+        timing::record(op, "read", started);
+        result
+    }
 }
 
 fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
@@ -114,7 +131,7 @@ impl ReaderPool {
 
     fn give_back(&self, conn: Connection) {
         if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < 16
+            && idle.len() < 64
         {
             idle.push(conn);
         }
@@ -156,8 +173,7 @@ impl Store for SqliteStore {
     }
 
     async fn get(&self, kind: Kind, scope: &Scope, id: &str) -> Result<Option<Record>, StoreError> {
-        let (scope, id) = (scope.clone(), id.to_owned());
-        self.read(move |c| queries::get(c, kind, &scope, &id)).await
+        self.read_now(|c| queries::get(c, kind, scope, id))
     }
 
     async fn update(&self, record: Record) -> Result<Record, StoreError> {
@@ -240,8 +256,7 @@ impl Store for SqliteStore {
     }
 
     async fn access_key(&self, id: &str) -> Result<Option<AccessKeyRecord>, StoreError> {
-        let id = id.to_owned();
-        self.read(move |c| queries::access_key(c, &id)).await
+        self.read_now(|c| queries::access_key(c, id))
     }
 
     async fn use_nonce(
@@ -572,7 +587,6 @@ impl Store for SqliteStore {
         &self,
         access_key_id: &str,
     ) -> Result<Option<StsCredentialRecord>, StoreError> {
-        let id = access_key_id.to_owned();
-        self.read(move |c| identity::sts_credential(c, &id)).await
+        self.read_now(|c| identity::sts_credential(c, access_key_id))
     }
 }

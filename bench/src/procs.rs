@@ -1,0 +1,183 @@
+//! The servers under test, each in its own child process bound to
+//! 127.0.0.1, killed when dropped.
+
+use std::{
+    net::{Ipv4Addr, SocketAddr, TcpListener},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+
+/// A port that was free a moment ago.
+pub fn free_port() -> anyhow::Result<u16> {
+    let l = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+    Ok(l.local_addr()?.port())
+}
+
+/// A child process, killed (SIGKILL) and reaped on drop.
+pub struct Proc {
+    pub child: Child,
+    pub port: u16,
+    /// From spawn to the first good answer.
+    pub startup: Duration,
+}
+
+impl Proc {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident and peak resident memory, in KiB (`VmRSS`, `VmHWM`).
+    pub fn rss_kib(&self) -> (u64, u64) {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// How to start `vpngw serve`.
+#[derive(Clone)]
+pub struct VpngwOpts {
+    pub bin: PathBuf,
+    pub data_dir: PathBuf,
+    pub access_key_id: String,
+    pub secret: String,
+    /// Extra `serve` flags.
+    pub args: Vec<String>,
+    pub log: Option<PathBuf>,
+}
+
+/// Starts `vpngw serve` and waits until `/healthz` answers 200.
+pub fn vpngw(opts: &VpngwOpts) -> anyhow::Result<Proc> {
+    let port = free_port()?;
+    let stderr = match &opts.log {
+        Some(p) => Stdio::from(std::fs::File::create(p)?),
+        None => Stdio::null(),
+    };
+    let start = Instant::now();
+    let child = Command::new(&opts.bin)
+        .arg("serve")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(&opts.data_dir)
+        .args(&opts.args)
+        .env("VPNGW_ROOT_ACCESS_KEY_ID", &opts.access_key_id)
+        .env("VPNGW_ROOT_ACCESS_KEY_SECRET", &opts.secret)
+        .env_remove("VPNGW_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .with_context(|| format!("starting {}", opts.bin.display()))?;
+    let mut proc = Proc {
+        child,
+        port,
+        startup: Duration::ZERO,
+    };
+    wait_http(&mut proc, "/healthz", Duration::from_secs(60))?;
+    proc.startup = start.elapsed();
+    Ok(proc)
+}
+
+/// Starts this binary's `bare-server` answering `body_size` bytes.
+pub fn bare(body_size: usize) -> anyhow::Result<Proc> {
+    let port = free_port()?;
+    let start = Instant::now();
+    let child = Command::new(std::env::current_exe()?)
+        .args(["bare-server", "--port", &port.to_string()])
+        .args(["--body-size", &body_size.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()?;
+    let mut proc = Proc {
+        child,
+        port,
+        startup: Duration::ZERO,
+    };
+    wait_http(&mut proc, "/", Duration::from_secs(10))?;
+    proc.startup = start.elapsed();
+    Ok(proc)
+}
+
+/// Starts moto's server (`moto_server`) if `bin` exists.
+pub fn moto(bin: &Path) -> anyhow::Result<Option<Proc>> {
+    if !bin.exists() {
+        return Ok(None);
+    }
+    let port = free_port()?;
+    let start = Instant::now();
+    let child = Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut proc = Proc {
+        child,
+        port,
+        startup: Duration::ZERO,
+    };
+    wait_http(&mut proc, "/moto-api/", Duration::from_secs(60))?;
+    proc.startup = start.elapsed();
+    Ok(Some(proc))
+}
+
+/// Polls `GET path` until it answers (any status below 500 counts for the
+/// bare server and moto; `/healthz` must be 200).
+fn wait_http(proc: &mut Proc, path: &str, limit: Duration) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = proc.child.try_wait()? {
+            anyhow::bail!("server exited during startup: {status}");
+        }
+        if let Ok(mut s) =
+            std::net::TcpStream::connect(SocketAddr::from((Ipv4Addr::LOCALHOST, proc.port)))
+        {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let req =
+                format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            if s.write_all(req.as_bytes()).is_ok() {
+                let mut buf = [0u8; 64];
+                if let Ok(n) = s.read(&mut buf) {
+                    let head = String::from_utf8_lossy(&buf[..n]);
+                    let ok = if path == "/healthz" {
+                        head.starts_with("HTTP/1.1 200")
+                    } else {
+                        head.starts_with("HTTP/1.")
+                    };
+                    if ok {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "server not ready after {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
