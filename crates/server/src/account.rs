@@ -67,7 +67,8 @@ async fn create(args: CreateArgs) -> anyhow::Result<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0);
-    let created = match vpngw_api::bootstrap::create_account(&*store, &secrets, name, now_ms).await {
+    let created = match vpngw_api::bootstrap::create_account(&*store, &secrets, name, now_ms).await
+    {
         Ok(k) => k,
         Err(StoreError::AlreadyExists) => anyhow::bail!("an account named {name:?} exists already"),
         Err(e) => anyhow::bail!("creating the account: {e}"),

@@ -510,9 +510,9 @@ impl Store for PgStore {
         account_id: &str,
         user: &str,
     ) -> Result<Vec<Membership>, StoreError> {
-        read!(self, "list_groups_for_user", |c| identity::list_groups_for_user(
-            c, account_id, user
-        ))
+        read!(self, "list_groups_for_user", |c| {
+            identity::list_groups_for_user(c, account_id, user)
+        })
     }
 
     async fn create_role(&self, role: RoleRecord) -> Result<(), StoreError> {
