@@ -36,7 +36,7 @@ SEED_ATTACHMENT_FIELDS = {
 }
 
 
-def create_attachment(client, cgw: str, **extra) -> dict:
+def create_attachment(client, cgw: str | None, **extra) -> dict:
     req = m.CreateVpnAttachmentRequest(
         region_id=REGION,
         customer_gateway_id=cgw,
@@ -223,3 +223,63 @@ def test_tags_and_group_of_an_attachment(vpc3, rtype):
     desc = describe_connection(vpc3, vco)
     assert desc["ResourceGroupId"] == "rg-acfmattach0002"
     assert {t["Key"] for t in desc["Tags"]["Tag"]} == {"Created"}
+
+
+def test_dual_tunnel_attachment(vpc):
+    cgw1, cgw2 = create_customer_gateway(vpc, asn="65031"), create_customer_gateway(vpc, asn="65032")
+    key = psk()
+    Tos = m.CreateVpnAttachmentRequestTunnelOptionsSpecification
+    body = create_attachment(
+        vpc,
+        None,
+        enable_tunnels_bgp=True,
+        tunnel_options_specification=[
+            Tos(
+                tunnel_index=1,
+                customer_gateway_id=cgw1,
+                tunnel_ike_config=m.CreateVpnAttachmentRequestTunnelOptionsSpecificationTunnelIkeConfig(
+                    psk=key, ike_version="ikev2"
+                ),
+                tunnel_bgp_config=m.CreateVpnAttachmentRequestTunnelOptionsSpecificationTunnelBgpConfig(
+                    tunnel_cidr="169.254.50.0/30", local_bgp_ip="169.254.50.1"
+                ),
+            ),
+            Tos(
+                tunnel_index=2,
+                customer_gateway_id=cgw2,
+                enable_dpd=False,
+                tunnel_bgp_config=m.CreateVpnAttachmentRequestTunnelOptionsSpecificationTunnelBgpConfig(
+                    tunnel_cidr="169.254.51.0/30", local_bgp_ip="169.254.51.1"
+                ),
+            ),
+        ],
+    )
+    vco = body["VpnConnectionId"]
+    desc = describe_connection(vpc, vco)
+    check_response("DescribeVpnConnection", desc)
+    t1, t2 = desc["TunnelOptionsSpecification"]["TunnelOptions"]
+    assert (t1["Role"], t1["TunnelIndex"], t1["CustomerGatewayId"]) == ("master", 1, cgw1)
+    assert (t2["Role"], t2["TunnelIndex"], t2["CustomerGatewayId"]) == ("slave", 2, cgw2)
+    assert t1["TunnelIkeConfig"]["Psk"] == key and t1["TunnelIkeConfig"]["IkeVersion"] == "ikev2"
+    assert t2["EnableDpd"] == "false" and t2["TunnelBgpConfig"]["PeerAsn"] == "65032"
+    assert t1["InternetIp"] == desc["InternetIp"] != t2["InternetIp"]
+    assert desc["EnableTunnelsBgp"] is True and desc["State"] == "init"
+
+    mod = modify_attachment(
+        vpc,
+        vco,
+        tunnel_options_specification=[
+            m.ModifyVpnAttachmentAttributeRequestTunnelOptionsSpecification(
+                tunnel_index=2,
+                tunnel_ipsec_config=m.ModifyVpnAttachmentAttributeRequestTunnelOptionsSpecificationTunnelIpsecConfig(
+                    ipsec_enc_alg="aes256"
+                ),
+            )
+        ],
+    )
+    assert [t["TunnelIndex"] for t in mod["TunnelOptionsSpecification"]] == [1, 2]
+    assert mod["TunnelOptionsSpecification"][1]["TunnelIpsecConfig"]["IpsecEncAlg"] == "aes256"
+    assert isinstance(mod["TunnelOptionsSpecification"][1]["TunnelIpsecConfig"]["IpsecLifetime"], int)
+    t2 = describe_connection(vpc, vco)["TunnelOptionsSpecification"]["TunnelOptions"][1]
+    assert t2["TunnelIpsecConfig"]["IpsecEncAlg"] == "aes256"
+    delete_attachment(vpc, vco)

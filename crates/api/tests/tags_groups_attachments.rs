@@ -755,12 +755,13 @@ async fn attachments_are_connections_without_a_gateway() {
         body["RemoteCaCertificate"],
         "-----BEGIN CERTIFICATE----- MIIB7zCCAZW"
     );
-    insta::assert_json_snapshot!(
-        "describe_vpn_connection_of_an_attachment",
-        api.call("DescribeVpnConnection", &[("VpnConnectionId", &vco)])
-            .await
-            .stable()
-    );
+    // The zone is chosen from the id; the prefix was checked above.
+    let mut shape = api
+        .call("DescribeVpnConnection", &[("VpnConnectionId", &vco)])
+        .await
+        .stable();
+    shape["ZoneNo"] = json!("[ZoneNo]");
+    insta::assert_json_snapshot!("describe_vpn_connection_of_an_attachment", shape);
     let list = api.ok("DescribeVpnConnections", &[]).await;
     assert_eq!(list["TotalCount"], 1);
     assert_eq!(
@@ -982,9 +983,30 @@ async fn attachment_errors_change_nothing() {
             with(&[("Tags.1.Key", "acs:k")]),
         ),
         (
-            "dual tunnel",
+            "dual tunnel with a top-level customer gateway",
             "CreateVpnAttachment",
             with(&[("TunnelOptionsSpecification.1.CustomerGatewayId", "cgw-x")]),
+        ),
+        (
+            "dual tunnel with one tunnel",
+            "CreateVpnAttachment",
+            vec![
+                ("LocalSubnet", "10.1.0.0/16"),
+                ("RemoteSubnet", "192.168.1.0/24"),
+                (
+                    "TunnelOptionsSpecification.1.CustomerGatewayId",
+                    cgw.as_str(),
+                ),
+            ],
+        ),
+        (
+            "tunnel options on a single-tunnel attachment",
+            "ModifyVpnAttachmentAttribute",
+            vec![
+                ("VpnConnectionId", att.as_str()),
+                ("TunnelOptionsSpecification.1.TunnelIndex", "1"),
+                ("TunnelOptionsSpecification.1.EnableDpd", "false"),
+            ],
         ),
         (
             "dry run",
@@ -1038,4 +1060,100 @@ async fn attachment_errors_change_nothing() {
         .await;
     assert_eq!(c["Name"], "");
     assert_eq!(c["RemoteSubnet"], "192.168.1.0/24");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dual_tunnel_attachments() {
+    let api = TestApi::new().await;
+    let cgw1 = customer_gateway(&api, "100.64.5.1").await;
+    let cgw2 = customer_gateway(&api, "100.64.5.2").await;
+    let tos = "TunnelOptionsSpecification";
+    let created = api
+        .ok(
+            "CreateVpnAttachment",
+            &[
+                ("LocalSubnet", "10.5.0.0/16"),
+                ("RemoteSubnet", "192.168.5.0/24"),
+                ("EnableTunnelsBgp", "true"),
+                // Terraform names the tunnels by TunnelIndex, not Role.
+                (&format!("{tos}.1.TunnelIndex"), "1"),
+                (&format!("{tos}.1.CustomerGatewayId"), &cgw1),
+                (&format!("{tos}.1.TunnelIkeConfig.Psk"), "psk-one"),
+                (
+                    &format!("{tos}.1.TunnelBgpConfig.TunnelCidr"),
+                    "169.254.40.0/30",
+                ),
+                (
+                    &format!("{tos}.1.TunnelBgpConfig.LocalBgpIp"),
+                    "169.254.40.1",
+                ),
+                (&format!("{tos}.2.TunnelIndex"), "2"),
+                (&format!("{tos}.2.CustomerGatewayId"), &cgw2),
+                (&format!("{tos}.2.EnableDpd"), "false"),
+                (
+                    &format!("{tos}.2.TunnelBgpConfig.TunnelCidr"),
+                    "169.254.41.0/30",
+                ),
+                (
+                    &format!("{tos}.2.TunnelBgpConfig.LocalBgpIp"),
+                    "169.254.41.1",
+                ),
+            ],
+        )
+        .await;
+    let vco = created["VpnConnectionId"].as_str().unwrap().to_owned();
+    let body = api
+        .ok("DescribeVpnConnection", &[("VpnConnectionId", &vco)])
+        .await;
+    let tunnels = body["TunnelOptionsSpecification"]["TunnelOptions"]
+        .as_array()
+        .unwrap();
+    assert_eq!(tunnels.len(), 2);
+    assert_eq!(tunnels[0]["Role"], "master");
+    assert_eq!(tunnels[0]["CustomerGatewayId"], cgw1.as_str());
+    assert_eq!(tunnels[0]["TunnelIkeConfig"]["Psk"], "psk-one");
+    assert_eq!(tunnels[0]["InternetIp"], body["InternetIp"]);
+    assert_eq!(tunnels[0]["ZoneNo"], body["ZoneNo"]);
+    assert_eq!(tunnels[1]["Role"], "slave");
+    assert_eq!(tunnels[1]["EnableDpd"], "false");
+    assert_ne!(tunnels[0]["InternetIp"], tunnels[1]["InternetIp"]);
+    assert_eq!(tunnels[1]["State"], "init");
+    assert_eq!(body["EnableTunnelsBgp"], true);
+    assert_eq!(body["State"], "init");
+    assert!(body.get("CustomerGatewayId").is_none());
+
+    let modified = api
+        .ok(
+            "ModifyVpnAttachmentAttribute",
+            &[
+                ("VpnConnectionId", &vco),
+                (&format!("{tos}.1.TunnelIndex"), "2"),
+                (&format!("{tos}.1.TunnelIkeConfig.IkeVersion"), "ikev2"),
+                (&format!("{tos}.1.EnableNatTraversal"), "false"),
+            ],
+        )
+        .await;
+    insta::assert_json_snapshot!(
+        "modify_dual_tunnel_attachment",
+        common::Answer {
+            status: 200,
+            body: modified
+        }
+        .stable()
+    );
+    let body = api
+        .ok("DescribeVpnConnection", &[("VpnConnectionId", &vco)])
+        .await;
+    let slave = &body["TunnelOptionsSpecification"]["TunnelOptions"][1];
+    assert_eq!(slave["TunnelIkeConfig"]["IkeVersion"], "ikev2");
+    assert_eq!(slave["EnableNatTraversal"], "false");
+    // Both customer gateways are in use.
+    let a = api
+        .call("DeleteCustomerGateway", &[("CustomerGatewayId", &cgw2)])
+        .await;
+    assert_eq!(a.code(), "DependencyViolation.VpnConnection");
+    api.ok("DeleteVpnAttachment", &[("VpnConnectionId", &vco)])
+        .await;
+    api.ok("DeleteCustomerGateway", &[("CustomerGatewayId", &cgw2)])
+        .await;
 }

@@ -21,6 +21,7 @@ use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, StoreExt, Versioned};
 
 use super::{
     connection, customer_gateway, ike_json, reply, resource_group, tags,
+    tunnel::{self, TunnelSide, TypedTunnel},
     views::{IkeConfigView, IpsecConfigView, TagView, VcoHealthCheckView, VpnBgpConfigView},
     vpn_gateway::{id_list, random_ip},
 };
@@ -124,17 +125,16 @@ fn tunnel_bandwidth(v: &str) -> Result<String, ApiError> {
     }
 }
 
-/// Dual-tunnel attachments need the tunnel options parser of dual-tunnel
-/// connections; until they share it, say so plainly.
-fn refuse_dual_tunnel(ctx: &Ctx<'_>) -> Result<(), ApiError> {
-    if ctx
-        .params
-        .iter()
-        .any(|(n, _)| n.starts_with("TunnelOptionsSpecification."))
-    {
-        return Err(ApiError::new(
-            "UnsupportedOperation",
-            "Dual-tunnel attachments (TunnelOptionsSpecification) are not supported by this vpngw server yet.",
+/// A dual-tunnel attachment is configured per tunnel: the single-tunnel
+/// settings are refused as for connections (including `RemoteCaCert`, this
+/// operation's name for the CA certificate), and so is a top-level
+/// customer gateway.
+fn refuse_single_tunnel_settings(ctx: &Ctx<'_>) -> Result<(), ApiError> {
+    tunnel::refuse_single_tunnel_settings(ctx)?;
+    if ctx.opt("RemoteCaCert").is_some() {
+        return Err(ApiError::invalid_parameter_because(
+            "RemoteCaCert",
+            "a dual-tunnel attachment is configured per tunnel in TunnelOptionsSpecification.",
         ));
     }
     Ok(())
@@ -183,9 +183,6 @@ fn apply_attributes(ctx: &Ctx<'_>, c: &mut VpnConnection) -> Result<(), ApiError
     if let Some(v) = p.bool("AutoConfigRoute")? {
         c.auto_config_route = v;
     }
-    if let Some(v) = p.bool("EnableTunnelsBgp")? {
-        c.enable_tunnels_bgp = v;
-    }
     // CreateVpnAttachment names it `RemoteCaCert`, unlike CreateVpnConnection.
     if let Some(v) = p.get("RemoteCaCert") {
         c.remote_ca_certificate = (!v.is_empty()).then(|| v.to_owned());
@@ -219,26 +216,62 @@ struct Created {
     create_time: i64,
 }
 
-/// CreateVpnAttachment: a single-tunnel IPsec-VPN connection with no VPN
-/// gateway, its own address and zone, ready to be bound to a transit router.
+/// CreateVpnAttachment: an IPsec-VPN connection with no VPN gateway, its
+/// own address(es) and zone(s), ready to be bound to a transit router.
+/// Single-tunnel (`CustomerGatewayId` and the JSON-string settings) or
+/// dual-tunnel (`TunnelOptionsSpecification`, two tunnels named by
+/// `TunnelIndex`, each on its own address in its own zone).
 pub async fn create(ctx: &Ctx<'_>) -> Reply {
     let region = ctx.region()?;
-    refuse_dual_tunnel(ctx)?;
-    let cgw = customer_gateway::load(ctx, ctx.params.required("CustomerGatewayId")?).await?;
+    let dual = tunnel::has_tunnel_options(ctx.params);
+    let cgw = if dual {
+        if ctx.opt("CustomerGatewayId").is_some() {
+            return Err(ApiError::invalid_parameter_because(
+                "CustomerGatewayId",
+                "a dual-tunnel attachment names its customer gateways per tunnel \
+                 (TunnelOptionsSpecification.N.CustomerGatewayId), not at the top level.",
+            ));
+        }
+        refuse_single_tunnel_settings(ctx)?;
+        None
+    } else {
+        if ctx.params.bool("EnableTunnelsBgp")?.unwrap_or(false) {
+            return Err(ApiError::invalid_parameter_because(
+                "EnableTunnelsBgp",
+                "tunnel BGP applies to dual-tunnel attachments only; use BgpConfig.",
+            ));
+        }
+        Some(customer_gateway::load(ctx, ctx.params.required("CustomerGatewayId")?).await?)
+    };
     let local_subnet =
         subnets(ctx, "LocalSubnet")?.ok_or_else(|| ApiError::missing_parameter("LocalSubnet"))?;
     let remote_subnet =
         subnets(ctx, "RemoteSubnet")?.ok_or_else(|| ApiError::missing_parameter("RemoteSubnet"))?;
     let net = network_type(ctx.opt("NetworkType").unwrap_or("public"))?;
     let id = new_id(IdKind::VpnConnection, region.id_prefix);
-    let internet_ip = random_ip(ctx.config().public_ip_pool);
+    let pool = ctx.config().public_ip_pool;
+    // The attachment's own side: one address and zone per tunnel.
+    let (zone_1, zone_2) = tunnel::zones_for(region, &id);
+    let sides = [
+        TunnelSide {
+            internet_ip: random_ip(pool),
+            zone_no: zone_1,
+        },
+        TunnelSide {
+            internet_ip: random_ip(pool),
+            zone_no: zone_2,
+        },
+    ];
+    let internet_ip = sides[0].internet_ip.clone();
     let mut conn = VpnConnection::single_tunnel(
         id,
         region.id.to_owned(),
-        cgw.value.id.clone(),
+        cgw.as_ref().map(|c| c.value.id.clone()).unwrap_or_default(),
         IkeConfig::defaults(
             internet_ip.clone(),
-            cgw.value.ip_address.clone(),
+            cgw.as_ref()
+                .map(|c| c.value.ip_address.clone())
+                .unwrap_or_default(),
             generate_psk(),
         ),
         ctx.now_ms,
@@ -256,15 +289,24 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         attach_type: ATTACH_TYPE_CEN.into(),
         network_type: net,
         internet_ip,
-        zone_no: region.zones.first().map(|z| z.id).unwrap_or("").to_owned(),
+        zone_no: sides[0].zone_no.clone(),
         attach_instance_id: None,
         transit_router_id: None,
         transit_router_name: None,
         cross_account_authorized: false,
     });
     apply_attributes(ctx, &mut conn)?;
-    apply_json_params(ctx, &mut conn)?;
-    conn.bgp.peer_asn = cgw.value.asn;
+    match &cgw {
+        Some(cgw) => {
+            apply_json_params(ctx, &mut conn)?;
+            conn.bgp.peer_asn = cgw.value.asn;
+        }
+        None => {
+            conn.customer_gateway_id = None;
+            conn.enable_tunnels_bgp = ctx.params.bool("EnableTunnelsBgp")?.unwrap_or(false);
+            tunnel::build_tunnels(ctx, &sides, &mut conn).await?;
+        }
+    }
     if ctx.params.bool("DryRun")?.unwrap_or(false) {
         return Err(errors::dry_run_passed());
     }
@@ -372,6 +414,28 @@ pub async fn describe_many(ctx: &Ctx<'_>) -> Reply {
     })
 }
 
+/// ModifyVpnAttachmentAttribute's `TunnelOptionsSpecification`: a plain list
+/// of the tunnels with their real types, each with its `TunnelIndex` and
+/// without `ZoneNo` (the SDK model's shape); empty for a single-tunnel
+/// attachment.
+fn typed_tunnels(c: &VpnConnection, now_ms: i64) -> Result<Vec<Value>, ApiError> {
+    let state = c.state.effective(now_ms);
+    c.tunnels
+        .iter()
+        .map(|t| {
+            let mut v = serde_json::to_value(TypedTunnel::of(t, state, false))
+                .map_err(|_| ApiError::internal())?;
+            if let Value::Object(map) = &mut v {
+                map.insert("TunnelIndex".into(), Value::from(t.index));
+                // Not in this operation's model (ModifyVpnConnectionAttribute has them).
+                map.remove("ZoneNo");
+                map.remove("RemoteCaCertificate");
+            }
+            Ok(v)
+        })
+        .collect()
+}
+
 /// ModifyVpnAttachmentAttribute's answer: the attachment as now configured
 /// (single-tunnel: an empty `TunnelOptionsSpecification`).
 #[derive(Serialize)]
@@ -411,7 +475,16 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
         value: mut conn,
         version,
     } = load(ctx, id).await?;
-    refuse_dual_tunnel(ctx)?;
+    if !conn.tunnels.is_empty() {
+        refuse_single_tunnel_settings(ctx)?;
+        if ctx.opt("CustomerGatewayId").is_some() {
+            return Err(ApiError::invalid_parameter_because(
+                "CustomerGatewayId",
+                "a dual-tunnel attachment changes its customer gateways per tunnel \
+                 (TunnelOptionsSpecification.N.CustomerGatewayId).",
+            ));
+        }
+    }
     connection::unseal(ctx, &mut conn)?;
     if let Some(cgw_id) = ctx.opt("CustomerGatewayId")
         && conn.customer_gateway_id.as_deref() != Some(cgw_id)
@@ -428,6 +501,9 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
     }
     apply_attributes(ctx, &mut conn)?;
     apply_json_params(ctx, &mut conn)?;
+    // TunnelOptionsSpecification (tunnels named by TunnelId or TunnelIndex)
+    // and EnableTunnelsBgp; refused on a single-tunnel attachment.
+    tunnel::apply_modify(ctx, &mut conn).await?;
     let opened = conn.clone();
     connection::seal(ctx, &mut conn);
     ctx.store()
@@ -444,6 +520,7 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
         transit_router_name: None,
         cross_account_authorized: false,
     });
+    let tunnels = typed_tunnels(&opened, ctx.now_ms)?;
     let health_status = if opened.health_check.as_ref().is_some_and(|h| h.enable) {
         "failed"
     } else {
@@ -476,7 +553,7 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
         attach_instance_id: a.attach_instance_id.unwrap_or_default(),
         status: opened.status,
         resource_group_id: opened.resource_group_id,
-        tunnel_options_specification: Vec::new(),
+        tunnel_options_specification: tunnels,
     })
 }
 

@@ -233,16 +233,22 @@ fn apply_options(t: &mut Tunnel, p: &Params, prefix: &str) -> Result<(), ApiErro
     Ok(())
 }
 
-/// The role of element `i` (0-based): its `Role`, or by position (1 master,
-/// 2 slave) when it names none.
+/// The role of element `i` (0-based): its `Role`, else its `TunnelIndex`
+/// (1 master, 2 slave: the attachment operations have no `Role`), else by
+/// position.
 fn role_of(p: &Params, i: usize) -> Result<TunnelRole, ApiError> {
     let prefix = format!("{TOS}.{}", i + 1);
     match p.get("Role").filter(|r| !r.is_empty()) {
-        None => Ok(if i == 0 {
-            TunnelRole::Master
-        } else {
-            TunnelRole::Slave
-        }),
+        None => match p.get("TunnelIndex").filter(|v| !v.is_empty()) {
+            Some("1") => Ok(TunnelRole::Master),
+            Some("2") => Ok(TunnelRole::Slave),
+            Some(_) => Err(ApiError::invalid_parameter(&name(&prefix, "TunnelIndex"))),
+            None => Ok(if i == 0 {
+                TunnelRole::Master
+            } else {
+                TunnelRole::Slave
+            }),
+        },
         Some(r) => {
             TunnelRole::parse(r).ok_or_else(|| ApiError::invalid_parameter(&name(&prefix, "Role")))
         }
@@ -474,6 +480,12 @@ pub(crate) async fn apply_modify(
             conn.tunnels
                 .iter()
                 .position(|t| t.role == role)
+                .ok_or_else(errors::tunnel_not_found)?
+        } else if let Some(ix) = p.get("TunnelIndex").filter(|v| !v.is_empty()) {
+            // ModifyVpnAttachmentAttribute names a tunnel by its index.
+            conn.tunnels
+                .iter()
+                .position(|t| t.index.to_string() == ix)
                 .ok_or_else(errors::tunnel_not_found)?
         } else {
             return Err(ApiError::missing_parameter(&name(&prefix, "TunnelId")));
