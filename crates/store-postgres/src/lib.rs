@@ -238,6 +238,30 @@ impl PgStore {
         Ok(store)
     }
 
+    /// A session setting (`SHOW name`) as the main pool's connections have
+    /// it, or the nonce pool's. For tests of the durability settings.
+    #[doc(hidden)]
+    pub async fn session_setting(
+        &self,
+        nonce_pool: bool,
+        name: &str,
+    ) -> Result<String, StoreError> {
+        if !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(StoreError::Internal(format!("setting name {name:?}")));
+        }
+        let pool = if nonce_pool {
+            &self.nonce_pool
+        } else {
+            &self.pool
+        };
+        let client = pool.get().await.map_err(Error::from)?;
+        let row = client
+            .query_one(&format!("SHOW {name}"), &[])
+            .await
+            .map_err(Error::from)?;
+        Ok(row.get(0))
+    }
+
     async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
         Ok(self.pool.get().await.map_err(Error::from)?)
     }

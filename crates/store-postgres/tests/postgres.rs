@@ -155,6 +155,33 @@ async fn postgres_passes_the_conformance_suite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_commit_durably_and_only_nonces_may_not() {
+    let Some(db) = TestDb::new("writes_commit_durably_and_only_nonces_may_not") else {
+        return;
+    };
+    let store = db.store().await;
+    assert_eq!(
+        store
+            .session_setting(false, "synchronous_commit")
+            .await
+            .unwrap(),
+        "on"
+    );
+    assert_eq!(
+        store
+            .session_setting(true, "synchronous_commit")
+            .await
+            .unwrap(),
+        "off"
+    );
+    // Both pools see the test's schema.
+    assert_eq!(
+        store.session_setting(true, "search_path").await.unwrap(),
+        db.schema
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn replicas_starting_together_migrate_once() {
     let Some(db) = TestDb::new("replicas_starting_together_migrate_once") else {
         return;
