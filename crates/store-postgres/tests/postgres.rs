@@ -53,7 +53,8 @@ impl TestDb {
             &self.url,
             PgOptions {
                 schema: Some(self.schema.clone()),
-                max_connections: 8,
+                // Small pools: tests run in parallel against one server (max_connections 100).
+                max_connections: 4,
             },
         )
         .await
