@@ -6,7 +6,8 @@ pub mod connection_config;
 pub mod customer_gateway;
 pub mod diagnose;
 pub mod gateway_info;
-mod ike_json;
+/// Public for the fuzz target (fuzz/harness/ike_json.rs).
+pub mod ike_json;
 pub mod logs;
 mod records;
 pub mod regions;
