@@ -464,14 +464,23 @@ async fn create_scaling(env: &Env, levels: &[usize]) -> anyhow::Result<()> {
         };
         let mut spec = env.spec(server.port, c);
         spec.max_requests = gateways * per_gateway;
+        let counters = |port| {
+            (
+                procs::metric(port, "vpngw_store_write_jobs_total").unwrap_or(0.0),
+                procs::metric(port, "vpngw_store_group_commits_total").unwrap_or(0.0),
+            )
+        };
+        let (jobs0, commits0) = counters(server.port);
         let stats = load::run(&spec, s, make).await;
+        let (jobs1, commits1) = counters(server.port);
         let rate = stats.ok_throughput();
         let scale = first.map_or_else(|| "1.00x".to_owned(), |f| ratio(rate, f));
         first.get_or_insert(rate);
         println!(
-            "c={c:<3} {rate:>7.0} creates/s ({} vs c=1, {} of fsync ceiling)  {stats}",
+            "c={c:<3} {rate:>7.0} creates/s ({} vs c=1), {:.1} durable writes per create, {:.1} writes per commit (fsync)  {stats}",
             scale,
-            ratio(rate, fsyncs)
+            (jobs1 - jobs0) / stats.ok.max(1) as f64,
+            (jobs1 - jobs0) / (commits1 - commits0).max(1.0),
         );
     }
     Ok(())

@@ -144,6 +144,19 @@ pub fn moto(bin: &Path) -> anyhow::Result<Option<Proc>> {
     Ok(Some(proc))
 }
 
+/// The value of an unlabelled counter or gauge on `GET /metrics`.
+pub fn metric(port: u16, name: &str) -> Option<f64> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
 /// Polls `GET path` until it answers (any status below 500 counts for the
 /// bare server and moto; `/healthz` must be 200).
 fn wait_http(proc: &mut Proc, path: &str, limit: Duration) -> anyhow::Result<()> {

@@ -112,8 +112,11 @@ async fn sixty_four_modifies_of_one_connection_lose_nothing() {
             assert_eq!(body["RemoteSubnet"], format!("10.{i}.0.0/16"));
         }
     }
-    // A serial history: the connection's log has one line per success, in
-    // commit order, and each line's "from" is the previous line's "to".
+    // A serial history: the connection's log has one line per success,
+    // "<field> <from> -> <to>", each computed from the state its write
+    // replaced. Without lost updates these lines chain into one path from
+    // the initial value through every change (lines carry the request's
+    // start time, so the chain is followed by value, not by line order).
     let mut lines: Vec<String> = Vec::new();
     for page in 1.. {
         let logs = api
@@ -138,20 +141,28 @@ async fn sixty_four_modifies_of_one_connection_lose_nothing() {
         }
         lines.extend(got);
     }
-    for (field, initial) in [("Name", "(empty)"), ("RemoteSubnet", "192.168.0.0/16")] {
+    for (field, initial, last) in [
+        ("Name", "(empty)", &last["Name"]),
+        ("RemoteSubnet", "192.168.0.0/16", &last["RemoteSubnet"]),
+    ] {
         let prefix = format!("connection modified: {field} ");
-        let mut current = initial.to_owned();
-        let mut changes = 0;
+        let mut next: BTreeMap<String, String> = BTreeMap::new();
         for line in &lines {
             let Some(at) = line.find(&prefix) else {
                 continue;
             };
             let (from, to) = line[at + prefix.len()..].split_once(" -> ").unwrap();
-            assert_eq!(from, current, "{field} changed from a stale value: {line}");
-            current = to.to_owned();
-            changes += 1;
+            let earlier = next.insert(from.to_owned(), to.to_owned());
+            assert!(earlier.is_none(), "two changes from {from}: {lines:#?}");
         }
-        assert_eq!(changes, 32, "{field}: {lines:#?}");
+        assert_eq!(next.len(), 32, "{field}: {lines:#?}");
+        let mut current = initial.to_owned();
+        for _ in 0..32 {
+            current = next
+                .remove(&current)
+                .unwrap_or_else(|| panic!("{field}: no change from {current}: {lines:#?}"));
+        }
+        assert_eq!(&current, last.as_str().unwrap(), "{field}");
     }
 }
 

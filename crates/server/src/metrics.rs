@@ -93,6 +93,14 @@ impl Metrics {
             "time of a store operation, by operation"
         );
         metrics::describe_counter!(
+            "vpngw_store_write_jobs_total",
+            "durable writes done by the SQLite writer"
+        );
+        metrics::describe_counter!(
+            "vpngw_store_group_commits_total",
+            "SQLite commits (one fsync each) of the group-committing writer; jobs / commits = writes per fsync"
+        );
+        metrics::describe_counter!(
             "vpngw_agent_report_connections_total",
             "connections in data plane agent reports: accepted (converged), stale (not yet converged), unknown"
         );

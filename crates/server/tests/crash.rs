@@ -582,17 +582,26 @@ async fn the_checks_catch_lost_and_half_writes() {
     let message = panic_message_sync(move || check_database(&dir));
     assert!(message.contains("lacks its link"), "{message}");
 
-    // A document that does not parse.
+    // Malformed JSON cannot even be stored any more (the expression indexes
+    // of schema step 5 parse every document)...
     let (id, db) = h.some_connection();
+    assert!(
+        db.execute(
+            "UPDATE resources SET doc = '{\"id\": ' WHERE id = ?1",
+            [&id]
+        )
+        .is_err()
+    );
+    // ...but a document that is not a connection's is caught.
     db.execute(
-        "UPDATE resources SET doc = '{\"id\": ' WHERE id = ?1",
+        "UPDATE resources SET doc = '{\"id\": 7}' WHERE id = ?1",
         [&id],
     )
     .unwrap();
     drop(db);
     let dir = h.dir.path().to_owned();
     let message = panic_message_sync(move || check_database(&dir));
-    assert!(message.contains("does not parse"), "{message}");
+    assert!(message.contains(&format!("connection {id}")), "{message}");
 }
 
 fn panic_message(e: tokio::task::JoinError) -> String {

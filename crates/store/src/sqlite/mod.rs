@@ -108,10 +108,15 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreErro
     if !read_only {
         let _mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        // Each job of a group commit runs in a savepoint, whose sub-journal
+        // would otherwise be a temporary file written page by page.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "busy_timeout", 5000)?;
+    // Every statement vpngw runs is prepared once per connection.
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
 }
 

@@ -57,11 +57,10 @@ fn split_status(l: &Option<Lifecycle>) -> (Option<&str>, Option<i64>, Option<&st
 fn check_links(c: &Connection, rec: &Record) -> Result<(), StoreError> {
     for link in &rec.links {
         let found = c
-            .query_row(
+            .prepare_cached(
                 "SELECT 1 FROM resources WHERE id = ?1 AND account_id = ?2 AND region_id = ?3",
-                params![link, rec.account_id, rec.region_id],
-                |_| Ok(()),
-            )
+            )?
+            .query_row(params![link, rec.account_id, rec.region_id], |_| Ok(()))
             .optional()?;
         if found.is_none() {
             return Err(StoreError::MissingLink(link.clone()));
@@ -71,10 +70,8 @@ fn check_links(c: &Connection, rec: &Record) -> Result<(), StoreError> {
 }
 
 fn write_links(c: &Connection, rec: &Record) -> Result<(), StoreError> {
-    c.execute(
-        "DELETE FROM resource_links WHERE from_id = ?1",
-        params![rec.id],
-    )?;
+    c.prepare_cached("DELETE FROM resource_links WHERE from_id = ?1")?
+        .execute(params![rec.id])?;
     let mut stmt =
         c.prepare_cached("INSERT OR IGNORE INTO resource_links (from_id, to_id) VALUES (?1, ?2)")?;
     for link in &rec.links {
@@ -85,7 +82,12 @@ fn write_links(c: &Connection, rec: &Record) -> Result<(), StoreError> {
 
 /// ` AND <doc field> = ?`. Field names come from code, never from requests;
 /// a dotted name (`attachment.attach_type`) reaches into a nested object.
+/// The expression is the one the indexes of schema step 5 are built on.
 fn json_field_equals(field: &str) -> String {
+    if field == "id" {
+        // The document's id is the id column, which is indexed.
+        return " AND id = ?".to_owned();
+    }
     debug_assert!(
         field
             .bytes()
@@ -128,7 +130,8 @@ pub fn insert(c: &Connection, rec: &Record, guard: &InsertGuard) -> Result<Inser
         }
         sql.push_str(" LIMIT 1");
         let taken = c
-            .query_row(&sql, rusqlite::params_from_iter(args.iter()), |_| Ok(()))
+            .prepare_cached(&sql)?
+            .query_row(rusqlite::params_from_iter(args.iter()), |_| Ok(()))
             .optional()?;
         if taken.is_some() {
             return Err(StoreError::Duplicate);
@@ -154,11 +157,13 @@ pub fn insert(c: &Connection, rec: &Record, guard: &InsertGuard) -> Result<Inser
         }
     }
     let (status, due, pending) = split_status(&rec.status);
-    let inserted = c.execute(
-        "INSERT INTO resources (id, kind, account_id, region_id, parent_id, resource_group_id, \
-         status, pending_due_ms, pending_status, version, doc) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
+    let inserted = c
+        .prepare_cached(
+            "INSERT INTO resources (id, kind, account_id, region_id, parent_id, resource_group_id, \
+             status, pending_due_ms, pending_status, version, doc) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
             rec.id,
             rec.kind.as_str(),
             rec.account_id,
@@ -170,8 +175,7 @@ pub fn insert(c: &Connection, rec: &Record, guard: &InsertGuard) -> Result<Inser
             pending,
             rec.version,
             rec.doc
-        ],
-    );
+        ]);
     match inserted {
         Err(rusqlite::Error::SqliteFailure(e, _))
             if e.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -182,17 +186,17 @@ pub fn insert(c: &Connection, rec: &Record, guard: &InsertGuard) -> Result<Inser
     };
     write_links(c, rec)?;
     if let Some(idem) = &guard.idempotency {
-        c.execute(
+        c.prepare_cached(
             "INSERT INTO client_tokens (account_id, kind, token, fingerprint, resource_id, created_ms) \
              VALUES (?1, ?2, ?3, ?4, ?5, CAST(strftime('%s','now') AS INTEGER) * 1000)",
-            params![
-                rec.account_id,
-                rec.kind.as_str(),
-                idem.token,
-                idem.fingerprint,
-                rec.id
-            ],
-        )?;
+        )?
+        .execute(params![
+            rec.account_id,
+            rec.kind.as_str(),
+            idem.token,
+            idem.fingerprint,
+            rec.id
+        ])?;
     }
     Ok(Inserted::Created)
 }
@@ -218,11 +222,13 @@ pub fn get(
 pub fn update(c: &Connection, mut rec: Record) -> Result<Record, StoreError> {
     check_links(c, &rec)?;
     let (status, due, pending) = split_status(&rec.status);
-    let changed = c.execute(
-        "UPDATE resources SET parent_id = ?1, resource_group_id = ?2, status = ?3, \
-         pending_due_ms = ?4, pending_status = ?5, version = version + 1, doc = ?6 \
-         WHERE id = ?7 AND kind = ?8 AND account_id = ?9 AND region_id = ?10 AND version = ?11",
-        params![
+    let changed = c
+        .prepare_cached(
+            "UPDATE resources SET parent_id = ?1, resource_group_id = ?2, status = ?3, \
+             pending_due_ms = ?4, pending_status = ?5, version = version + 1, doc = ?6 \
+             WHERE id = ?7 AND kind = ?8 AND account_id = ?9 AND region_id = ?10 AND version = ?11",
+        )?
+        .execute(params![
             rec.parent_id,
             rec.resource_group_id,
             status,
@@ -234,8 +240,7 @@ pub fn update(c: &Connection, mut rec: Record) -> Result<Record, StoreError> {
             rec.account_id,
             rec.region_id,
             rec.version
-        ],
-    )?;
+        ])?;
     if changed == 0 {
         return Err(match get(c, rec.kind, &rec.scope(), &rec.id)? {
             Some(_) => StoreError::VersionConflict,
@@ -373,22 +378,64 @@ pub fn list(c: &Connection, q: &ListQuery) -> Result<Page, StoreError> {
         }
         filter.push(')');
     }
-    let total: i64 = c
-        .prepare_cached(&format!("SELECT COUNT(*) FROM resources WHERE {filter}"))?
-        .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+    // The count and the page come from one snapshot (a read transaction),
+    // so a page found from the end of the list lines up with the count.
+    let snapshot = c.unchecked_transaction()?;
+    let only_scope = q.ids.is_empty()
+        && q.parent_id.is_none()
+        && q.linked_to.is_none()
+        && q.resource_group_id.is_none()
+        && q.status.is_none()
+        && q.fields.is_empty()
+        && q.tags.is_empty();
+    let total: i64 = if only_scope {
+        // Kept by triggers (schema step 5): no scan of the scope.
+        c.prepare_cached(
+            "SELECT n FROM resource_counts WHERE account_id = ?1 AND region_id = ?2 AND kind = ?3",
+        )?
+        .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+        .optional()?
+        .unwrap_or(0)
+    } else {
+        c.prepare_cached(&format!("SELECT COUNT(*) FROM resources WHERE {filter}"))?
+            .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?
+    };
+    let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+    let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
+    if offset >= total || limit == 0 {
+        return Ok(Page {
+            records: Vec::new(),
+            total: u64::try_from(total).unwrap_or(0),
+        });
+    }
+    // OFFSET steps over every row it skips: a page in the second half of
+    // the list is read from the end instead (the last page of 100,000
+    // skips nothing), then put back in order.
+    let end = offset.saturating_add(limit).min(total);
+    let from_end = offset > total / 2;
+    let (order, page_limit, page_offset) = if from_end {
+        ("DESC", end - offset, total - end)
+    } else {
+        ("ASC", limit, offset)
+    };
     let mut page_args = args;
-    page_args.push(i64::try_from(q.limit).unwrap_or(i64::MAX).into());
-    page_args.push(i64::try_from(q.offset).unwrap_or(i64::MAX).into());
+    page_args.push(page_limit.into());
+    page_args.push(page_offset.into());
     let sql = format!(
-        "SELECT {RECORD_COLUMNS} FROM resources WHERE {filter} ORDER BY seq LIMIT ? OFFSET ?"
+        "SELECT {RECORD_COLUMNS} FROM resources WHERE {filter} ORDER BY seq {order} LIMIT ? OFFSET ?"
     );
     let mut stmt = c.prepare_cached(&sql)?;
-    let records = stmt
+    let mut records = stmt
         .query_map(
             rusqlite::params_from_iter(page_args.iter()),
             record_from_row,
         )?
         .collect::<Result<Vec<_>, _>>()?;
+    drop(stmt);
+    snapshot.commit()?;
+    if from_end {
+        records.reverse();
+    }
     Ok(Page {
         records,
         total: u64::try_from(total).unwrap_or(0),

@@ -78,6 +78,9 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
             }
         }
         let mut delivers = Vec::with_capacity(batch.len());
+        // jobs / commits is how many writes share each fsync (BENCHMARKS.md).
+        metrics::counter!("vpngw_store_write_jobs_total").increment(batch.len() as u64);
+        metrics::counter!("vpngw_store_group_commits_total").increment(1);
         // A job that cannot even start is dropped: its caller's channel
         // closes and it gets an internal error.
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
@@ -85,17 +88,17 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
             continue;
         }
         for job in batch {
-            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            if let Err(e) = run_cached(&conn, "SAVEPOINT job") {
                 tracing::error!(error = %e, "cannot open a savepoint");
                 continue;
             }
             let (ok, deliver) = job(&conn);
             let end = if ok {
-                "RELEASE job"
+                run_cached(&conn, "RELEASE job")
             } else {
-                "ROLLBACK TO job; RELEASE job"
+                run_cached(&conn, "ROLLBACK TO job").and_then(|()| run_cached(&conn, "RELEASE job"))
             };
-            if let Err(e) = conn.execute_batch(end) {
+            if let Err(e) = end {
                 tracing::error!(error = %e, "ending a savepoint failed");
             }
             delivers.push(deliver);
@@ -106,6 +109,12 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
         });
         finish(delivers, commit_error);
     }
+}
+
+/// One statement without results, prepared once: the savepoint statements
+/// run twice per job, and parsing them each time showed in the profile.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn finish(delivers: Vec<Deliver>, commit_error: Option<String>) {
