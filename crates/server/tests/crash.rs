@@ -62,6 +62,8 @@ struct Model {
     conns: BTreeMap<String, Conn>,
     in_flight: Option<InFlight>,
     acked: u64,
+    /// Customer gateway addresses handed out: never one twice.
+    next_ip: u64,
 }
 
 struct Ctx {
@@ -99,7 +101,7 @@ async fn run_client(ctx: Ctx, model: Arc<Mutex<Model>>, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     for seq in 0u64.. {
         let (op, params) = {
-            let m = model.lock().unwrap();
+            let mut m = model.lock().unwrap();
             let free = free_cgws(&m);
             let conns: Vec<(String, Conn)> = m
                 .conns
@@ -109,11 +111,14 @@ async fn run_client(ctx: Ctx, model: Arc<Mutex<Model>>, seed: u64) {
             let token = format!("crash-{}-{}-{seq}", ctx.index, ctx.cycle);
             let roll = rng.random_range(0..100);
             if free.is_empty() || (m.cgws.len() < 3 && roll < 30) {
+                // 400,000 addresses per client in 100.64.0.0/10.
+                let n = ctx.index as u64 * 400_000 + m.next_ip;
+                m.next_ip += 1;
                 let ip = format!(
                     "100.{}.{}.{}",
-                    64 + ctx.index,
-                    (ctx.cycle * 7 + seq / 250) % 250 + 1,
-                    seq % 250 + 1
+                    64 + n / 62_500,
+                    n / 250 % 250 + 1,
+                    n % 250 + 1
                 );
                 let op = InFlight::CreateCgw {
                     token: token.clone(),
