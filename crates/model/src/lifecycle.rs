@@ -52,6 +52,20 @@ impl Lifecycle {
             self.pending = None;
         }
     }
+
+    /// Reports `status` until `due_ms` (or longer, if a change in flight
+    /// ends later), then what this lifecycle was heading for anyway: the
+    /// pending status of a change in flight, else the current one. Two
+    /// overlapping writes therefore never leave a resource stuck in
+    /// `status`, which restarting from the settled status alone would.
+    pub fn interrupt(&mut self, status: &str, now_ms: i64, due_ms: i64) {
+        self.settle(now_ms);
+        let (due_ms, next) = match self.pending.take() {
+            Some((due, next)) => (due.max(due_ms), next),
+            None => (due_ms, std::mem::take(&mut self.status)),
+        };
+        *self = Lifecycle::transition(status, due_ms, &next);
+    }
 }
 
 #[cfg(test)]
@@ -67,5 +81,26 @@ mod tests {
         assert_eq!(l.status, "init");
         l.settle(1_000);
         assert_eq!(l, Lifecycle::settled("active"));
+    }
+
+    #[test]
+    fn an_interruption_keeps_where_a_change_in_flight_leads() {
+        let mut l = Lifecycle::settled("active");
+        l.interrupt("updating", 0, 100);
+        assert_eq!(l, Lifecycle::transition("updating", 100, "active"));
+        // A second write while the first is in flight: still back to active, at the later time.
+        l.interrupt("updating", 50, 150);
+        assert_eq!(l, Lifecycle::transition("updating", 150, "active"));
+        l.interrupt("updating", 60, 120);
+        assert_eq!(l, Lifecycle::transition("updating", 150, "active"));
+        // After it settled, from the settled status.
+        l.interrupt("updating", 200, 300);
+        assert_eq!(l, Lifecycle::transition("updating", 300, "active"));
+        let mut attaching = Lifecycle::transition("attaching", 500, "attached");
+        attaching.interrupt("updating", 400, 450);
+        assert_eq!(
+            attaching,
+            Lifecycle::transition("updating", 500, "attached")
+        );
     }
 }

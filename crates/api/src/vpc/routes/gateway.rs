@@ -5,16 +5,17 @@
 use serde::Serialize;
 use vpngw_model::{VpnPbrRoute, VpnRoute, routes::RouteEntryType};
 use vpngw_protocol::ApiError;
-use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, Quota, StoreExt, Versioned};
+use vpngw_store::{Inserted, Kind, ListQuery, StoreExt, Versioned};
 
 use super::{
-    Done, ROUTES_PER_TABLE, active_gateway, cidr, description, entry_type, gateway_task,
-    insert_error, next_hop, non_empty, overlay_mode, page, required_weight,
+    Done, active_gateway, cidr, delete_route, description, entry_type, find_custom, gateway_task,
+    insert_error, insert_route, load_route, next_hop, non_empty, overlay_mode, page,
+    required_weight, save_route,
 };
 use crate::{
     Ctx,
     actions::{ActionDef, Reply},
-    context::{internal, store_error},
+    context::internal,
     errors,
     vpc::{reply, vpn_gateway},
 };
@@ -55,9 +56,8 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
     let gateway = vpn_gateway::load(ctx, gateway_id).await?;
     next_hop(ctx, gateway_id, hop).await?;
     vpn_gateway::require_active(&gateway.value, ctx.now_ms)?;
-    let id = VpnRoute::key(gateway_id, RouteEntryType::Custom, &dest, hop);
     let route = VpnRoute {
-        id: id.clone(),
+        id: VpnRoute::key(gateway_id, RouteEntryType::Custom, &dest, hop),
         region_id: region.id.to_owned(),
         vpn_gateway_id: gateway_id.to_owned(),
         route_dest: dest.clone(),
@@ -75,17 +75,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
     if ctx.params.bool("DryRun")?.unwrap_or(false) {
         return Err(errors::dry_run_passed());
     }
-    let guard = InsertGuard {
-        quota: Some(Quota {
-            limit: ROUTES_PER_TABLE,
-            per_parent: true,
-        }),
-        idempotency: ctx.idempotency()?,
-        unique: vec![("id", id)],
-    };
-    let inserted = ctx
-        .store()
-        .insert_typed(&ctx.caller.account_id, &route, guard)
+    let inserted = insert_route(ctx, &route, ctx.idempotency()?)
         .await
         .map_err(|e| insert_error(e, &dest, |_| errors::quota_full()))?;
     let route = match inserted {
@@ -93,7 +83,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
             gateway_task(ctx, gateway_id).await?;
             route
         }
-        Inserted::Replayed { id } => load(ctx, &id).await?.value,
+        Inserted::Replayed { id } => load_route::<VpnRoute>(ctx, &id).await?.value,
     };
     reply(&Created {
         state: route.state(),
@@ -107,29 +97,11 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
     })
 }
 
-async fn load(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<VpnRoute>, ApiError> {
-    ctx.store()
-        .get_typed::<VpnRoute>(&ctx.scope()?, id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(errors::route_not_found)
-}
-
 /// The custom route named by `VpnGatewayId`, `RouteDest` and `NextHop`,
 /// whose weight must be `Weight`.
 async fn find(ctx: &Ctx<'_>, gateway_id: &str) -> Result<Versioned<VpnRoute>, ApiError> {
-    let dest = cidr(ctx, "RouteDest")?;
-    let hop = ctx.params.required("NextHop")?;
-    let weight = required_weight(ctx, "Weight")?;
-    let route = load(
-        ctx,
-        &VpnRoute::key(gateway_id, RouteEntryType::Custom, &dest, hop),
-    )
-    .await?;
-    if route.value.weight != weight {
-        return Err(errors::route_not_found());
-    }
-    Ok(route)
+    let key = |dest: &str, hop: &str| VpnRoute::key(gateway_id, RouteEntryType::Custom, dest, hop);
+    find_custom(ctx, key, |r: &VpnRoute| r.weight).await
 }
 
 pub async fn delete(ctx: &Ctx<'_>) -> Reply {
@@ -137,10 +109,7 @@ pub async fn delete(ctx: &Ctx<'_>) -> Reply {
     overlay_mode(ctx)?;
     active_gateway(ctx, gateway_id).await?;
     let route = find(ctx, gateway_id).await?;
-    ctx.store()
-        .delete(Kind::VpnRoute, &ctx.scope()?, &route.value.id)
-        .await
-        .map_err(|e| store_error(e, errors::route_not_found))?;
+    delete_route(ctx, &route.value).await?;
     gateway_task(ctx, gateway_id).await?;
     reply(&Done {})
 }
@@ -152,10 +121,7 @@ pub async fn modify_weight(ctx: &Ctx<'_>) -> Reply {
     active_gateway(ctx, gateway_id).await?;
     let Versioned { mut value, version } = find(ctx, gateway_id).await?;
     value.weight = new_weight;
-    ctx.store()
-        .update_typed(&ctx.caller.account_id, &value, version)
-        .await
-        .map_err(|e| store_error(e, errors::route_not_found))?;
+    save_route(ctx, &value, version).await?;
     gateway_task(ctx, gateway_id).await?;
     reply(&Done {})
 }
@@ -344,7 +310,7 @@ pub async fn publish(ctx: &Ctx<'_>) -> Reply {
         };
         (others, named)
     } else {
-        let named = load(
+        let named = load_route::<VpnRoute>(
             ctx,
             &VpnRoute::key(gateway_id, RouteEntryType::Custom, &dest, hop),
         )
@@ -356,24 +322,16 @@ pub async fn publish(ctx: &Ctx<'_>) -> Reply {
         };
         (vec![named], others)
     };
-    let account = ctx.caller.account_id.as_str();
-    let update_error = |e| store_error(e, errors::route_not_found);
     for Versioned { value, version } in &mut dbr {
         if value.publish_vpc != publish {
             value.publish_vpc = publish;
-            ctx.store()
-                .update_typed(account, value, *version)
-                .await
-                .map_err(update_error)?;
+            save_route(ctx, value, *version).await?;
         }
     }
     for Versioned { value, version } in &mut pbrs {
         if value.publish_vpc != publish {
             value.publish_vpc = publish;
-            ctx.store()
-                .update_typed(account, value, *version)
-                .await
-                .map_err(update_error)?;
+            save_route(ctx, value, *version).await?;
         }
     }
     gateway_task(ctx, gateway_id).await?;

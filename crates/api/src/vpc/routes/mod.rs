@@ -21,10 +21,16 @@ use vpngw_model::{
     validate,
 };
 use vpngw_protocol::ApiError;
-use vpngw_store::{Kind, StoreError, StoreExt, Versioned};
+use vpngw_store::{
+    Idempotency, InsertGuard, Inserted, Kind, Quota, Resource, StoreError, StoreExt, Versioned,
+};
 
 use super::{connection, vpn_gateway};
-use crate::{Ctx, context::store_error, errors};
+use crate::{
+    Ctx,
+    context::{internal, store_error},
+    errors,
+};
 
 /// What a connection's deletion takes with it: every route that names it
 /// (as next hop, or as the connection the route belongs to).
@@ -124,24 +130,114 @@ pub(crate) fn gateway_of(conn: &VpnConnection) -> Option<&str> {
 }
 
 /// After a successful route write on a gateway: with an update delay
-/// configured, the gateway reports `updating` for that long. A writer that
-/// lost the race already put it there, so a conflict is not an error.
+/// configured, the gateway reports `updating` for that long.
 pub(crate) async fn gateway_task(ctx: &Ctx<'_>, gateway_id: &str) -> Result<(), ApiError> {
+    mark_updating::<VpnGateway>(ctx, gateway_id, |g| &mut g.lifecycle).await
+}
+
+/// After a successful route write on a connection: the same, for the
+/// connection's `State`.
+pub(crate) async fn connection_task(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
+    mark_updating::<VpnConnection>(ctx, id, |c| &mut c.state).await
+}
+
+/// Puts the owner of a route table in `updating` for the configured update
+/// delay (none by default). A writer that lost the race already put it
+/// there, and an owner deleted meanwhile has nothing to report, so neither
+/// is an error.
+async fn mark_updating<R: Resource>(
+    ctx: &Ctx<'_>,
+    id: &str,
+    lifecycle: fn(&mut R) -> &mut Lifecycle,
+) -> Result<(), ApiError> {
     let delay = ctx.config().gateway_update_delay_ms;
     if delay <= 0 {
         return Ok(());
     }
-    let Versioned { mut value, version } = vpn_gateway::load(ctx, gateway_id).await?;
-    value.lifecycle.settle(ctx.now_ms);
-    value.lifecycle = Lifecycle::transition("updating", ctx.now_ms + delay, "active");
+    let stored = ctx.store().get_typed::<R>(&ctx.scope()?, id).await;
+    let Some(Versioned { mut value, version }) = stored.map_err(internal)? else {
+        return Ok(());
+    };
+    lifecycle(&mut value).interrupt("updating", ctx.now_ms, ctx.now_ms + delay);
     match ctx
         .store()
         .update_typed(&ctx.caller.account_id, &value, version)
         .await
     {
         Ok(_) | Err(StoreError::VersionConflict) | Err(StoreError::NotFound) => Ok(()),
-        Err(e) => Err(crate::context::internal(e)),
+        Err(e) => Err(internal(e)),
     }
+}
+
+/// Files a new route under its owner's quota ([`ROUTES_PER_TABLE`]); its key
+/// is unique, and a `ClientToken` replay (`idempotency`, from
+/// [`Ctx::idempotency`]) answers the route stored first.
+pub(crate) async fn insert_route<R: Resource>(
+    ctx: &Ctx<'_>,
+    route: &R,
+    idempotency: Option<Idempotency>,
+) -> Result<Inserted, StoreError> {
+    let guard = InsertGuard {
+        quota: Some(Quota {
+            limit: ROUTES_PER_TABLE,
+            per_parent: true,
+        }),
+        idempotency,
+        unique: vec![("id", route.id().to_owned())],
+    };
+    ctx.store()
+        .insert_typed(&ctx.caller.account_id, route, guard)
+        .await
+}
+
+/// A stored route by its key; a missing one is the cloud's route NotFound.
+pub(crate) async fn load_route<R: Resource>(
+    ctx: &Ctx<'_>,
+    id: &str,
+) -> Result<Versioned<R>, ApiError> {
+    ctx.store()
+        .get_typed::<R>(&ctx.scope()?, id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(errors::route_not_found)
+}
+
+/// Writes a changed route back (a concurrent change wins: conflict error).
+pub(crate) async fn save_route<R: Resource>(
+    ctx: &Ctx<'_>,
+    route: &R,
+    version: i64,
+) -> Result<(), ApiError> {
+    ctx.store()
+        .update_typed(&ctx.caller.account_id, route, version)
+        .await
+        .map(|_| ())
+        .map_err(|e| store_error(e, errors::route_not_found))
+}
+
+/// The custom route a Delete/Modify call names by `RouteDest` and `NextHop`
+/// (`key` makes its stored key of them), which must have the request's
+/// `Weight` now: any mismatch is the route NotFound, as on the cloud.
+pub(crate) async fn find_custom<R: Resource>(
+    ctx: &Ctx<'_>,
+    key: impl FnOnce(&str, &str) -> String,
+    weight_of: fn(&R) -> i64,
+) -> Result<Versioned<R>, ApiError> {
+    let dest = cidr(ctx, "RouteDest")?;
+    let hop = ctx.params.required("NextHop")?;
+    let weight = required_weight(ctx, "Weight")?;
+    let route = load_route::<R>(ctx, &key(&dest, hop)).await?;
+    if weight_of(&route.value) != weight {
+        return Err(errors::route_not_found());
+    }
+    Ok(route)
+}
+
+pub(crate) async fn delete_route<R: Resource>(ctx: &Ctx<'_>, route: &R) -> Result<(), ApiError> {
+    ctx.store()
+        .delete(R::KIND, &ctx.scope()?, route.id())
+        .await
+        .map_err(|e| store_error(e, errors::route_not_found))
 }
 
 /// Maps the errors of a route insert.

@@ -9,16 +9,17 @@
 use serde::Serialize;
 use vpngw_model::{VpnPbrRoute, routes::DEFAULT_PRIORITY};
 use vpngw_protocol::ApiError;
-use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, Quota, StoreExt, Versioned};
+use vpngw_store::{Inserted, Kind, ListQuery, StoreExt, Versioned};
 
 use super::{
-    Done, ROUTES_PER_TABLE, active_gateway, cidr, description, gateway_task, insert_error,
-    next_hop, overlay_mode, page, priority, required_weight, weight,
+    Done, ROUTES_PER_TABLE, active_gateway, cidr, delete_route, description, gateway_task,
+    insert_error, insert_route, load_route, next_hop, overlay_mode, page, priority,
+    required_weight, save_route, weight,
 };
 use crate::{
     Ctx,
     actions::{ActionDef, Reply},
-    context::{internal, store_error},
+    context::internal,
     errors,
     vpc::{reply, vpn_gateway},
 };
@@ -89,9 +90,8 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
     let gateway = vpn_gateway::load(ctx, gateway_id).await?;
     next_hop(ctx, gateway_id, hop).await?;
     vpn_gateway::require_active(&gateway.value, ctx.now_ms)?;
-    let id = VpnPbrRoute::key(gateway_id, &source, &dest, hop);
     let route = VpnPbrRoute {
-        id: id.clone(),
+        id: VpnPbrRoute::key(gateway_id, &source, &dest, hop),
         region_id: region.id.to_owned(),
         vpn_gateway_id: gateway_id.to_owned(),
         route_source: source,
@@ -111,19 +111,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
     if ctx.params.bool("DryRun")?.unwrap_or(false) {
         return Err(errors::dry_run_passed());
     }
-    let guard = InsertGuard {
-        quota: Some(Quota {
-            limit: ROUTES_PER_TABLE,
-            per_parent: true,
-        }),
-        idempotency,
-        unique: vec![("id", id)],
-    };
-    let inserted = ctx
-        .store()
-        .insert_typed(&ctx.caller.account_id, &route, guard)
-        .await;
-    let inserted = match inserted {
+    let inserted = match insert_route(ctx, &route, idempotency).await {
         Ok(i) => i,
         Err(vpngw_store::StoreError::QuotaExceeded { limit }) => {
             let mut q = ListQuery::new(Kind::VpnPbrRoute, ctx.scope()?, ctx.now_ms);
@@ -139,7 +127,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
             gateway_task(ctx, gateway_id).await?;
             route
         }
-        Inserted::Replayed { id } => load(ctx, &id).await?.value,
+        Inserted::Replayed { id } => load_route::<VpnPbrRoute>(ctx, &id).await?.value,
     };
     reply(&Created {
         state: route.state(),
@@ -153,14 +141,6 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         description: route.description,
         create_time: route.create_time_ms,
     })
-}
-
-async fn load(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<VpnPbrRoute>, ApiError> {
-    ctx.store()
-        .get_typed::<VpnPbrRoute>(&ctx.scope()?, id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(errors::route_not_found)
 }
 
 /// The route named by the request: `RouteSource`, `RouteDest` and
@@ -178,7 +158,8 @@ async fn find(
     if priority_required && priority.is_none() {
         return Err(ApiError::missing_parameter("Priority"));
     }
-    let route = load(ctx, &VpnPbrRoute::key(gateway_id, &source, &dest, hop)).await?;
+    let route =
+        load_route::<VpnPbrRoute>(ctx, &VpnPbrRoute::key(gateway_id, &source, &dest, hop)).await?;
     if route.value.weight != weight || priority.is_some_and(|p| p != route.value.priority) {
         return Err(errors::route_not_found());
     }
@@ -190,10 +171,7 @@ pub async fn delete(ctx: &Ctx<'_>) -> Reply {
     overlay_mode(ctx)?;
     active_gateway(ctx, gateway_id).await?;
     let route = find(ctx, gateway_id, false).await?;
-    ctx.store()
-        .delete(Kind::VpnPbrRoute, &ctx.scope()?, &route.value.id)
-        .await
-        .map_err(|e| store_error(e, errors::route_not_found))?;
+    delete_route(ctx, &route.value).await?;
     gateway_task(ctx, gateway_id).await?;
     reply(&Done {})
 }
@@ -216,10 +194,7 @@ async fn modify(
     if let Some(p) = new_priority {
         value.priority = p;
     }
-    ctx.store()
-        .update_typed(&ctx.caller.account_id, &value, version)
-        .await
-        .map_err(|e| store_error(e, errors::route_not_found))?;
+    save_route(ctx, &value, version).await?;
     gateway_task(ctx, gateway_id).await?;
     reply(&Done {})
 }

@@ -7,20 +7,21 @@
 
 use serde::Serialize;
 use vpngw_model::{
-    Lifecycle, VcoRoute, VpnConnection,
+    VcoRoute, VpnConnection,
     routes::{RouteEntryType, STATE_PUBLISHED},
 };
 use vpngw_protocol::ApiError;
-use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, Quota, StoreError, StoreExt, Versioned};
+use vpngw_store::{Inserted, Kind, ListQuery, StoreExt, Versioned};
 
 use super::{
-    Done, ROUTES_PER_TABLE, cidr, description, entry_type, gateway::route_counts, insert_error,
-    non_empty, overlay_mode, page, required_weight,
+    Done, cidr, connection_task, delete_route, description, entry_type, find_custom,
+    gateway::route_counts, insert_error, insert_route, load_route, non_empty, overlay_mode, page,
+    required_weight, save_route,
 };
 use crate::{
     Ctx,
     actions::{ActionDef, Reply},
-    context::{internal, store_error},
+    context::internal,
     errors,
     vpc::{connection, reply, vpn_gateway},
 };
@@ -49,27 +50,6 @@ async fn writable(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<VpnConnection>, A
         return Err(errors::connection_configuring());
     }
     Ok(conn)
-}
-
-/// After a successful write: with an update delay configured, the
-/// connection reports `updating` for that long, then its state before.
-async fn connection_task(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
-    let delay = ctx.config().gateway_update_delay_ms;
-    if delay <= 0 {
-        return Ok(());
-    }
-    let Versioned { mut value, version } = connection::load(ctx, id).await?;
-    value.state.settle(ctx.now_ms);
-    let settled = value.state.status.clone();
-    value.state = Lifecycle::transition("updating", ctx.now_ms + delay, &settled);
-    match ctx
-        .store()
-        .update_typed(&ctx.caller.account_id, &value, version)
-        .await
-    {
-        Ok(_) | Err(StoreError::VersionConflict) | Err(StoreError::NotFound) => Ok(()),
-        Err(e) => Err(internal(e)),
-    }
 }
 
 /// `NextHop` of a connection's route: the connection itself.
@@ -112,9 +92,8 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
     let conn = connection::load(ctx, conn_id).await?;
     let hop = next_hop(ctx, conn_id)?;
     writable(ctx, conn_id).await?;
-    let id = VcoRoute::key(conn_id, RouteEntryType::Custom, &dest, hop);
     let route = VcoRoute {
-        id: id.clone(),
+        id: VcoRoute::key(conn_id, RouteEntryType::Custom, &dest, hop),
         region_id: region.id.to_owned(),
         vpn_connection_id: conn.value.id.clone(),
         route_dest: dest.clone(),
@@ -132,17 +111,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
     if ctx.params.bool("DryRun")?.unwrap_or(false) {
         return Err(errors::dry_run_passed());
     }
-    let guard = InsertGuard {
-        quota: Some(Quota {
-            limit: ROUTES_PER_TABLE,
-            per_parent: true,
-        }),
-        idempotency: ctx.idempotency()?,
-        unique: vec![("id", id)],
-    };
-    let inserted = ctx
-        .store()
-        .insert_typed(&ctx.caller.account_id, &route, guard)
+    let inserted = insert_route(ctx, &route, ctx.idempotency()?)
         .await
         .map_err(|e| insert_error(e, &dest, |_| errors::quota_full()))?;
     let route = match inserted {
@@ -150,7 +119,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
             connection_task(ctx, conn_id).await?;
             route
         }
-        Inserted::Replayed { id } => load(ctx, &id).await?.value,
+        Inserted::Replayed { id } => load_route::<VcoRoute>(ctx, &id).await?.value,
     };
     reply(&Created {
         vpn_connection_id: route.vpn_connection_id,
@@ -164,28 +133,10 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
     })
 }
 
-async fn load(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<VcoRoute>, ApiError> {
-    ctx.store()
-        .get_typed::<VcoRoute>(&ctx.scope()?, id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(errors::route_not_found)
-}
-
 /// The custom route named by the request, checked against its `Weight`.
 async fn find(ctx: &Ctx<'_>, conn_id: &str) -> Result<Versioned<VcoRoute>, ApiError> {
-    let dest = cidr(ctx, "RouteDest")?;
-    let hop = ctx.params.required("NextHop")?;
-    let weight = required_weight(ctx, "Weight")?;
-    let route = load(
-        ctx,
-        &VcoRoute::key(conn_id, RouteEntryType::Custom, &dest, hop),
-    )
-    .await?;
-    if route.value.weight != weight {
-        return Err(errors::route_not_found());
-    }
-    Ok(route)
+    let key = |dest: &str, hop: &str| VcoRoute::key(conn_id, RouteEntryType::Custom, dest, hop);
+    find_custom(ctx, key, |r: &VcoRoute| r.weight).await
 }
 
 pub async fn delete(ctx: &Ctx<'_>) -> Reply {
@@ -193,10 +144,7 @@ pub async fn delete(ctx: &Ctx<'_>) -> Reply {
     overlay_mode(ctx)?;
     writable(ctx, conn_id).await?;
     let route = find(ctx, conn_id).await?;
-    ctx.store()
-        .delete(Kind::VcoRoute, &ctx.scope()?, &route.value.id)
-        .await
-        .map_err(|e| store_error(e, errors::route_not_found))?;
+    delete_route(ctx, &route.value).await?;
     connection_task(ctx, conn_id).await?;
     reply(&Done {})
 }
@@ -208,10 +156,7 @@ pub async fn modify_weight(ctx: &Ctx<'_>) -> Reply {
     writable(ctx, conn_id).await?;
     let Versioned { mut value, version } = find(ctx, conn_id).await?;
     value.weight = new_weight;
-    ctx.store()
-        .update_typed(&ctx.caller.account_id, &value, version)
-        .await
-        .map_err(|e| store_error(e, errors::route_not_found))?;
+    save_route(ctx, &value, version).await?;
     connection_task(ctx, conn_id).await?;
     reply(&Done {})
 }
