@@ -9,7 +9,7 @@
 //! address and zone) and for the transit-router binding.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use vpngw_model::{
     Lifecycle, VpnConnection,
     connection::{Attachment, IkeConfig, generate_psk},
@@ -140,10 +140,8 @@ fn refuse_single_tunnel_settings(ctx: &Ctx<'_>) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The JSON-string parameters, as for connections. `HealthCheckConfig` keys
-/// are matched without regard to case: Terraform's attachment resource
-/// sends `Policy` (and on update `Enable`, `Dip`, …) where the connection
-/// resource sends lower case.
+/// The JSON-string parameters, as for connections (`HealthCheckConfig` keys
+/// match without regard to case, see `ike_json::apply_health_check`).
 fn apply_json_params(ctx: &Ctx<'_>, c: &mut VpnConnection) -> Result<(), ApiError> {
     if let Some(text) = ctx.opt("IkeConfig") {
         let map = ike_json::object("IkeConfig", text)?;
@@ -158,10 +156,7 @@ fn apply_json_params(ctx: &Ctx<'_>, c: &mut VpnConnection) -> Result<(), ApiErro
         ike_json::apply_bgp(&mut c.bgp, &map, "BgpConfig")?;
     }
     if let Some(text) = ctx.opt("HealthCheckConfig") {
-        let map: Map<String, Value> = ike_json::object("HealthCheckConfig", text)?
-            .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect();
+        let map = ike_json::object("HealthCheckConfig", text)?;
         c.health_check =
             ike_json::apply_health_check(c.health_check.take(), &map, "HealthCheckConfig")?;
     }

@@ -218,13 +218,22 @@ fn derive_peer_ip(bgp: &mut BgpConfig, param: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Parses `HealthCheckConfig` (lower-case keys) onto an existing check, or
-/// the cloud's defaults (interval 3 s, 3 retries, `revoke_route`).
+/// Parses `HealthCheckConfig` onto an existing check, or the cloud's defaults
+/// (interval 3 s, 3 retries, `revoke_route`). The cloud documents lower-case
+/// keys (`enable`, `dip`, …) but its keys match without regard to case:
+/// Terraform sends `Enable`, `Dip`, `Sip`, `Interval`, `Retry` when it
+/// modifies a connection or an attachment, and `Policy` when it creates an
+/// attachment.
 pub fn apply_health_check(
     current: Option<HealthCheck>,
     map: &Map<String, Value>,
     param: &str,
 ) -> Result<Option<HealthCheck>, ApiError> {
+    let map: Map<String, Value> = map
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    let map = &map;
     let mut hc = current.unwrap_or(HealthCheck {
         enable: false,
         dip: String::new(),
