@@ -716,7 +716,7 @@ async fn attachments_are_connections_without_a_gateway() {
             ),
             (
                 "HealthCheckConfig",
-                r#"{"enable":true,"dip":"10.1.0.1","sip":"192.168.1.1","interval":3,"retry":3,"Policy":"keep_route"}"#,
+                r#"{"enable":true,"dip":"10.1.0.1","sip":"192.168.1.1","interval":3,"retry":3,"Policy":"reserve_route"}"#,
             ),
             ("ClientToken", "att-token-1"),
         ],
@@ -750,7 +750,7 @@ async fn attachments_are_connections_without_a_gateway() {
     assert_eq!(body["IkeConfig"]["LocalId"], body["InternetIp"]);
     assert_eq!(body["VpnBgpConfig"]["PeerAsn"], 65010);
     assert_eq!(body["VpnBgpConfig"]["PeerBgpIp"], "169.254.20.2");
-    assert_eq!(body["VcoHealthCheck"]["Policy"], "keep_route");
+    assert_eq!(body["VcoHealthCheck"]["Policy"], "reserve_route");
     assert_eq!(
         body["RemoteCaCertificate"],
         "-----BEGIN CERTIFICATE----- MIIB7zCCAZW"
@@ -792,7 +792,7 @@ async fn attachments_are_connections_without_a_gateway() {
             ),
             (
                 "HealthCheckConfig",
-                r#"{"enable":true,"dip":"10.1.0.1","sip":"192.168.1.1","interval":3,"retry":3,"Policy":"keep_route"}"#,
+                r#"{"enable":true,"dip":"10.1.0.1","sip":"192.168.1.1","interval":3,"retry":3,"Policy":"reserve_route"}"#,
             ),
             ("ClientToken", "att-token-1"),
         ],

@@ -76,3 +76,46 @@ async fn connection_health_check_keys_match_without_case() {
         (Some("false"), Some(5))
     );
 }
+
+/// `reserve_route` (keep the routes when probes fail) is the cloud's spelling,
+/// the one the SDK documents and Terraform validates; `keep_route` is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_check_policy_is_revoke_route_or_reserve_route() {
+    let api = TestApi::new().await;
+    let (_, _, vco) = api.connection().await;
+    api.ok(
+        "ModifyVpnConnectionAttribute",
+        &[
+            ("VpnConnectionId", &vco),
+            (
+                "HealthCheckConfig",
+                r#"{"enable":true,"dip":"10.0.0.1","sip":"192.168.0.1","policy":"reserve_route"}"#,
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(health_check(&api, &vco).await["Policy"], "reserve_route");
+    let refused = api
+        .call(
+            "ModifyVpnConnectionAttribute",
+            &[
+                ("VpnConnectionId", &vco),
+                ("HealthCheckConfig", r#"{"Policy":"keep_route","Retry":7}"#),
+            ],
+        )
+        .await;
+    assert_eq!((refused.status, refused.code()), (400, "InvalidParameter"));
+    assert!(
+        refused.body["Message"]
+            .as_str()
+            .unwrap()
+            .contains("HealthCheckConfig.policy"),
+        "{}",
+        refused.body
+    );
+    let hc = health_check(&api, &vco).await;
+    assert_eq!(
+        (hc["Policy"].as_str(), hc["Retry"].as_i64()),
+        (Some("reserve_route"), Some(3))
+    );
+}

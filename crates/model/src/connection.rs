@@ -24,8 +24,14 @@ wire_enum!(
 );
 wire_enum!(TunnelRole { Master = "master", Slave = "slave" });
 wire_enum!(
-    /// What HealthCheckConfig's `policy` does with routes when probes fail.
-    HealthCheckPolicy { RevokeRoute = "revoke_route", KeepRoute = "keep_route" }
+    /// What HealthCheckConfig's `policy` does with routes when probes fail:
+    /// withdraw them, or keep them (`reserve_route`, the SDK's and Terraform's
+    /// value; vpngw once spelled it `keep_route`, still read from stored documents).
+    HealthCheckPolicy {
+        RevokeRoute = "revoke_route",
+        #[serde(alias = "keep_route")]
+        ReserveRoute = "reserve_route",
+    }
 );
 
 /// Lifetimes (seconds) the cloud accepts for both phases.
@@ -275,6 +281,18 @@ mod tests {
             "\"3des\""
         );
         assert_eq!(IpsecPfs::parse("disabled"), Some(IpsecPfs::Disabled));
+    }
+
+    #[test]
+    fn reserve_route_reads_its_former_spelling() {
+        assert_eq!(
+            HealthCheckPolicy::parse("reserve_route"),
+            Some(HealthCheckPolicy::ReserveRoute)
+        );
+        assert_eq!(HealthCheckPolicy::parse("keep_route"), None);
+        let stored: HealthCheckPolicy = serde_json::from_str("\"keep_route\"").unwrap();
+        assert_eq!(stored, HealthCheckPolicy::ReserveRoute);
+        assert_eq!(serde_json::to_string(&stored).unwrap(), "\"reserve_route\"");
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! Closed vocabularies of the API (`ikev1`, `aes256`, `group14`, …) as Rust
 //! enums that serialize to and parse from their exact wire spelling.
 
-/// Declares an enum whose variants map one-to-one to wire strings.
+/// Declares an enum whose variants map one-to-one to wire strings. A variant
+/// may carry attributes, e.g. `#[serde(alias = "old")]` so that documents
+/// stored with a former spelling still load (the API parses only `$wire`).
 #[macro_export]
 macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
-            $(#[serde(rename = $wire)] $variant),+
+            $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+
         }
 
         impl $name {
