@@ -1,39 +1,29 @@
 """Routes through the official SDKs: the VCO routes of a connection (Create/Delete/Describe/
 ModifyVcoRouteEntryWeight), a VPN gateway's destination-based routes (Create/Delete/Describe/
 ModifyVpnRouteEntryWeight, PublishVpnRouteEntry) and policy-based routes (Create/Delete/Describe/
-ModifyVpnPbrRouteEntryWeight/Priority/Attribute), each with both Tea signature versions; and a
-replay of Terraform's alicloud_vpn_gateway_vco_route calls with its retries
-(shared/spec/terraform-and-traps.md, terraform-provider-alicloud resource_alicloud_vpn_gateway_vco_route.go).
+ModifyVpnPbrRouteEntryWeight/Priority/Attribute), each with both Tea signature versions.
+Terraform's alicloud_vpn_gateway_vco_route replay is in test_terraform.py.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
-import time
 import uuid
-from pathlib import Path
 
-import pytest
 from alibabacloud_vpc20160428 import models as m
 from aliyunsdkvpc.request.v20160428.CreateVcoRouteEntryRequest import CreateVcoRouteEntryRequest as LegacyCreateVco
 from aliyunsdkvpc.request.v20160428.DescribeVcoRouteEntriesRequest import (
     DescribeVcoRouteEntriesRequest as LegacyDescribeVco,
 )
 
-from conftest import VpngwServer, _cleanup
 from helpers import (
     REGION,
-    RETRYABLE_CODES,
     check_response,
     create_connection,
     create_customer_gateway,
     create_gateway,
-    describe_connection,
-    describe_gateway,
     expect_error,
     retrying,
-    wait_for,
 )
 
 ROUTE_NOT_FOUND = "InvalidRouteEntry.NotFound"
@@ -468,140 +458,3 @@ def test_deleting_a_connection_deletes_its_routes(vpc):
         m.DescribeVcoRouteEntriesRequest(region_id=REGION, vpn_connection_id=vco),
     )
     retrying(vpc.delete_vpn_gateway, m.DeleteVpnGatewayRequest(region_id=REGION, vpn_gateway_id=gw))
-
-
-# ------------------------------------------------------------------ Terraform's call sequence
-
-
-UPDATE_DELAY_MS = 400
-
-
-@pytest.fixture
-def slow_server(monkeypatch):
-    """A private server whose route writes keep the connection `updating` for a while, so that
-    Terraform's parallel creates meet VpnConnection.Configuring and must retry."""
-    monkeypatch.setenv("VPNGW_GATEWAY_UPDATE_DELAY_MS", str(UPDATE_DELAY_MS))
-    workdir = Path(tempfile.mkdtemp(prefix="vpngw-sdk-routes-"))
-    srv = VpngwServer(workdir)
-    srv.start()
-    yield srv
-    _cleanup(srv, workdir)
-
-
-class Terraform:
-    """The provider's RpcPost: resource IDs and everything else in the form body, signed V1,
-    retrying the codes resource_alicloud_vpn_gateway_vco_route.go lists and NeedRetry's."""
-
-    # Terraform waits incrementalWait(3s, 3s); scaled down here, same shape.
-    WAIT_START, WAIT_STEP = 0.05, 0.05
-    RETRY = RETRYABLE_CODES - {"OperationConflict"}
-
-    def __init__(self, raw):
-        self.raw = raw
-        self.calls: list[tuple[str, int, str | None]] = []
-
-    def post(self, action: str, params: dict) -> tuple[int, dict]:
-        resp = self.raw.v1(action, {}, body_params={"RegionId": REGION, **params})
-        b = resp.json()
-        self.calls.append((action, resp.status, b.get("Code")))
-        return resp.status, b
-
-    def post_retrying(self, action: str, params: dict, timeout: float = 20.0) -> tuple[int, dict]:
-        wait = self.WAIT_START
-        deadline = time.monotonic() + timeout
-        while True:
-            status, b = self.post(action, params)
-            code = b.get("Code", "")
-            retry = code in self.RETRY or "Throttling" in code or code == "ServiceUnavailable"
-            if status == 200 or not retry or time.monotonic() > deadline:
-                return status, b
-            time.sleep(wait)
-            wait += self.WAIT_STEP
-
-    @staticmethod
-    def not_found(status: int, b: dict) -> bool:
-        return status == 404 or "NotFound" in b.get("Message", "")
-
-    def create_vco_route(self, conn: str, dest: str, weight: int) -> str:
-        # The ClientToken is built once, before the retry loop.
-        params = {
-            "Weight": str(weight),
-            "NextHop": conn,
-            "RouteDest": dest,
-            "VpnConnectionId": conn,
-            "ClientToken": str(uuid.uuid4()),
-        }
-        status, b = self.post_retrying("CreateVcoRouteEntry", params)
-        assert status == 200, b
-        return f"{conn}:{dest}:{conn}:{weight}"
-
-    def read_vco_route(self, resource_id: str) -> dict | None:
-        """DescribeVpnGatewayVcoRoute: page through DescribeVcoRouteEntries (PageSize 20) for
-        RouteDest:NextHop:Weight; a missing connection or route means the resource is gone."""
-        conn, dest, hop, weight = resource_id.split(":")
-        page = 1
-        while True:
-            status, b = self.post(
-                "DescribeVcoRouteEntries", {"VpnConnectionId": conn, "PageNumber": str(page), "PageSize": "20"}
-            )
-            if self.not_found(status, b) or b.get("Code") == "UnknownError":
-                return None
-            assert status == 200, b
-            entries = b["VcoRouteEntries"]
-            if not entries:
-                return None
-            for item in entries:
-                if (item["RouteDest"], item["NextHop"], str(item["Weight"])) == (dest, hop, weight):
-                    return item
-            if len(entries) < 20:
-                return None
-            page += 1
-
-    def delete_vco_route(self, resource_id: str) -> None:
-        conn, dest, hop, weight = resource_id.split(":")
-        params = {
-            "VpnConnectionId": conn,
-            "RouteDest": dest,
-            "NextHop": hop,
-            "Weight": weight,
-            "ClientToken": str(uuid.uuid4()),
-        }
-        status, b = self.post_retrying("DeleteVcoRouteEntry", params)
-        assert status == 200, b
-
-
-def test_terraform_vpn_gateway_vco_route_sequence(slow_server):
-    """apply: two alicloud_vpn_gateway_vco_route on one connection, created back to back (the
-    second meets the first's task and retries), each read back by its
-    `conn:dest:nexthop:weight` ID; refresh; destroy both; refresh sees them gone."""
-    vpc = slow_server.tea_client("v3")
-    tf = Terraform(slow_server.raw_client())
-    gw = create_gateway(vpc)
-    vco = create_connection(vpc, gw, create_customer_gateway(vpc))
-
-    first = tf.create_vco_route(vco, "192.168.10.0/24", 100)
-    state = tf.read_vco_route(first)
-    assert state is not None and state["State"] == "published" and state["Weight"] == 100
-    # The connection is now busy with the first route's task.
-    assert describe_connection(vpc, vco)["State"] == "updating"
-    second = tf.create_vco_route(vco, "192.168.20.0/24", 0)
-    retried = [c for c in tf.calls if c[0] == "CreateVcoRouteEntry" and c[2] == "VpnConnection.Configuring"]
-    assert retried, f"the second create was expected to be retried: {tf.calls}"
-    assert tf.read_vco_route(second)["Weight"] == 0
-
-    # terraform plan: both still there, unchanged.
-    assert tf.read_vco_route(first) is not None and tf.read_vco_route(second) is not None
-
-    # terraform destroy (both resources in parallel → one after the other here, with retries).
-    tf.delete_vco_route(first)
-    tf.delete_vco_route(second)
-    assert tf.read_vco_route(first) is None and tf.read_vco_route(second) is None
-    wait_for(lambda: describe_connection(vpc, vco)["State"] == "active", what="connection settled")
-    # A route whose connection is gone reads as gone too.
-    third = tf.create_vco_route(vco, "192.168.30.0/24", 0)
-    wait_for(lambda: describe_gateway(vpc, gw)["Status"] == "active", what="gateway active")
-    status, b = tf.post_retrying("DeleteVpnConnection", {"VpnConnectionId": vco})
-    assert status == 200, b
-    assert tf.read_vco_route(third) is None
-    codes = {c[2] for c in tf.calls if c[2]}
-    assert codes <= {"VpnConnection.Configuring", "VpnGateway.Configuring", VCO_NOT_FOUND}, codes
