@@ -77,10 +77,10 @@ async fn connection_health_check_keys_match_without_case() {
     );
 }
 
-/// `reserve_route` (keep the routes when probes fail) is the cloud's spelling,
-/// the one the SDK documents and Terraform validates; `keep_route` is not.
+/// Keeping the routes when probes fail is `reserve_route` (SDK, Terraform) or
+/// `keep_route`; each is answered as sent, anything else is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_check_policy_is_revoke_route_or_reserve_route() {
+async fn health_check_policy_is_revoke_route_reserve_route_or_keep_route() {
     let api = TestApi::new().await;
     let (_, _, vco) = api.connection().await;
     api.ok(
@@ -95,12 +95,21 @@ async fn health_check_policy_is_revoke_route_or_reserve_route() {
     )
     .await;
     assert_eq!(health_check(&api, &vco).await["Policy"], "reserve_route");
+    api.ok(
+        "ModifyVpnConnectionAttribute",
+        &[
+            ("VpnConnectionId", &vco),
+            ("HealthCheckConfig", r#"{"Policy":"keep_route"}"#),
+        ],
+    )
+    .await;
+    assert_eq!(health_check(&api, &vco).await["Policy"], "keep_route");
     let refused = api
         .call(
             "ModifyVpnConnectionAttribute",
             &[
                 ("VpnConnectionId", &vco),
-                ("HealthCheckConfig", r#"{"Policy":"keep_route","Retry":7}"#),
+                ("HealthCheckConfig", r#"{"Policy":"drop_route","Retry":7}"#),
             ],
         )
         .await;
@@ -116,6 +125,6 @@ async fn health_check_policy_is_revoke_route_or_reserve_route() {
     let hc = health_check(&api, &vco).await;
     assert_eq!(
         (hc["Policy"].as_str(), hc["Retry"].as_i64()),
-        (Some("reserve_route"), Some(3))
+        (Some("keep_route"), Some(3))
     );
 }

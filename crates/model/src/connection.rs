@@ -25,12 +25,13 @@ wire_enum!(
 wire_enum!(TunnelRole { Master = "master", Slave = "slave" });
 wire_enum!(
     /// What HealthCheckConfig's `policy` does with routes when probes fail:
-    /// withdraw them, or keep them (`reserve_route`, the SDK's and Terraform's
-    /// value; vpngw once spelled it `keep_route`, still read from stored documents).
+    /// withdraw them, or keep them. Keeping is `reserve_route` in the SDK's
+    /// documentation and Terraform's validation, `keep_route` in other
+    /// references; both are accepted and answered as they were sent.
     HealthCheckPolicy {
         RevokeRoute = "revoke_route",
-        #[serde(alias = "keep_route")]
         ReserveRoute = "reserve_route",
+        KeepRoute = "keep_route",
     }
 );
 
@@ -284,15 +285,16 @@ mod tests {
     }
 
     #[test]
-    fn reserve_route_reads_its_former_spelling() {
-        assert_eq!(
-            HealthCheckPolicy::parse("reserve_route"),
-            Some(HealthCheckPolicy::ReserveRoute)
-        );
-        assert_eq!(HealthCheckPolicy::parse("keep_route"), None);
-        let stored: HealthCheckPolicy = serde_json::from_str("\"keep_route\"").unwrap();
-        assert_eq!(stored, HealthCheckPolicy::ReserveRoute);
-        assert_eq!(serde_json::to_string(&stored).unwrap(), "\"reserve_route\"");
+    fn both_spellings_of_keeping_routes_round_trip() {
+        for (wire, policy) in [
+            ("reserve_route", HealthCheckPolicy::ReserveRoute),
+            ("keep_route", HealthCheckPolicy::KeepRoute),
+        ] {
+            assert_eq!(HealthCheckPolicy::parse(wire), Some(policy));
+            let json = serde_json::to_string(&policy).unwrap();
+            assert_eq!(json, format!("\"{wire}\""));
+        }
+        assert_eq!(HealthCheckPolicy::parse("drop_route"), None);
     }
 
     #[test]

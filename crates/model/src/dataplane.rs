@@ -71,7 +71,7 @@ pub struct HealthCheckSpec {
     pub sip: String,
     pub interval_s: i64,
     pub retry: i64,
-    /// `revoke_route` or `reserve_route`.
+    /// `revoke_route`, `reserve_route` or `keep_route`.
     pub policy: String,
 }
 
