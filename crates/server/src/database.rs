@@ -11,6 +11,11 @@ use std::{path::Path, sync::Arc};
 use anyhow::Context;
 use vpngw_store::{Store, sqlite::SqliteStore};
 
+/// Whether the settings name SQLite in the data directory (no database URL).
+pub fn is_sqlite(database_url: Option<&str>) -> bool {
+    database_url.map(str::trim).is_none_or(str::is_empty)
+}
+
 /// Opens the store the settings name and says, for the log, which one it
 /// is (never with a password).
 pub async fn open(

@@ -17,6 +17,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format, &args.log)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    // Before anything is created in it. SQLite serves one process (the
+    // nonces are in memory): a second `serve` on this data directory is
+    // refused. The lock lives as long as this function, i.e. until the
+    // server stops.
+    let _data_dir_lock = if crate::database::is_sqlite(args.database_url.as_deref()) {
+        Some(vpngw_store::sqlite::lock_data_dir(&args.data_dir)?)
+    } else {
+        None
+    };
     let (master_key, source) =
         MasterKey::resolve(&args.master_key_path()).context("loading the master key")?;
     if let KeySource::File {

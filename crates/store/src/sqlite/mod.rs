@@ -4,6 +4,7 @@
 mod audit;
 mod event_log;
 mod identity;
+mod lock;
 mod queries;
 mod schema;
 mod timing;
@@ -27,6 +28,8 @@ use crate::{
     Record, Scope, Store, StoreError,
 };
 use writer::Writer;
+
+pub use lock::{DataDirLock, LOCK_FILE, LockError, lock_data_dir};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "vpngw.db";
