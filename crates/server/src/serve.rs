@@ -18,9 +18,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     // Before anything is created in it. SQLite serves one process (the
-    // nonces are in memory): a second `serve` on this data directory is
-    // refused. The lock lives as long as this function, i.e. until the
-    // server stops.
+    // nonces are in memory, the read caches assume no other writer): a
+    // second `serve` on this data directory is refused. The lock lives as
+    // long as this function, i.e. until the server stops.
     let _data_dir_lock = if crate::database::is_sqlite(args.database_url.as_deref()) {
         Some(vpngw_store::sqlite::lock_data_dir(&args.data_dir)?)
     } else {

@@ -2,7 +2,9 @@
 //!
 //! The SQLite store keeps state that only works in one process: signature
 //! nonces live in memory (a second process would accept a replayed
-//! request). `vpngw serve` therefore holds an exclusive lock on
+//! request), and the read caches (`cache.rs`) are only coherent if this
+//! process makes every change to the rows they hold. `vpngw serve`
+//! therefore holds an exclusive lock on
 //! `<data dir>/vpngw.lock` for as long as it runs. The lock is the
 //! operating system's (`flock`), so it goes away with the process however
 //! it ends (SIGKILL included): there is never a stale lock to clean up.

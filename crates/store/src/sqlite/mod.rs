@@ -2,6 +2,7 @@
 //! group-committing writer thread and a pool of reader connections.
 
 mod audit;
+mod cache;
 mod event_log;
 mod identity;
 mod lock;
@@ -35,11 +36,15 @@ pub use lock::{DataDirLock, LOCK_FILE, LockError, lock_data_dir};
 pub const DB_FILE: &str = "vpngw.db";
 
 pub struct SqliteStore {
-    writer: Writer,
+    /// Every write goes through it, so that the read caches know of it.
+    writer: cache::CachingWriter,
     readers: Arc<ReaderPool>,
     /// Signature nonces seen in the replay window. SQLite serves one process,
     /// so memory is the right place: a nonce costs no fsync.
     nonces: Mutex<NonceCache>,
+    /// What every request reads: access keys, STS credentials, effective
+    /// policies, records by id (cache.rs says why they are never stale).
+    cache: Arc<cache::ReadCache>,
 }
 
 impl SqliteStore {
@@ -50,13 +55,15 @@ impl SqliteStore {
         let path = data_dir.join(DB_FILE);
         let mut conn = open_connection(&path, false)?;
         schema::migrate(&mut conn)?;
+        let cache = Arc::new(cache::ReadCache::default());
         Ok(SqliteStore {
-            writer: Writer::start(conn),
+            writer: cache::CachingWriter::new(Writer::start(conn), cache.clone()),
             readers: Arc::new(ReaderPool {
                 path,
                 idle: Mutex::new(Vec::new()),
             }),
             nonces: Mutex::new(NonceCache::default()),
+            cache,
         })
     }
 
@@ -181,7 +188,9 @@ impl Store for SqliteStore {
     }
 
     async fn get(&self, kind: Kind, scope: &Scope, id: &str) -> Result<Option<Record>, StoreError> {
-        self.read_now(|c| queries::get(c, kind, scope, id))
+        self.cache.record(kind, scope, id, || {
+            self.read_now(|c| queries::get(c, kind, scope, id))
+        })
     }
 
     async fn update(&self, record: Record) -> Result<Record, StoreError> {
@@ -264,7 +273,8 @@ impl Store for SqliteStore {
     }
 
     async fn access_key(&self, id: &str) -> Result<Option<AccessKeyRecord>, StoreError> {
-        self.read_now(|c| queries::access_key(c, id))
+        self.cache
+            .access_key(id, || self.read_now(|c| queries::access_key(c, id)))
     }
 
     async fn use_nonce(
@@ -577,8 +587,11 @@ impl Store for SqliteStore {
         kind: PrincipalKind,
         principal: &str,
     ) -> Result<Vec<EffectivePolicy>, StoreError> {
-        let (a, p) = (account_id.to_owned(), principal.to_owned());
-        self.read(move |c| identity::effective_policies(c, &a, kind, &p))
+        self.cache
+            .effective_policies(account_id, kind, principal, || {
+                let (a, p) = (account_id.to_owned(), principal.to_owned());
+                self.read(move |c| identity::effective_policies(c, &a, kind, &p))
+            })
             .await
     }
 
@@ -595,6 +608,8 @@ impl Store for SqliteStore {
         &self,
         access_key_id: &str,
     ) -> Result<Option<StsCredentialRecord>, StoreError> {
-        self.read_now(|c| identity::sts_credential(c, access_key_id))
+        self.cache.sts_credential(access_key_id, || {
+            self.read_now(|c| identity::sts_credential(c, access_key_id))
+        })
     }
 }
