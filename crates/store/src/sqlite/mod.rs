@@ -6,13 +6,13 @@ mod cache;
 mod event_log;
 mod identity;
 mod lock;
+mod nonces;
 mod queries;
 mod schema;
 mod timing;
 mod writer;
 
 use std::{
-    collections::HashMap,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
 };
@@ -25,9 +25,10 @@ use crate::identity::{
     PolicyVersionRecord, PrincipalKind, RoleRecord, StsCredentialRecord, UserRecord, UserUpdate,
 };
 use crate::{
-    AccessKeyRecord, AccountRecord, InsertGuard, Inserted, Kind, ListQuery, NONCE_WINDOW_MS, Page,
-    Record, Scope, Store, StoreError,
+    AccessKeyRecord, AccountRecord, InsertGuard, Inserted, Kind, ListQuery, Page, Record, Scope,
+    Store, StoreError,
 };
+use nonces::NonceCache;
 use writer::Writer;
 
 pub use lock::{DataDirLock, LOCK_FILE, LockError, lock_data_dir};
@@ -39,8 +40,7 @@ pub struct SqliteStore {
     /// Every write goes through it, so that the read caches know of it.
     writer: cache::CachingWriter,
     readers: Arc<ReaderPool>,
-    /// Signature nonces seen in the replay window. SQLite serves one process,
-    /// so memory is the right place: a nonce costs no fsync.
+    /// Signature nonces seen in the replay window (nonces.rs).
     nonces: Mutex<NonceCache>,
     /// What every request reads: access keys, STS credentials, effective
     /// policies, records by id (cache.rs says why they are never stale).
@@ -155,28 +155,6 @@ impl ReaderPool {
 
 fn poisoned<T>(_: std::sync::PoisonError<T>) -> StoreError {
     StoreError::Internal("lock poisoned".into())
-}
-
-#[derive(Default)]
-struct NonceCache {
-    seen: HashMap<(String, String), i64>,
-    next_purge_ms: i64,
-}
-
-impl NonceCache {
-    fn use_nonce(&mut self, key: &str, nonce: &str, now_ms: i64) -> bool {
-        if now_ms >= self.next_purge_ms {
-            self.seen.retain(|_, at| now_ms - *at < NONCE_WINDOW_MS);
-            self.next_purge_ms = now_ms + 60_000;
-        }
-        match self.seen.get(&(key.to_owned(), nonce.to_owned())) {
-            Some(at) if now_ms - *at < NONCE_WINDOW_MS => false,
-            _ => {
-                self.seen.insert((key.to_owned(), nonce.to_owned()), now_ms);
-                true
-            }
-        }
-    }
 }
 
 #[async_trait]
