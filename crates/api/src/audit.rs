@@ -1,6 +1,10 @@
 //! The audit log: every write that reached an authenticated caller is
 //! recorded, with its result, after it is answered by the handler and
 //! before the answer leaves (the store acknowledges after its commit).
+//! A handler may instead hand its success event to its write
+//! ([`crate::Ctx::trail`]): it then commits in the same transaction as the
+//! change, and the request waits for one commit instead of two (an audit
+//! row that cannot be written then fails the change with it).
 //!
 //! Reads (`Describe*`, `List*`, `Get*`, …) and the data plane agent's
 //! periodic reports are not audited. A failed audit write never turns a
@@ -88,7 +92,33 @@ pub(crate) async fn record(
     if !is_write(def) {
         return;
     }
-    let event = AuditEvent {
+    let event = event(
+        def,
+        caller,
+        params,
+        result.as_ref().map_err(|e| e.code.to_string()),
+        request_id,
+        now_ms,
+        peer,
+    );
+    if let Err(e) = inner.store.append_audit(event).await {
+        crate::telemetry::audit_failure();
+        tracing::error!(error = %e, "writing the audit log failed");
+    }
+}
+
+/// The event of a write that answered `answer` (`Ok`) or failed with an
+/// error code.
+fn event(
+    def: &ActionDef,
+    caller: &Caller,
+    params: &Params,
+    result: Result<&serde_json::Value, String>,
+    request_id: &str,
+    now_ms: i64,
+    peer: Option<IpAddr>,
+) -> AuditEvent {
+    AuditEvent {
         time_ms: now_ms,
         request_id: request_id.to_owned(),
         account_id: caller.account_id.clone(),
@@ -98,11 +128,24 @@ pub(crate) async fn record(
         product: def.product.name().to_owned(),
         action: def.name.to_owned(),
         region_id: params.get("RegionId").map(str::to_owned),
-        resource_ids: resource_ids(params, result.as_ref().ok()),
-        code: result.as_ref().err().map(|e| e.code.to_string()),
-    };
-    if let Err(e) = inner.store.append_audit(event).await {
-        crate::telemetry::audit_failure();
-        tracing::error!(error = %e, "writing the audit log failed");
+        resource_ids: resource_ids(params, result.as_ref().ok().copied()),
+        code: result.err(),
     }
+}
+
+/// The event [`record`] would write for the handler's success answering
+/// `answer`, for the handler's write to carry ([`crate::Ctx::trail`]);
+/// `None` for a read.
+pub(crate) fn success(ctx: &crate::Ctx<'_>, answer: &serde_json::Value) -> Option<AuditEvent> {
+    is_write(ctx.def).then(|| {
+        event(
+            ctx.def,
+            ctx.caller,
+            ctx.params,
+            Ok(answer),
+            ctx.request_id,
+            ctx.now_ms,
+            ctx.peer,
+        )
+    })
 }

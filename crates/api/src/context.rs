@@ -1,14 +1,17 @@
 //! What a handler gets: the parameters, the caller, the region, the clock,
 //! and helpers for what many handlers do (scopes, pages, client tokens).
 
-use std::time::SystemTime;
+use std::{
+    sync::atomic::{AtomicBool, Ordering},
+    time::SystemTime,
+};
 
 use sha2::{Digest, Sha256};
 use vpngw_model::catalog::Region;
 use vpngw_protocol::{ApiError, Params};
-use vpngw_store::{Idempotency, Kind, Scope, Store, StoreError};
+use vpngw_store::{Idempotency, Kind, LogEntry, Scope, Store, StoreError, Trail};
 
-use crate::{Caller, Config, Inner, errors};
+use crate::{Caller, Config, Inner, actions::ActionDef, errors};
 
 pub struct Ctx<'a> {
     pub(crate) inner: &'a Inner,
@@ -20,6 +23,10 @@ pub struct Ctx<'a> {
     pub request_id: &'a str,
     /// The client's address, when the server knows it (`acs:SourceIp`).
     pub peer: Option<std::net::IpAddr>,
+    /// The operation being answered.
+    pub(crate) def: &'static ActionDef,
+    /// Set by [`Ctx::audited`]: the handler's write carried its audit event.
+    pub(crate) audited: &'a AtomicBool,
 }
 
 impl<'a> Ctx<'a> {
@@ -47,6 +54,26 @@ impl<'a> Ctx<'a> {
             account_id: self.caller.account_id.clone(),
             region_id: self.region()?.id.to_owned(),
         })
+    }
+
+    /// The trail of the handler's last write (`Store::insert_with` and
+    /// friends): the event log `logs`, and the audit event of this request
+    /// succeeding with `answer`, so that the change, its log and its audit
+    /// event commit together. Once that write succeeded, answer with
+    /// [`Ctx::audited`]`(answer)`; after a failed write the request is
+    /// audited with its error as usual.
+    pub(crate) fn trail(&self, logs: Vec<LogEntry>, answer: &serde_json::Value) -> Trail {
+        Trail {
+            logs,
+            audit: crate::audit::success(self, answer),
+        }
+    }
+
+    /// `answer`, whose audit event the handler's write committed
+    /// ([`Ctx::trail`]): the pipeline does not write another.
+    pub(crate) fn audited(&self, answer: serde_json::Value) -> serde_json::Value {
+        self.audited.store(true, Ordering::Relaxed);
+        answer
     }
 
     /// A non-empty optional string parameter.

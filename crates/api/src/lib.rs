@@ -193,6 +193,7 @@ impl Service {
             return Err(fail(ApiError::throttling_user()));
         }
         // Everything after authentication is audited when it is a write.
+        let audited = std::sync::atomic::AtomicBool::new(false);
         let result = async {
             let region = param_check::check(def, req.params())?;
             authz::authorize(
@@ -213,21 +214,27 @@ impl Service {
                 now_ms: context::epoch_ms(now),
                 request_id,
                 peer: info.peer,
+                def,
+                audited: &audited,
             };
             (def.handler)(&ctx).await
         }
         .await;
-        audit::record(
-            &self.inner,
-            def,
-            &caller,
-            req.params(),
-            &result,
-            request_id,
-            context::epoch_ms(now),
-            info.peer,
-        )
-        .await;
+        // Unless the handler's write committed the event of its success
+        // with the change (`Ctx::trail`).
+        if !(result.is_ok() && audited.load(std::sync::atomic::Ordering::Relaxed)) {
+            audit::record(
+                &self.inner,
+                def,
+                &caller,
+                req.params(),
+                &result,
+                request_id,
+                context::epoch_ms(now),
+                info.peer,
+            )
+            .await;
+        }
         let body = result.map_err(fail)?;
         Ok((def, body))
     }

@@ -54,7 +54,7 @@ use vpngw_store::identity::{
 };
 use vpngw_store::{
     AccessKeyRecord, AccountRecord, AuditEvent, AuditQuery, CountBy, InsertGuard, Inserted, Kind,
-    ListQuery, LogEntry, LogPage, LogQuery, Page, Record, Scope, Store, StoreError,
+    ListQuery, LogEntry, LogPage, LogQuery, Page, Record, Scope, Store, StoreError, Trail,
 };
 
 pub(crate) use error::Error;
@@ -324,6 +324,44 @@ impl Store for PgStore {
 
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         read!(self, "list", |c| queries::list(c, query))
+    }
+
+    async fn insert_with(
+        &self,
+        record: Record,
+        guard: InsertGuard,
+        trail: Trail,
+    ) -> Result<Inserted, StoreError> {
+        in_tx!(self, "insert", |tx| async {
+            let inserted = queries::insert(tx, &record, &guard).await?;
+            if inserted == Inserted::Created {
+                logs::append_trail(tx, &trail).await?;
+            }
+            Ok::<_, Error>(inserted)
+        })
+    }
+
+    async fn update_with(&self, record: Record, trail: Trail) -> Result<Record, StoreError> {
+        in_tx!(self, "update", |tx| async {
+            let updated = queries::update(tx, &record).await?;
+            logs::append_trail(tx, &trail).await?;
+            Ok::<_, Error>(updated)
+        })
+    }
+
+    async fn delete_cascade_with(
+        &self,
+        kind: Kind,
+        scope: &Scope,
+        id: &str,
+        cascade: &[Kind],
+        trail: Trail,
+    ) -> Result<Vec<String>, StoreError> {
+        in_tx!(self, "delete_cascade", |tx| async {
+            let gone = queries::delete_cascade(tx, kind, scope, id, cascade).await?;
+            logs::append_trail(tx, &trail).await?;
+            Ok::<_, Error>(gone)
+        })
     }
 
     async fn append_log(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {

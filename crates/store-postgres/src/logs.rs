@@ -5,7 +5,9 @@
 use std::borrow::Cow;
 
 use deadpool_postgres::{GenericClient, Transaction};
-use vpngw_store::{AuditEvent, AuditQuery, CountBy, Kind, LogEntry, LogPage, LogQuery, StoreError};
+use vpngw_store::{
+    AuditEvent, AuditQuery, CountBy, Kind, LogEntry, LogPage, LogQuery, StoreError, Trail,
+};
 
 use crate::{
     Error,
@@ -30,6 +32,15 @@ pub async fn append_log(tx: &Transaction<'_>, entries: &[LogEntry]) -> Result<()
             ],
         )
         .await?;
+    }
+    Ok(())
+}
+
+/// A write's trail (`vpngw_store::Trail`), in the write's transaction.
+pub async fn append_trail(tx: &Transaction<'_>, trail: &Trail) -> Result<(), Error> {
+    append_log(tx, &trail.logs).await?;
+    if let Some(event) = &trail.audit {
+        append_audit(tx, event).await?;
     }
     Ok(())
 }

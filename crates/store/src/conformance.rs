@@ -12,6 +12,7 @@ use vpngw_model::Lifecycle;
 
 mod audit;
 mod event_log;
+mod trail;
 
 fn scope(account: &str) -> Scope {
     Scope {
@@ -52,6 +53,7 @@ pub async fn run_all(store: &dyn Store) {
     audit::counts(store).await;
     nonces(store).await;
     concurrent_writes(store).await;
+    trail::trails(store).await;
 }
 
 async fn crud_and_scope(store: &dyn Store) {

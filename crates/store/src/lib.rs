@@ -19,6 +19,7 @@ mod event_log;
 pub mod identity;
 mod record;
 pub mod sqlite;
+mod trail;
 mod typed;
 
 pub use audit::{AuditEvent, AuditQuery, CountBy};
@@ -28,6 +29,7 @@ pub use record::{
     AccessKeyRecord, AccountRecord, Idempotency, InsertGuard, Inserted, Kind, ListQuery, Page,
     Quota, Record, Scope,
 };
+pub use trail::Trail;
 pub use typed::{Resource, StoreExt, Versioned, from_record, to_record};
 
 use async_trait::async_trait;
@@ -69,6 +71,32 @@ pub trait Store: Send + Sync + 'static {
 
     /// One page of records, oldest first, with the total count.
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError>;
+
+    // ---- writes with their trail (trail.rs) --------------------------------
+    // The change and its log entries and audit event commit in one
+    // transaction: all of them or none.
+
+    /// [`Store::insert`]; when it creates the record (not on a `ClientToken`
+    /// replay, which writes nothing), `trail` is appended too.
+    async fn insert_with(
+        &self,
+        record: Record,
+        guard: InsertGuard,
+        trail: Trail,
+    ) -> Result<Inserted, StoreError>;
+
+    /// [`Store::update`], and `trail` when it succeeds.
+    async fn update_with(&self, record: Record, trail: Trail) -> Result<Record, StoreError>;
+
+    /// [`Store::delete_cascade`], and `trail` when it succeeds.
+    async fn delete_cascade_with(
+        &self,
+        kind: Kind,
+        scope: &Scope,
+        id: &str,
+        cascade: &[Kind],
+        trail: Trail,
+    ) -> Result<Vec<String>, StoreError>;
 
     // ---- event log -------------------------------------------------------
 

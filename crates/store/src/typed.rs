@@ -6,7 +6,7 @@ use vpngw_model::{
     CustomerGateway, Lifecycle, VcoRoute, VpnConnection, VpnGateway, VpnPbrRoute, VpnRoute,
 };
 
-use crate::{InsertGuard, Inserted, Kind, ListQuery, Record, Scope, Store, StoreError};
+use crate::{InsertGuard, Inserted, Kind, ListQuery, Record, Scope, Store, StoreError, Trail};
 
 /// A domain type the store can keep.
 pub trait Resource: Serialize + DeserializeOwned + Send + Sync {
@@ -196,6 +196,18 @@ pub trait StoreExt: Store {
         self.insert(to_record(value, account_id, 1)?, guard).await
     }
 
+    /// [`StoreExt::insert_typed`] with the write's trail (`Store::insert_with`).
+    async fn insert_typed_with<R: Resource>(
+        &self,
+        account_id: &str,
+        value: &R,
+        guard: InsertGuard,
+        trail: Trail,
+    ) -> Result<Inserted, StoreError> {
+        self.insert_with(to_record(value, account_id, 1)?, guard, trail)
+            .await
+    }
+
     async fn get_typed<R: Resource>(
         &self,
         scope: &Scope,
@@ -216,6 +228,20 @@ pub trait StoreExt: Store {
     ) -> Result<i64, StoreError> {
         let rec = self
             .update(to_record(value, account_id, read_version)?)
+            .await?;
+        Ok(rec.version)
+    }
+
+    /// [`StoreExt::update_typed`] with the write's trail (`Store::update_with`).
+    async fn update_typed_with<R: Resource>(
+        &self,
+        account_id: &str,
+        value: &R,
+        read_version: i64,
+        trail: Trail,
+    ) -> Result<i64, StoreError> {
+        let rec = self
+            .update_with(to_record(value, account_id, read_version)?, trail)
             .await?;
         Ok(rec.version)
     }

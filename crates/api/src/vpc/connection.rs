@@ -254,28 +254,38 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
             (None, None) => Vec::new(),
         },
     };
+    // The connection, its log entries and the audit event of this answer
+    // commit together: one durable commit per create.
+    let answer = reply(&Created {
+        vpn_connection_id: conn.id.clone(),
+        name: conn.name.clone(),
+        create_time: conn.create_time_ms,
+    })?;
+    let entries = super::logs::created(ctx, &ctx.scope()?, &opened, peer_ip.as_deref());
     let inserted = ctx
         .store()
-        .insert_typed(&ctx.caller.account_id, &conn, guard)
+        .insert_typed_with(
+            &ctx.caller.account_id,
+            &conn,
+            guard,
+            ctx.trail(entries, &answer),
+        )
         .await
         .map_err(|e| match e {
             vpngw_store::StoreError::Duplicate => errors::connection_already_exists(),
             e => store_error(e, errors::vpn_connection_not_found),
         })?;
-    let created = match inserted {
-        Inserted::Created => {
-            let scope = ctx.scope()?;
-            let entries = super::logs::created(ctx, &scope, &opened, peer_ip.as_deref());
-            super::logs::append(ctx, entries).await;
-            conn
+    match inserted {
+        Inserted::Created => Ok(ctx.audited(answer)),
+        Inserted::Replayed { id } => {
+            let created = load(ctx, &id).await?.value;
+            reply(&Created {
+                vpn_connection_id: created.id,
+                name: created.name,
+                create_time: created.create_time_ms,
+            })
         }
-        Inserted::Replayed { id } => load(ctx, &id).await?.value,
-    };
-    reply(&Created {
-        vpn_connection_id: created.id,
-        name: created.name,
-        create_time: created.create_time_ms,
-    })
+    }
 }
 
 pub async fn describe(ctx: &Ctx<'_>) -> Reply {
@@ -399,14 +409,9 @@ async fn modify_once(ctx: &Ctx<'_>) -> Reply {
     }
     let opened = conn.clone();
     seal(ctx, &mut conn);
-    ctx.store()
-        .update_typed(&ctx.caller.account_id, &conn, version)
-        .await
-        .map_err(|e| store_error(e, errors::vpn_connection_not_found))?;
     let entries = super::logs::modified(ctx, &scope, &before, &opened);
-    super::logs::append(ctx, entries).await;
     let health_status = vpngw_model::dataplane::health_check_status(&opened);
-    reply(&Modified {
+    let answer = reply(&Modified {
         ike_config: super::views::IkeConfigView::of(&opened.ike, opened.ike.psk.clone()),
         ipsec_config: super::views::IpsecConfigView::of(&opened.ipsec),
         vpn_bgp_config: super::views::VpnBgpConfigView::of(
@@ -432,7 +437,18 @@ async fn modify_once(ctx: &Ctx<'_>) -> Reply {
         enable_nat_traversal: opened.enable_nat_traversal,
         enable_tunnels_bgp: opened.enable_tunnels_bgp,
         resource_group_id: opened.resource_group_id,
-    })
+    })?;
+    // The change, its log entries and its audit event commit together.
+    ctx.store()
+        .update_typed_with(
+            &ctx.caller.account_id,
+            &conn,
+            version,
+            ctx.trail(entries, &answer),
+        )
+        .await
+        .map_err(|e| store_error(e, errors::vpn_connection_not_found))?;
+    Ok(ctx.audited(answer))
 }
 
 pub async fn delete(ctx: &Ctx<'_>) -> Reply {
@@ -444,23 +460,26 @@ pub async fn delete(ctx: &Ctx<'_>) -> Reply {
             return Err(errors::gateway_configuring());
         }
     }
-    ctx.store()
-        // Its routes go with it (routes::CASCADE).
-        .delete_cascade(
-            Kind::VpnConnection,
-            &ctx.scope()?,
-            id,
-            super::routes::CASCADE,
-        )
-        .await
-        .map_err(|e| store_error(e, errors::vpn_connection_not_found))?;
-    super::logs::record(
+    let scope = ctx.scope()?;
+    let answer = reply(&serde_json::json!({}))?;
+    let entries = vec![super::logs::entry(
         ctx,
-        &ctx.scope()?,
+        &scope,
         id,
         None,
         "connection deleted".to_owned(),
-    )
-    .await;
-    reply(&serde_json::json!({}))
+    )];
+    ctx.store()
+        // Its routes go with it (routes::CASCADE); its log entry and audit
+        // event commit with the delete.
+        .delete_cascade_with(
+            Kind::VpnConnection,
+            &scope,
+            id,
+            super::routes::CASCADE,
+            ctx.trail(entries, &answer),
+        )
+        .await
+        .map_err(|e| store_error(e, errors::vpn_connection_not_found))?;
+    Ok(ctx.audited(answer))
 }

@@ -112,25 +112,40 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         idempotency: ctx.idempotency()?,
         unique: vec![("ip_address", gateway.ip_address.clone())],
     };
+    // The gateway and the audit event of this answer commit together.
+    let answer = reply(&Created {
+        customer_gateway_id: gateway.id.clone(),
+        ip_address: gateway.ip_address.clone(),
+        name: gateway.name.clone(),
+        description: gateway.description.clone(),
+        create_time: gateway.create_time_ms,
+    })?;
     let inserted = ctx
         .store()
-        .insert_typed(&ctx.caller.account_id, &gateway, guard)
+        .insert_typed_with(
+            &ctx.caller.account_id,
+            &gateway,
+            guard,
+            ctx.trail(Vec::new(), &answer),
+        )
         .await
         .map_err(|e| match e {
             StoreError::Duplicate => errors::ip_already_exists(),
             e => store_error(e, errors::customer_gateway_not_found),
         })?;
-    let created = match inserted {
-        Inserted::Created => gateway,
-        Inserted::Replayed { id } => load(ctx, &id).await?.value,
-    };
-    reply(&Created {
-        customer_gateway_id: created.id,
-        ip_address: created.ip_address,
-        name: created.name,
-        description: created.description,
-        create_time: created.create_time_ms,
-    })
+    match inserted {
+        Inserted::Created => Ok(ctx.audited(answer)),
+        Inserted::Replayed { id } => {
+            let created = load(ctx, &id).await?.value;
+            reply(&Created {
+                customer_gateway_id: created.id,
+                ip_address: created.ip_address,
+                name: created.name,
+                description: created.description,
+                create_time: created.create_time_ms,
+            })
+        }
+    }
 }
 
 pub async fn describe(ctx: &Ctx<'_>) -> Reply {

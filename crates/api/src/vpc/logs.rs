@@ -52,7 +52,8 @@ pub(crate) fn entry(
 
 /// Appends entries after the change they describe was stored. The change
 /// stands even if the log cannot be written, so a failure is logged for the
-/// operator rather than answered to the caller.
+/// operator rather than answered to the caller. The API's own changes do
+/// not come here: their entries commit with them (`Ctx::trail`).
 pub(crate) async fn append(ctx: &Ctx<'_>, entries: Vec<LogEntry>) {
     if entries.is_empty() {
         return;
@@ -60,21 +61,6 @@ pub(crate) async fn append(ctx: &Ctx<'_>, entries: Vec<LogEntry>) {
     if let Err(e) = ctx.store().append_log(entries).await {
         tracing::error!(error = %e, "appending to the event log failed");
     }
-}
-
-/// Appends one entry (see [`append`]).
-pub(crate) async fn record(
-    ctx: &Ctx<'_>,
-    scope: &Scope,
-    connection_id: &str,
-    tunnel_id: Option<&str>,
-    message: String,
-) {
-    append(
-        ctx,
-        vec![entry(ctx, scope, connection_id, tunnel_id, message)],
-    )
-    .await;
 }
 
 fn ike_summary(ike: &IkeConfig) -> String {

@@ -745,24 +745,30 @@ pub async fn modify_tunnel_attribute(ctx: &Ctx<'_>) -> Reply {
     }
     let opened = conn.clone();
     super::connection::seal(ctx, &mut conn);
-    ctx.store()
-        .update_typed(&ctx.caller.account_id, &conn, version)
-        .await
-        .map_err(|e| store_error(e, errors::vpn_connection_not_found))?;
     let after = &opened.tunnels[pos];
-    logs::record(
+    let entries = vec![logs::entry(
         ctx,
         &scope,
         &opened.id,
         Some(&after.id),
         logs::tunnel_change(&before, after),
-    )
-    .await;
-    reply(&TypedTunnel::of(
+    )];
+    let answer = reply(&TypedTunnel::of(
         after,
         opened.state.effective(ctx.now_ms),
         true,
-    ))
+    ))?;
+    // The change, its log entry and its audit event commit together.
+    ctx.store()
+        .update_typed_with(
+            &ctx.caller.account_id,
+            &conn,
+            version,
+            ctx.trail(entries, &answer),
+        )
+        .await
+        .map_err(|e| store_error(e, errors::vpn_connection_not_found))?;
+    Ok(ctx.audited(answer))
 }
 
 #[cfg(test)]

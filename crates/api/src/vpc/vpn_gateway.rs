@@ -139,23 +139,33 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         idempotency: ctx.idempotency()?,
         unique: Vec::new(),
     };
+    // The gateway and the audit event of this answer commit together.
+    let answer = reply(&Created {
+        vpn_gateway_id: id,
+        name: gateway.name.clone(),
+        order_id: order_id(),
+    })?;
     let inserted = ctx
         .store()
-        .insert_typed(&ctx.caller.account_id, &gateway, guard)
+        .insert_typed_with(
+            &ctx.caller.account_id,
+            &gateway,
+            guard,
+            ctx.trail(Vec::new(), &answer),
+        )
         .await
         .map_err(|e| store_error(e, errors::vpn_gateway_not_found))?;
-    let (id, name) = match inserted {
-        Inserted::Created => (id, gateway.name),
+    match inserted {
+        Inserted::Created => Ok(ctx.audited(answer)),
         Inserted::Replayed { id } => {
             let existing = load(ctx, &id).await?;
-            (id, existing.value.name)
+            reply(&Created {
+                vpn_gateway_id: id,
+                name: existing.value.name,
+                order_id: order_id(),
+            })
         }
-    };
-    reply(&Created {
-        vpn_gateway_id: id,
-        name,
-        order_id: order_id(),
-    })
+    }
 }
 
 /// Orders are a billing concept vpngw does not have; the field is a number

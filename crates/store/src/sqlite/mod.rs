@@ -10,6 +10,7 @@ mod nonces;
 mod queries;
 mod schema;
 mod timing;
+mod trail;
 mod writer;
 
 use std::{
@@ -198,6 +199,51 @@ impl Store for SqliteStore {
     async fn list(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let query = query.clone();
         self.read(move |c| queries::list(c, &query)).await
+    }
+
+    async fn insert_with(
+        &self,
+        record: Record,
+        guard: InsertGuard,
+        trail: crate::Trail,
+    ) -> Result<Inserted, StoreError> {
+        self.writer
+            .write(move |c| {
+                let inserted = queries::insert(c, &record, &guard)?;
+                if inserted == Inserted::Created {
+                    trail::append(c, &trail)?;
+                }
+                Ok(inserted)
+            })
+            .await
+    }
+
+    async fn update_with(&self, record: Record, trail: crate::Trail) -> Result<Record, StoreError> {
+        self.writer
+            .write(move |c| {
+                let updated = queries::update(c, record)?;
+                trail::append(c, &trail)?;
+                Ok(updated)
+            })
+            .await
+    }
+
+    async fn delete_cascade_with(
+        &self,
+        kind: Kind,
+        scope: &Scope,
+        id: &str,
+        cascade: &[Kind],
+        trail: crate::Trail,
+    ) -> Result<Vec<String>, StoreError> {
+        let (scope, id, cascade) = (scope.clone(), id.to_owned(), cascade.to_vec());
+        self.writer
+            .write(move |c| {
+                let gone = queries::delete_cascade(c, kind, &scope, &id, &cascade)?;
+                trail::append(c, &trail)?;
+                Ok(gone)
+            })
+            .await
     }
 
     async fn append_log(&self, entries: Vec<crate::LogEntry>) -> Result<(), StoreError> {
