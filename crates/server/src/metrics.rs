@@ -101,6 +101,14 @@ impl Metrics {
             "SQLite commits (one fsync each) of the group-committing writer; jobs / commits = writes per fsync"
         );
         metrics::describe_counter!(
+            "vpngw_store_checkpoints_total",
+            "SQLite WAL checkpoints, by who ran them: the background thread, or the writer between two commits to rewind a long WAL"
+        );
+        metrics::describe_gauge!(
+            "vpngw_store_wal_frames",
+            "pages in the SQLite WAL at the last checkpoint"
+        );
+        metrics::describe_counter!(
             "vpngw_agent_report_connections_total",
             "connections in data plane agent reports: accepted (converged), stale (not yet converged), unknown"
         );

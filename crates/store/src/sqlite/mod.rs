@@ -3,6 +3,7 @@
 
 mod audit;
 mod cache;
+mod checkpoint;
 mod event_log;
 mod identity;
 mod lock;

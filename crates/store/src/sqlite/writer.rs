@@ -28,11 +28,16 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(conn: Connection) -> Writer {
+    pub fn start(mut conn: Connection) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>();
+        // Checkpoints leave the writer's COMMITs (checkpoint.rs).
+        let checkpoints = super::checkpoint::start(&mut conn);
         std::thread::Builder::new()
             .name("vpngw-sqlite-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || {
+                run(&conn, rx, &checkpoints);
+                checkpoints.stop();
+            })
             .expect("spawning the writer thread");
         Writer { jobs: tx }
     }
@@ -68,7 +73,7 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
+fn run(conn: &Connection, rx: mpsc::Receiver<Job>, checkpoints: &super::checkpoint::Shared) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -81,6 +86,8 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
         // jobs / commits is how many writes share each fsync (BENCHMARKS.md).
         metrics::counter!("vpngw_store_write_jobs_total").increment(batch.len() as u64);
         metrics::counter!("vpngw_store_group_commits_total").increment(1);
+        // Between two transactions: rewind a long WAL (checkpoint.rs).
+        super::checkpoint::before_batch(conn, checkpoints);
         // A job that cannot even start is dropped: its caller's channel
         // closes and it gets an internal error.
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
@@ -88,15 +95,15 @@ fn run(conn: Connection, rx: mpsc::Receiver<Job>) {
             continue;
         }
         for job in batch {
-            if let Err(e) = run_cached(&conn, "SAVEPOINT job") {
+            if let Err(e) = run_cached(conn, "SAVEPOINT job") {
                 tracing::error!(error = %e, "cannot open a savepoint");
                 continue;
             }
-            let (ok, deliver) = job(&conn);
+            let (ok, deliver) = job(conn);
             let end = if ok {
-                run_cached(&conn, "RELEASE job")
+                run_cached(conn, "RELEASE job")
             } else {
-                run_cached(&conn, "ROLLBACK TO job").and_then(|()| run_cached(&conn, "RELEASE job"))
+                run_cached(conn, "ROLLBACK TO job").and_then(|()| run_cached(conn, "RELEASE job"))
             };
             if let Err(e) = end {
                 tracing::error!(error = %e, "ending a savepoint failed");
