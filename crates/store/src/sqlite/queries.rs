@@ -69,9 +69,12 @@ fn check_links(c: &Connection, rec: &Record) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn write_links(c: &Connection, rec: &Record) -> Result<(), StoreError> {
-    c.prepare_cached("DELETE FROM resource_links WHERE from_id = ?1")?
-        .execute(params![rec.id])?;
+/// `fresh`: the record was just inserted, so it has no links to replace.
+fn write_links(c: &Connection, rec: &Record, fresh: bool) -> Result<(), StoreError> {
+    if !fresh {
+        c.prepare_cached("DELETE FROM resource_links WHERE from_id = ?1")?
+            .execute(params![rec.id])?;
+    }
     let mut stmt =
         c.prepare_cached("INSERT OR IGNORE INTO resource_links (from_id, to_id) VALUES (?1, ?2)")?;
     for link in &rec.links {
@@ -184,7 +187,7 @@ pub fn insert(c: &Connection, rec: &Record, guard: &InsertGuard) -> Result<Inser
         }
         other => other?,
     };
-    write_links(c, rec)?;
+    write_links(c, rec, true)?;
     if let Some(idem) = &guard.idempotency {
         c.prepare_cached(
             "INSERT INTO client_tokens (account_id, kind, token, fingerprint, resource_id, created_ms) \
@@ -247,7 +250,7 @@ pub fn update(c: &Connection, mut rec: Record) -> Result<Record, StoreError> {
             None => StoreError::NotFound,
         });
     }
-    write_links(c, &rec)?;
+    write_links(c, &rec, false)?;
     rec.version += 1;
     Ok(rec)
 }
