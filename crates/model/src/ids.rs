@@ -29,8 +29,29 @@ impl IdKind {
     }
 }
 
-/// A fresh ID: prefix, region code (when the kind carries one), random tail.
+/// The tail's first characters: the creation time in milliseconds, in
+/// base 36 with digits before letters, so that IDs sort (bytewise, as the
+/// store's indexes do) in the order they were made.
+const TIME_CHARS: usize = 8;
+const ORDERED: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// A fresh ID: prefix, region code (when the kind carries one), then the
+/// creation time (see [`TIME_CHARS`]) and random characters (at least 10,
+/// so IDs made in the same millisecond still differ).
+///
+/// Time first keeps each insert into the store's id-keyed indexes (the
+/// records, their links, the event log) on the last pages instead of a
+/// random page of each: a durable create then writes about half as many
+/// pages (BENCHMARKS.md, "API").
 pub fn new_id(kind: IdKind, region_code: &str) -> String {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    new_id_at(kind, region_code, now_ms)
+}
+
+fn new_id_at(kind: IdKind, region_code: &str, now_ms: u64) -> String {
     let (code, tail_len) = match kind {
         IdKind::Tunnel => ("", 18),
         _ => (region_code, 21 - region_code.len().min(21)),
@@ -39,7 +60,15 @@ pub fn new_id(kind: IdKind, region_code: &str) -> String {
     let mut id = String::with_capacity(4 + 21);
     id.push_str(kind.prefix());
     id.push_str(code);
-    for _ in 0..tail_len {
+    let mut time = [b'0'; TIME_CHARS];
+    let mut t = now_ms;
+    for slot in time.iter_mut().rev() {
+        *slot = ORDERED[(t % 36) as usize];
+        t /= 36;
+    }
+    let timed = TIME_CHARS.min(tail_len.saturating_sub(10));
+    id.extend(time[TIME_CHARS - timed..].iter().map(|&b| b as char));
+    for _ in timed..tail_len {
         id.push(ALPHABET[rng.random_range(0..ALPHABET.len())] as char);
     }
     id
@@ -72,6 +101,24 @@ mod tests {
         assert_eq!(tun.len(), 4 + 18);
         assert!(!looks_like(IdKind::VpnConnection, &id));
         assert!(!looks_like(IdKind::VpnGateway, "vpn-BP1"));
+    }
+
+    #[test]
+    fn ids_sort_in_creation_order() {
+        let t = 1_764_000_000_000;
+        let ids: Vec<String> = [t, t + 1, t + 35, t + 36, t + 1_000_000]
+            .iter()
+            .map(|&ms| new_id_at(IdKind::VpnConnection, "bp1", ms))
+            .collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        for id in &ids {
+            assert_eq!(id.len(), 4 + 21);
+            assert!(looks_like(IdKind::VpnConnection, id));
+        }
+        let tun = new_id_at(IdKind::Tunnel, "bp1", t);
+        assert_eq!(tun.len(), 4 + 18);
     }
 
     #[test]
