@@ -250,4 +250,36 @@ pub(super) async fn counts(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(counted(&cgw, "cnt_up"), 0);
+    // Updates and deletes move records between the counts.
+    store
+        .update(rec(
+            "vpn-cnt2",
+            "cnt-b",
+            Lifecycle::settled("cnt_init"),
+            "cnt_up",
+        ))
+        .await
+        .unwrap();
+    let scope = crate::Scope {
+        account_id: "cnt-a".into(),
+        region_id: "cn-shanghai".into(),
+    };
+    store
+        .delete(Kind::VpnGateway, &scope, "vpn-cnt1")
+        .await
+        .unwrap();
+    let by_status = store
+        .count_by(Kind::VpnGateway, CountBy::Status, now)
+        .await
+        .unwrap();
+    assert_eq!(counted(&by_status, "cnt_active"), 1, "{by_status:?}");
+    assert_eq!(counted(&by_status, "cnt_init"), 2, "{by_status:?}");
+    let by_field = store
+        .count_by(Kind::VpnGateway, CountBy::Field("status"), now)
+        .await
+        .unwrap();
+    assert_eq!(counted(&by_field, "cnt_up"), 3, "{by_field:?}");
+    assert_eq!(counted(&by_field, "cnt_down"), 0, "{by_field:?}");
+    // Values without records are left out.
+    assert!(by_field.iter().all(|(_, n)| *n > 0), "{by_field:?}");
 }

@@ -231,6 +231,93 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX resources_by_ip_address
         ON resources (account_id, region_id, kind, json_extract(doc, '$.ip_address'));
     "#,
+    // 6: the counts behind /metrics, kept by triggers in the writing
+    // transaction, so that a scrape reads a few rows instead of every record
+    // (sqlite/audit.rs, count_by). Records by lifecycle: settled ones under
+    // their status (pending = 0), those with a transition under its target
+    // (pending = 1; the few not yet due are looked up by the partial index
+    // and moved back to their current status at read time). And records by
+    // their document's top-level "status" (a connection's negotiation state).
+    r#"
+    CREATE TABLE resource_state_counts (
+        kind     TEXT NOT NULL,
+        pending  INTEGER NOT NULL,
+        status   TEXT NOT NULL,
+        n        INTEGER NOT NULL,
+        PRIMARY KEY (kind, pending, status)
+    ) WITHOUT ROWID;
+    INSERT INTO resource_state_counts (kind, pending, status, n)
+        SELECT kind, pending_due_ms IS NOT NULL,
+               CASE WHEN pending_due_ms IS NOT NULL THEN COALESCE(pending_status, '')
+                    ELSE COALESCE(status, '') END AS s,
+               COUNT(*)
+        FROM resources GROUP BY kind, pending_due_ms IS NOT NULL, s;
+    CREATE TRIGGER resource_state_counts_insert AFTER INSERT ON resources
+    BEGIN
+        INSERT INTO resource_state_counts (kind, pending, status, n)
+        VALUES (NEW.kind, NEW.pending_due_ms IS NOT NULL,
+                CASE WHEN NEW.pending_due_ms IS NOT NULL THEN COALESCE(NEW.pending_status, '')
+                     ELSE COALESCE(NEW.status, '') END, 1)
+        ON CONFLICT (kind, pending, status) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER resource_state_counts_delete AFTER DELETE ON resources
+    BEGIN
+        UPDATE resource_state_counts SET n = n - 1
+        WHERE kind = OLD.kind AND pending = (OLD.pending_due_ms IS NOT NULL)
+          AND status = CASE WHEN OLD.pending_due_ms IS NOT NULL THEN COALESCE(OLD.pending_status, '')
+                            ELSE COALESCE(OLD.status, '') END;
+    END;
+    CREATE TRIGGER resource_state_counts_update
+    AFTER UPDATE OF kind, status, pending_due_ms, pending_status ON resources
+    WHEN OLD.kind IS NOT NEW.kind
+      OR (OLD.pending_due_ms IS NULL) IS NOT (NEW.pending_due_ms IS NULL)
+      OR OLD.status IS NOT NEW.status
+      OR OLD.pending_status IS NOT NEW.pending_status
+    BEGIN
+        UPDATE resource_state_counts SET n = n - 1
+        WHERE kind = OLD.kind AND pending = (OLD.pending_due_ms IS NOT NULL)
+          AND status = CASE WHEN OLD.pending_due_ms IS NOT NULL THEN COALESCE(OLD.pending_status, '')
+                            ELSE COALESCE(OLD.status, '') END;
+        INSERT INTO resource_state_counts (kind, pending, status, n)
+        VALUES (NEW.kind, NEW.pending_due_ms IS NOT NULL,
+                CASE WHEN NEW.pending_due_ms IS NOT NULL THEN COALESCE(NEW.pending_status, '')
+                     ELSE COALESCE(NEW.status, '') END, 1)
+        ON CONFLICT (kind, pending, status) DO UPDATE SET n = n + 1;
+    END;
+    CREATE INDEX resources_pending ON resources (kind, pending_due_ms)
+        WHERE pending_due_ms IS NOT NULL;
+
+    CREATE TABLE resource_status_field_counts (
+        kind   TEXT NOT NULL,
+        value  TEXT NOT NULL,
+        n      INTEGER NOT NULL,
+        PRIMARY KEY (kind, value)
+    ) WITHOUT ROWID;
+    INSERT INTO resource_status_field_counts (kind, value, n)
+        SELECT kind, COALESCE(json_extract(doc, '$.status') || '', '') AS v, COUNT(*)
+        FROM resources GROUP BY kind, v;
+    CREATE TRIGGER resource_status_field_counts_insert AFTER INSERT ON resources
+    BEGIN
+        INSERT INTO resource_status_field_counts (kind, value, n)
+        VALUES (NEW.kind, COALESCE(json_extract(NEW.doc, '$.status') || '', ''), 1)
+        ON CONFLICT (kind, value) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER resource_status_field_counts_delete AFTER DELETE ON resources
+    BEGIN
+        UPDATE resource_status_field_counts SET n = n - 1
+        WHERE kind = OLD.kind AND value = COALESCE(json_extract(OLD.doc, '$.status') || '', '');
+    END;
+    CREATE TRIGGER resource_status_field_counts_update AFTER UPDATE OF kind, doc ON resources
+    WHEN OLD.kind IS NOT NEW.kind
+      OR json_extract(OLD.doc, '$.status') IS NOT json_extract(NEW.doc, '$.status')
+    BEGIN
+        UPDATE resource_status_field_counts SET n = n - 1
+        WHERE kind = OLD.kind AND value = COALESCE(json_extract(OLD.doc, '$.status') || '', '');
+        INSERT INTO resource_status_field_counts (kind, value, n)
+        VALUES (NEW.kind, COALESCE(json_extract(NEW.doc, '$.status') || '', ''), 1)
+        ON CONFLICT (kind, value) DO UPDATE SET n = n + 1;
+    END;
+    "#,
 ];
 
 /// Brings the database to the newest schema.
