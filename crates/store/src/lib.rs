@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod conformance;
+mod decoded;
 mod error;
 mod event_log;
 pub mod identity;

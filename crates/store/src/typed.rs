@@ -9,7 +9,7 @@ use vpngw_model::{
 use crate::{InsertGuard, Inserted, Kind, ListQuery, Record, Scope, Store, StoreError, Trail};
 
 /// A domain type the store can keep.
-pub trait Resource: Serialize + DeserializeOwned + Send + Sync {
+pub trait Resource: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     const KIND: Kind;
     fn id(&self) -> &str;
     fn region_id(&self) -> &str;
@@ -208,13 +208,17 @@ pub trait StoreExt: Store {
             .await
     }
 
+    /// The document is decoded once per version (`decoded.rs`).
     async fn get_typed<R: Resource>(
         &self,
         scope: &Scope,
         id: &str,
     ) -> Result<Option<Versioned<R>>, StoreError> {
         match self.get(R::KIND, scope, id).await? {
-            Some(rec) => Ok(Some(from_record(&rec)?)),
+            Some(rec) => Ok(Some(Versioned {
+                value: crate::decoded::decode(&rec.id, &rec.doc)?,
+                version: rec.version,
+            })),
             None => Ok(None),
         }
     }
