@@ -145,13 +145,30 @@ fn run(path: &std::path::Path, shared: &Shared) {
         if shared.stop.load(Ordering::Relaxed) {
             return;
         }
-        let frames = shared.frames.load(Ordering::Relaxed);
-        if frames < START_FRAMES || shared.backfilled.load(Ordering::Relaxed) >= frames {
-            continue;
+        // Passes back to back while the WAL is long enough for the writer to
+        // rewind it but the tail left for the writer to copy is not short:
+        // each pass copies what the writer appended during the previous one.
+        loop {
+            let frames = shared.frames.load(Ordering::Relaxed);
+            let before = shared.backfilled.load(Ordering::Relaxed);
+            if frames < START_FRAMES || before >= frames || shared.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            shared.busy.store(true, Ordering::Relaxed);
+            checkpoint(&conn, shared, "background");
+            shared.busy.store(false, Ordering::Relaxed);
+            let (frames, after) = (
+                shared.frames.load(Ordering::Relaxed),
+                shared.backfilled.load(Ordering::Relaxed),
+            );
+            // Done for now, or a reader holds the rest back.
+            if frames < RESTART_FRAMES
+                || frames.saturating_sub(after) <= TAIL_FRAMES / 4
+                || after <= before
+            {
+                break;
+            }
         }
-        shared.busy.store(true, Ordering::Relaxed);
-        checkpoint(&conn, shared, "background");
-        shared.busy.store(false, Ordering::Relaxed);
     }
 }
 
