@@ -10,8 +10,9 @@ use vpngw_protocol::{ApiError, RawRequest};
 
 use crate::{Ctx, vpc};
 
-/// A handler's answer: the response body without `RequestId`.
-pub type Reply = Result<serde_json::Value, ApiError>;
+/// A handler's answer: the response body without `RequestId`, serialized
+/// once from its view (`vpc::reply`); `Service::call` adds `RequestId`.
+pub type Reply = Result<vpngw_protocol::JsonAnswer, ApiError>;
 pub type Handler = for<'a> fn(&'a Ctx<'a>) -> BoxFuture<'a, Reply>;
 
 /// The products served on the one endpoint, told apart by `Version`.

@@ -84,7 +84,7 @@ pub(crate) async fn record(
     def: &ActionDef,
     caller: &Caller,
     params: &Params,
-    result: &Result<serde_json::Value, ApiError>,
+    result: &Result<vpngw_protocol::JsonAnswer, ApiError>,
     request_id: &str,
     now_ms: i64,
     peer: Option<IpAddr>,
@@ -92,11 +92,12 @@ pub(crate) async fn record(
     if !is_write(def) {
         return;
     }
+    let answer = result.as_ref().map(vpngw_protocol::JsonAnswer::to_value);
     let event = event(
         def,
         caller,
         params,
-        result.as_ref().map_err(|e| e.code.to_string()),
+        answer.as_ref().map_err(|e| e.code.to_string()),
         request_id,
         now_ms,
         peer,
@@ -136,13 +137,16 @@ fn event(
 /// The event [`record`] would write for the handler's success answering
 /// `answer`, for the handler's write to carry ([`crate::Ctx::trail`]);
 /// `None` for a read.
-pub(crate) fn success(ctx: &crate::Ctx<'_>, answer: &serde_json::Value) -> Option<AuditEvent> {
+pub(crate) fn success(
+    ctx: &crate::Ctx<'_>,
+    answer: &vpngw_protocol::JsonAnswer,
+) -> Option<AuditEvent> {
     is_write(ctx.def).then(|| {
         event(
             ctx.def,
             ctx.caller,
             ctx.params,
-            Ok(answer),
+            Ok(&answer.to_value()),
             ctx.request_id,
             ctx.now_ms,
             ctx.peer,

@@ -8,7 +8,7 @@ use std::{
 
 use sha2::{Digest, Sha256};
 use vpngw_model::catalog::Region;
-use vpngw_protocol::{ApiError, Params};
+use vpngw_protocol::{ApiError, JsonAnswer, Params};
 use vpngw_store::{Idempotency, Kind, LogEntry, Scope, Store, StoreError, Trail};
 
 use crate::{Caller, Config, Inner, actions::ActionDef, errors};
@@ -62,7 +62,7 @@ impl<'a> Ctx<'a> {
     /// event commit together. Once that write succeeded, answer with
     /// [`Ctx::audited`]`(answer)`; after a failed write the request is
     /// audited with its error as usual.
-    pub(crate) fn trail(&self, logs: Vec<LogEntry>, answer: &serde_json::Value) -> Trail {
+    pub(crate) fn trail(&self, logs: Vec<LogEntry>, answer: &JsonAnswer) -> Trail {
         Trail {
             logs,
             audit: crate::audit::success(self, answer),
@@ -71,7 +71,7 @@ impl<'a> Ctx<'a> {
 
     /// `answer`, whose audit event the handler's write committed
     /// ([`Ctx::trail`]): the pipeline does not write another.
-    pub(crate) fn audited(&self, answer: serde_json::Value) -> serde_json::Value {
+    pub(crate) fn audited(&self, answer: JsonAnswer) -> JsonAnswer {
         self.audited.store(true, Ordering::Relaxed);
         answer
     }

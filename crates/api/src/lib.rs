@@ -27,7 +27,9 @@ pub mod vpngw;
 
 use std::{sync::Arc, time::SystemTime};
 
-use vpngw_protocol::{ApiError, Encoded, Format, RawRequest, encode_error, encode_success};
+use vpngw_protocol::{
+    ApiError, Encoded, Format, RawRequest, encode_error, encode_success, encode_success_json,
+};
 use vpngw_store::Store;
 
 pub use auth::{Caller, Identity};
@@ -144,14 +146,24 @@ impl Service {
             Err((product, e)) => (product, Err(e)),
         };
         match result {
-            Ok(mut body) => {
-                if let serde_json::Value::Object(map) = &mut body {
-                    map.insert(
-                        "RequestId".into(),
-                        serde_json::Value::String(request_id.clone()),
-                    );
-                }
-                let encoded = encode_success(format, &action_name, &body);
+            Ok(body) => {
+                let encoded = match format {
+                    // The common case: the answer's text with RequestId
+                    // among its keys, no `Value` in between.
+                    Format::Json => encode_success_json(
+                        body.to_json_with(&[("RequestId", request_id.as_str())]),
+                    ),
+                    Format::Xml => {
+                        let mut body = body.to_value();
+                        if let serde_json::Value::Object(map) = &mut body {
+                            map.insert(
+                                "RequestId".into(),
+                                serde_json::Value::String(request_id.clone()),
+                            );
+                        }
+                        encode_success(format, &action_name, &body)
+                    }
+                };
                 let outcome = Outcome {
                     request_id,
                     action: action_name,
@@ -178,8 +190,10 @@ impl Service {
         request_id: &str,
         now: SystemTime,
         info: RequestInfo,
-    ) -> Result<(&'static actions::ActionDef, serde_json::Value), (actions::Product, ApiError)>
-    {
+    ) -> Result<
+        (&'static actions::ActionDef, vpngw_protocol::JsonAnswer),
+        (actions::Product, ApiError),
+    > {
         let def = actions::route(req.version(), req.action())
             .map_err(|e| (actions::Product::by_version(req.version()), e))?;
         let fail = |e: ApiError| (def.product, e);

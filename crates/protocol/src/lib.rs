@@ -43,6 +43,7 @@ mod params;
 mod request;
 mod response;
 pub mod sign;
+mod sorted_json;
 
 pub use encoding::{form_decode, percent_encode, percent_encode_into};
 pub use error::{ApiError, status_for};
@@ -51,9 +52,10 @@ pub use request::{
     Format, MAX_CLOCK_SKEW, RawRequest, RpcRequest, SignatureVersion, check_timestamp, parse,
 };
 pub use response::{
-    Encoded, JSON_CONTENT_TYPE, XML_CONTENT_TYPE, encode_error, encode_success, new_request_id,
-    recommend_url,
+    Encoded, JSON_CONTENT_TYPE, XML_CONTENT_TYPE, encode_error, encode_success,
+    encode_success_json, new_request_id, recommend_url,
 };
+pub use sorted_json::JsonAnswer;
 
 /// Common parameters of V1 requests (protocol.md §3.1): handlers that look for unknown
 /// parameters should skip these.

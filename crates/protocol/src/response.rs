@@ -90,6 +90,15 @@ pub fn encode_success(format: Format, action: &str, body: &Value) -> Encoded {
     }
 }
 
+/// A JSON success body already written (with `RequestId`), status 200.
+pub fn encode_success_json(body: Vec<u8>) -> Encoded {
+    Encoded {
+        status: 200,
+        content_type: JSON_CONTENT_TYPE,
+        body,
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct ErrorBody<'a> {

@@ -20,9 +20,11 @@ pub mod vpn_gateway;
 
 use vpngw_protocol::ApiError;
 
-/// Serializes a response view into the reply body.
-pub(crate) fn reply<T: serde::Serialize>(view: &T) -> crate::actions::Reply {
-    serde_json::to_value(view).map_err(|e| {
+/// Serializes a response view into the reply body: once, straight to the
+/// JSON text, keys in the order `serde_json::Value` gives them
+/// ([`vpngw_protocol::JsonAnswer`]).
+pub(crate) fn reply<T: serde::Serialize + ?Sized>(view: &T) -> crate::actions::Reply {
+    vpngw_protocol::JsonAnswer::new(view).map_err(|e| {
         tracing::error!(error = %e, "response encoding failed");
         ApiError::internal()
     })

@@ -75,7 +75,7 @@ async fn move_to(
     ctx: &Ctx<'_>,
     rtype_param: &str,
     id_param: &str,
-) -> Result<serde_json::Value, ApiError> {
+) -> Reply {
     let rtype = ResourceType::parse(ctx.params.required(rtype_param)?)?;
     let id = ctx.params.required(id_param)?;
     let group = ctx.params.required("NewResourceGroupId")?;
