@@ -136,6 +136,53 @@ fn encoding(c: &mut Criterion) {
     c.bench_function("encode: DescribeVpnConnection answer, XML", |b| {
         b.iter(|| encode_success(Format::Xml, "DescribeVpnConnection", black_box(&answer)))
     });
+    // From the typed view, as handlers answer: the old way (a Value, then
+    // RequestId, then text) and the way `vpc::reply` does it now.
+    let view = describe_view(&rt, &api);
+    let rid = "5F0E3C4A-94B5-4F4B-8B5D-6E5A1B2C3D4E";
+    c.bench_function(
+        "encode: DescribeVpnConnection view, via serde_json::Value",
+        |b| {
+            b.iter(|| {
+                let mut v = serde_json::to_value(black_box(&view)).unwrap();
+                if let serde_json::Value::Object(m) = &mut v {
+                    m.insert("RequestId".into(), rid.into());
+                }
+                encode_success(Format::Json, "DescribeVpnConnection", &v)
+            })
+        },
+    );
+    c.bench_function("encode: DescribeVpnConnection view, JsonAnswer", |b| {
+        b.iter(|| {
+            vpngw_protocol::JsonAnswer::new(black_box(&view))
+                .unwrap()
+                .to_json_with(&[("RequestId", rid)])
+        })
+    });
+}
+
+/// The typed view DescribeVpnConnection answers with (secrets in clear).
+fn describe_view(
+    rt: &tokio::runtime::Runtime,
+    api: &Api,
+) -> vpngw_api::vpc::views::VpnConnectionView {
+    use vpngw_store::StoreExt;
+    rt.block_on(async {
+        let store = api.service.store();
+        let account = store.accounts().await.unwrap().remove(0).id;
+        let scope = vpngw_store::Scope {
+            account_id: account,
+            region_id: "cn-hangzhou".into(),
+        };
+        let c = store.get_typed(&scope, &api.vco).await.unwrap().unwrap();
+        let secrets = vpngw_api::vpc::views::OpenedSecrets {
+            psk: "opened-psk".into(),
+            bgp_auth_key: None,
+            // Dual-tunnel connections have two; extra ones are not used.
+            tunnel_psks: vec!["opened-psk".into(); 2],
+        };
+        vpngw_api::vpc::views::VpnConnectionView::of(&c.value, secrets, 0, false)
+    })
 }
 
 fn secrets(c: &mut Criterion) {

@@ -14,12 +14,87 @@
 //! keys, serde_json's raw values, an enum variant as the whole answer)
 //! takes the old way through `Value`, which gives the same bytes.
 
-use std::{borrow::Cow, fmt::Write as _, ops::Range};
+use std::{cell::RefCell, fmt::Write as _, ops::Range};
 
 use serde::ser::{self, Impossible, Serialize};
 use serde_json::{Error, Value};
 
-type Key = Cow<'static, str>;
+/// A field's name: a struct's own, or a map key written into the object's
+/// `keys` text (no allocation per key).
+#[derive(Debug, Clone, PartialEq)]
+enum Key {
+    Static(&'static str),
+    Text(u32, u32),
+}
+
+/// One field of an object: its name, the first 8 bytes of the name as a
+/// big-endian number (names sort by it first: an integer compare instead of
+/// a `memcmp`, exact because a tie falls back to the names), and where its
+/// value is in the object's buffer.
+#[derive(Debug, Clone, PartialEq)]
+struct Field {
+    prefix: u64,
+    key: Key,
+    value: Range<usize>,
+}
+
+fn prefix_of(name: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = name.len().min(8);
+    bytes[..n].copy_from_slice(&name.as_bytes()[..n]);
+    u64::from_be_bytes(bytes)
+}
+
+fn same_name(a: &Field, b: &Field, keys: &str) -> bool {
+    a.prefix == b.prefix && key_str(&a.key, keys) == key_str(&b.key, keys)
+}
+
+fn key_str<'k>(key: &'k Key, keys: &'k str) -> &'k str {
+    match key {
+        Key::Static(k) => k,
+        Key::Text(start, end) => keys.get(*start as usize..*end as usize).unwrap_or(""),
+    }
+}
+
+/// The working buffers of one object. They are reused (a few per thread),
+/// so that writing an answer allocates little besides the answer itself.
+#[derive(Default)]
+struct Scratch {
+    buf: Vec<u8>,
+    fields: Vec<Field>,
+    keys: String,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<Scratch>> = const { RefCell::new(Vec::new()) };
+}
+
+fn take_scratch() -> Scratch {
+    SCRATCH
+        .try_with(|pool| pool.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Scratch {
+            buf: Vec::with_capacity(1024),
+            fields: Vec::with_capacity(32),
+            keys: String::new(),
+        })
+}
+
+fn give_back(mut s: Scratch) {
+    if s.buf.capacity() > 64 << 10 {
+        return;
+    }
+    s.buf.clear();
+    s.fields.clear();
+    s.keys.clear();
+    let _ = SCRATCH.try_with(|pool| {
+        let mut pool = pool.borrow_mut();
+        if pool.len() < 16 {
+            pool.push(s);
+        }
+    });
+}
 
 /// An answer body, serialized.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,8 +105,9 @@ enum Repr {
     /// A top-level object: its fields (sorted, each key once), values in
     /// `buf`.
     Fields {
-        fields: Vec<(Key, Range<usize>)>,
+        fields: Vec<Field>,
         buf: Vec<u8>,
+        keys: String,
     },
     /// Any other value, whole.
     Whole(Vec<u8>),
@@ -61,8 +137,8 @@ impl JsonAnswer {
     /// (replacing fields of the same name) and ignored otherwise, as an
     /// insert into a `Value` that is not an object would be.
     pub fn to_json_with(&self, extra: &[(&str, &str)]) -> Vec<u8> {
-        let (fields, buf) = match &self.0 {
-            Repr::Fields { fields, buf } => (fields, buf),
+        let (fields, buf, keys) = match &self.0 {
+            Repr::Fields { fields, buf, keys } => (fields, buf, keys),
             Repr::Whole(buf) => return buf.clone(),
             Repr::Value(value) => {
                 let mut value = value.clone();
@@ -80,31 +156,30 @@ impl JsonAnswer {
         let mut extra: Vec<(&str, &str)> = extra.to_vec();
         extra.sort_by(|a, b| a.0.cmp(b.0));
         let (mut i, mut first) = (0, true);
-        let mut field = |out: &mut Vec<u8>, key: &str, value: &[u8]| {
+        let mut name = |out: &mut Vec<u8>, key: &str| {
             if !first {
                 out.push(b',');
             }
             first = false;
             write_str(out, key);
             out.push(b':');
-            out.extend_from_slice(value);
         };
-        for (key, range) in fields {
-            while let Some((k, v)) = extra.get(i).filter(|(k, _)| *k <= key.as_ref()) {
-                let mut text = Vec::with_capacity(v.len() + 2);
-                write_str(&mut text, v);
-                field(&mut out, k, &text);
+        for Field { key, value, .. } in fields {
+            let key = key_str(key, keys);
+            while let Some((k, v)) = extra.get(i).filter(|(k, _)| *k <= key) {
+                name(&mut out, k);
+                write_str(&mut out, v);
                 i += 1;
             }
-            if i > 0 && extra.get(i - 1).is_some_and(|(k, _)| *k == key.as_ref()) {
+            if i > 0 && extra.get(i - 1).is_some_and(|(k, _)| *k == key) {
                 continue;
             }
-            field(&mut out, key, &buf[range.clone()]);
+            name(&mut out, key);
+            out.extend_from_slice(&buf[value.clone()]);
         }
         for (k, v) in &extra[i..] {
-            let mut text = Vec::with_capacity(v.len() + 2);
-            write_str(&mut text, v);
-            field(&mut out, k, &text);
+            name(&mut out, k);
+            write_str(&mut out, v);
         }
         out.push(b'}');
         out
@@ -123,6 +198,15 @@ impl JsonAnswer {
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Most names and values need no escape: then serde_json would write
+    // the quotes around the very bytes.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // Writing a string into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
 }
@@ -149,10 +233,9 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    fn number(self, n: impl std::fmt::Display) -> Result<(), Error> {
-        // The digits itoa (serde_json) writes.
-        let _ = write!(ByteSink(self.out), "{n}");
-        Ok(())
+    fn number<N: Serialize>(self, n: N) -> Result<(), Error> {
+        // serde_json's own digits (itoa).
+        serde_json::to_writer(&mut *self.out, &n)
     }
 
     /// An enum variant that `to_value` makes an object (`{variant: …}`):
@@ -169,8 +252,7 @@ impl<'a> Writer<'a> {
         Object {
             out: self.out,
             top: self.top,
-            buf: Vec::with_capacity(256),
-            fields: Vec::new(),
+            s: take_scratch(),
             next_key: None,
             wrap: None,
         }
@@ -443,8 +525,7 @@ impl ser::SerializeTupleVariant for Seq<'_> {
 struct Object<'a> {
     out: &'a mut Vec<u8>,
     top: Option<&'a mut Option<JsonAnswer>>,
-    buf: Vec<u8>,
-    fields: Vec<(Key, Range<usize>)>,
+    s: Scratch,
     next_key: Option<Key>,
     /// Inside `{variant: …}` (a struct variant).
     wrap: Option<&'static str>,
@@ -452,52 +533,73 @@ struct Object<'a> {
 
 impl Object<'_> {
     fn field<T: Serialize + ?Sized>(&mut self, key: Key, value: &T) -> Result<(), Error> {
-        let start = self.buf.len();
+        let start = self.s.buf.len();
         value.serialize(Writer {
-            out: &mut self.buf,
+            out: &mut self.s.buf,
             top: None,
         })?;
-        self.fields.push((key, start..self.buf.len()));
+        let prefix = prefix_of(key_str(&key, &self.s.keys));
+        self.s.fields.push(Field {
+            prefix,
+            key,
+            value: start..self.s.buf.len(),
+        });
         Ok(())
     }
 
-    fn close(mut self) -> Result<(), Error> {
+    fn close(self) -> Result<(), Error> {
+        let Object {
+            out,
+            top,
+            mut s,
+            wrap,
+            ..
+        } = self;
         // Sorted as a BTreeMap<String, _> is; a stable sort keeps repeated
         // keys in order, and the last one wins as in a map insert.
-        self.fields.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut kept: Vec<(Key, Range<usize>)> = Vec::with_capacity(self.fields.len());
-        for (key, range) in self.fields {
-            match kept.last_mut() {
-                Some(last) if last.0 == key => *last = (key, range),
-                _ => kept.push((key, range)),
+        let keys = &s.keys;
+        s.fields.sort_by(|a, b| {
+            a.prefix
+                .cmp(&b.prefix)
+                .then_with(|| key_str(&a.key, keys).cmp(key_str(&b.key, keys)))
+        });
+        let n = s.fields.len();
+        let mut kept = 0;
+        for i in 0..n {
+            if i + 1 < n && same_name(&s.fields[i], &s.fields[i + 1], keys) {
+                continue;
             }
+            s.fields.swap(kept, i);
+            kept += 1;
         }
-        if let Some(top) = self.top {
+        s.fields.truncate(kept);
+        if let Some(top) = top {
             *top = Some(JsonAnswer(Repr::Fields {
-                fields: kept,
-                buf: self.buf,
+                fields: s.fields,
+                buf: s.buf,
+                keys: s.keys,
             }));
             return Ok(());
         }
-        let out = self.out;
-        if let Some(variant) = self.wrap {
+        if let Some(variant) = wrap {
             out.push(b'{');
             write_str(out, variant);
             out.push(b':');
         }
         out.push(b'{');
-        for (i, (key, range)) in kept.iter().enumerate() {
+        for (i, field) in s.fields.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            write_str(out, key);
+            write_str(out, key_str(&field.key, &s.keys));
             out.push(b':');
-            out.extend_from_slice(&self.buf[range.clone()]);
+            out.extend_from_slice(&s.buf[field.value.clone()]);
         }
         out.push(b'}');
-        if self.wrap.is_some() {
+        if wrap.is_some() {
             out.push(b'}');
         }
+        give_back(s);
         Ok(())
     }
 }
@@ -506,7 +608,14 @@ impl ser::SerializeMap for Object<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
-        self.next_key = Some(Cow::Owned(key.serialize(KeyWriter)?));
+        let start = self.s.keys.len();
+        key.serialize(KeyWriter(&mut self.s.keys))?;
+        let end = self.s.keys.len();
+        let range = u32::try_from(start)
+            .ok()
+            .zip(u32::try_from(end).ok())
+            .ok_or_else(unsupported)?;
+        self.next_key = Some(Key::Text(range.0, range.1));
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
@@ -529,7 +638,7 @@ impl ser::SerializeStruct for Object<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.field(Cow::Borrowed(key), value)
+        self.field(Key::Static(key), value)
     }
     fn end(self) -> Result<(), Error> {
         self.close()
@@ -544,7 +653,7 @@ impl ser::SerializeStructVariant for Object<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.field(Cow::Borrowed(key), value)
+        self.field(Key::Static(key), value)
     }
     fn end(self) -> Result<(), Error> {
         self.close()
@@ -553,81 +662,87 @@ impl ser::SerializeStructVariant for Object<'_> {
 
 /// A map key as `to_value` names it; keys it names in ways this writer
 /// does not repeat (floats) send the answer the old way.
-struct KeyWriter;
+/// It is written into the object's key text.
+struct KeyWriter<'a>(&'a mut String);
 
-fn key_text(n: impl std::fmt::Display) -> Result<String, Error> {
-    Ok(n.to_string())
+impl KeyWriter<'_> {
+    fn text(self, n: impl std::fmt::Display) -> Result<(), Error> {
+        let _ = write!(self.0, "{n}");
+        Ok(())
+    }
 }
 
-impl ser::Serializer for KeyWriter {
-    type Ok = String;
+impl ser::Serializer for KeyWriter<'_> {
+    type Ok = ();
     type Error = Error;
-    type SerializeSeq = Impossible<String, Error>;
-    type SerializeTuple = Impossible<String, Error>;
-    type SerializeTupleStruct = Impossible<String, Error>;
-    type SerializeTupleVariant = Impossible<String, Error>;
-    type SerializeMap = Impossible<String, Error>;
-    type SerializeStruct = Impossible<String, Error>;
-    type SerializeStructVariant = Impossible<String, Error>;
+    type SerializeSeq = Impossible<(), Error>;
+    type SerializeTuple = Impossible<(), Error>;
+    type SerializeTupleStruct = Impossible<(), Error>;
+    type SerializeTupleVariant = Impossible<(), Error>;
+    type SerializeMap = Impossible<(), Error>;
+    type SerializeStruct = Impossible<(), Error>;
+    type SerializeStructVariant = Impossible<(), Error>;
 
-    fn serialize_bool(self, v: bool) -> Result<String, Error> {
-        key_text(v)
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.text(v)
     }
-    fn serialize_i8(self, v: i8) -> Result<String, Error> {
-        key_text(v)
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.text(v)
     }
-    fn serialize_i16(self, v: i16) -> Result<String, Error> {
-        key_text(v)
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.text(v)
     }
-    fn serialize_i32(self, v: i32) -> Result<String, Error> {
-        key_text(v)
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.text(v)
     }
-    fn serialize_i64(self, v: i64) -> Result<String, Error> {
-        key_text(v)
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        self.text(v)
     }
-    fn serialize_i128(self, v: i128) -> Result<String, Error> {
-        key_text(v)
+    fn serialize_i128(self, v: i128) -> Result<(), Error> {
+        self.text(v)
     }
-    fn serialize_u8(self, v: u8) -> Result<String, Error> {
-        key_text(v)
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.text(v)
     }
-    fn serialize_u16(self, v: u16) -> Result<String, Error> {
-        key_text(v)
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.text(v)
     }
-    fn serialize_u32(self, v: u32) -> Result<String, Error> {
-        key_text(v)
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.text(v)
     }
-    fn serialize_u64(self, v: u64) -> Result<String, Error> {
-        key_text(v)
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        self.text(v)
     }
-    fn serialize_u128(self, v: u128) -> Result<String, Error> {
-        key_text(v)
+    fn serialize_u128(self, v: u128) -> Result<(), Error> {
+        self.text(v)
     }
-    fn serialize_f32(self, _v: f32) -> Result<String, Error> {
+    fn serialize_f32(self, _v: f32) -> Result<(), Error> {
         Err(unsupported())
     }
-    fn serialize_f64(self, _v: f64) -> Result<String, Error> {
+    fn serialize_f64(self, _v: f64) -> Result<(), Error> {
         Err(unsupported())
     }
-    fn serialize_char(self, v: char) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        self.0.push(v);
+        Ok(())
     }
-    fn serialize_str(self, v: &str) -> Result<String, Error> {
-        Ok(v.to_owned())
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.0.push_str(v);
+        Ok(())
     }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<String, Error> {
+    fn serialize_bytes(self, _v: &[u8]) -> Result<(), Error> {
         Err(unsupported())
     }
-    fn serialize_none(self) -> Result<String, Error> {
+    fn serialize_none(self) -> Result<(), Error> {
         Err(unsupported())
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<String, Error> {
+    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<(), Error> {
         Err(unsupported())
     }
-    fn serialize_unit(self) -> Result<String, Error> {
+    fn serialize_unit(self) -> Result<(), Error> {
         Err(unsupported())
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<String, Error> {
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
         Err(unsupported())
     }
     fn serialize_unit_variant(
@@ -635,14 +750,15 @@ impl ser::Serializer for KeyWriter {
         _name: &'static str,
         _index: u32,
         variant: &'static str,
-    ) -> Result<String, Error> {
-        Ok(variant.to_owned())
+    ) -> Result<(), Error> {
+        self.0.push_str(variant);
+        Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
         value: &T,
-    ) -> Result<String, Error> {
+    ) -> Result<(), Error> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -651,7 +767,7 @@ impl ser::Serializer for KeyWriter {
         _index: u32,
         _variant: &'static str,
         _value: &T,
-    ) -> Result<String, Error> {
+    ) -> Result<(), Error> {
         Err(unsupported())
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
@@ -932,6 +1048,31 @@ mod tests {
         #[test]
         fn any_value_comes_out_as_serde_json_writes_it(v in any_value(true)) {
             same(&v);
+        }
+
+        #[test]
+        fn long_names_with_shared_beginnings_sort_as_a_map_does(
+            names in prop::collection::vec("[ab\\x00\"\\\\é]{0,12}", 0..24),
+            text in "(?s).{0,12}",
+        ) {
+            // In a random order, repeated names included.
+            let map: Vec<(String, String)> =
+                names.iter().map(|n| (n.clone(), format!("{text}{n}"))).collect();
+            struct Pairs(Vec<(String, String)>);
+            impl Serialize for Pairs {
+                fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    use ser::SerializeMap;
+                    let mut m = s.serialize_map(Some(self.0.len()))?;
+                    for (k, v) in &self.0 {
+                        m.serialize_entry(k, v)?;
+                    }
+                    m.end()
+                }
+            }
+            let pairs = Pairs(map);
+            prop_assert!(written_directly(&pairs));
+            same(&pairs);
+            same(&vec![pairs]);
         }
 
         #[test]
