@@ -15,23 +15,18 @@ use vpngw_protocol::ApiError;
 #[derive(Clone)]
 pub struct Secrets {
     sealer: Arc<SecretBox>,
-    /// Plaintexts already opened, by associated data and sealed text. Opening
-    /// is a pure function of those two (a re-sealed or changed secret is new
-    /// sealed text), so this memo is never stale; it saves the AEAD open of
-    /// the access-key secret on every request (BENCHMARKS.md, "Profile").
-    opened: Arc<Mutex<HashMap<String, Secret>>>,
+    /// Plaintexts already opened, by sealed text, with the associated data
+    /// they were opened with. Opening is a pure function of those two (a
+    /// re-sealed or changed secret is new sealed text), so this memo is never
+    /// stale; it saves the AEAD open of the access-key secret on every
+    /// request (BENCHMARKS.md, "Profile"). Keyed by the sealed text alone, a
+    /// lookup allocates nothing; a sealed text opens under one associated
+    /// data only, so one entry per text is enough.
+    opened: Arc<Mutex<HashMap<String, (String, Secret)>>>,
 }
 
 /// Memo entries kept at most; past that the memo starts over.
 const MEMO_LIMIT: usize = 4096;
-
-fn memo_key(sealed: &str, aad: &str) -> String {
-    let mut k = String::with_capacity(aad.len() + 1 + sealed.len());
-    k.push_str(aad);
-    k.push('\0');
-    k.push_str(sealed);
-    k
-}
 
 impl Secrets {
     pub fn new(key: MasterKey) -> Secrets {
@@ -48,9 +43,9 @@ impl Secrets {
     }
 
     pub fn open_secret(&self, sealed: &str, aad: &str) -> Result<Secret, ApiError> {
-        let key = memo_key(sealed, aad);
         if let Ok(memo) = self.opened.lock()
-            && let Some(s) = memo.get(&key)
+            && let Some((opened_aad, s)) = memo.get(sealed)
+            && opened_aad == aad
         {
             return Ok(Secret::new(s.expose()));
         }
@@ -64,7 +59,10 @@ impl Secrets {
             if memo.len() >= MEMO_LIMIT {
                 memo.clear();
             }
-            memo.insert(key, Secret::new(secret.expose()));
+            memo.insert(
+                sealed.to_owned(),
+                (aad.to_owned(), Secret::new(secret.expose())),
+            );
         }
         Ok(secret)
     }

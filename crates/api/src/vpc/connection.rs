@@ -74,12 +74,17 @@ pub(crate) fn view(
     c: &VpnConnection,
     list_item: bool,
 ) -> Result<VpnConnectionView, ApiError> {
-    let mut opened = c.clone();
-    unseal(ctx, &mut opened)?;
+    // Only the secrets are opened (in `unseal`'s order); the connection is
+    // not copied for it.
     let secrets = OpenedSecrets {
-        psk: opened.ike.psk.clone(),
-        bgp_auth_key: opened.bgp.auth_key.clone(),
-        tunnel_psks: opened.tunnels.iter().map(|t| t.ike.psk.clone()).collect(),
+        psk: ctx.secrets().open(&c.ike.psk, &psk_aad(&c.id))?,
+        bgp_auth_key: c
+            .bgp
+            .auth_key
+            .as_ref()
+            .map(|k| ctx.secrets().open(k, &bgp_key_aad(&c.id)))
+            .transpose()?,
+        tunnel_psks: super::tunnel::opened_psks(ctx, c)?,
     };
     Ok(VpnConnectionView::of(c, secrets, ctx.now_ms, list_item))
 }

@@ -542,6 +542,14 @@ pub(crate) fn seal_tunnels(ctx: &Ctx<'_>, c: &mut VpnConnection) {
     }
 }
 
+/// The tunnels' PSKs of a stored connection, opened, in tunnel order.
+pub(crate) fn opened_psks(ctx: &Ctx<'_>, c: &VpnConnection) -> Result<Vec<String>, ApiError> {
+    c.tunnels
+        .iter()
+        .map(|t| ctx.secrets().open(&t.ike.psk, &psk_aad(&c.id, &t.id)))
+        .collect()
+}
+
 /// Opens the tunnels' PSKs of a stored connection in place.
 pub(crate) fn unseal_tunnels(ctx: &Ctx<'_>, c: &mut VpnConnection) -> Result<(), ApiError> {
     for t in &mut c.tunnels {

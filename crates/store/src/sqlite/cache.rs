@@ -36,12 +36,11 @@ use std::{
     collections::{HashMap, VecDeque},
     hash::Hash,
     sync::{Arc, Mutex, MutexGuard},
-    time::Instant,
 };
 
 use rusqlite::Connection;
 
-use super::{timing, writer::Writer};
+use super::writer::Writer;
 use crate::{
     AccessKeyRecord, Kind, Record, Scope, StoreError,
     identity::{EffectivePolicy, PrincipalKind, StsCredentialRecord},
@@ -148,7 +147,8 @@ impl ReadCache {
     }
 
     /// Cached or loaded, and cached if found: `load` reads SQLite (and
-    /// records its own timing); a cache hit is timed as mode `cache`.
+    /// records its own timing). A hit is not timed: recording a histogram
+    /// costs more than the hit.
     fn through<K, Q, V, L>(
         &self,
         pick: fn(&mut State) -> &mut Bounded<K, V>,
@@ -162,12 +162,8 @@ impl ReadCache {
         V: Clone + Weigh,
         L: FnOnce() -> Result<Option<V>, StoreError>,
     {
-        let started = Instant::now();
         let ticket = match self.lookup(pick, key, fits) {
-            Ok(hit) => {
-                timing::record(timing::op_name::<L>(), "cache", started);
-                return Ok(Some(hit));
-            }
+            Ok(hit) => return Ok(Some(hit)),
             Err(ticket) => ticket,
         };
         let found = load()?;
@@ -228,13 +224,9 @@ impl ReadCache {
         L: FnOnce() -> Fut,
         Fut: Future<Output = Result<Vec<EffectivePolicy>, StoreError>>,
     {
-        let started = Instant::now();
         let key = (account_id.to_owned(), kind, principal.to_owned());
         let ticket = match self.lookup(|s| &mut s.policies, &key, |_| true) {
-            Ok(hit) => {
-                timing::record(timing::op_name::<L>(), "cache", started);
-                return Ok(hit);
-            }
+            Ok(hit) => return Ok(hit),
             Err(ticket) => ticket,
         };
         let found = load().await?;
@@ -637,9 +629,12 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         assert_eq!(cache.writing(), 1, "ended before the job did");
         release.send(()).unwrap();
-        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while cache.writing() != 0 {
-            assert!(Instant::now() < deadline, "the write never ended");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the write never ended"
+            );
             tokio::task::yield_now().await;
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
