@@ -8,6 +8,7 @@
 //! encode JSON or XML. The server crate only adds sockets around it.
 
 pub mod actions;
+mod answers;
 pub mod audit;
 mod auth;
 mod authz;
@@ -52,6 +53,9 @@ pub(crate) struct Inner {
     pub limiter: Option<throttle::RateLimiter>,
     /// Turns for read-modify-writes of one record ([`rmw`]).
     pub record_locks: rmw::RecordLocks,
+    /// DescribeVpnConnection's answers, reused while the connection is the
+    /// same ([`answers`]).
+    pub answers: answers::AnswerMemo,
 }
 
 /// What the pipeline tells the server about a request, for its logs and metrics.
@@ -70,6 +74,7 @@ impl Service {
                 store,
                 limiter: throttle::RateLimiter::new(config.rate_limit_per_account),
                 record_locks: rmw::RecordLocks::default(),
+                answers: answers::AnswerMemo::default(),
                 config,
                 secrets,
             }),

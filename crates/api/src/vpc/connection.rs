@@ -69,6 +69,9 @@ pub(crate) fn unseal(ctx: &Ctx<'_>, c: &mut VpnConnection) -> Result<(), ApiErro
     Ok(())
 }
 
+/// The connection as answered. A function of the connection, its state as
+/// of `ctx.now_ms` and the master key only: DescribeVpnConnection reuses
+/// its answers on that basis (`answers.rs`).
 pub(crate) fn view(
     ctx: &Ctx<'_>,
     c: &VpnConnection,
@@ -295,7 +298,11 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
 
 pub async fn describe(ctx: &Ctx<'_>) -> Reply {
     let c = load(ctx, ctx.params.required("VpnConnectionId")?).await?;
-    reply(&view(ctx, &c.value, false)?)
+    // The answer depends on the connection, its state as of now and the
+    // master key only (`view`), so it is reused while those are the same.
+    ctx.inner
+        .answers
+        .connection(&c.value, ctx.now_ms, || reply(&view(ctx, &c.value, false)?))
 }
 
 #[derive(Serialize)]

@@ -71,11 +71,7 @@ fn set_group(doc: &mut Value, group: &str) -> Result<bool, ApiError> {
 
 /// Moves one resource. A VPN gateway takes its connections along, as the
 /// cloud documents; a gateway's connection cannot move on its own.
-async fn move_to(
-    ctx: &Ctx<'_>,
-    rtype_param: &str,
-    id_param: &str,
-) -> Reply {
+async fn move_to(ctx: &Ctx<'_>, rtype_param: &str, id_param: &str) -> Reply {
     let rtype = ResourceType::parse(ctx.params.required(rtype_param)?)?;
     let id = ctx.params.required(id_param)?;
     let group = ctx.params.required("NewResourceGroupId")?;
