@@ -4,10 +4,11 @@
 //! of now (`Lifecycle::effective`, the only way the clock enters
 //! `VpnConnectionView::of`); the secrets in it are opened with this
 //! service's master key, which never changes. So an answer written once is
-//! reused while the connection read now equals (`==`, field for field) the
-//! one it was written from and its effective state is the same: opening the
-//! secrets, building the view and serializing it were a third of the
-//! handler's time. Like the secrets memo, it holds opened PSKs in memory.
+//! reused while the document read now is byte for byte the one it was
+//! written from and the effective state is the same: decoding the document,
+//! opening the secrets, building the view and serializing it were most of
+//! the handler's time. Like the secrets memo, it holds opened PSKs in
+//! memory.
 //!
 //! This is a memo of a pure function, not a cache of the store: every call
 //! still reads the connection, and nothing stale can come out.
@@ -17,8 +18,9 @@ use std::{
     sync::{Mutex, PoisonError},
 };
 
-use vpngw_model::VpnConnection;
+use vpngw_model::{Lifecycle, VpnConnection};
 use vpngw_protocol::JsonAnswer;
+use vpngw_store::Record;
 
 use crate::actions::Reply;
 
@@ -31,47 +33,55 @@ pub(crate) struct AnswerMemo {
 }
 
 struct Remembered {
-    connection: VpnConnection,
+    /// The stored document the answer was written from.
+    doc: String,
+    /// Its lifecycle, and the state it was in as of the answer.
+    lifecycle: Lifecycle,
     state: String,
     answer: JsonAnswer,
 }
 
 impl AnswerMemo {
-    /// The answer for connection `c` as of `now_ms`: remembered, or made by
-    /// `make` (which must depend on nothing but `c`, its effective state and
+    /// The answer for the connection stored as `record`, as of `now_ms`:
+    /// remembered, or made by `make` from the decoded connection (`make`
+    /// must depend on nothing but the connection, its effective state and
     /// the master key) and remembered.
     pub fn connection(
         &self,
-        c: &VpnConnection,
+        record: &Record,
         now_ms: i64,
-        make: impl FnOnce() -> Reply,
+        make: impl FnOnce(&VpnConnection) -> Reply,
     ) -> Reply {
-        let state = c.state.effective(now_ms);
         {
             let memo = self
                 .connections
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            if let Some(r) = memo.get(&c.id)
-                && r.state == state
-                && r.connection == *c
+            if let Some(r) = memo.get(&record.id)
+                && r.doc == record.doc
+                && r.lifecycle.effective(now_ms) == r.state
             {
                 return Ok(r.answer.clone());
             }
         }
-        let answer = make()?;
+        let connection = vpngw_store::from_record::<VpnConnection>(record)
+            .map_err(crate::context::internal)?
+            .value;
+        let answer = make(&connection)?;
         let mut memo = self
             .connections
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if memo.len() >= LIMIT && !memo.contains_key(&c.id) {
+        if memo.len() >= LIMIT && !memo.contains_key(&record.id) {
             memo.clear();
         }
+        let state = connection.state.effective(now_ms).to_owned();
         memo.insert(
-            c.id.clone(),
+            record.id.clone(),
             Remembered {
-                connection: c.clone(),
-                state: state.to_owned(),
+                doc: record.doc.clone(),
+                lifecycle: connection.state,
+                state,
                 answer: answer.clone(),
             },
         );
@@ -129,12 +139,16 @@ mod tests {
         }
     }
 
+    fn record(c: &VpnConnection) -> Record {
+        vpngw_store::to_record(c, "1", 1).unwrap()
+    }
+
     #[test]
-    fn an_answer_is_reused_only_for_the_same_connection_and_state() {
+    fn an_answer_is_reused_only_for_the_same_document_and_state() {
         let memo = AnswerMemo::default();
         let made = Cell::new(0);
         let answer = |c: &VpnConnection, now_ms: i64| {
-            memo.connection(c, now_ms, || {
+            memo.connection(&record(c), now_ms, |c| {
                 made.set(made.get() + 1);
                 crate::vpc::reply(&serde_json::json!({
                     "Name": c.name,
@@ -162,7 +176,9 @@ mod tests {
         // A failure is not remembered.
         let mut other = connection();
         other.id = "vco-other".into();
-        let failed = memo.connection(&other, 0, || Err(vpngw_protocol::ApiError::internal()));
+        let failed = memo.connection(&record(&other), 0, |_| {
+            Err(vpngw_protocol::ApiError::internal())
+        });
         assert!(failed.is_err());
         assert_eq!(memo.len(), 1);
     }
@@ -173,8 +189,10 @@ mod tests {
         let mut c = connection();
         for i in 0..(LIMIT + 5) {
             c.id = format!("vco-{i}");
-            memo.connection(&c, 0, || crate::vpc::reply(&serde_json::json!({})))
-                .unwrap();
+            memo.connection(&record(&c), 0, |_| {
+                crate::vpc::reply(&serde_json::json!({}))
+            })
+            .unwrap();
         }
         assert!(memo.len() <= LIMIT);
     }

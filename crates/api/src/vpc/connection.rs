@@ -297,12 +297,19 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
 }
 
 pub async fn describe(ctx: &Ctx<'_>) -> Reply {
-    let c = load(ctx, ctx.params.required("VpnConnectionId")?).await?;
-    // The answer depends on the connection, its state as of now and the
+    let id = ctx.params.required("VpnConnectionId")?;
+    // `load`, without decoding the document unless the answer must be
+    // written: it depends on the connection, its state as of now and the
     // master key only (`view`), so it is reused while those are the same.
+    let record = ctx
+        .store()
+        .get(Kind::VpnConnection, &ctx.scope()?, id)
+        .await
+        .map_err(crate::context::internal)?
+        .ok_or_else(errors::vpn_connection_not_found)?;
     ctx.inner
         .answers
-        .connection(&c.value, ctx.now_ms, || reply(&view(ctx, &c.value, false)?))
+        .connection(&record, ctx.now_ms, |c| reply(&view(ctx, c, false)?))
 }
 
 #[derive(Serialize)]

@@ -14,7 +14,7 @@
 //! old `previous` (all of it past the window) is dropped in one piece.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, hash_map::Entry},
     hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState},
 };
 
@@ -51,16 +51,23 @@ impl NonceCache {
         }
         let digest = (u128::from(self.keys.0.hash_one((key, nonce))) << 64)
             | u128::from(self.keys.1.hash_one((key, nonce)));
-        let seen = self
-            .current
-            .get(&digest)
-            .or_else(|| self.previous.get(&digest));
-        match seen {
-            Some(at) if now_ms - *at < NONCE_WINDOW_MS => false,
-            _ => {
-                self.current.insert(digest, now_ms);
+        // One probe of `current` (first used since the rotation, so within
+        // the window, unless the clock went back past it).
+        match self.current.entry(digest) {
+            Entry::Occupied(mut at) => {
+                if now_ms - *at.get() < NONCE_WINDOW_MS {
+                    return false;
+                }
+                at.insert(now_ms);
                 true
             }
+            Entry::Vacant(slot) => match self.previous.get(&digest) {
+                Some(at) if now_ms - *at < NONCE_WINDOW_MS => false,
+                _ => {
+                    slot.insert(now_ms);
+                    true
+                }
+            },
         }
     }
 
