@@ -35,14 +35,17 @@ use std::{
 
 use rusqlite::Connection;
 
-/// WAL frames (pages) past which the background thread checkpoints.
-pub const START_FRAMES: u32 = 2_000;
-/// WAL frames past which the writer copies the tail and rewinds the WAL.
-pub const RESTART_FRAMES: u32 = 4_000;
+/// WAL frames (pages) past which the background thread checkpoints. A
+/// longer WAL copies each page once for more commits: under the create
+/// benchmark 1,000 frames held 53% distinct pages, 1,840 only 40%.
+pub const START_FRAMES: u32 = 4_000;
+/// WAL frames past which the writer copies the tail and rewinds the WAL
+/// (32 MiB).
+pub const RESTART_FRAMES: u32 = 8_000;
 /// The most frames a background pass may leave for the writer to copy.
 pub const TAIL_FRAMES: u32 = 1_000;
-/// WAL frames past which the writer checkpoints whatever is left.
-pub const HARD_FRAMES: u32 = 16_000;
+/// WAL frames past which the writer checkpoints whatever is left (96 MiB).
+pub const HARD_FRAMES: u32 = 24_000;
 
 /// What the writer, its WAL hook and the background thread share.
 #[derive(Default)]
