@@ -11,7 +11,7 @@
 
 Runs `vpngw serve` on a free port with a temporary data directory and `vpngw lab --shared-peer`
 (one customer-gateway namespace holding every peer address, one charon for all peers). Needs root
-and the strongSwan packages (see scripts/test). Prints the numbers; BENCHMARKS.md records them.
+and the `dataplane` packages of scripts/packages.txt. Prints the numbers; BENCHMARKS.md records them.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ each connection. Nothing leaves the namespaces. The agent runs with short DPD ti
 link shows within seconds.
 
 Needs root, network namespaces and /dev/net/tun (skipped with a message otherwise) and the
-strongSwan packages (scripts/test installs them when run as root; missing packages fail).
+`dataplane` packages of scripts/packages.txt (scripts/test installs them when run as root; missing
+packages fail).
 """
 
 from __future__ import annotations
@@ -61,8 +62,7 @@ def _require_packages() -> None:
     missing = [p for p in (str(CHARON), shutil.which("swanctl"), shutil.which("ping"), shutil.which("ip")) if not p or not Path(p).exists()]
     if not CHARON.exists() or missing:
         pytest.fail(
-            "strongSwan/iproute2/ping missing: apt-get install -y strongswan-charon strongswan-swanctl "
-            "libcharon-extra-plugins iproute2 iputils-ping (scripts/test does this as root)"
+            "strongSwan/iproute2/ping missing: scripts/install-packages dataplane (scripts/test does this as root)"
         )
 
 

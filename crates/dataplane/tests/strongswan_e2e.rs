@@ -1,8 +1,8 @@
 //! End-to-end: real charons in network namespaces, real tunnels.
 //!
 //! Needs root, `ip netns` and `/dev/net/tun`; without them each test prints
-//! why and returns (skip). Needs strongSwan installed (`strongswan-charon
-//! strongswan-swanctl libcharon-extra-plugins iproute2 iputils-ping`); its
+//! why and returns (skip). Needs the `dataplane` packages of
+//! scripts/packages.txt (`scripts/install-packages dataplane`); their
 //! absence is a failure, not a skip.
 //!
 //! Each test builds its own lab (distinct tag), so they run in parallel.
