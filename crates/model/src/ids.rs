@@ -16,6 +16,8 @@ pub enum IdKind {
     CustomerGateway,
     VpnConnection,
     Tunnel,
+    SslVpnServer,
+    SslVpnClientCert,
 }
 
 impl IdKind {
@@ -25,6 +27,8 @@ impl IdKind {
             IdKind::CustomerGateway => "cgw-",
             IdKind::VpnConnection => "vco-",
             IdKind::Tunnel => "tun-",
+            IdKind::SslVpnServer => "vss-",
+            IdKind::SslVpnClientCert => "vsc-",
         }
     }
 }
