@@ -12,6 +12,8 @@
 //! - [`status`]: `list-sas` → API `Status` per tunnel, and log events.
 //! - [`backend`]: the [`Dataplane`] trait the agent's control loop drives,
 //!   with [`StrongSwan`] (real charon) and [`Simulated`] (deterministic).
+//! - [`openvpn`]: SSL-VPN — the gateway's OpenVPN server (rendering,
+//!   process, management interface) and stock clients for labs.
 //! - [`lab`]: gateway + peer namespaces with their own charons, for tests
 //!   and demos (root only).
 //!
@@ -23,6 +25,7 @@ pub mod charon;
 pub mod conf;
 pub mod lab;
 pub mod model;
+pub mod openvpn;
 pub mod render;
 pub mod status;
 pub mod vici;

@@ -353,6 +353,32 @@ pub struct SslVpnClientCert {
     pub key: String,
 }
 
+/// `ClientConfig` of DescribeSslVpnClientCert: the OpenVPN client
+/// configuration the cloud hands out with a certificate. Like the cloud's
+/// `config.ovpn` it names its certificate files (`ca.crt`, `client.crt`,
+/// `client.key`: the `CaCert`, `ClientCert` and `ClientKey` of the same
+/// answer) instead of embedding them, so a client saves four files side by
+/// side and runs `openvpn --config config.ovpn`.
+pub fn client_config(server: &SslVpnServer, ssl_vpn_internet_ip: &str) -> String {
+    let proto = match server.proto {
+        Proto::Udp => "udp",
+        Proto::Tcp => "tcp",
+    };
+    let mut c = format!(
+        "client\ndev tun\nproto {proto}\nremote {ssl_vpn_internet_ip} {port}\n\
+         resolv-retry infinite\nnobind\npersist-key\npersist-tun\n\
+         ca ca.crt\ncert client.crt\nkey client.key\nremote-cert-tls server\n\
+         keepalive 10 60\ncipher {cipher}\n",
+        port = server.port,
+        cipher = server.cipher,
+    );
+    if server.compress {
+        c.push_str("comp-lzo\n");
+    }
+    c.push_str("verb 3\n");
+    c
+}
+
 /// `Status` of a client certificate at `now_ms`.
 pub fn cert_status(end_time_ms: i64, now_ms: i64) -> &'static str {
     if now_ms >= end_time_ms {
@@ -413,7 +439,9 @@ mod tests {
         ));
         assert!(LocalSubnets::parse("100.64.0.0/16").is_ok());
         assert_eq!(
-            LocalSubnets::parse("1.0.0.0/24,2.0.0.0/24,3.0.0.0/24,4.0.0.0/24,5.0.0.0/24,6.0.0.0/24"),
+            LocalSubnets::parse(
+                "1.0.0.0/24,2.0.0.0/24,3.0.0.0/24,4.0.0.0/24,5.0.0.0/24,6.0.0.0/24"
+            ),
             Err(RuleError::LocalSubnetTooMany)
         );
         assert!(matches!(
@@ -441,10 +469,7 @@ mod tests {
         assert_eq!(Proto::parse("udp"), None);
         assert_eq!(Cipher::parse("none"), Some(Cipher::None));
         assert_eq!(Cipher::parse("AES-256-GCM"), None);
-        assert_eq!(
-            parse_dns_servers("8.8.8.8, 1.1.1.1").unwrap().len(),
-            2
-        );
+        assert_eq!(parse_dns_servers("8.8.8.8, 1.1.1.1").unwrap().len(), 2);
         assert!(parse_dns_servers("").unwrap().is_empty());
         assert!(parse_dns_servers("8.8.8.8,x").is_err());
         assert!(parse_dns_servers("1.1.1.1,2.2.2.2,3.3.3.3").is_err());

@@ -87,7 +87,10 @@ fn serial(n: u64) -> SerialNumber {
     // Big-endian without leading zero bytes; rcgen writes it as a positive
     // INTEGER.
     let bytes = n.to_be_bytes();
-    let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len() - 1);
+    let first = bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len() - 1);
     SerialNumber::from_slice(&bytes[first..])
 }
 
@@ -274,7 +277,10 @@ mod tests {
             assert_eq!(c.serial.to_u64_digits(), vec![serial_number]);
             c.verify_signature(Some(ca_cert.public_key())).unwrap();
             let eku = c.extended_key_usage().unwrap().unwrap().value;
-            assert_eq!((eku.server_auth, eku.client_auth), (server_auth, !server_auth));
+            assert_eq!(
+                (eku.server_auth, eku.client_auth),
+                (server_auth, !server_auth)
+            );
         }
         let d = der(&client.cert_pem);
         let (_, c) = X509Certificate::from_der(&d).unwrap();
@@ -287,7 +293,10 @@ mod tests {
         assert!(f.verify_signature(Some(ca_cert.public_key())).is_err());
 
         let list = crl("vss-1", ca.key.expose(), &[(7, NOW), (9, NOW + 5)], 3, NOW).unwrap();
-        let cd = x509_parser::pem::parse_x509_pem(list.as_bytes()).unwrap().1.contents;
+        let cd = x509_parser::pem::parse_x509_pem(list.as_bytes())
+            .unwrap()
+            .1
+            .contents;
         let (_, parsed) = CertificateRevocationList::from_der(&cd).unwrap();
         assert_eq!(parsed.issuer(), ca_cert.subject());
         let serials: Vec<Vec<u64>> = parsed
@@ -295,7 +304,10 @@ mod tests {
             .map(|r| r.serial().to_u64_digits())
             .collect();
         assert_eq!(serials, vec![vec![7], vec![9]]);
-        assert_eq!(parsed.crl_number().map(|n| n.to_u64_digits()), Some(vec![3]));
+        assert_eq!(
+            parsed.crl_number().map(|n| n.to_u64_digits()),
+            Some(vec![3])
+        );
         let next = parsed.next_update().unwrap().timestamp();
         assert!(next > NOW / 1000 + 3600 * 24 * 365 * 10);
         assert!(crl("vss-1", ca.key.expose(), &[], 1, NOW).is_ok());
