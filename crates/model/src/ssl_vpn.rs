@@ -493,6 +493,59 @@ mod tests {
         assert_eq!(cert_status(EXPIRING_SOON_MS * 3, 0), "normal");
     }
 
+    #[test]
+    fn client_config_is_an_openvpn_client_of_this_server() {
+        let mut server = SslVpnServer {
+            id: "vss-1".into(),
+            region_id: "cn-hangzhou".into(),
+            vpn_gateway_id: "vpn-1".into(),
+            name: String::new(),
+            client_ip_pool: ClientIpPool::parse("10.200.0.0/24").unwrap(),
+            local_subnet: LocalSubnets::parse("10.0.0.0/24").unwrap(),
+            proto: Proto::Udp,
+            port: 1194,
+            cipher: Cipher::Aes128Cbc,
+            compress: false,
+            dns_servers: vec![],
+            mfa: MultiFactorAuth::default(),
+            resource_group_id: String::new(),
+            create_time_ms: 0,
+            tags: vec![],
+            pki: ServerPki {
+                ca_cert_pem: String::new(),
+                ca_key: String::new(),
+                server_cert_pem: String::new(),
+                server_key: String::new(),
+                next_serial: 2,
+                revoked: vec![],
+                crl_number: 1,
+            },
+            connections: 0,
+        };
+        let c = client_config(&server, "198.18.0.9");
+        for line in [
+            "client",
+            "dev tun",
+            "proto udp",
+            "remote 198.18.0.9 1194",
+            "ca ca.crt",
+            "cert client.crt",
+            "key client.key",
+            "remote-cert-tls server",
+            "cipher AES-128-CBC",
+        ] {
+            assert!(c.lines().any(|l| l == line), "{line} missing from\n{c}");
+        }
+        assert!(!c.contains("comp-lzo"));
+        server.proto = Proto::Tcp;
+        server.port = 443;
+        server.compress = true;
+        server.cipher = Cipher::None;
+        let c = client_config(&server, "198.18.0.9");
+        assert!(c.contains("proto tcp\nremote 198.18.0.9 443\n"));
+        assert!(c.contains("cipher none\n") && c.contains("comp-lzo\n"));
+    }
+
     fn net() -> impl Strategy<Value = (u32, u8)> {
         (any::<u32>(), 0u8..=32)
     }
