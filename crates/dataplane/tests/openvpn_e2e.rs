@@ -4,7 +4,8 @@
 //! the model) and the PKI's PEMs.
 //!
 //! Needs root, `ip netns` and `/dev/net/tun` (skipped with a message
-//! otherwise) and Debian's `openvpn` (its absence is a failure). Run under
+//! otherwise) and `openvpn` from scripts/packages.txt (`scripts/install-packages
+//! dataplane`; its absence is a failure). Run under
 //! `flock /work/netns.lock` on a shared machine.
 
 use std::net::IpAddr;
