@@ -194,26 +194,44 @@ async fn names_of(server: &mut SslServer) -> Vec<String> {
     names
 }
 
-fn server_for(lab: &Lab) -> SslServer {
-    SslServer::new(
+/// A lab (tag `tag`: a gateway namespace with one public address, two
+/// client namespaces), a PKI and an OpenVPN server in the gateway namespace
+/// (not started yet); `None` when the test cannot run here.
+fn setup(
+    test: &str,
+    tag: &str,
+    proto: Proto,
+    compress: bool,
+    cipher: Cipher,
+) -> Option<(Lab, Pki, SslServer)> {
+    if skip(test) {
+        return None;
+    }
+    let lab = Lab::build(&LabSpec {
+        gateway_addrs: 1,
+        ..LabSpec::new(tag, 2)
+    })
+    .expect("lab");
+    let pki = Pki::new(&format!("vss-{tag}"), proto, compress, cipher);
+    let server = SslServer::new(
         DEFAULT_OPENVPN,
         Some(lab.gateway.netns.clone()),
         lab.gateway.state_dir.join("openvpn"),
-    )
+    );
+    Some((lab, pki, server))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn udp_clients_connect_ping_and_a_revoked_one_is_cut_off_alone() {
-    if skip("udp_clients_connect_ping_and_a_revoked_one_is_cut_off_alone") {
+    let Some((mut lab, pki, mut server)) = setup(
+        "udp_clients_connect_ping_and_a_revoked_one_is_cut_off_alone",
+        "sslu",
+        Proto::Udp,
+        false,
+        Cipher::Aes128Cbc,
+    ) else {
         return;
-    }
-    let mut lab = Lab::build(&LabSpec {
-        gateway_addrs: 1,
-        ..LabSpec::new("sslu", 2)
-    })
-    .expect("lab");
-    let pki = Pki::new("vss-udp", Proto::Udp, false, Cipher::Aes128Cbc);
-    let mut server = server_for(&lab);
+    };
     let applied = server
         .apply(Some(&pki.desired(&lab, &[])))
         .await
@@ -290,16 +308,15 @@ async fn udp_clients_connect_ping_and_a_revoked_one_is_cut_off_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_with_compression_and_a_foreign_ca_refused() {
-    if skip("tcp_with_compression_and_a_foreign_ca_refused") {
+    let Some((mut lab, pki, mut server)) = setup(
+        "tcp_with_compression_and_a_foreign_ca_refused",
+        "sslt",
+        Proto::Tcp,
+        true,
+        Cipher::None,
+    ) else {
         return;
-    }
-    let mut lab = Lab::build(&LabSpec {
-        gateway_addrs: 1,
-        ..LabSpec::new("sslt", 2)
-    })
-    .expect("lab");
-    let pki = Pki::new("vss-tcp", Proto::Tcp, true, Cipher::None);
-    let mut server = server_for(&lab);
+    };
     server
         .apply(Some(&pki.desired(&lab, &[])))
         .await
@@ -318,7 +335,7 @@ async fn tcp_with_compression_and_a_foreign_ca_refused() {
     );
 
     // A certificate from another CA, with this server's CA in its config.
-    let other = vpngw_pki::new_ca("vss-tcp", NOW).expect("other ca");
+    let other = vpngw_pki::new_ca("vss-sslt", NOW).expect("other ca");
     let forged = pki.client(&lab, "vsc-forged", 3, &other);
     let bad = start_client(&lab, 1, "forged", &forged, false);
     assert!(

@@ -164,7 +164,6 @@ fn leaf(
 
 /// The gateway's certificate for `server_id`, signed by its CA.
 pub fn issue_server(server_id: &str, ca_key_pem: &str, now_ms: i64) -> Result<Issued, PkiError> {
-    let ca = issuer(server_id, ca_key_pem)?;
     let end = now_ms + CA_VALIDITY_DAYS * 24 * 3600 * 1000;
     let p = leaf(
         server_id,
@@ -173,12 +172,7 @@ pub fn issue_server(server_id: &str, ca_key_pem: &str, now_ms: i64) -> Result<Is
         end,
         ExtendedKeyUsagePurpose::ServerAuth,
     )?;
-    let (key, pem) = new_key()?;
-    let cert = p.signed_by(&key, &ca)?;
-    Ok(Issued {
-        cert_pem: cert.pem(),
-        key: pem,
-    })
+    sign(server_id, ca_key_pem, &p)
 }
 
 /// A client certificate `CN=<common_name>` with `serial_number`, valid
@@ -191,7 +185,6 @@ pub fn issue_client(
     now_ms: i64,
     end_ms: i64,
 ) -> Result<Issued, PkiError> {
-    let ca = issuer(server_id, ca_key_pem)?;
     let p = leaf(
         common_name,
         serial_number,
@@ -199,8 +192,14 @@ pub fn issue_client(
         end_ms,
         ExtendedKeyUsagePurpose::ClientAuth,
     )?;
+    sign(server_id, ca_key_pem, &p)
+}
+
+/// A new key, certified with `params` by the CA of `server_id`.
+fn sign(server_id: &str, ca_key_pem: &str, params: &CertificateParams) -> Result<Issued, PkiError> {
+    let ca = issuer(server_id, ca_key_pem)?;
     let (key, pem) = new_key()?;
-    let cert = p.signed_by(&key, &ca)?;
+    let cert = params.signed_by(&key, &ca)?;
     Ok(Issued {
         cert_pem: cert.pem(),
         key: pem,
