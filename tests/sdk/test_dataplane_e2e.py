@@ -69,7 +69,7 @@ def _require_packages() -> None:
 class Lab:
     """One `vpngw lab` for one VPN gateway."""
 
-    def __init__(self, server, gateway: str, peer_psk: dict[str, str]):
+    def __init__(self, server, gateway: str, peer_psk: dict[str, str], agent_args: list[str] = ()):
         self.server = server
         self.gateway = gateway
         self.env = dict(
@@ -81,7 +81,7 @@ class Lab:
                 "--region", REGION, "--sync-interval-ms", "200"]
         for ip, psk in peer_psk.items():
             args += ["--peer-psk", f"{ip}={psk}"]
-        out = subprocess.run(args + ["--"] + AGENT_ARGS, capture_output=True, text=True, env=self.env, timeout=90)
+        out = subprocess.run(args + ["--"] + AGENT_ARGS + list(agent_args), capture_output=True, text=True, env=self.env, timeout=90)
         assert out.returncode == 0, f"vpngw lab failed:\n{out.stdout}\n{out.stderr}"
         self.summary = out.stdout
         state = next(line.split()[-1] for line in out.stdout.splitlines() if line.strip().startswith("state"))
@@ -177,6 +177,22 @@ def single_lab(server):
     vpc = server.tea_client("v3")
     gw = create_gateway(vpc)
     lab = Lab(server, gw, {BAD_PSK_IP: "not-the-connections-psk"})
+    yield vpc, gw, lab
+    lab.down()
+
+
+# charon's default plugins (crates/dataplane/src/charon.rs, PLUGINS) but openssl: a host without
+# libstrongswan-standard-plugins, on a machine that has it.
+LOAD_WITHOUT_OPENSSL = ("random nonce pem pkcs1 x509 pubkey revocation constraints kdf hmac sha1 sha2 aes gmp "
+                        "kernel-libipsec! kernel-netlink socket-default vici! updown")
+
+
+@pytest.fixture(scope="module")
+def no_openssl_lab(server):
+    _require_packages()
+    vpc = server.tea_client("v3")
+    gw = create_gateway(vpc)
+    lab = Lab(server, gw, {}, agent_args=["--charon-load", LOAD_WITHOUT_OPENSSL])
     yield vpc, gw, lab
     lab.down()
 
@@ -302,6 +318,38 @@ def test_sm4_is_reported_not_crashed(single_lab):
     assert any("sm4" in line and "not supported" in line for line in logs_of(vpc, vco)), lab.tail()
     assert status_of(vpc, vco)["Status"] == "ike_sa_not_established"
     retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+
+
+def test_algorithm_the_host_lacks_is_reported_with_its_package(no_openssl_lab):
+    """The agent asks its charon what it can negotiate at start-up: without the openssl plugin a
+    3des connection gets a log line naming 3des and the package, not a bare NO_PROPOSAL_CHOSEN; an
+    aes connection on the same gateway still comes up."""
+    vpc, gw, lab = no_openssl_lab
+    cgw = create_customer_gateway(vpc, ip=new_peer_ip())
+    vco = create_single(vpc, gw, cgw, "10.36.0.0/24", "192.168.36.0/24", effect_immediately=True,
+                        ike_config=json.dumps({"IkeEncAlg": "3des"}))
+    ip = new_peer_ip()
+    ok = create_single(vpc, gw, create_customer_gateway(vpc, ip=ip), "10.37.0.0/24", "192.168.37.0/24",
+                       effect_immediately=True)
+
+    def reported(lines):
+        return [line for line in lines if "3des" in line and "libstrongswan-standard-plugins" in line]
+
+    deadline = time.monotonic() + UP_TIMEOUT
+    lines: list[str] = []
+    while time.monotonic() < deadline and not reported(lines := logs_of(vpc, vco)):
+        time.sleep(0.3)
+    assert reported(lines), "\n".join(lines) + "\n" + lab.tail()
+    print(f"\n[e2e] no openssl plugin: {reported(lines)[0]}")
+    body = status_of(vpc, vco)
+    assert body["Status"] == "ike_sa_not_established"
+    assert not any("NO_PROPOSAL_CHOSEN" in line for line in lines), lines
+    assert vco not in lab.swanctl_sas()
+    wait_status(vpc, lab, ok, "ipsec_sa_established")
+    agent_log = Path(lab.state["agent_log"]).read_text(errors="replace")
+    assert "cannot negotiate des (DES_CBC), 3des (3DES_CBC), md5 (HMAC_MD5_96)" in agent_log, lab.tail()
+    for c in (vco, ok):
+        retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=c))
 
 
 def test_dual_tunnel(dual_lab):

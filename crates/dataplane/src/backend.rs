@@ -20,9 +20,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::charon::{Charon, CharonConfig, CharonError, pid_alive, terminate_pid};
+use crate::crypto::HostCrypto;
 use crate::model::GatewayDesired;
 use crate::render::{RenderOptions, RenderedTunnel, render_gateway};
 use crate::status::{DataplaneEvent, EventKind, TunnelStatus};
@@ -262,9 +264,10 @@ fn start_charon(config: &CharonConfig) -> Result<Charon, CharonError> {
 
 impl StrongSwan {
     /// Start charon (stopping one a crashed predecessor left behind),
-    /// connect over vici and subscribe to its events. Log lines up to
-    /// `max_log_level` (1: control, enough to say why a negotiation failed)
-    /// become events.
+    /// connect over vici, ask it what it can negotiate (tunnels it cannot
+    /// do are refused with the reason, see [`HostCrypto`]) and subscribe to
+    /// its events. Log lines up to `max_log_level` (1: control, enough to say
+    /// why a negotiation failed) become events.
     pub async fn start(
         config: CharonConfig,
         options: RenderOptions,
@@ -273,7 +276,7 @@ impl StrongSwan {
         let charon = start_charon(&config)?;
         let vici = charon.vici().await?;
         let events = Vici::subscribe_events(charon.vici_socket(), max_log_level).await?;
-        Ok(StrongSwan {
+        let mut backend = StrongSwan {
             config,
             charon: Some(charon),
             applier: Applier::new(vici, options),
@@ -281,7 +284,41 @@ impl StrongSwan {
             pending: Vec::new(),
             max_log_level,
             restarts: 0,
-        })
+        };
+        backend.read_host_crypto().await;
+        Ok(backend)
+    }
+
+    /// What the running charon can negotiate, as read at its (re)start;
+    /// `None` if it could not be asked.
+    pub fn host_crypto(&self) -> Option<&HostCrypto> {
+        self.applier.options().host.as_deref()
+    }
+
+    /// Ask charon for its algorithms and plugins and render with them. If
+    /// it cannot be asked, tunnels are loaded unchecked (and a log line says
+    /// so): charon itself still refuses what it cannot do.
+    async fn read_host_crypto(&mut self) {
+        let host = match HostCrypto::query(self.applier.vici(), &self.config.load).await {
+            Ok(h) => Some(Arc::new(h)),
+            Err(e) => {
+                self.pending.push(DataplaneEvent {
+                    at: SystemTime::now(),
+                    tunnel_id: None,
+                    kind: EventKind::Log,
+                    group: Some("DMN".into()),
+                    message: format!(
+                        "could not read charon's algorithms ({e}): tunnels are loaded without checking that this host can negotiate them"
+                    ),
+                });
+                None
+            }
+        };
+        let options = RenderOptions {
+            host,
+            ..self.applier.options().clone()
+        };
+        self.applier.set_options(options);
     }
 
     /// The charon configuration.
@@ -321,6 +358,7 @@ impl StrongSwan {
         let socket = self.config.vici_socket();
         let vici = Vici::connect(&socket).await?;
         self.applier.reconnect(vici);
+        self.read_host_crypto().await;
         self.events = Some(Vici::subscribe_events(&socket, self.max_log_level).await?);
         Ok(())
     }

@@ -8,6 +8,8 @@
 //!   customer-gateway side.
 //! - [`charon`]: one charon per network namespace (kernel-libipsec, private
 //!   `/run`, own vici socket).
+//! - [`crypto`]: what the running charon can negotiate ([`HostCrypto`]),
+//!   so that a tunnel the host cannot do gets an error naming the package.
 //! - [`vici`]: vici client ([`Vici`]) and diff-based [`Applier`].
 //! - [`status`]: `list-sas` → API `Status` per tunnel, and log events.
 //! - [`backend`]: the [`Dataplane`] trait the agent's control loop drives,
@@ -23,6 +25,7 @@
 pub mod backend;
 pub mod charon;
 pub mod conf;
+pub mod crypto;
 pub mod lab;
 pub mod model;
 pub mod openvpn;
@@ -32,6 +35,7 @@ pub mod vici;
 
 pub use backend::{BackendError, Dataplane, Simulated, StrongSwan};
 pub use charon::{Charon, CharonConfig, CharonError, Retransmit};
+pub use crypto::HostCrypto;
 pub use model::{
     ConnectionDesired, GatewayDesired, IkeMode, IkeSettings, IkeVersion, IpsecSettings, Secret,
     StartAction, TunnelDesired,

@@ -11,14 +11,21 @@
 //! | IpsecPfs `disabled` | ESP proposal without a DH group |
 //! | sm3, sm4 | refused: [`RenderError::UnsupportedAlgorithm`] |
 //!
+//! With [`RenderOptions::host`] (what the running charon can negotiate), a
+//! tunnel needing an algorithm the host lacks (des, 3des and md5 without
+//! charon's openssl plugin) is refused too:
+//! [`RenderError::AlgorithmUnavailable`].
+//!
 //! Every problem is reported per tunnel ([`TunnelError`]); the other tunnels
 //! of the gateway still render. Nothing here panics on input.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::conf::{Section, conf_value};
+use crate::crypto::{HostCrypto, PluginState};
 use crate::model::{
     ConnectionDesired, GatewayDesired, IkeMode, IkeSettings, IkeVersion, Secret, StartAction,
     TunnelDesired,
@@ -50,7 +57,7 @@ impl Default for DpdTiming {
 }
 
 /// Knobs that are properties of the deployment, not of the API resources.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RenderOptions {
     /// DPD timing used when a tunnel has `dpd: true`.
     pub dpd: DpdTiming,
@@ -66,6 +73,9 @@ pub struct RenderOptions {
     /// `start`: the tunnel is negotiated at once instead of on first
     /// traffic.
     pub traps_supported: bool,
+    /// What the charon that will run the tunnels can negotiate (read from it
+    /// at start-up); `None`: assume every algorithm of the vocabulary.
+    pub host: Option<Arc<HostCrypto>>,
 }
 
 impl Default for RenderOptions {
@@ -74,6 +84,7 @@ impl Default for RenderOptions {
             dpd: DpdTiming::default(),
             force_encap: true,
             traps_supported: false,
+            host: None,
         }
     }
 }
@@ -88,6 +99,25 @@ pub enum RenderError {
         field: &'static str,
         /// The value given.
         value: String,
+    },
+    /// A value of the vocabulary that this host's charon cannot negotiate:
+    /// the plugin providing it is missing (des, 3des, md5 without `openssl`).
+    #[error(
+        "{field}={value}: this gateway cannot negotiate {value}: its charon has no {algorithm}; that comes with charon's {plugin} plugin (Debian package {package}), {state}"
+    )]
+    AlgorithmUnavailable {
+        /// API field name, e.g. `IkeConfig.IkeEncAlg`.
+        field: &'static str,
+        /// The value given.
+        value: String,
+        /// The algorithm charon lacks (`get-algorithms` name, e.g. `3DES_CBC`).
+        algorithm: &'static str,
+        /// The plugin that provides it.
+        plugin: &'static str,
+        /// The Debian package of that plugin.
+        package: &'static str,
+        /// Whether the plugin failed to load, is not configured, or is loaded.
+        state: PluginState,
     },
     /// A value outside the API vocabulary.
     #[error("{field}={value:?}: unknown value")]
@@ -443,6 +473,9 @@ pub fn render_tunnel(
     let ike = &tunnel.ike;
     let proposal = ike_proposal(ike)?;
     let esp = esp_proposal(&tunnel.ipsec)?;
+    if let Some(host) = &options.host {
+        host.check_tunnel(ike, &tunnel.ipsec)?;
+    }
     let local_ts = subnets("LocalSubnet", &tunnel.local_subnets)?;
     let remote_ts = subnets("RemoteSubnet", &tunnel.remote_subnets)?;
     if ike.psk.is_empty() {

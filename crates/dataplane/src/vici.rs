@@ -183,6 +183,17 @@ impl Vici {
         self.command("version", &Section::new()).await
     }
 
+    /// `get-algorithms`: the algorithms charon offers by type, each with the
+    /// plugin providing it.
+    pub async fn get_algorithms(&self) -> Result<Section, ViciError> {
+        self.command("get-algorithms", &Section::new()).await
+    }
+
+    /// `stats`: uptime, workers, IKE SAs, and `plugins`, the plugins loaded.
+    pub async fn stats(&self) -> Result<Section, ViciError> {
+        self.command("stats", &Section::new()).await
+    }
+
     /// `load-conn` for one tunnel.
     pub async fn load_conn(&self, tunnel: &RenderedTunnel) -> Result<(), ViciError> {
         self.command("load-conn", &tunnel.to_vici()).await.map(drop)
@@ -413,6 +424,13 @@ impl Applier {
         self.vici = vici;
         self.applied.clear();
         self.synced = false;
+    }
+
+    /// Render with other options from now on (e.g. after charon restarted
+    /// with other plugins); the next [`Applier::apply`] loads what renders
+    /// differently.
+    pub fn set_options(&mut self, options: RenderOptions) {
+        self.options = options;
     }
 
     /// Render options in use.

@@ -9,11 +9,12 @@
 
 use std::time::{Duration, Instant};
 
+use vpngw_dataplane::crypto::PluginState;
 use vpngw_dataplane::lab::{self, Lab, LabSpec, lab_psk};
 use vpngw_dataplane::{
-    Applier, DataplaneEvent, DpdTiming, EventKind, IkeSettings, IkeVersion, IpsecSettings,
-    RenderError, RenderOptions, StartAction, TunnelErrorKind, TunnelState, TunnelStatus, Vici,
-    failure_reason, mirror, render_gateway,
+    Applier, CharonConfig, Dataplane, DataplaneEvent, DpdTiming, EventKind, IkeSettings,
+    IkeVersion, IpsecSettings, RenderError, RenderOptions, StartAction, StrongSwan,
+    TunnelErrorKind, TunnelState, TunnelStatus, Vici, failure_reason, mirror, render_gateway,
 };
 
 fn skip(test: &str) -> bool {
@@ -36,8 +37,7 @@ fn options() -> RenderOptions {
             delay_s: 1,
             timeout_s: 3,
         },
-        force_encap: true,
-        traps_supported: false,
+        ..RenderOptions::default()
     }
 }
 
@@ -605,4 +605,79 @@ async fn failures_are_reported() {
     );
     assert!(!gw.vici().is_alive());
     lab.teardown();
+}
+
+/// The installed packages are complete: the gateway's charon loads every
+/// plugin of its `load` list and can negotiate every algorithm the API
+/// accepts (this fails on a host without, e.g., libstrongswan-standard-
+/// plugins). With the openssl plugin left out of `load`, the backend reads
+/// that at start and refuses a 3des tunnel before loading it, naming the
+/// algorithm, the plugin and the package, while an aes tunnel loads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_crypto_is_read_at_start() {
+    if skip("host_crypto_is_read_at_start") {
+        return;
+    }
+    let lab = Lab::build(&LabSpec::new("crypto", 1)).expect("build lab");
+    let config = CharonConfig::new(
+        lab.gateway.state_dir.clone(),
+        Some(lab.gateway.netns.clone()),
+    );
+    let full = StrongSwan::start(config.clone(), options(), 1)
+        .await
+        .expect("start charon");
+    let host = full.host_crypto().expect("charon answered get-algorithms");
+    assert!(
+        host.failed_plugins().is_empty(),
+        "charon did not load {:?}: their packages are missing (scripts/install-packages dataplane)",
+        host.failed_plugins()
+    );
+    assert!(host.unavailable().is_empty(), "{:?}", host.unavailable());
+    drop(full);
+
+    let mut config = config;
+    config.load.retain(|p| p != "openssl");
+    let mut backend = StrongSwan::start(config, options(), 1)
+        .await
+        .expect("start charon without openssl");
+    let host = backend
+        .host_crypto()
+        .expect("charon answered get-algorithms");
+    let missing: Vec<&str> = host.unavailable().iter().map(|u| u.value).collect();
+    assert_eq!(missing, ["des", "3des", "md5"]);
+
+    let aes = IkeSettings {
+        psk: lab_psk("crypto"),
+        ..IkeSettings::default()
+    };
+    let des3 = IkeSettings {
+        enc_alg: "3des".into(),
+        ..aes.clone()
+    };
+    let c1 = lab
+        .connection(0, "vco-3des", &[0], &des3, &IpsecSettings::default())
+        .expect("c1");
+    let c2 = lab
+        .connection(0, "vco-aes", &[1], &aes, &IpsecSettings::default())
+        .expect("c2");
+    let report = backend
+        .apply(&lab.gateway_desired(vec![c1, c2]))
+        .await
+        .expect("apply");
+    assert_eq!(report.loaded, ["vco-aes-t1"]);
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    let err = &report.errors[0];
+    assert_eq!(err.tunnel_id, "vco-3des-t1");
+    assert_eq!(
+        err.kind,
+        TunnelErrorKind::Render(RenderError::AlgorithmUnavailable {
+            field: "IkeConfig.IkeEncAlg",
+            value: "3des".into(),
+            algorithm: "3DES_CBC",
+            plugin: "openssl",
+            package: "libstrongswan-standard-plugins",
+            state: PluginState::NotConfigured,
+        })
+    );
+    eprintln!("[crypto] log line: {err}");
 }

@@ -11,6 +11,7 @@
 //! API disappears from the desired state, so the applier unloads it and its
 //! SAs are terminated.
 
+mod crypto_check;
 pub mod desired;
 pub mod health;
 
@@ -87,6 +88,13 @@ pub struct AgentArgs {
     #[arg(long, default_value = vpngw_dataplane::charon::DEFAULT_CHARON)]
     pub charon: PathBuf,
 
+    /// charon's plugin `load` list, separated by spaces (`name!`: charon
+    /// must load it to start). Default: the plugins vpngw needs, see
+    /// docs/dataplane-lab.md. A tunnel whose algorithms the list leaves out
+    /// is refused with the reason.
+    #[arg(long, env = "VPNGW_AGENT_CHARON_LOAD")]
+    pub charon_load: Option<String>,
+
     /// Milliseconds between two reads of the desired state.
     #[arg(long, default_value_t = 2000)]
     pub interval_ms: u64,
@@ -146,6 +154,9 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|| PathBuf::from("/var/lib/vpngw-agent").join(&args.gateway));
             let mut config = CharonConfig::new(state_dir, args.netns.clone());
             config.charon_bin = args.charon.clone();
+            if let Some(load) = &args.charon_load {
+                config.load = load.split_whitespace().map(str::to_owned).collect();
+            }
             config.retransmit = match args.retransmit {
                 RetransmitSchedule::Gateway => Retransmit::GATEWAY,
                 RetransmitSchedule::Fast => Retransmit::FAST,
@@ -159,6 +170,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
                 log = %backend.config().log_path().display(),
                 "charon started"
             );
+            crypto_check::log_startup(&backend);
             agent.run(backend).await
         }
     }
