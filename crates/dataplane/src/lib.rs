@@ -11,6 +11,8 @@
 //! - [`crypto`]: what the running charon can negotiate ([`HostCrypto`]),
 //!   so that a tunnel the host cannot do gets an error naming the package.
 //! - [`vici`]: vici client ([`Vici`]) and diff-based [`Applier`].
+//! - [`forwarding`]: routes + tunnel states → which tunnel each packet
+//!   takes, and what libipsec needs for it (pure; `docs/dataplane-routing.md`).
 //! - [`status`]: `list-sas` → API `Status` per tunnel, and log events.
 //! - [`backend`]: the [`Dataplane`] trait the agent's control loop drives,
 //!   with [`StrongSwan`] (real charon) and [`Simulated`] (deterministic).
@@ -26,6 +28,7 @@ pub mod backend;
 pub mod charon;
 pub mod conf;
 pub mod crypto;
+pub mod forwarding;
 pub mod lab;
 pub mod model;
 pub mod openvpn;
