@@ -67,9 +67,10 @@ pub trait Dataplane {
     /// Log events since the last call.
     fn take_events(&mut self) -> Vec<DataplaneEvent>;
 
-    /// Wait until an event arrives or `timeout` passes (lets the loop react
-    /// to SA changes at once instead of on its next tick).
-    async fn wait_event(&mut self, timeout: Duration);
+    /// Wait until an event arrives (true) or `timeout` passes (false): lets
+    /// the loop react to SA changes at once instead of on its next tick.
+    /// Cancel-safe: an event is never lost by dropping the wait.
+    async fn wait_event(&mut self, timeout: Duration) -> bool;
 
     /// One health-check probe: ping `dest` from `source` through the
     /// gateway; true when answered within `timeout`.
@@ -189,8 +190,9 @@ impl Dataplane for Simulated {
         std::mem::take(&mut self.events)
     }
 
-    async fn wait_event(&mut self, timeout: Duration) {
+    async fn wait_event(&mut self, timeout: Duration) -> bool {
         tokio::time::sleep(timeout).await;
+        false
     }
 
     async fn probe(&self, _source: IpAddr, _dest: IpAddr, _timeout: Duration) -> bool {
@@ -432,13 +434,22 @@ impl Dataplane for StrongSwan {
         out
     }
 
-    async fn wait_event(&mut self, timeout: Duration) {
+    async fn wait_event(&mut self, timeout: Duration) -> bool {
         let Some(sub) = self.events.as_mut() else {
             tokio::time::sleep(timeout).await;
-            return;
+            return false;
         };
-        if let Ok(Some(e)) = tokio::time::timeout(timeout, sub.next()).await {
-            self.pending.push(e);
+        match tokio::time::timeout(timeout, sub.next()).await {
+            Ok(Some(e)) => {
+                self.pending.push(e);
+                true
+            }
+            // charon went away: the next call finds out and restarts it.
+            Ok(None) => {
+                self.events = None;
+                true
+            }
+            Err(_) => false,
         }
     }
 

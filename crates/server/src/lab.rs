@@ -39,7 +39,7 @@ use vpngw_dataplane::{
     Applier, Charon, CharonConfig, GatewayDesired, RenderOptions, Retransmit, Secret, Vici, mirror,
 };
 
-use crate::agent::desired::{self, Fetched};
+use crate::agent::desired::{self, GatewayState};
 
 #[derive(Args, Clone, Debug)]
 pub struct LabArgs {
@@ -485,11 +485,11 @@ impl Lab {
     }
 
     /// Brings the peers in line with the gateway's connections.
-    async fn sync(&mut self, fetched: &Fetched) -> anyhow::Result<bool> {
+    async fn sync(&mut self, state: &GatewayState) -> anyhow::Result<bool> {
         let mut changed = false;
         let mut mirrors: Vec<vpngw_dataplane::ConnectionDesired> = Vec::new();
         let mut gw_inside: Vec<IpAddr> = Vec::new();
-        for c in fetched.connections() {
+        for c in state.connections.values() {
             let Ok(d) = &c.desired else { continue };
             let remote_inside: Vec<IpAddr> = c
                 .spec
@@ -763,7 +763,7 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
             lab.write_info();
         }
         match desired::fetch(&client, &args.gateway, &mut cgw_ips).await {
-            Ok(Fetched::Gone) => {
+            Ok(state) if state.gone => {
                 tracing::warn!("the VPN gateway is gone; the lab stays until `vpngw lab --down`");
             }
             Ok(f) => match lab.sync(&f).await {

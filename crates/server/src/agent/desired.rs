@@ -3,7 +3,7 @@
 //! `VpnGatewayId` page by page, DescribeCustomerGateway), and mapped into the
 //! data plane's [`GatewayDesired`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use vpngw_client::{Client, ClientError};
@@ -27,51 +27,86 @@ pub struct FetchedConnection {
     pub desired: Result<ConnectionDesired, String>,
 }
 
-/// What the API says about the gateway.
-#[derive(Debug, Clone)]
-pub enum Fetched {
-    /// The gateway exists.
-    Gateway {
-        local_addrs: Vec<IpAddr>,
-        connections: Vec<FetchedConnection>,
-        /// Connections whose answer could not be read (`(id, why)`); they
-        /// cannot be reported on.
-        unreadable: Vec<(String, String)>,
-    },
-    /// DescribeVpnGateway says NotFound: everything goes.
-    Gone,
+impl FetchedConnection {
+    /// The connection of a DescribeVpnConnection(s) item, or why it cannot
+    /// be read.
+    pub fn from_view(
+        view: &serde_json::Value,
+        gateway: &serde_json::Value,
+        customer_gateway_ip: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<FetchedConnection, String> {
+        let spec = spec_from_api(view, gateway, customer_gateway_ip).map_err(|e| e.to_string())?;
+        Ok(FetchedConnection {
+            digest: spec.digest(),
+            desired: desired_connection(&spec),
+            spec,
+        })
+    }
 }
 
-impl Fetched {
-    /// The desired state for the data plane.
-    pub fn desired(&self, gateway_id: &str) -> GatewayDesired {
-        match self {
-            Fetched::Gone => GatewayDesired {
-                gateway_id: gateway_id.to_owned(),
-                local_addrs: Vec::new(),
-                connections: Vec::new(),
-            },
-            Fetched::Gateway {
-                local_addrs,
-                connections,
-                ..
-            } => GatewayDesired {
-                gateway_id: gateway_id.to_owned(),
-                local_addrs: local_addrs.clone(),
-                connections: connections
-                    .iter()
-                    .filter_map(|c| c.desired.as_ref().ok().cloned())
-                    .collect(),
-            },
+/// Everything the control plane wants of one gateway, as the agent last
+/// read it. Each part of the agent takes its own section (the IPsec part:
+/// `local_addrs` and `connections`); a component that joins the data plane
+/// adds its section here and to the reads that fill it.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayState {
+    /// The gateway was deleted (DescribeVpnGateway says NotFound): every
+    /// part unloads everything.
+    pub gone: bool,
+    /// The gateway's public addresses.
+    pub local_addrs: Vec<IpAddr>,
+    /// IPsec connections by id.
+    pub connections: BTreeMap<String, FetchedConnection>,
+    /// Connections whose answer could not be read (`id -> why`); they
+    /// cannot be reported on.
+    pub unreadable: BTreeMap<String, String>,
+}
+
+impl GatewayState {
+    /// The state of a gateway that does not exist.
+    pub fn gone() -> GatewayState {
+        GatewayState {
+            gone: true,
+            ..GatewayState::default()
         }
     }
 
-    /// The connections read.
-    pub fn connections(&self) -> &[FetchedConnection] {
-        match self {
-            Fetched::Gone => &[],
-            Fetched::Gateway { connections, .. } => connections,
+    /// Whether `other` asks for the same data plane (connections compared by
+    /// their configuration digest).
+    pub fn same_as(&self, other: &GatewayState) -> bool {
+        self.gone == other.gone
+            && self.local_addrs == other.local_addrs
+            && self.unreadable == other.unreadable
+            && self.connections.len() == other.connections.len()
+            && self
+                .connections
+                .iter()
+                .zip(&other.connections)
+                .all(|((a, x), (b, y))| a == b && x.digest == y.digest)
+    }
+
+    /// The desired state for the data plane.
+    pub fn desired(&self, gateway_id: &str) -> GatewayDesired {
+        GatewayDesired {
+            gateway_id: gateway_id.to_owned(),
+            local_addrs: self.local_addrs.clone(),
+            connections: self
+                .connections
+                .values()
+                .filter_map(|c| c.desired.as_ref().ok().cloned())
+                .collect(),
         }
+    }
+
+    /// The connection a tunnel belongs to.
+    pub fn connection_of_tunnel(&self, tunnel: &str) -> Option<&FetchedConnection> {
+        // A single-tunnel connection's tunnel is named after it.
+        if let Some(c) = self.connections.get(tunnel) {
+            return Some(c);
+        }
+        self.connections
+            .values()
+            .find(|c| c.spec.tunnels.iter().any(|t| t.tunnel_id == tunnel))
     }
 }
 
@@ -85,19 +120,21 @@ pub fn gateway_addrs(gateway: &serde_json::Value) -> Vec<IpAddr> {
         .collect()
 }
 
-/// Reads the gateway, its connections and their customer gateways.
-/// `cgw_ips` caches customer gateway addresses (they cannot change).
+/// Reads the gateway, its connections and their customer gateways through
+/// the public API, page by page (the read of agents whose server has no
+/// `WatchGatewayState`). `cgw_ips` caches customer gateway addresses (they
+/// cannot change).
 pub async fn fetch(
     client: &Client,
     gateway_id: &str,
     cgw_ips: &mut HashMap<String, String>,
-) -> Result<Fetched, ClientError> {
+) -> Result<GatewayState, ClientError> {
     let gateway = match client
         .vpc("DescribeVpnGateway", &[("VpnGatewayId", gateway_id)])
         .await
     {
         Ok(g) => g,
-        Err(e) if e.is_not_found() => return Ok(Fetched::Gone),
+        Err(e) if e.is_not_found() => return Ok(GatewayState::gone()),
         Err(e) => return Err(e),
     };
     let mut items: Vec<serde_json::Value> = Vec::new();
@@ -131,24 +168,7 @@ pub async fn fetch(
         }
     }
     // Customer gateways not seen yet.
-    let mut wanted: Vec<String> = Vec::new();
-    for c in &items {
-        if let Some(id) = c.get("CustomerGatewayId").and_then(|v| v.as_str()) {
-            wanted.push(id.to_owned());
-        }
-        if let Some(opts) = c
-            .get("TunnelOptionsSpecification")
-            .and_then(|s| s.get("TunnelOptions"))
-            .and_then(|o| o.as_array())
-        {
-            wanted.extend(
-                opts.iter()
-                    .filter_map(|o| o.get("CustomerGatewayId").and_then(|v| v.as_str()))
-                    .map(str::to_owned),
-            );
-        }
-    }
-    for id in wanted {
+    for id in items.iter().flat_map(customer_gateway_ids) {
         if id.is_empty() || cgw_ips.contains_key(&id) {
             continue;
         }
@@ -166,34 +186,48 @@ pub async fn fetch(
         }
     }
     let lookup = |id: &str| cgw_ips.get(id).cloned();
-    let mut connections = Vec::new();
-    let mut unreadable = Vec::new();
+    let mut state = GatewayState {
+        local_addrs: gateway_addrs(&gateway),
+        ..GatewayState::default()
+    };
     for c in &items {
-        match spec_from_api(c, &gateway, &lookup) {
-            Ok(spec) => {
-                let digest = spec.digest();
-                let desired = desired_connection(&spec);
-                connections.push(FetchedConnection {
-                    spec,
-                    digest,
-                    desired,
-                });
+        let id = c
+            .get("VpnConnectionId")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned();
+        match FetchedConnection::from_view(c, &gateway, &lookup) {
+            Ok(conn) => {
+                state.connections.insert(id, conn);
             }
-            Err(e) => {
-                let id = c
-                    .get("VpnConnectionId")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("")
-                    .to_owned();
-                unreadable.push((id, e.to_string()));
+            Err(why) => {
+                state.unreadable.insert(id, why);
             }
         }
     }
-    Ok(Fetched::Gateway {
-        local_addrs: gateway_addrs(&gateway),
-        connections,
-        unreadable,
-    })
+    Ok(state)
+}
+
+/// The customer gateways a connection view names (one, or one per tunnel).
+pub fn customer_gateway_ids(view: &serde_json::Value) -> Vec<String> {
+    let mut ids: Vec<String> = view
+        .get("CustomerGatewayId")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    if let Some(opts) = view
+        .get("TunnelOptionsSpecification")
+        .and_then(|s| s.get("TunnelOptions"))
+        .and_then(|o| o.as_array())
+    {
+        ids.extend(
+            opts.iter()
+                .filter_map(|o| o.get("CustomerGatewayId").and_then(|v| v.as_str()))
+                .map(str::to_owned),
+        );
+    }
+    ids
 }
 
 fn split_subnets(s: &str) -> Vec<String> {

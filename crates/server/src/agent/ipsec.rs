@@ -1,0 +1,500 @@
+//! The IPsec part: the gateway's IPsec connections on charon (or the
+//! simulated data plane), through [`Dataplane`].
+//!
+//! Desired section: `GatewayState::local_addrs` and `connections`. Report
+//! section: one `ConnectionReport` per connection (status, reason, tunnels
+//! with counters, health check, withdrawn route) and the log events of its
+//! tunnels.
+//!
+//! [`Part::apply`] converges charon to the desired connections (only what
+//! changed is loaded; what disappeared is unloaded and its SAs terminated).
+//! [`Part::step`] re-initiates tunnels that lost their SAs, reads the SA
+//! state, turns charon's events into log lines and reasons, runs the
+//! health-check probes and reports every connection.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use vpngw_dataplane::{
+    Dataplane, DataplaneEvent, EventKind, GatewayDesired, TunnelErrorKind, TunnelState,
+    TunnelStatus, failure_reason,
+};
+use vpngw_model::dataplane::{ConnectionReport, DataplaneReport, ReportedEvent, TunnelReport};
+
+use super::desired::{FetchedConnection, GatewayState};
+use super::health::{self, HealthCheck, Transition};
+use super::part::Part;
+
+/// charon log groups that are packet-level noise, not worth a log line.
+const NOISY_GROUPS: &[&str] = &["NET", "ENC", "LIB", "ASN", "ESP", "TLS", "JOB"];
+/// Periodic chatter that says nothing about the outcome (DPD liveness checks,
+/// retransmits; "giving up" and the failure that follows are kept).
+const NOISY_MESSAGES: &[&str] = &[
+    "sending DPD request",
+    "received DPD request",
+    "sending retransmit",
+    "sending keep alive",
+    "vendor ID",
+    "scheduling rekeying",
+    "maximum IKE_SA lifetime",
+];
+/// After an event, wait this long for the rest of its burst (IKE up, then
+/// CHILD up) before measuring.
+const SETTLE: Duration = Duration::from_millis(50);
+
+fn epoch_ms(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn rank(s: TunnelState) -> u8 {
+    match s {
+        TunnelState::IkeSaNotEstablished => 0,
+        TunnelState::IkeSaEstablished => 1,
+        TunnelState::IpsecSaEstablished => 2,
+    }
+}
+
+/// The IPsec connections of one gateway. See the module documentation.
+pub struct IpsecPart<D: Dataplane> {
+    backend: D,
+    gateway_id: String,
+    /// How often SAs are checked and lost ones re-initiated without an event.
+    reconcile: Duration,
+    next_reconcile: Instant,
+    desired: Arc<GatewayState>,
+    /// The data plane's form of `desired`.
+    gateway: GatewayDesired,
+    /// `gateway` is what the backend holds (false after a change or a
+    /// failed call: the next step applies it again).
+    converged: bool,
+    /// Last failure explanation seen in charon's log, per tunnel.
+    reasons: HashMap<String, String>,
+    /// Render/load errors of the last apply, per tunnel.
+    errors: HashMap<String, String>,
+    /// Problems already logged once (not repeated every step).
+    logged: HashSet<String>,
+    health: HashMap<String, HealthCheck>,
+    /// Log lines for the next report.
+    events: Vec<ReportedEvent>,
+    last_state: HashMap<String, TunnelState>,
+    /// Why the data plane could not be read on the last step.
+    outage: Option<String>,
+}
+
+impl<D: Dataplane> IpsecPart<D> {
+    pub fn new(backend: D, gateway_id: &str, reconcile: Duration) -> IpsecPart<D> {
+        IpsecPart {
+            backend,
+            gateway_id: gateway_id.to_owned(),
+            reconcile,
+            next_reconcile: Instant::now(),
+            desired: Arc::new(GatewayState::default()),
+            gateway: GatewayState::default().desired(gateway_id),
+            converged: false,
+            reasons: HashMap::new(),
+            errors: HashMap::new(),
+            logged: HashSet::new(),
+            health: HashMap::new(),
+            events: Vec::new(),
+            last_state: HashMap::new(),
+            outage: None,
+        }
+    }
+
+    async fn converge(&mut self) -> Result<(), vpngw_dataplane::BackendError> {
+        if !self.converged {
+            let report = self.backend.apply(&self.gateway).await?;
+            if !report.loaded.is_empty() || !report.unloaded.is_empty() {
+                tracing::info!(loaded = ?report.loaded, unloaded = ?report.unloaded, "applied configuration");
+            }
+            for name in &report.loaded {
+                self.errors.remove(name);
+                self.reasons.remove(name);
+            }
+            for name in &report.unloaded {
+                self.errors.remove(name);
+            }
+            for e in &report.errors {
+                let text = match &e.kind {
+                    TunnelErrorKind::Render(r) => r.to_string(),
+                    TunnelErrorKind::Rejected { command, message } => {
+                        format!("the gateway rejected {command}: {message}")
+                    }
+                };
+                if self.errors.get(&e.tunnel_id) != Some(&text) {
+                    tracing::warn!(connection = %e.connection_id, tunnel = %e.tunnel_id, "{text}");
+                    self.push_event(
+                        &e.connection_id,
+                        &e.tunnel_id,
+                        format!("configuration not applied: {text}"),
+                    );
+                    self.errors.insert(e.tunnel_id.clone(), text);
+                }
+            }
+            self.converged = true;
+        }
+        let started = self.backend.ensure_up().await?;
+        if !started.is_empty() {
+            tracing::debug!(?started, "initiated");
+        }
+        Ok(())
+    }
+
+    fn push_event(&mut self, connection: &str, tunnel: &str, message: String) {
+        self.events.push(ReportedEvent {
+            vpn_connection_id: connection.to_owned(),
+            tunnel_id: if tunnel == connection {
+                String::new()
+            } else {
+                tunnel.to_owned()
+            },
+            time: epoch_ms(SystemTime::now()),
+            message,
+        });
+    }
+
+    fn collect_events(&mut self, events: Vec<DataplaneEvent>) {
+        let desired = self.desired.clone();
+        for e in events {
+            let Some(tunnel) = e.tunnel_id.clone() else {
+                tracing::info!(group = e.group.as_deref().unwrap_or(""), "{}", e.message);
+                continue;
+            };
+            let Some(conn) = desired.connection_of_tunnel(&tunnel) else {
+                continue;
+            };
+            let id = conn.spec.connection_id.clone();
+            if e.kind == EventKind::Log {
+                if let Some(reason) = failure_reason(&e.message) {
+                    let before = self.reasons.insert(tunnel.clone(), reason.to_owned());
+                    if before.as_deref() != Some(reason) {
+                        // One plain line saying why, besides charon's own.
+                        self.push_event(&id, &tunnel, format!("not established: {reason}"));
+                    }
+                }
+                if e.group
+                    .as_deref()
+                    .is_some_and(|g| NOISY_GROUPS.contains(&g))
+                    || NOISY_MESSAGES.iter().any(|m| e.message.contains(m))
+                {
+                    continue;
+                }
+            }
+            tracing::info!(connection = %id, tunnel = %tunnel, "{}", e.message);
+            self.events.push(ReportedEvent {
+                vpn_connection_id: id.clone(),
+                tunnel_id: if tunnel == id { String::new() } else { tunnel },
+                time: epoch_ms(e.at),
+                message: e.message,
+            });
+        }
+    }
+
+    async fn run_health_checks(&mut self) {
+        let desired = self.desired.clone();
+        let now = Instant::now();
+        let mut keep = HashSet::new();
+        for c in desired.connections.values() {
+            let Some(spec) = &c.spec.health_check else {
+                continue;
+            };
+            keep.insert(c.spec.connection_id.clone());
+            let fresh = self
+                .health
+                .get(&c.spec.connection_id)
+                .is_none_or(|h| &h.spec != spec);
+            if fresh {
+                let h = HealthCheck::new(spec.clone(), now);
+                if let Err(why) = &h.endpoints {
+                    tracing::warn!(connection = %c.spec.connection_id, "{why}");
+                    self.push_event(&c.spec.connection_id.clone(), "", why.clone());
+                }
+                // A changed check starts afresh: give back a route the old one withdrew.
+                if let Some(old) = self.health.insert(c.spec.connection_id.clone(), h)
+                    && old.withdrawn
+                    && let Ok((sip, _)) = old.endpoints
+                {
+                    let subnets = remote_subnets(c);
+                    let _ = self.backend.set_route(sip, &subnets, false).await;
+                }
+            }
+        }
+        // Checks of connections that are gone or no longer have one.
+        self.health.retain(|k, _| keep.contains(k));
+
+        let due: Vec<(String, std::net::IpAddr, std::net::IpAddr)> = self
+            .health
+            .iter()
+            .filter(|(_, h)| h.due(now))
+            .filter_map(|(id, h)| h.endpoints.as_ref().ok().map(|(s, d)| (id.clone(), *s, *d)))
+            .collect();
+        // Unusable endpoints: failed, re-evaluated every interval.
+        for h in self.health.values_mut() {
+            if h.endpoints.is_err() && h.due(now) {
+                h.record(false, now);
+            }
+        }
+        if due.is_empty() {
+            return;
+        }
+        let results = {
+            let b: &D = &self.backend;
+            futures_util::future::join_all(
+                due.iter()
+                    .map(|(_, s, d)| b.probe(*s, *d, health::PROBE_TIMEOUT)),
+            )
+            .await
+        };
+        let now = Instant::now();
+        for ((id, sip, dip), answered) in due.into_iter().zip(results) {
+            let Some(h) = self.health.get_mut(&id) else {
+                continue;
+            };
+            let transition = h.record(answered, now);
+            let Some(conn) = desired.connections.get(&id) else {
+                continue;
+            };
+            let subnets = remote_subnets(conn);
+            match transition {
+                Transition::None => {}
+                Transition::Up { restore } => {
+                    let mut msg = format!("health check {sip} -> {dip}: success");
+                    if restore {
+                        match self.backend.set_route(sip, &subnets, false).await {
+                            Ok(()) => {
+                                msg.push_str(&format!("; route to {} restored", subnets.join(",")))
+                            }
+                            Err(e) => msg.push_str(&format!("; restoring the route failed: {e}")),
+                        }
+                    }
+                    tracing::info!(connection = %id, "{msg}");
+                    self.push_event(&id, "", msg);
+                }
+                Transition::Down { failures, withdraw } => {
+                    let mut msg = format!(
+                        "health check {sip} -> {dip}: failed ({failures} probes unanswered)"
+                    );
+                    if withdraw {
+                        match self.backend.set_route(sip, &subnets, true).await {
+                            Ok(()) => msg.push_str(&format!(
+                                "; route to {} withdrawn (revoke_route)",
+                                subnets.join(",")
+                            )),
+                            Err(e) => msg.push_str(&format!("; withdrawing the route failed: {e}")),
+                        }
+                    }
+                    tracing::warn!(connection = %id, "{msg}");
+                    self.push_event(&id, "", msg);
+                }
+            }
+        }
+    }
+
+    fn note_transitions(&mut self, statuses: &HashMap<String, TunnelStatus>) {
+        let mut seen = HashSet::new();
+        for c in self.desired.connections.values() {
+            for t in &c.spec.tunnels {
+                seen.insert(t.tunnel_id.clone());
+                let now = statuses
+                    .get(&t.tunnel_id)
+                    .map_or(TunnelState::IkeSaNotEstablished, |s| s.state);
+                let before = self.last_state.insert(t.tunnel_id.clone(), now);
+                if before != Some(now) {
+                    tracing::info!(connection = %c.spec.connection_id, tunnel = %t.tunnel_id, status = now.api_status(), "status");
+                    // A tunnel that comes up is probed at once, so that a
+                    // route its check withdrew is back as soon as it can be.
+                    if now == TunnelState::IpsecSaEstablished
+                        && let Some(h) = self.health.get_mut(&c.spec.connection_id)
+                    {
+                        h.next_due = Instant::now();
+                    }
+                }
+                if now == TunnelState::IpsecSaEstablished {
+                    self.reasons.remove(&t.tunnel_id);
+                }
+            }
+        }
+        self.last_state.retain(|k, _| seen.contains(k));
+        self.reasons.retain(|k, _| seen.contains(k));
+    }
+
+    fn tunnel_reason(&self, id: &str, status: Option<&TunnelStatus>) -> String {
+        if let Some(e) = self.errors.get(id) {
+            return e.clone();
+        }
+        let Some(s) = status else {
+            return self
+                .outage
+                .clone()
+                .unwrap_or_else(|| "not configured on the gateway".into());
+        };
+        let logged = self.reasons.get(id);
+        match s.state {
+            TunnelState::IpsecSaEstablished => String::new(),
+            TunnelState::IkeSaEstablished => match logged {
+                Some(r) => format!("IKE SA established, IPsec SA not: {r}"),
+                None => "IKE SA established, IPsec SA not (yet)".into(),
+            },
+            TunnelState::IkeSaNotEstablished => match (logged, s.ike_state.as_deref()) {
+                (Some(r), _) => r.clone(),
+                (None, Some(state)) => format!("negotiating (IKE SA {state})"),
+                (None, None) if self.backend.name() == "simulated" => {
+                    "simulated data plane: nothing is negotiated".into()
+                }
+                (None, None) => "no IKE SA".into(),
+            },
+        }
+    }
+
+    fn connection_report(
+        &self,
+        c: &FetchedConnection,
+        statuses: &HashMap<String, TunnelStatus>,
+    ) -> ConnectionReport {
+        let mut tunnels = Vec::new();
+        let mut best = TunnelState::IkeSaNotEstablished;
+        for t in &c.spec.tunnels {
+            let s = statuses.get(&t.tunnel_id);
+            let state = match &c.desired {
+                Ok(_) => s.map_or(TunnelState::IkeSaNotEstablished, |s| s.state),
+                Err(_) => TunnelState::IkeSaNotEstablished,
+            };
+            if rank(state) > rank(best) {
+                best = state;
+            }
+            let reason = match &c.desired {
+                Err(why) => why.clone(),
+                Ok(_) => self.tunnel_reason(&t.tunnel_id, s),
+            };
+            tunnels.push(TunnelReport {
+                tunnel_id: t.tunnel_id.clone(),
+                status: state.api_status().to_owned(),
+                reason,
+                ike_state: s.and_then(|s| s.ike_state.clone()).unwrap_or_default(),
+                bytes_in: s.map_or(0, |s| s.bytes_in),
+                bytes_out: s.map_or(0, |s| s.bytes_out),
+                packets_in: s.map_or(0, |s| s.packets_in),
+                packets_out: s.map_or(0, |s| s.packets_out),
+            });
+        }
+        // A dual-tunnel connection carries traffic when either tunnel does.
+        let reason = if best == TunnelState::IpsecSaEstablished {
+            String::new()
+        } else if tunnels.len() == 1 {
+            tunnels[0].reason.clone()
+        } else {
+            tunnels
+                .iter()
+                .map(|t| format!("{}: {}", t.tunnel_id, t.reason))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let health = self.health.get(&c.spec.connection_id);
+        ConnectionReport {
+            vpn_connection_id: c.spec.connection_id.clone(),
+            config_digest: c.digest.clone(),
+            status: best.api_status().to_owned(),
+            reason,
+            tunnels,
+            health_check_status: health.map_or("", |h| h.status).to_owned(),
+            route_withdrawn: health.is_some_and(|h| h.withdrawn),
+        }
+    }
+}
+
+#[async_trait(?Send)]
+impl<D: Dataplane> Part for IpsecPart<D> {
+    fn name(&self) -> &'static str {
+        "ipsec"
+    }
+
+    async fn apply(&mut self, desired: &Arc<GatewayState>) {
+        if desired.gone && !self.desired.gone {
+            tracing::warn!(gateway = %self.gateway_id, "the VPN gateway does not exist (any more): unloading every tunnel");
+        }
+        for (id, why) in &desired.unreadable {
+            if self.logged.insert(format!("unreadable {id} {why}")) {
+                tracing::warn!(connection = %id, "cannot read the connection's configuration: {why}");
+            }
+        }
+        self.desired = desired.clone();
+        self.gateway = desired.desired(&self.gateway_id);
+        self.converged = false;
+        // Measure at once: the new configuration is loaded in the step.
+        self.next_reconcile = Instant::now();
+    }
+
+    async fn wait(&mut self) {
+        let now = Instant::now();
+        let mut until = self.next_reconcile;
+        for h in self.health.values() {
+            until = until.min(h.next_due);
+        }
+        if until > now {
+            if self
+                .backend
+                .wait_event(until.saturating_duration_since(now))
+                .await
+            {
+                // Let a burst of events (IKE up, then CHILD up) settle.
+                tokio::time::sleep(SETTLE).await;
+            }
+        } else {
+            // Yield, so that a part that is always due cannot starve the loop.
+            tokio::task::yield_now().await;
+        }
+    }
+
+    async fn step(&mut self, out: &mut DataplaneReport) {
+        self.next_reconcile = Instant::now() + self.reconcile;
+        // When the data plane cannot be read (charon died and is being
+        // restarted), nothing is established as far as anyone can tell:
+        // report that, with the reason, rather than leave the last status.
+        let gateway = self.gateway.clone();
+        let measured = match self.converge().await {
+            Ok(()) => self.backend.status(&gateway).await,
+            Err(e) => Err(e),
+        };
+        let statuses = match measured {
+            Ok(s) => {
+                self.outage = None;
+                s
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "data plane call failed; retrying on the next step");
+                self.outage = Some(format!("gateway data plane unavailable: {e}"));
+                // Whatever charon holds now is unknown: load it all again.
+                self.converged = false;
+                HashMap::new()
+            }
+        };
+        let events = self.backend.take_events();
+        self.collect_events(events);
+        self.note_transitions(&statuses);
+        self.run_health_checks().await;
+        if !self.desired.gone {
+            let desired = self.desired.clone();
+            out.connections.extend(
+                desired
+                    .connections
+                    .values()
+                    .map(|c| self.connection_report(c, &statuses)),
+            );
+        }
+        out.events.append(&mut self.events);
+    }
+}
+
+fn remote_subnets(c: &FetchedConnection) -> Vec<String> {
+    c.spec
+        .remote_subnet
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}

@@ -1,0 +1,384 @@
+//! The reporter: what the parts measured goes to the control plane
+//! (`ReportDataplaneState`), and only what the control plane does not know
+//! yet.
+//!
+//! Parts offer their measurements as often as they like; the reporter keeps
+//! the latest per connection and sends those that differ from what the
+//! control plane last accepted (status, reasons, health check, route), plus
+//! counters that changed once the accepted ones are [`COUNTER_REFRESH`] old.
+//! Whatever is waiting goes out in one call (up to [`REPORT_CHUNK`]
+//! connections each), so a burst of changes is one batch; while a call is in
+//! flight, the next batch gathers. A failed call is retried with back-off,
+//! its events kept. A report the server calls `Stale` (measured against
+//! another configuration than the one it stores) is offered again after
+//! [`STALE_RETRY`]; an `Unknown` connection (deleted) is forgotten.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::mpsc;
+use vpngw_client::Client;
+use vpngw_model::dataplane::{ConnectionReport, DataplaneReport, ReportedEvent};
+
+/// Largest number of connections per ReportDataplaneState call.
+pub const REPORT_CHUNK: usize = 200;
+/// Largest number of log events per call.
+const MAX_EVENTS: usize = 200;
+/// Log events kept while the control plane cannot be reached.
+const MAX_QUEUED_EVENTS: usize = 10 * MAX_EVENTS;
+/// Counters alone are sent again this often (the server keeps them no
+/// fresher than `vpngw_api::vpngw::COUNTER_REFRESH_MS`).
+pub const COUNTER_REFRESH: Duration = Duration::from_secs(30);
+/// A report the server found stale is offered again after this long.
+pub const STALE_RETRY: Duration = Duration::from_secs(2);
+/// Back-off after a failed call: from the first to the last.
+const RETRY_FIRST: Duration = Duration::from_millis(200);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+/// A connection no part mentioned for this long is forgotten.
+const FORGET_AFTER: Duration = Duration::from_secs(600);
+
+/// What is known of one connection's reports.
+struct Entry {
+    /// The latest measurement offered.
+    latest: ConnectionReport,
+    offered: Instant,
+    /// What the control plane accepted last, and when.
+    accepted: Option<(ConnectionReport, Instant)>,
+    /// Not sent before this (after a `Stale` answer).
+    hold_until: Option<Instant>,
+}
+
+impl Entry {
+    fn due(&self, now: Instant) -> bool {
+        if self.hold_until.is_some_and(|t| now < t) {
+            return false;
+        }
+        match &self.accepted {
+            None => true,
+            Some((accepted, at)) => {
+                !same_but_counters(accepted, &self.latest)
+                    || (now.duration_since(*at) >= COUNTER_REFRESH
+                        && !same_counters(accepted, &self.latest))
+            }
+        }
+    }
+
+    /// When this entry becomes due without a new offer.
+    fn next_due(&self) -> Option<Instant> {
+        if let Some(t) = self.hold_until {
+            return Some(t);
+        }
+        match &self.accepted {
+            None => Some(Instant::now()),
+            Some((accepted, at)) if !same_counters(accepted, &self.latest) => {
+                Some(*at + COUNTER_REFRESH)
+            }
+            Some(_) => None,
+        }
+    }
+}
+
+fn same_but_counters(a: &ConnectionReport, b: &ConnectionReport) -> bool {
+    a.vpn_connection_id == b.vpn_connection_id
+        && a.config_digest == b.config_digest
+        && a.status == b.status
+        && a.reason == b.reason
+        && a.health_check_status == b.health_check_status
+        && a.route_withdrawn == b.route_withdrawn
+        && a.tunnels.len() == b.tunnels.len()
+        && a.tunnels.iter().zip(&b.tunnels).all(|(x, y)| {
+            x.tunnel_id == y.tunnel_id
+                && x.status == y.status
+                && x.reason == y.reason
+                && x.ike_state == y.ike_state
+        })
+}
+
+fn same_counters(a: &ConnectionReport, b: &ConnectionReport) -> bool {
+    a.tunnels.len() == b.tunnels.len()
+        && a.tunnels.iter().zip(&b.tunnels).all(|(x, y)| {
+            (x.bytes_in, x.bytes_out, x.packets_in, x.packets_out)
+                == (y.bytes_in, y.bytes_out, y.packets_in, y.packets_out)
+        })
+}
+
+fn epoch_ms(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Sends the parts' measurements. See the module documentation.
+pub struct Reporter {
+    client: Client,
+    gateway_id: String,
+    agent: String,
+    backend: &'static str,
+    entries: BTreeMap<String, Entry>,
+    events: Vec<ReportedEvent>,
+    /// After a failed call: not before this, and the next back-off.
+    retry_at: Option<Instant>,
+    retry_delay: Duration,
+}
+
+/// What one call did with the connections it carried.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Verdicts {
+    accepted: Vec<String>,
+    stale: Vec<String>,
+    unknown: Vec<String>,
+}
+
+fn ids(answer: &serde_json::Value, key: &str) -> Vec<String> {
+    answer
+        .get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Reporter {
+    pub fn new(client: Client, gateway_id: &str, backend: &'static str) -> Reporter {
+        Reporter {
+            client,
+            gateway_id: gateway_id.to_owned(),
+            agent: format!(
+                "vpngw-agent pid {} on {}",
+                std::process::id(),
+                std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .unwrap_or_default()
+                    .trim()
+            ),
+            backend,
+            entries: BTreeMap::new(),
+            events: Vec::new(),
+            retry_at: None,
+            retry_delay: RETRY_FIRST,
+        }
+    }
+
+    /// Takes what a part measured.
+    pub fn offer(&mut self, report: DataplaneReport) {
+        let now = Instant::now();
+        for c in report.connections {
+            match self.entries.get_mut(&c.vpn_connection_id) {
+                Some(e) => {
+                    if e.latest.config_digest != c.config_digest {
+                        e.hold_until = None;
+                    }
+                    e.latest = c;
+                    e.offered = now;
+                }
+                None => {
+                    self.entries.insert(
+                        c.vpn_connection_id.clone(),
+                        Entry {
+                            latest: c,
+                            offered: now,
+                            accepted: None,
+                            hold_until: None,
+                        },
+                    );
+                }
+            }
+        }
+        self.events.extend(report.events);
+        if self.events.len() > MAX_QUEUED_EVENTS {
+            let dropped = self.events.len() - MAX_QUEUED_EVENTS;
+            self.events.drain(..dropped);
+            tracing::warn!(
+                dropped,
+                "too many log events waiting; the oldest were dropped"
+            );
+        }
+        self.entries
+            .retain(|_, e| now.duration_since(e.offered) < FORGET_AFTER);
+    }
+
+    /// When something becomes due without a new offer.
+    fn next_due(&self) -> Option<Instant> {
+        let mut next = self.entries.values().filter_map(Entry::next_due).min();
+        if !self.events.is_empty() {
+            next = Some(Instant::now());
+        }
+        match (next, self.retry_at) {
+            (Some(n), Some(r)) => Some(n.max(r)),
+            (n, _) => n,
+        }
+    }
+
+    /// Runs until `offers` closes (then sends what is due once more).
+    pub async fn run(mut self, mut offers: mpsc::UnboundedReceiver<DataplaneReport>) {
+        loop {
+            let wake = self.next_due();
+            tokio::select! {
+                offer = offers.recv() => match offer {
+                    Some(r) => self.offer(r),
+                    None => {
+                        self.retry_at = None;
+                        let _ = tokio::time::timeout(Duration::from_secs(2), self.flush()).await;
+                        return;
+                    }
+                },
+                () = sleep_until(wake) => {}
+            }
+            // Everything offered meanwhile goes in the same batch.
+            while let Ok(r) = offers.try_recv() {
+                self.offer(r);
+            }
+            if self.retry_at.is_none_or(|t| Instant::now() >= t) {
+                self.flush().await;
+            }
+        }
+    }
+
+    /// Sends what is due, in chunks.
+    async fn flush(&mut self) {
+        let now = Instant::now();
+        let due: Vec<ConnectionReport> = self
+            .entries
+            .values()
+            .filter(|e| e.due(now))
+            .map(|e| e.latest.clone())
+            .collect();
+        if due.is_empty() && self.events.is_empty() {
+            return;
+        }
+        let mut chunks: Vec<&[ConnectionReport]> = due.chunks(REPORT_CHUNK).collect();
+        if chunks.is_empty() {
+            chunks.push(&[]);
+        }
+        for chunk in chunks {
+            let take = self.events.len().min(MAX_EVENTS);
+            let report = DataplaneReport {
+                agent: self.agent.clone(),
+                backend: self.backend.to_owned(),
+                measured_at: epoch_ms(SystemTime::now()),
+                connections: chunk.to_vec(),
+                events: self.events[..take].to_vec(),
+            };
+            match self.send(&report).await {
+                Ok(verdicts) => {
+                    self.events.drain(..take);
+                    self.retry_at = None;
+                    self.retry_delay = RETRY_FIRST;
+                    self.settle(&report, verdicts);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = self.retry_delay.as_millis() as u64, "reporting to the control plane failed");
+                    self.retry_at = Some(Instant::now() + self.retry_delay);
+                    self.retry_delay = (self.retry_delay * 2).min(RETRY_MAX);
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn send(&self, report: &DataplaneReport) -> Result<Verdicts, String> {
+        let body = serde_json::to_string(report).map_err(|e| e.to_string())?;
+        let answer = self
+            .client
+            .vpngw(
+                "ReportDataplaneState",
+                &[("VpnGatewayId", &self.gateway_id), ("Report", &body)],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Verdicts {
+            accepted: ids(&answer, "Accepted"),
+            stale: ids(&answer, "Stale"),
+            unknown: ids(&answer, "Unknown"),
+        })
+    }
+
+    fn settle(&mut self, report: &DataplaneReport, verdicts: Verdicts) {
+        let now = Instant::now();
+        let sent: HashMap<&str, &ConnectionReport> = report
+            .connections
+            .iter()
+            .map(|c| (c.vpn_connection_id.as_str(), c))
+            .collect();
+        for id in &verdicts.accepted {
+            if let (Some(e), Some(c)) = (self.entries.get_mut(id), sent.get(id.as_str())) {
+                e.accepted = Some(((*c).clone(), now));
+                e.hold_until = None;
+            }
+        }
+        if !verdicts.stale.is_empty() {
+            tracing::debug!(
+                stale = verdicts.stale.len(),
+                "some reports were about another configuration"
+            );
+        }
+        for id in &verdicts.stale {
+            if let Some(e) = self.entries.get_mut(id) {
+                e.accepted = None;
+                e.hold_until = Some(now + STALE_RETRY);
+            }
+        }
+        for id in &verdicts.unknown {
+            self.entries.remove(id);
+        }
+    }
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vpngw_model::dataplane::TunnelReport;
+
+    fn report(status: &str, bytes: u64) -> ConnectionReport {
+        ConnectionReport {
+            vpn_connection_id: "vco-1".into(),
+            config_digest: "d1".into(),
+            status: status.into(),
+            reason: String::new(),
+            tunnels: vec![TunnelReport {
+                tunnel_id: "vco-1".into(),
+                status: status.into(),
+                bytes_in: bytes,
+                ..TunnelReport::default()
+            }],
+            health_check_status: String::new(),
+            route_withdrawn: false,
+        }
+    }
+
+    #[test]
+    fn only_what_changed_is_due() {
+        let now = Instant::now();
+        let mut e = Entry {
+            latest: report("ike_sa_not_established", 0),
+            offered: now,
+            accepted: None,
+            hold_until: None,
+        };
+        assert!(e.due(now), "never accepted");
+        e.accepted = Some((e.latest.clone(), now));
+        assert!(!e.due(now));
+        assert_eq!(e.next_due(), None);
+        // Counters alone wait for the refresh.
+        e.latest = report("ike_sa_not_established", 10);
+        assert!(!e.due(now));
+        assert!(e.due(now + COUNTER_REFRESH));
+        assert_eq!(e.next_due(), Some(now + COUNTER_REFRESH));
+        // A status change is due at once.
+        e.latest = report("ipsec_sa_established", 10);
+        assert!(e.due(now));
+        // Held after a Stale answer.
+        e.hold_until = Some(now + STALE_RETRY);
+        assert!(!e.due(now));
+        assert!(e.due(now + STALE_RETRY));
+    }
+}
