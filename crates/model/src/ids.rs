@@ -18,6 +18,7 @@ pub enum IdKind {
     Tunnel,
     SslVpnServer,
     SslVpnClientCert,
+    IpsecServer,
 }
 
 impl IdKind {
@@ -29,6 +30,7 @@ impl IdKind {
             IdKind::Tunnel => "tun-",
             IdKind::SslVpnServer => "vss-",
             IdKind::SslVpnClientCert => "vsc-",
+            IdKind::IpsecServer => "iss-",
         }
     }
 }

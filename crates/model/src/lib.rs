@@ -7,6 +7,7 @@ pub mod connection;
 pub mod customer_gateway;
 pub mod dataplane;
 pub mod ids;
+pub mod ipsec_server;
 pub mod lifecycle;
 pub mod operations;
 pub mod routes;
@@ -18,6 +19,7 @@ mod wire_enum;
 
 pub use connection::VpnConnection;
 pub use customer_gateway::CustomerGateway;
+pub use ipsec_server::IpsecServer;
 pub use lifecycle::Lifecycle;
 pub use routes::{VcoRoute, VpnPbrRoute, VpnRoute};
 pub use ssl_vpn::{SslVpnClientCert, SslVpnServer};

@@ -206,7 +206,7 @@ pub fn overlap(pool: &ClientIpPool, local: &LocalSubnets) -> Result<(), RuleErro
     match local
         .0
         .iter()
-        .find(|n| n.contains(&pool.0) || pool.0.contains(*n))
+        .find(|n| crate::validate::blocks_overlap(n, &pool.0))
     {
         Some(n) => Err(RuleError::Overlap(n.to_string())),
         None => Ok(()),

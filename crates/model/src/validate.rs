@@ -74,6 +74,11 @@ pub fn subnet_list(s: &str) -> Result<Vec<Ipv4Net>, String> {
     Ok(out)
 }
 
+/// Whether two CIDR blocks share an address (for blocks, one contains the other).
+pub fn blocks_overlap(a: &Ipv4Net, b: &Ipv4Net) -> bool {
+    a.contains(b) || b.contains(a)
+}
+
 /// Renders a subnet list the way the cloud echoes it: comma-joined, no spaces.
 pub fn join_subnets(nets: &[Ipv4Net]) -> String {
     nets.iter()
