@@ -12,6 +12,11 @@
 //!   rendered (sm3/sm4, bad subnets, …) get their error as a log line — the
 //!   same answers a control plane gives when no agent reports at all.
 //!
+//! The gateway's IPsec server (client-to-site) lives on the same charon:
+//! [`Dataplane::apply_ipsec_server`], [`Dataplane::ipsec_server_clients`],
+//! [`Dataplane::disconnect_ipsec_client`]; on the simulated data plane it is
+//! configured and nobody connects.
+//!
 //! The loop: [`Dataplane::apply`] the desired state, [`Dataplane::ensure_up`],
 //! read [`Dataplane::status`], run health-check probes
 //! ([`Dataplane::probe`], [`Dataplane::set_route`]) and forward
@@ -25,7 +30,12 @@ use std::time::{Duration, SystemTime};
 
 use crate::charon::{Charon, CharonConfig, CharonError, pid_alive, terminate_pid};
 use crate::crypto::HostCrypto;
+use crate::ipsec_server::{
+    IpsecServerApplier, IpsecServerDesired, OnlineClient, RenderedServer, ServerApplied,
+    render_ipsec_server,
+};
 use crate::model::GatewayDesired;
+use crate::render::TunnelErrorKind;
 use crate::render::{RenderOptions, RenderedTunnel, render_gateway};
 use crate::status::{DataplaneEvent, EventKind, TunnelStatus};
 use crate::vici::{Applier, ApplyReport, EventSubscription, Vici, ViciError};
@@ -84,6 +94,20 @@ pub trait Dataplane {
         remote_subnets: &[String],
         withdrawn: bool,
     ) -> Result<(), BackendError>;
+
+    /// Converge the gateway's IPsec server (client-to-site; `None`: there
+    /// is none). Its log events come with the tunnels' from
+    /// [`Dataplane::take_events`], named by the server id.
+    async fn apply_ipsec_server(
+        &mut self,
+        desired: Option<&IpsecServerDesired>,
+    ) -> Result<ServerApplied, BackendError>;
+
+    /// The IPsec server's clients connected now.
+    async fn ipsec_server_clients(&mut self) -> Result<Vec<OnlineClient>, BackendError>;
+
+    /// End one client's session (`OnlineClient::ike_sa`).
+    async fn disconnect_ipsec_client(&mut self, ike_sa: u64) -> Result<(), BackendError>;
 }
 
 // ---- simulated ---------------------------------------------------------------
@@ -93,6 +117,7 @@ pub trait Dataplane {
 pub struct Simulated {
     options: RenderOptions,
     loaded: BTreeMap<String, RenderedTunnel>,
+    ipsec_server: Option<RenderedServer>,
     events: Vec<DataplaneEvent>,
     withdrawn: BTreeMap<String, bool>,
 }
@@ -210,6 +235,57 @@ impl Dataplane for Simulated {
         }
         Ok(())
     }
+
+    async fn apply_ipsec_server(
+        &mut self,
+        desired: Option<&IpsecServerDesired>,
+    ) -> Result<ServerApplied, BackendError> {
+        let mut applied = ServerApplied::default();
+        let wanted = match desired.map(|d| render_ipsec_server(d, &self.options)) {
+            Some(Ok(r)) => Some(r),
+            Some(Err(e)) => {
+                if let Some(d) = desired {
+                    self.events.push(log_event(&d.server_id, e.to_string()));
+                }
+                applied.error = Some(TunnelErrorKind::Render(e));
+                None
+            }
+            None => None,
+        };
+        if self.ipsec_server == wanted {
+            return Ok(applied);
+        }
+        if let Some(old) = self.ipsec_server.take() {
+            self.events.push(log_event(
+                &old.server_id,
+                format!(
+                    "IPsec server {} removed from the simulated data plane",
+                    old.server_id
+                ),
+            ));
+            applied.removed.push(old.server_id);
+        }
+        if let Some(new) = wanted {
+            self.events.push(log_event(
+                &new.server_id,
+                format!(
+                    "IPsec server {} configured on the simulated data plane: no client can connect without a real gateway",
+                    new.server_id
+                ),
+            ));
+            applied.loaded = Some(new.server_id.clone());
+            self.ipsec_server = Some(new);
+        }
+        Ok(applied)
+    }
+
+    async fn ipsec_server_clients(&mut self) -> Result<Vec<OnlineClient>, BackendError> {
+        Ok(Vec::new())
+    }
+
+    async fn disconnect_ipsec_client(&mut self, _ike_sa: u64) -> Result<(), BackendError> {
+        Ok(())
+    }
 }
 
 // ---- strongSwan --------------------------------------------------------------
@@ -227,6 +303,8 @@ pub struct StrongSwan {
     config: CharonConfig,
     charon: Option<Charon>,
     applier: Applier,
+    /// The IPsec server, over the applier's vici connection.
+    server: IpsecServerApplier,
     events: Option<EventSubscription>,
     pending: Vec<DataplaneEvent>,
     max_log_level: i64,
@@ -282,6 +360,7 @@ impl StrongSwan {
             config,
             charon: Some(charon),
             applier: Applier::new(vici, options),
+            server: IpsecServerApplier::default(),
             events: Some(events),
             pending: Vec::new(),
             max_log_level,
@@ -361,6 +440,7 @@ impl StrongSwan {
         let vici = Vici::connect(&socket).await?;
         self.applier.reconnect(vici);
         self.read_host_crypto().await;
+        self.server.reset();
         self.events = Some(Vici::subscribe_events(&socket, self.max_log_level).await?);
         Ok(())
     }
@@ -521,6 +601,27 @@ impl Dataplane for StrongSwan {
         }
         Ok(())
     }
+
+    async fn apply_ipsec_server(
+        &mut self,
+        desired: Option<&IpsecServerDesired>,
+    ) -> Result<ServerApplied, BackendError> {
+        let r = self
+            .server
+            .apply(self.applier.vici(), self.applier.options(), desired)
+            .await;
+        self.checked(r).await
+    }
+
+    async fn ipsec_server_clients(&mut self) -> Result<Vec<OnlineClient>, BackendError> {
+        let r = self.server.clients(self.applier.vici()).await;
+        self.checked(r).await
+    }
+
+    async fn disconnect_ipsec_client(&mut self, ike_sa: u64) -> Result<(), BackendError> {
+        let r = self.server.disconnect(self.applier.vici(), ike_sa).await;
+        self.checked(r).await
+    }
 }
 
 #[cfg(test)]
@@ -592,5 +693,34 @@ mod tests {
         .await
         .expect("route");
         assert!(s.route_withdrawn("10.1.0.0/24"));
+    }
+
+    #[tokio::test]
+    async fn simulated_ipsec_server_has_no_clients_and_says_so() {
+        let mut s = Simulated::new(RenderOptions::default());
+        let mut d = crate::ipsec_server::tests::desired();
+        let applied = s.apply_ipsec_server(Some(&d)).await.expect("apply");
+        assert_eq!(applied.loaded.as_deref(), Some("iss-1"));
+        assert!(
+            s.apply_ipsec_server(Some(&d))
+                .await
+                .expect("again")
+                .is_noop()
+        );
+        assert!(s.ipsec_server_clients().await.expect("clients").is_empty());
+        let ev = s.take_events();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].tunnel_id.as_deref(), Some("iss-1"));
+        assert!(ev[0].message.contains("no client can connect"), "{ev:?}");
+
+        // sm4 cannot run: the old server goes, with the reason.
+        d.ike.enc_alg = "sm4".into();
+        let applied = s.apply_ipsec_server(Some(&d)).await.expect("sm4");
+        assert_eq!(applied.removed, ["iss-1"]);
+        assert!(applied.error.is_some());
+        let ev = s.take_events();
+        assert!(ev.iter().any(|e| e.message.contains("sm4")), "{ev:?}");
+        let applied = s.apply_ipsec_server(None).await.expect("none");
+        assert!(applied.removed.is_empty() && applied.error.is_none());
     }
 }

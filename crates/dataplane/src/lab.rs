@@ -74,6 +74,20 @@ fn run(args: &[&str]) -> Result<String, LabError> {
     }
 }
 
+/// For tests: true, with a line saying why, when the lab cannot run here
+/// (the test then returns: skipped).
+pub fn skip(test: &str) -> bool {
+    match preflight() {
+        Ok(()) => false,
+        Err(why) => {
+            eprintln!(
+                "SKIPPED {test}: {why} (tests in network namespaces need root, `ip netns` and /dev/net/tun)"
+            );
+            true
+        }
+    }
+}
+
 /// Why the lab cannot run here (not root, no `/dev/net/tun`, `ip netns add`
 /// refused), or `Ok` when it can. Tests skip on `Err`.
 pub fn preflight() -> Result<(), String> {
@@ -276,6 +290,15 @@ impl LabNode {
         ])
         .map(|o| o.status.success())
         .unwrap_or(false)
+    }
+
+    /// Ping `to` twice from this node, the source picked by the routes (a
+    /// remote-access client's tunnel address); true when answered.
+    pub fn reaches(&self, to: IpAddr) -> bool {
+        let to = to.to_string();
+        self.exec(&["ping", "-n", "-q", "-c", "2", "-i", "0.2", "-W", "2", &to])
+            .map(|o| o.status.success())
+            .unwrap_or(false)
     }
 
     fn add_route(&self) -> Result<(), LabError> {

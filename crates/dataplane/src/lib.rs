@@ -18,6 +18,9 @@
 //!   with [`StrongSwan`] (real charon) and [`Simulated`] (deterministic).
 //! - [`openvpn`]: SSL-VPN — the gateway's OpenVPN server (rendering,
 //!   process, management interface) and stock clients for labs.
+//! - [`ipsec_server`]: the IPsec server (client-to-site) — one more
+//!   connection with an address pool on the gateway's charon, its clients
+//!   from `list-sas`, and stock road-warrior clients for labs.
 //! - [`lab`]: gateway + peer namespaces with their own charons, for tests
 //!   and demos (root only).
 //!
@@ -29,6 +32,7 @@ pub mod charon;
 pub mod conf;
 pub mod crypto;
 pub mod forwarding;
+pub mod ipsec_server;
 pub mod lab;
 pub mod model;
 pub mod openvpn;

@@ -310,7 +310,7 @@ impl Rendered {
 
 /// A PSK for `swanctl.conf`: quoted, except that values swanctl would decode
 /// (`0x...` hex, `0s...` base64) are written as hex so they stay literal.
-fn conf_secret(psk: &str) -> String {
+pub(crate) fn conf_secret(psk: &str) -> String {
     let lower = psk.to_ascii_lowercase();
     if lower.starts_with("0x") || lower.starts_with("0s") {
         let mut hex = String::from("0x");
@@ -406,7 +406,7 @@ pub fn esp_proposal(ipsec: &crate::model::IpsecSettings) -> Result<String, Rende
     }
 }
 
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name
@@ -428,7 +428,7 @@ fn parse_prefix(s: &str) -> Option<String> {
     (len <= max).then(|| format!("{ip}/{len}"))
 }
 
-fn subnets(field: &'static str, values: &[String]) -> Result<Vec<String>, RenderError> {
+pub(crate) fn subnets(field: &'static str, values: &[String]) -> Result<Vec<String>, RenderError> {
     let mut out = Vec::new();
     for raw in values.iter().flat_map(|v| v.split(',')) {
         let v = raw.trim();
@@ -452,6 +452,70 @@ fn subnets(field: &'static str, values: &[String]) -> Result<Vec<String>, Render
 fn split_lifetime(l: u64) -> (u64, u64) {
     let rekey = l * 9 / 10;
     (rekey, l - rekey)
+}
+
+/// charon's `version` for an IKE version.
+pub(crate) fn ike_version(v: IkeVersion) -> &'static str {
+    match v {
+        IkeVersion::Ikev1 => "1",
+        IkeVersion::Ikev2 => "2",
+    }
+}
+
+/// Phase 1 onto a connection section: the IKE proposal, aggressive mode,
+/// MOBIKE off (the peer's address is what identifies a tunnel), UDP
+/// encapsulation, the IKE SA lifetime and dead peer detection.
+pub(crate) fn phase1(
+    mut conn: Section,
+    ike: &IkeSettings,
+    proposal: String,
+    dpd: bool,
+    options: &RenderOptions,
+) -> Section {
+    conn = conn.list("proposals", [proposal]);
+    if ike.version == IkeVersion::Ikev1 && ike.mode == IkeMode::Aggressive {
+        conn = conn.kv("aggressive", "yes");
+    }
+    if ike.version == IkeVersion::Ikev2 {
+        conn = conn.kv("mobike", "no");
+    }
+    if options.force_encap {
+        conn = conn.kv("encap", "yes");
+    }
+    if ike.lifetime_s > 0 {
+        let (rekey, over) = split_lifetime(ike.lifetime_s);
+        conn = conn
+            .kv("rekey_time", format!("{rekey}s"))
+            .kv("over_time", format!("{over}s"));
+    }
+    if dpd {
+        conn = conn.kv("dpd_delay", format!("{}s", options.dpd.delay_s));
+        if ike.version == IkeVersion::Ikev1 {
+            conn = conn.kv("dpd_timeout", format!("{}s", options.dpd.timeout_s));
+        }
+    }
+    conn
+}
+
+/// Phase 2 onto a child section: the ESP proposal, the IPsec SA lifetime
+/// and what dead peer detection does to it.
+pub(crate) fn phase2(
+    mut child: Section,
+    ipsec: &crate::model::IpsecSettings,
+    esp: String,
+    dpd: bool,
+) -> Section {
+    child = child.list("esp_proposals", [esp]);
+    if ipsec.lifetime_s > 0 {
+        let (rekey, _) = split_lifetime(ipsec.lifetime_s);
+        child = child
+            .kv("life_time", format!("{}s", ipsec.lifetime_s))
+            .kv("rekey_time", format!("{rekey}s"));
+    }
+    if dpd {
+        child = child.kv("dpd_action", "clear");
+    }
+    child
 }
 
 /// Render one tunnel (no gateway-level checks).
@@ -488,39 +552,11 @@ pub fn render_tunnel(
         other => other,
     };
 
-    let mut conn = Section::new()
-        .kv(
-            "version",
-            match ike.version {
-                IkeVersion::Ikev1 => "1",
-                IkeVersion::Ikev2 => "2",
-            },
-        )
+    let conn = Section::new()
+        .kv("version", ike_version(ike.version))
         .list("local_addrs", [tunnel.local_addr.to_string()])
-        .list("remote_addrs", [tunnel.remote_addr.to_string()])
-        .list("proposals", [proposal]);
-    if ike.version == IkeVersion::Ikev1 && ike.mode == IkeMode::Aggressive {
-        conn = conn.kv("aggressive", "yes");
-    }
-    if ike.version == IkeVersion::Ikev2 {
-        conn = conn.kv("mobike", "no");
-    }
-    if options.force_encap {
-        conn = conn.kv("encap", "yes");
-    }
-    if ike.lifetime_s > 0 {
-        let (rekey, over) = split_lifetime(ike.lifetime_s);
-        conn = conn
-            .kv("rekey_time", format!("{rekey}s"))
-            .kv("over_time", format!("{over}s"));
-    }
-    if tunnel.dpd {
-        conn = conn.kv("dpd_delay", format!("{}s", options.dpd.delay_s));
-        if ike.version == IkeVersion::Ikev1 {
-            conn = conn.kv("dpd_timeout", format!("{}s", options.dpd.timeout_s));
-        }
-    }
-    conn = conn
+        .list("remote_addrs", [tunnel.remote_addr.to_string()]);
+    let conn = phase1(conn, ike, proposal, tunnel.dpd, options)
         .section(
             "local",
             Section::new().kv("auth", "psk").kv("id", local_id.clone()),
@@ -553,19 +589,8 @@ pub fn render_tunnel(
         } else {
             format!("{name}-{}", i + 1)
         };
-        let mut child = Section::new()
-            .list("local_ts", l)
-            .list("remote_ts", r)
-            .list("esp_proposals", [esp.clone()]);
-        if tunnel.ipsec.lifetime_s > 0 {
-            let (rekey, _) = split_lifetime(tunnel.ipsec.lifetime_s);
-            child = child
-                .kv("life_time", format!("{}s", tunnel.ipsec.lifetime_s))
-                .kv("rekey_time", format!("{rekey}s"));
-        }
-        if tunnel.dpd {
-            child = child.kv("dpd_action", "clear");
-        }
+        let child = Section::new().list("local_ts", l).list("remote_ts", r);
+        let mut child = phase2(child, &tunnel.ipsec, esp.clone(), tunnel.dpd);
         match start_action {
             StartAction::Start => child = child.kv("start_action", "start"),
             StartAction::Trap => child = child.kv("start_action", "trap"),
@@ -574,7 +599,7 @@ pub fn render_tunnel(
         children = children.section(child_name.clone(), child);
         child_names.push(child_name);
     }
-    conn = conn.section("children", children);
+    let conn = conn.section("children", children);
 
     Ok(RenderedTunnel {
         connection_id: connection.connection_id.clone(),

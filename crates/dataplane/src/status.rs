@@ -50,6 +50,14 @@ pub struct IkeSaInfo {
     pub local_host: String,
     /// Remote public address.
     pub remote_host: String,
+    /// The peer's identity.
+    pub remote_id: String,
+    /// Virtual IPs this side got from the peer (a road-warrior client's
+    /// address from the server's pool).
+    pub local_vips: Vec<String>,
+    /// Virtual IPs handed to the peer (road-warrior clients of an IPsec
+    /// server get one from the server's pool).
+    pub remote_vips: Vec<String>,
     /// Seconds since establishment.
     pub established_s: Option<u64>,
     /// Negotiated IKE algorithms.
@@ -112,6 +120,9 @@ fn parse_ike(name: &str, s: &Section) -> IkeSaInfo {
         state: s.get_str("state").unwrap_or_default().to_string(),
         local_host: s.get_str("local-host").unwrap_or_default().to_string(),
         remote_host: s.get_str("remote-host").unwrap_or_default().to_string(),
+        remote_id: s.get_str("remote-id").unwrap_or_default().to_string(),
+        local_vips: s.get_list("local-vips"),
+        remote_vips: s.get_list("remote-vips"),
         established_s: s.get_u64("established"),
         algorithms: algorithms(s, &["encr-alg", "integ-alg", "prf-alg", "dh-group"]),
         children: s
@@ -330,6 +341,16 @@ pub fn updown_events(event_name: &str, event: &Section, at: SystemTime) -> Vec<D
                 });
             }
         } else {
+            // A road-warrior client of an IPsec server: who, and its address.
+            let client = if sa.remote_vips.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " '{}', virtual IP {}",
+                    sa.remote_id,
+                    sa.remote_vips.join(",")
+                )
+            };
             out.push(DataplaneEvent {
                 at,
                 tunnel_id: Some(sa.name.clone()),
@@ -340,7 +361,7 @@ pub fn updown_events(event_name: &str, event: &Section, at: SystemTime) -> Vec<D
                 },
                 group: None,
                 message: format!(
-                    "IKE SA {} {} ({} <-> {}, IKEv{}, {})",
+                    "IKE SA {} {} ({} <-> {}{client}, IKEv{}, {})",
                     sa.name,
                     if up { "established" } else { "deleted" },
                     sa.local_host,
@@ -380,7 +401,9 @@ pub fn log_event(event: &Section, max_level: i64, at: SystemTime) -> Option<Data
 /// the verbose log into a one-line `Status` explanation.
 pub fn failure_reason(message: &str) -> Option<&'static str> {
     let m = message;
-    if m.contains("AUTHENTICATION_FAILED") || m.contains("verification of") && m.contains("failed")
+    if m.contains("AUTHENTICATION_FAILED")
+        || m.contains("verification of") && m.contains("failed")
+        || m.contains("MAC mismatched")
     {
         Some("authentication failed: pre-shared key or identity mismatch")
     } else if m.contains("decryption failed") || m.contains("could not decrypt payloads") {
@@ -400,6 +423,8 @@ pub fn failure_reason(message: &str) -> Option<&'static str> {
         Some("no matching configuration for the peer's address or identity")
     } else if m.contains("peer not responding") || m.contains("giving up after") {
         Some("peer not responding")
+    } else if m.contains("no virtual IP found") {
+        Some("no address left in ClientIpPool")
     } else if m.contains("DPD") && m.contains("timed out") {
         Some("dead peer detection: peer stopped answering")
     } else {
@@ -539,6 +564,17 @@ mod tests {
             Some("peer not responding")
         );
         assert!(failure_reason("received NO_PROPOSAL_CHOSEN notify error").is_some());
+        // What an IPsec server logs when a client's key is wrong.
+        assert_eq!(
+            failure_reason(
+                "tried 1 shared key for '198.18.255.1' - 'rw1@example.test', but MAC mismatched"
+            ),
+            Some("authentication failed: pre-shared key or identity mismatch")
+        );
+        assert_eq!(
+            failure_reason("no virtual IP found for %any requested by 'rw1'"),
+            Some("no address left in ClientIpPool")
+        );
         assert_eq!(failure_reason("sending packet: from a to b"), None);
     }
 }

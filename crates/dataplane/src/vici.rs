@@ -12,6 +12,7 @@ use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::conf::Section;
+use crate::ipsec_server::is_server_name;
 use crate::model::{GatewayDesired, StartAction};
 use crate::render::{
     RenderOptions, RenderedSecret, RenderedTunnel, TunnelError, TunnelErrorKind, render_gateway,
@@ -196,7 +197,12 @@ impl Vici {
 
     /// `load-conn` for one tunnel.
     pub async fn load_conn(&self, tunnel: &RenderedTunnel) -> Result<(), ViciError> {
-        self.command("load-conn", &tunnel.to_vici()).await.map(drop)
+        self.load_conn_section(&tunnel.to_vici()).await
+    }
+
+    /// `load-conn` of a `{ <name> = { … } }` message.
+    pub async fn load_conn_section(&self, message: &Section) -> Result<(), ViciError> {
+        self.command("load-conn", message).await.map(drop)
     }
 
     /// `unload-conn`.
@@ -255,6 +261,40 @@ impl Vici {
             Err(ViciError::Failed { message, .. }) if message.contains("no matching") => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// `terminate` one IKE SA by its unique id (one client of an IPsec
+    /// server), without waiting. Succeeds when it is already gone.
+    pub async fn terminate_ike_sa(&self, uniqueid: u64) -> Result<(), ViciError> {
+        let msg = Section::new()
+            .kv("ike-id", uniqueid.to_string())
+            .kv("timeout", "-1")
+            .kv("force", "yes");
+        match self.command("terminate", &msg).await {
+            Ok(_) => Ok(()),
+            Err(ViciError::Failed { message, .. }) if message.contains("no matching") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `load-pool`: a virtual IP pool (`{ <name> = { addrs = … } }`).
+    pub async fn load_pool(&self, name: &str, pool: &Section) -> Result<(), ViciError> {
+        self.command("load-pool", &Section::new().section(name, pool.clone()))
+            .await
+            .map(drop)
+    }
+
+    /// `unload-pool`. charon refuses while the pool has online leases.
+    pub async fn unload_pool(&self, name: &str) -> Result<(), ViciError> {
+        self.command("unload-pool", &Section::new().kv("name", name))
+            .await
+            .map(drop)
+    }
+
+    /// `get-pools`: names of the loaded pools.
+    pub async fn get_pools(&self) -> Result<Vec<String>, ViciError> {
+        let reply = self.command("get-pools", &Section::new()).await?;
+        Ok(reply.sections().map(|(name, _)| name.to_owned()).collect())
     }
 
     /// `list-sas`: every IKE SA with its children.
@@ -476,9 +516,11 @@ impl Applier {
 
         if !self.synced {
             // Whatever charon holds that we did not load in this process is
-            // either stale (remove it) or will be reloaded below.
+            // either stale (remove it) or will be reloaded below. The IPsec
+            // server's connection and key are not tunnels: they are its
+            // applier's (`crate::ipsec_server`).
             for name in self.vici.get_conns().await? {
-                if !wanted.contains_key(&name) {
+                if !wanted.contains_key(&name) && !is_server_name(&name) {
                     self.remove(&name, &format!("ike-{name}")).await?;
                     report.unloaded.push(name);
                 }
@@ -486,7 +528,7 @@ impl Applier {
             for id in self.vici.get_shared().await? {
                 let keep = id
                     .strip_prefix("ike-")
-                    .is_some_and(|n| wanted.contains_key(n));
+                    .is_some_and(|n| wanted.contains_key(n) || is_server_name(n));
                 if !keep {
                     let _ = self.vici.unload_shared(&id).await;
                 }

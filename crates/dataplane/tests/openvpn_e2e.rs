@@ -8,12 +8,11 @@
 //! dataplane`; its absence is a failure). Run under
 //! `flock /work/netns.lock` on a shared machine.
 
-use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use vpngw_dataplane::Secret;
-use vpngw_dataplane::lab::{self, Lab, LabSpec};
+use vpngw_dataplane::lab::{Lab, LabSpec, skip};
 use vpngw_dataplane::openvpn::client::{ClientFiles, SslClient};
 use vpngw_dataplane::openvpn::management::LogLine;
 use vpngw_dataplane::openvpn::process::DEFAULT_OPENVPN;
@@ -22,16 +21,6 @@ use vpngw_model::ssl_vpn::{self, Cipher, ClientIpPool, LocalSubnets, MultiFactor
 
 const NOW: i64 = 1_765_000_000_000;
 const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
-
-fn skip(test: &str) -> bool {
-    match lab::preflight() {
-        Ok(()) => false,
-        Err(why) => {
-            eprintln!("SKIPPED {test}: {why} (the OpenVPN end-to-end tests need root)");
-            true
-        }
-    }
-}
 
 /// A server's CA and the model's view of it (what ClientConfig is made from).
 struct Pki {
@@ -147,25 +136,6 @@ fn start_client(lab: &Lab, peer: usize, name: &str, files: &ClientFiles, wait: b
     .unwrap_or_else(|e| panic!("client {name}: {e}"))
 }
 
-/// Ping `to` from the client's namespace (through the tunnel: the pushed route).
-fn ping(lab: &Lab, peer: usize, to: IpAddr) -> bool {
-    lab.peers[peer]
-        .exec(&[
-            "ping",
-            "-n",
-            "-q",
-            "-c",
-            "2",
-            "-i",
-            "0.2",
-            "-W",
-            "2",
-            &to.to_string(),
-        ])
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
 /// Waits until the server logs a line `pred` accepts.
 async fn wait_for_log(
     server: &mut SslServer,
@@ -244,8 +214,14 @@ async fn udp_clients_connect_ping_and_a_revoked_one_is_cut_off_alone() {
     eprintln!("client up in {:?}", started.elapsed());
     let b = start_client(&lab, 1, "b", &pki.client(&lab, "vsc-b", 3, &pki.ca), true);
     let inside = lab.gateway.inside_addr;
-    assert!(ping(&lab, 0, inside), "client a reaches the LocalSubnet");
-    assert!(ping(&lab, 1, inside), "client b reaches the LocalSubnet");
+    assert!(
+        lab.peers[0].reaches(inside),
+        "client a reaches the LocalSubnet"
+    );
+    assert!(
+        lab.peers[1].reaches(inside),
+        "client b reaches the LocalSubnet"
+    );
 
     let clients = server.clients().await.expect("clients");
     let mut names: Vec<&str> = clients.iter().map(|c| c.common_name.as_str()).collect();
@@ -290,9 +266,9 @@ async fn udp_clients_connect_ping_and_a_revoked_one_is_cut_off_alone() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(names, ["vsc-b"]);
-    assert!(!ping(&lab, 0, inside), "revoked client a is cut off");
+    assert!(!lab.peers[0].reaches(inside), "revoked client a is cut off");
     assert!(
-        ping(&lab, 1, inside),
+        lab.peers[1].reaches(inside),
         "client b still reaches the LocalSubnet"
     );
     assert!(
@@ -330,7 +306,7 @@ async fn tcp_with_compression_and_a_foreign_ca_refused() {
         true,
     );
     assert!(
-        ping(&lab, 0, lab.gateway.inside_addr),
+        lab.peers[0].reaches(lab.gateway.inside_addr),
         "TCP client reaches the LocalSubnet"
     );
 

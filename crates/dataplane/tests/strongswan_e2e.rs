@@ -10,24 +10,12 @@
 use std::time::{Duration, Instant};
 
 use vpngw_dataplane::crypto::PluginState;
-use vpngw_dataplane::lab::{self, Lab, LabSpec, lab_psk};
+use vpngw_dataplane::lab::{self, Lab, LabSpec, lab_psk, skip};
 use vpngw_dataplane::{
     Applier, CharonConfig, Dataplane, DataplaneEvent, DpdTiming, EventKind, IkeSettings,
     IkeVersion, IpsecSettings, RenderError, RenderOptions, StartAction, StrongSwan,
     TunnelErrorKind, TunnelState, TunnelStatus, Vici, failure_reason, mirror, render_gateway,
 };
-
-fn skip(test: &str) -> bool {
-    match lab::preflight() {
-        Ok(()) => false,
-        Err(why) => {
-            eprintln!(
-                "SKIPPED {test}: {why} (the strongSwan end-to-end tests need root, `ip netns` and /dev/net/tun)"
-            );
-            true
-        }
-    }
-}
 
 /// Fast DPD for tests: check after 1 s of silence, IKEv1 gives up after 3 s
 /// (IKEv2 after the lab's retransmission schedule, 3 s).

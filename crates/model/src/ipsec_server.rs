@@ -27,9 +27,7 @@
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use crate::connection::{
-    AuthAlg, DhGroup, EncAlg, IkeConfig, IkeMode, IkeVersion, IpsecConfig, valid_psk,
-};
+use crate::connection::{IkeConfig, IkeVersion, IpsecConfig, valid_psk};
 use crate::ssl_vpn::{self, ClientIpPool, LocalSubnets, MultiFactorAuth};
 use crate::validate::{self, blocks_overlap};
 
@@ -64,14 +62,7 @@ pub struct IpsecServer {
 pub fn ike_defaults(local_id: String, psk: String) -> IkeConfig {
     IkeConfig {
         version: IkeVersion::V2,
-        mode: IkeMode::Main,
-        enc_alg: EncAlg::Aes,
-        auth_alg: AuthAlg::Sha1,
-        pfs: DhGroup::Group2,
-        lifetime_s: 86400,
-        local_id,
-        remote_id: String::new(),
-        psk,
+        ..IkeConfig::defaults(local_id, String::new(), psk)
     }
 }
 
@@ -180,6 +171,7 @@ pub fn check_against(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::{AuthAlg, DhGroup, EncAlg, IkeMode};
     use proptest::prelude::*;
     use std::net::Ipv4Addr;
 
