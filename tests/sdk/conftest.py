@@ -14,6 +14,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -68,6 +69,15 @@ class VpngwServer:
         # Set before start(): more `vpngw serve` flags, and environment on top of the defaults.
         self.extra_args: list[str] = []
         self.extra_env: dict[str, str | None] = {}
+        # Set before start() for a server that speaks HTTPS (--tls …): the CA its clients trust.
+        self.tls_ca: Path | None = None
+
+    @property
+    def protocol(self) -> str:
+        return "https" if self.tls_ca else "http"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        return ssl.create_default_context(cafile=str(self.tls_ca)) if self.tls_ca else None
 
     @property
     def endpoint(self) -> str:
@@ -124,12 +134,12 @@ class VpngwServer:
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        url = f"http://{self.endpoint}/healthz"
+        url = f"{self.protocol}://{self.endpoint}/healthz"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"vpngw exited with {self.proc.returncode} during start-up\n{self.log_tail()}")
             try:
-                with urllib.request.urlopen(url, timeout=1) as resp:
+                with urllib.request.urlopen(url, timeout=1, context=self.ssl_context()) as resp:
                     if resp.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, OSError):
@@ -172,7 +182,8 @@ class VpngwServer:
             access_key_id=access_key_id or self.access_key_id,
             access_key_secret=secret or self.access_key_secret,
             endpoint=self.endpoint,  # host:port only, no scheme (protocol.md §9)
-            protocol="http",
+            protocol=self.protocol,
+            ca=str(self.tls_ca) if self.tls_ca else None,
             region_id=REGION,
             read_timeout=15000,
             connect_timeout=5000,
@@ -190,8 +201,10 @@ class VpngwServer:
                 auto_retry=False,
                 timeout=15,
                 connect_timeout=5,
+                verify=str(self.tls_ca) if self.tls_ca else None,
             ),
             self.endpoint,
+            self.protocol,
         )
 
     def raw_client(self) -> RawClient:
@@ -201,13 +214,14 @@ class VpngwServer:
 class LegacyClient:
     """AcsClient plus the per-request endpoint/protocol settings protocol.md §9 asks for."""
 
-    def __init__(self, acs: AcsClient, endpoint: str):
+    def __init__(self, acs: AcsClient, endpoint: str, protocol: str = "http"):
         self.acs = acs
         self.endpoint = endpoint
+        self.protocol = protocol
 
     def _prepare(self, request):
         request.set_endpoint(self.endpoint)
-        request.set_protocol_type("http")
+        request.set_protocol_type(self.protocol)
         return request
 
     def do(self, request) -> bytes:

@@ -7,8 +7,8 @@
 //!   a role session by the role's policies intersected with its session
 //!   policy. Deny by default; an explicit Deny wins.
 //! * Each resource the call names is checked, with the context keys
-//!   `acs:SourceIp` (the peer address), `acs:SecureTransport` (false: vpngw
-//!   serves plain HTTP), `acs:CurrentTime` and `acs:MFAPresent` (false).
+//!   `acs:SourceIp` (the peer address), `acs:SecureTransport` (true when the
+//!   request arrived over TLS), `acs:CurrentTime` and `acs:MFAPresent` (false).
 //!
 //! Resources of VPC calls: `acs:vpc:{region}:{account}:{kind}/{id}` for every
 //! `VpnGatewayId`, `CustomerGatewayId` and `VpnConnectionId` in the request
@@ -45,19 +45,28 @@ use crate::{
 pub struct RequestInfo {
     /// The TCP peer's address, for `acs:SourceIp`.
     pub peer: Option<IpAddr>,
+    /// The request arrived over TLS, for `acs:SecureTransport`.
+    pub secure_transport: bool,
 }
 
 /// Adds the request's context keys.
 pub(crate) fn context_keys(req: RequestContext, ctx: &Ctx<'_>) -> RequestContext {
-    with_keys(req, ctx.peer, ctx.now_ms)
+    with_keys(
+        req,
+        RequestInfo {
+            peer: ctx.peer,
+            secure_transport: ctx.secure_transport,
+        },
+        ctx.now_ms,
+    )
 }
 
-fn with_keys(req: RequestContext, peer: Option<IpAddr>, now_ms: i64) -> RequestContext {
+fn with_keys(req: RequestContext, info: RequestInfo, now_ms: i64) -> RequestContext {
     let mut req = req
-        .with_secure_transport(false)
+        .with_secure_transport(info.secure_transport)
         .with_mfa_present(false)
         .with_current_time_unix(now_ms.div_euclid(1000));
-    if let Some(ip) = peer {
+    if let Some(ip) = info.peer {
         req = req.with_source_ip(ip);
     }
     req
@@ -221,7 +230,7 @@ pub(crate) async fn authorize(
     for resource in resources(def, params, caller, region) {
         let req = with_keys(
             RequestContext::new(def.ram_action, resource.clone()),
-            info.peer,
+            info,
             now_ms,
         );
         let decision = match (&caller.identity, &session) {

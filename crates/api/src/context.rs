@@ -23,6 +23,8 @@ pub struct Ctx<'a> {
     pub request_id: &'a str,
     /// The client's address, when the server knows it (`acs:SourceIp`).
     pub peer: Option<std::net::IpAddr>,
+    /// The request arrived over TLS (`acs:SecureTransport`).
+    pub secure_transport: bool,
     /// The operation being answered.
     pub(crate) def: &'static ActionDef,
     /// Set by [`Ctx::audited`]: the handler's write carried its audit event.

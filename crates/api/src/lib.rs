@@ -233,6 +233,7 @@ impl Service {
                 now_ms: context::epoch_ms(now),
                 request_id,
                 peer: info.peer,
+                secure_transport: info.secure_transport,
                 def,
                 audited: &audited,
             };

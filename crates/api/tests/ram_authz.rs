@@ -40,7 +40,7 @@ async fn call(
     version: &str,
     action: &str,
     params: &[(&str, &str)],
-    peer: Option<IpAddr>,
+    info: RequestInfo,
 ) -> Answer {
     let nonce = format!("{:032x}", rand::random::<u128>());
     let t = time::OffsetDateTime::now_utc();
@@ -79,7 +79,7 @@ async fn call(
         headers: &headers,
         body: b"",
     };
-    let (encoded, _) = api.service.call_with(&raw, RequestInfo { peer }).await;
+    let (encoded, _) = api.service.call_with(&raw, info).await;
     Answer {
         status: encoded.status,
         body: serde_json::from_slice(&encoded.body).unwrap(),
@@ -87,7 +87,7 @@ async fn call(
 }
 
 async fn ok(api: &TestApi, cred: &Cred, version: &str, action: &str, p: &[(&str, &str)]) -> Value {
-    let a = call(api, cred, version, action, p, None).await;
+    let a = call(api, cred, version, action, p, RequestInfo::default()).await;
     assert_eq!(a.status, 200, "{action}: {}", a.body);
     a.body
 }
@@ -99,7 +99,7 @@ async fn err(
     action: &str,
     p: &[(&str, &str)],
 ) -> (u16, String, Value) {
-    let a = call(api, cred, version, action, p, None).await;
+    let a = call(api, cred, version, action, p, RequestInfo::default()).await;
     assert_ne!(a.status, 200, "{action} should fail: {}", a.body);
     (a.status, a.code().to_owned(), a.body)
 }
@@ -555,14 +555,26 @@ async fn explicit_deny_wins_and_conditions_apply() {
     attach(&api, "User", "hank", "Custom", "from-lan").await;
     let lan: IpAddr = "192.168.1.20".parse().unwrap();
     let wan: IpAddr = "203.0.113.9".parse().unwrap();
-    let a = call(&api, &hank, VPC, "DescribeVpnGateways", &[], Some(lan)).await;
+    let from = |ip: IpAddr| RequestInfo {
+        peer: Some(ip),
+        ..RequestInfo::default()
+    };
+    let a = call(&api, &hank, VPC, "DescribeVpnGateways", &[], from(lan)).await;
     assert_eq!(a.status, 200, "{}", a.body);
-    let a = call(&api, &hank, VPC, "DescribeVpnGateways", &[], Some(wan)).await;
+    let a = call(&api, &hank, VPC, "DescribeVpnGateways", &[], from(wan)).await;
     assert_eq!((a.status, a.code()), (403, "Forbidden.RAM"));
     // Without a known peer the condition cannot hold.
-    let a = call(&api, &hank, VPC, "DescribeVpnGateways", &[], None).await;
+    let a = call(
+        &api,
+        &hank,
+        VPC,
+        "DescribeVpnGateways",
+        &[],
+        RequestInfo::default(),
+    )
+    .await;
     assert_eq!(a.status, 403);
-    // acs:SecureTransport is false: a policy requiring HTTPS never allows.
+    // acs:SecureTransport: true only for a request that arrived over TLS.
     let ivan = user_with_key(&api, "ivan").await;
     custom_policy(
         &api,
@@ -573,6 +585,12 @@ async fn explicit_deny_wins_and_conditions_apply() {
     attach(&api, "User", "ivan", "Custom", "https-only").await;
     let (status, _, _) = err(&api, &ivan, VPC, "DescribeVpnGateways", &[]).await;
     assert_eq!(status, 403);
+    let over_tls = RequestInfo {
+        secure_transport: true,
+        ..RequestInfo::default()
+    };
+    let a = call(&api, &ivan, VPC, "DescribeVpnGateways", &[], over_tls).await;
+    assert_eq!(a.status, 200, "{}", a.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,12 @@
 //! A small signed RPC client: V1 (HMAC-SHA1) signatures, form-encoded POST,
-//! JSON answers, over plain HTTP. Used by `vpngw agent` and `vpngw lab` to
-//! talk to a vpngw server exactly like any other client does.
+//! JSON answers, over HTTP or HTTPS. Used by `vpngw agent`, `vpngw lab` and
+//! `vpngw vpc|ram|sts` to talk to a vpngw server exactly like any other
+//! client does.
+//!
+//! An `https://` endpoint is always verified: against the system's trusted
+//! CAs, or only against the CA certificates of a file given with
+//! [`Client::ca_file`] (e.g. the CA of `vpngw serve --tls self-signed`).
+//! There is no way to skip verification.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), vpngw_client::ClientError> {
@@ -14,7 +20,7 @@
 //! few); a call that does not answer within [`Client::timeout`] fails with
 //! [`ClientError::Timeout`].
 
-use std::time::Duration;
+use std::{path::Path, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -79,9 +85,18 @@ impl ClientError {
     }
 }
 
+/// How calls reach the server.
+#[derive(Clone)]
+enum Transport {
+    Http,
+    /// TLS, verified against the roots of the connector.
+    Https(tokio_rustls::TlsConnector),
+}
+
 /// A signed client for one endpoint, account key and region.
 #[derive(Clone)]
 pub struct Client {
+    transport: Transport,
     host: String,
     port: u16,
     access_key_id: String,
@@ -93,21 +108,27 @@ pub struct Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("endpoint", &format!("http://{}:{}", self.host, self.port))
+            .field("endpoint", &self.endpoint())
             .field("access_key_id", &self.access_key_id)
             .field("region", &self.region)
             .finish_non_exhaustive()
     }
 }
 
-fn parse_endpoint(server: &str) -> Result<(String, u16), ClientError> {
-    let rest = server.strip_prefix("http://").unwrap_or(server);
-    if rest.starts_with("https://") || server.starts_with("https://") {
-        return Err(ClientError::Config(
-            "https endpoints are not supported by this client; use http:// to a local server"
-                .into(),
-        ));
-    }
+/// `http://host:port` or `https://host:port` (`host:port` alone is HTTP);
+/// the port defaults to the scheme's.
+fn parse_endpoint(server: &str) -> Result<(bool, String, u16), ClientError> {
+    let (https, rest) = match server.split_once("://") {
+        Some(("https", rest)) => (true, rest),
+        Some(("http", rest)) => (false, rest),
+        Some((scheme, _)) => {
+            return Err(ClientError::Config(format!(
+                "{server:?}: the scheme is http or https, not {scheme}"
+            )));
+        }
+        None => (false, server),
+    };
+    let default_port = if https { 443 } else { 80 };
     let authority = rest.split('/').next().unwrap_or_default();
     if authority.is_empty() {
         return Err(ClientError::Config(format!("no host in {server:?}")));
@@ -117,9 +138,50 @@ fn parse_endpoint(server: &str) -> Result<(String, u16), ClientError> {
             Ok(port) => (h.to_string(), port),
             Err(_) => return Err(ClientError::Config(format!("bad port in {server:?}"))),
         },
-        _ => (authority.to_string(), 80),
+        _ => (authority.to_string(), default_port),
     };
-    Ok((host.trim_matches(['[', ']']).to_string(), port))
+    Ok((https, host.trim_matches(['[', ']']).to_string(), port))
+}
+
+/// The TLS settings of every HTTPS call: verified against `roots`, HTTP/1.1.
+fn connector(roots: rustls::RootCertStore) -> Result<tokio_rustls::TlsConnector, ClientError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ClientError::Config(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// The system's trusted CAs (an empty set when none are found: every
+/// HTTPS call then fails verification, saying so).
+fn system_roots() -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    let _ = roots.add_parsable_certificates(found.certs);
+    roots
+}
+
+/// The CA certificates of a PEM file.
+fn file_roots(path: &Path) -> Result<rustls::RootCertStore, ClientError> {
+    use rustls_pki_types::{CertificateDer, pem::PemObject};
+    let bad = |detail: String| ClientError::Config(format!("CA file {}: {detail}", path.display()));
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| bad(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("not PEM ({e})")))?;
+    if certs.is_empty() {
+        return Err(bad("no PEM certificate in it".into()));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in certs {
+        roots
+            .add(cert)
+            .map_err(|e| bad(format!("unusable certificate ({e})")))?;
+    }
+    Ok(roots)
 }
 
 /// `YYYY-MM-DDThh:mm:ssZ` (what the official clients send).
@@ -137,20 +199,27 @@ fn timestamp() -> String {
 }
 
 impl Client {
-    /// A client for `server` (`http://host:port`).
+    /// A client for `server` (`http://host:port` or `https://host:port`;
+    /// HTTPS trusts the system's CAs until [`Client::ca_file`] says otherwise).
     pub fn new(
         server: &str,
         access_key_id: impl Into<String>,
         access_key_secret: impl Into<String>,
         region: impl Into<String>,
     ) -> Result<Client, ClientError> {
-        let (host, port) = parse_endpoint(server)?;
+        let (https, host, port) = parse_endpoint(server)?;
+        let transport = if https {
+            Transport::Https(connector(system_roots())?)
+        } else {
+            Transport::Http
+        };
         let access_key_id = access_key_id.into();
         let secret = access_key_secret.into();
         if access_key_id.is_empty() || secret.is_empty() {
             return Err(ClientError::Config("empty access key".into()));
         }
         Ok(Client {
+            transport,
             host,
             port,
             access_key_id,
@@ -173,6 +242,16 @@ impl Client {
         Client::new(server, id, secret, region)
     }
 
+    /// Verify an HTTPS server against the CA certificates in the PEM file at
+    /// `path` only (not the system's). No effect on an `http://` endpoint.
+    pub fn ca_file(mut self, path: &Path) -> Result<Client, ClientError> {
+        let roots = file_roots(path)?;
+        if let Transport::Https(_) = self.transport {
+            self.transport = Transport::Https(connector(roots)?);
+        }
+        Ok(self)
+    }
+
     /// Per-call timeout (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Client {
         self.timeout = timeout;
@@ -184,12 +263,16 @@ impl Client {
         &self.region
     }
 
-    /// `http://host:port`.
+    /// `http://host:port` or `https://host:port`.
     pub fn endpoint(&self) -> String {
+        let scheme = match self.transport {
+            Transport::Http => "http",
+            Transport::Https(_) => "https",
+        };
         if self.host.contains(':') {
-            format!("http://[{}]:{}", self.host, self.port)
+            format!("{scheme}://[{}]:{}", self.host, self.port)
         } else {
-            format!("http://{}:{}", self.host, self.port)
+            format!("{scheme}://{}:{}", self.host, self.port)
         }
     }
 
@@ -262,13 +345,26 @@ impl Client {
                 ClientError::Transport(format!("connecting to {}: {e}", self.endpoint()))
             })?;
         let _ = stream.set_nodelay(true);
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| transport(&e))?;
-        let driver = tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        let authority = if self.port == 80 {
+        let (mut sender, driver) = match &self.transport {
+            Transport::Http => handshake(stream).await?,
+            Transport::Https(connector) => {
+                let name = rustls_pki_types::ServerName::try_from(self.host.clone())
+                    .map_err(|e| ClientError::Config(format!("{}: {e}", self.endpoint())))?;
+                let tls = connector.connect(name, stream).await.map_err(|e| {
+                    ClientError::Transport(format!(
+                        "TLS with {}: {e} (to trust the server's CA, give its certificate \
+                         file: --ca-file, VPNGW_CA_FILE)",
+                        self.endpoint()
+                    ))
+                })?;
+                handshake(tls).await?
+            }
+        };
+        let default_port = match self.transport {
+            Transport::Http => 80,
+            Transport::Https(_) => 443,
+        };
+        let authority = if self.port == default_port {
             self.host.clone()
         } else {
             format!("{}:{}", self.host, self.port)
@@ -321,6 +417,29 @@ impl Client {
     }
 }
 
+/// HTTP/1.1 over `io`; the connection is driven by a task the caller
+/// aborts when done.
+async fn handshake<I>(
+    io: I,
+) -> Result<
+    (
+        hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+        tokio::task::JoinHandle<()>,
+    ),
+    ClientError,
+>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| ClientError::Transport(e.to_string()))?;
+    let driver = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok((sender, driver))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,18 +448,44 @@ mod tests {
     fn endpoints() {
         assert_eq!(
             parse_endpoint("http://127.0.0.1:8080").unwrap(),
-            ("127.0.0.1".into(), 8080)
+            (false, "127.0.0.1".into(), 8080)
         );
         assert_eq!(
             parse_endpoint("localhost").unwrap(),
-            ("localhost".into(), 80)
+            (false, "localhost".into(), 80)
         );
         assert_eq!(
             parse_endpoint("http://[::1]:9/").unwrap(),
-            ("::1".into(), 9)
+            (false, "::1".into(), 9)
         );
-        assert!(parse_endpoint("https://x").is_err());
+        assert_eq!(
+            parse_endpoint("https://localhost").unwrap(),
+            (true, "localhost".into(), 443)
+        );
+        assert_eq!(
+            parse_endpoint("https://127.0.0.1:8443/").unwrap(),
+            (true, "127.0.0.1".into(), 8443)
+        );
+        assert!(parse_endpoint("ftp://x").is_err());
         assert!(parse_endpoint("http://h:notaport").is_err());
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_pem_certificates() {
+        let dir = std::env::temp_dir().join(format!("vpngw-client-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let client = || Client::new("https://localhost:1", "id", "secret", "cn-hangzhou").unwrap();
+        let missing = dir.join("missing.pem");
+        let e = client().ca_file(&missing).unwrap_err().to_string();
+        assert!(e.contains("missing.pem"), "{e}");
+        let not_pem = dir.join("not.pem");
+        std::fs::write(&not_pem, b"hello").unwrap();
+        let e = client().ca_file(&not_pem).unwrap_err().to_string();
+        assert!(
+            e.contains("not.pem") && e.contains("no PEM certificate"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

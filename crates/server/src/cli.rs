@@ -58,9 +58,25 @@ pub struct ServeArgs {
     #[serde(skip)]
     pub config: Option<PathBuf>,
 
-    /// Address to listen on [default: 127.0.0.1:8080].
+    /// Address to listen on: HTTPS when TLS is configured, else HTTP [default: 127.0.0.1:8080].
     #[arg(long, env = "VPNGW_LISTEN")]
     pub listen: Option<SocketAddr>,
+
+    /// With TLS: also serve plain HTTP on this address [default: none].
+    #[arg(long, env = "VPNGW_LISTEN_HTTP")]
+    pub listen_http: Option<SocketAddr>,
+
+    /// `self-signed`: HTTPS with a certificate from a CA generated in the data dir; `off`: plain HTTP [default: HTTPS if --tls-cert/--tls-key are set].
+    #[arg(long, env = "VPNGW_TLS", value_enum)]
+    pub tls: Option<crate::config::TlsMode>,
+
+    /// PEM certificate chain for HTTPS, leaf first; reloaded on SIGHUP and on change.
+    #[arg(long, env = "VPNGW_TLS_CERT", value_name = "PATH")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert; reloaded with it.
+    #[arg(long, env = "VPNGW_TLS_KEY", value_name = "PATH")]
+    pub tls_key: Option<PathBuf>,
 
     /// Directory holding the database and the master key file [default: ./vpngw-data].
     #[arg(long, env = "VPNGW_DATA_DIR")]

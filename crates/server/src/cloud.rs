@@ -89,7 +89,8 @@ impl clap::builder::TypedValueParser for ActionParser {
     disable_help_flag = true,
     after_help = "Parameters are the API's, as `--Name value` (also `--Tag.1.Key k`, JSON strings as values).\n\
 CLI flags: --endpoint URL, --region ID, --profile NAME, --access-key-id ID, --access-key-secret S,\n\
---sts-token T, --config-path FILE, --output cols=A,B rows=Path.To.List[] [num=true]\n\
+--sts-token T, --config-path FILE, --ca-file PEM (VPNGW_CA_FILE: the CA of an https:// endpoint),\n\
+--output cols=A,B rows=Path.To.List[] [num=true]\n\
 Example: vpngw vpc DescribeVpnConnection --RegionId cn-hangzhou --VpnConnectionId vco-…"
 )]
 pub struct CallArgs {
@@ -137,6 +138,7 @@ struct Flags {
     access_key_secret: Option<String>,
     sts_token: Option<String>,
     config_path: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
     output: Option<TableSpec>,
 }
 
@@ -214,10 +216,11 @@ fn parse_rest(rest: &[String]) -> anyhow::Result<(Vec<(String, String)>, Flags)>
             "access-key-secret" => flags.access_key_secret = Some(value),
             "sts-token" => flags.sts_token = Some(value),
             "config-path" => flags.config_path = Some(PathBuf::from(value)),
+            "ca-file" => flags.ca_file = Some(PathBuf::from(value)),
             _ => bail!(
                 "unknown flag --{name}: API parameters start with a capital letter (--RegionId), \
                  CLI flags are --endpoint, --region, --profile, --access-key-id, \
-                 --access-key-secret, --sts-token, --config-path, --output"
+                 --access-key-secret, --sts-token, --config-path, --ca-file, --output"
             ),
         }
     }
@@ -458,7 +461,7 @@ fn action_help(product: CloudProduct, action: &str) -> String {
     }
     out.push_str(
         "\nCLI flags: --endpoint URL, --region ID, --profile NAME, --access-key-id ID,\n\
-         --access-key-secret S, --sts-token T, --config-path FILE,\n\
+         --access-key-secret S, --sts-token T, --config-path FILE, --ca-file PEM,\n\
          --output cols=A,B rows=Path.To.List[] [num=true]\n",
     );
     out
@@ -488,13 +491,21 @@ pub async fn run(product: CloudProduct, action: &str, rest: &[String]) -> anyhow
     if let Some(token) = &r.sts_token {
         params.push(("SecurityToken".into(), token.clone()));
     }
-    let client = vpngw_client::Client::new(
+    let mut client = vpngw_client::Client::new(
         &r.endpoint,
         &r.access_key_id,
         &r.access_key_secret,
         &r.region,
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // An https:// endpoint is verified against this CA file, else the system's CAs.
+    if let Some(ca) = flags
+        .ca_file
+        .clone()
+        .or_else(|| env("VPNGW_CA_FILE").map(PathBuf::from))
+    {
+        client = client.ca_file(&ca).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     let pairs: Vec<(&str, &str)> = params
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))

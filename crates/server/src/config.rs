@@ -24,8 +24,20 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
-    /// Address to serve the API, `/metrics`, `/healthz` and the console on.
+    /// Address to serve the API, `/metrics`, `/healthz` and the console on:
+    /// HTTPS when TLS is configured (below), plain HTTP otherwise.
     pub listen: SocketAddr,
+    /// With TLS: a second, plain-HTTP listener serving the same (e.g. for a
+    /// local health check); `None`: HTTPS only.
+    pub listen_http: Option<SocketAddr>,
+    /// `self-signed`: generate a local CA and server certificate in the data
+    /// dir; `off`: plain HTTP even if files are set; `None`: HTTPS if
+    /// `tls_cert` and `tls_key` are set.
+    pub tls: Option<TlsMode>,
+    /// PEM certificate chain (leaf first) and private key; reloaded on
+    /// SIGHUP and when either file changes.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// Directory holding the database and (by default) the master key.
     pub data_dir: PathBuf,
     /// PostgreSQL database (`postgres://user:password@host:5432/db`) shared
@@ -57,6 +69,15 @@ pub struct Settings {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// Plain HTTP, whatever else is set.
+    Off,
+    /// A certificate from a CA generated in the data directory.
+    SelfSigned,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
@@ -67,6 +88,10 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            listen_http: None,
+            tls: None,
+            tls_cert: None,
+            tls_key: None,
             data_dir: PathBuf::from("./vpngw-data"),
             database_url: None,
             master_key_file: None,
@@ -241,6 +266,14 @@ mod tests {
         let all = serve_args(&[
             "--listen",
             "127.0.0.1:1",
+            "--listen-http",
+            "127.0.0.1:2",
+            "--tls",
+            "self-signed",
+            "--tls-cert",
+            "/c",
+            "--tls-key",
+            "/k",
             "--data-dir",
             "/d",
             "--database-url",

@@ -43,6 +43,38 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .with_state(state)
 }
 
+/// What a TLS listener serves to a client that speaks plain HTTP to it:
+/// every request is answered 400 `InvalidProtocol.NeedSsl` (the cloud's
+/// code and message for an HTTPS-only endpoint called over HTTP), and the
+/// connection is closed.
+pub fn needs_tls(state: AppState) -> Router {
+    Router::new()
+        .fallback(
+            |State(state): State<AppState>, request: Request| async move {
+                let (parts, _) = request.into_parts();
+                let err = vpngw_protocol::ApiError::new(
+                    "InvalidProtocol.NeedSsl",
+                    "Your request is denied as lack of ssl protect. This port speaks HTTPS: \
+                 call it with https:// (SDKs: protocol \"https\").",
+                )
+                .with_status(400);
+                let raw = RawRequest {
+                    method: &parts.method,
+                    query: parts.uri.query(),
+                    headers: &parts.headers,
+                    body: &[],
+                };
+                let (encoded, outcome) = state.service.refuse(&raw, &err);
+                let mut response = encoded_response(encoded, &outcome);
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                response
+            },
+        )
+        .with_state(state)
+}
+
 /// 413 `RequestBodyTooLarge`: the API gateway's status and wording
 /// ("Request body too Large"), in the RPC error body.
 fn body_too_large(max_body_bytes: usize) -> vpngw_protocol::ApiError {
@@ -126,11 +158,12 @@ async fn rpc(State(state): State<AppState>, request: Request, max_body_bytes: us
         headers: &parts.headers,
         body: &body,
     };
-    // Set when the server was started with connect info (`vpngw serve`).
-    let peer = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
+    // Set by the accept loop (`vpngw serve`); absent in in-process tests.
+    let transport = parts.extensions.get::<crate::listen::Transport>();
+    let info = vpngw_api::RequestInfo {
+        peer: transport.map(|t| t.peer.ip()),
+        secure_transport: transport.is_some_and(|t| t.tls),
+    };
     // Every line logged while answering carries RequestId and Action: the
     // pipeline fills in the span's fields as soon as it knows them.
     let span = tracing::info_span!(
@@ -141,7 +174,7 @@ async fn rpc(State(state): State<AppState>, request: Request, max_body_bytes: us
     let started = std::time::Instant::now();
     let (encoded, outcome) = state
         .service
-        .call_with(&raw, vpngw_api::RequestInfo { peer })
+        .call_with(&raw, info)
         .instrument(span.clone())
         .await;
     let elapsed = started.elapsed();

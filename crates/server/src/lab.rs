@@ -33,7 +33,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
-use vpngw_client::Client;
 use vpngw_dataplane::lab::{LAB_PREFIX, cleanup_stale, preflight, teardown_tag};
 use vpngw_dataplane::{
     Applier, Charon, CharonConfig, GatewayDesired, RenderOptions, Retransmit, Secret, Vici, mirror,
@@ -50,6 +49,11 @@ pub struct LabArgs {
     /// The vpngw API endpoint.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub server: String,
+
+    /// PEM file of the CA(s) to verify an https:// server with (passed on
+    /// to the agent), instead of the system's.
+    #[arg(long, env = "VPNGW_CA_FILE", value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
 
     /// The gateway's region.
     #[arg(long, default_value = "cn-hangzhou")]
@@ -148,6 +152,9 @@ fn background(args: &LabArgs, dir: &Path) -> anyhow::Result<()> {
         .args(["--gateway", &args.gateway, "--server", &args.server])
         .args(["--region", &args.region])
         .args(["--sync-interval-ms", &args.sync_interval_ms.to_string()]);
+    if let Some(ca) = &args.ca_file {
+        cmd.arg("--ca-file").arg(ca);
+    }
     if args.shared_peer {
         cmd.arg("--shared-peer");
     }
@@ -627,7 +634,8 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
             .with_context(|| format!("--peer-psk {p:?}: {ip:?} is not an IP address"))?;
         psk_override.insert(ip, psk.to_owned());
     }
-    let client = Client::from_env(&args.server, &args.region)?;
+    let client =
+        crate::agent::client_from_env(&args.server, &args.region, args.ca_file.as_deref())?;
 
     // The gateway's public addresses, once the gateway exists.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -668,6 +676,10 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
+    if let Some(ca) = &args.ca_file {
+        agent_cmd.push("--ca-file".into());
+        agent_cmd.push(ca.display().to_string());
+    }
     agent_cmd.push("--state-dir".into());
     agent_cmd.push(dir.join("gw").display().to_string());
     agent_cmd.extend(args.agent_args.iter().cloned());

@@ -10,8 +10,10 @@ mod console;
 mod database;
 mod http;
 mod lab;
+mod listen;
 mod metrics;
 mod serve;
+mod tls;
 
 use clap::Parser;
 

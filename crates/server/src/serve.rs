@@ -9,12 +9,30 @@ use vpngw_identity::{KeySource, MasterKey};
 use crate::{
     cli::ServeArgs,
     config::{LogFormat, Settings},
-    http::{AppState, router},
+    http::{AppState, needs_tls, router},
+    listen::{Listener, Security},
 };
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let args: Settings = crate::config::resolve(&args)?;
     init_logging(args.log_format, &args.log)?;
+    let tls_source = crate::tls::source(&args)?;
+    // Before anything is written: a busy port changes nothing.
+    let main_listener = bind(args.listen).await?;
+    let http_listener = match args.listen_http {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
+    // Certificate files are checked before the data directory is touched;
+    // a self-signed certificate is made in it once it is ours (below).
+    let mut tls = match &tls_source {
+        Some(files @ crate::tls::Source::Files { .. }) => Some(crate::tls::start(
+            files.clone(),
+            &args.data_dir,
+            args.listen,
+        )?),
+        _ => None,
+    };
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     // Before anything is created in it. SQLite serves one process (the
@@ -26,6 +44,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    if tls_source == Some(crate::tls::Source::SelfSigned) {
+        tls = Some(crate::tls::start(
+            crate::tls::Source::SelfSigned,
+            &args.data_dir,
+            args.listen,
+        )?);
+    }
     let (master_key, source) =
         MasterKey::resolve(&args.master_key_path()).context("loading the master key")?;
     if let KeySource::File {
@@ -79,20 +104,45 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics,
         console: args.console,
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, data_dir = %args.data_dir.display(), %database, "vpngw serving");
+    let mut listeners = vec![Listener {
+        tcp: main_listener,
+        security: match &tls {
+            Some(tls) => Security::Tls(tls.acceptor.clone()),
+            None => Security::Plain,
+        },
+    }];
+    if let Some(tcp) = http_listener {
+        listeners.push(Listener {
+            tcp,
+            security: Security::Plain,
+        });
+    }
+    let endpoints: Vec<String> = listeners
+        .iter()
+        .filter_map(|l| Some(format!("{}://{}", l.scheme(), l.tcp.local_addr().ok()?)))
+        .collect();
+    if let Some(generated) = tls.as_ref().and_then(|t| t.generated.as_ref()) {
+        // Printed at every start: clients must trust this CA.
+        println!(
+            "vpngw: HTTPS with a certificate of the local CA {ca}{new}\n  \
+             trust it (docs/sdk.md): SSL_CERT_FILE={ca} (Python Tea SDKs, credentials, Go, aliyun CLI), \
+             ALIBABA_CLOUD_CA_BUNDLE={ca} (aliyun-python-sdk-core), NODE_EXTRA_CA_CERTS={ca} (Node), \
+             VPNGW_CA_FILE={ca} (vpngw agent, vpc, lab)",
+            ca = generated.ca.display(),
+            new = if generated.ca_created { " (new)" } else { "" },
+        );
+        tracing::info!(ca = %generated.ca.display(), created = generated.ca_created, "self-signed TLS");
+    }
+    tracing::info!(listen = %endpoints.join(" "), data_dir = %args.data_dir.display(), %database, "vpngw serving");
     ready.store(true, std::sync::atomic::Ordering::Release);
-    axum::serve(
-        listener,
-        // The peer address feeds `acs:SourceIp` in RAM policy conditions.
-        router(state, args.max_body_bytes)
-            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
-    Ok(())
+    let app = router(state.clone(), args.max_body_bytes);
+    crate::listen::serve(listeners, app, needs_tls(state), shutdown_signal()).await
+}
+
+async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))
 }
 
 async fn shutdown_signal() {

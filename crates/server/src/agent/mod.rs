@@ -75,6 +75,11 @@ pub struct AgentArgs {
     )]
     pub server: String,
 
+    /// PEM file of the CA(s) to verify an https:// server with, instead of
+    /// the system's (e.g. `<data-dir>/tls/ca.pem` of `serve --tls self-signed`).
+    #[arg(long, env = "VPNGW_CA_FILE", value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+
     /// The gateway's region.
     #[arg(long, env = "VPNGW_AGENT_REGION", default_value = "cn-hangzhou")]
     pub region: String,
@@ -127,9 +132,24 @@ pub struct AgentArgs {
     pub log_format: String,
 }
 
+/// A client with the credentials of the environment, verifying an https://
+/// `server` against `ca_file` when given (else the system's CAs).
+pub fn client_from_env(
+    server: &str,
+    region: &str,
+    ca_file: Option<&std::path::Path>,
+) -> Result<Client, vpngw_client::ClientError> {
+    let client = Client::from_env(server, region)?;
+    match ca_file {
+        Some(path) => client.ca_file(path),
+        None => Ok(client),
+    }
+}
+
 pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
     init_logging(&args.log_format);
-    let client = Client::from_env(&args.server, &args.region)?.timeout(Duration::from_secs(20));
+    let client = client_from_env(&args.server, &args.region, args.ca_file.as_deref())?
+        .timeout(Duration::from_secs(20));
     let options = RenderOptions {
         dpd: DpdTiming {
             delay_s: args.dpd_delay_s,
