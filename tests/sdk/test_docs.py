@@ -65,6 +65,11 @@ BLOCKS: dict[str, list[tuple[str, str]]] = {
         ("js", "test_sdk_md_js_example_parses (node --check)"),
         ("sh", "go: no Go toolchain on the project's machines"),
         ("go", "no Go toolchain on the project's machines: not compiled"),
+        ("", "what `vpngw serve --tls self-signed` prints (the HTTPS suite reads the CA from that path)"),
+        ("python", "fragments (user key, request): the same calls run in the HTTPS suite of tests/sdk (Tea with "
+         "ca=, ram_role_arn with SSL_CERT_FILE, legacy verify=)"),
+        ("sh", "the HTTPS suite runs the Node SDK with NODE_EXTRA_CA_CERTS, crates/server/tests/tls.rs "
+         "`vpngw vpc --ca-file`; no aliyun CLI here"),
     ],
     "docs/terraform.md": [("hcl", "test_terraform_md_hcl_parses")],
 }

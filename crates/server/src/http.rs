@@ -58,14 +58,7 @@ pub fn needs_tls(state: AppState) -> Router {
                  call it with https:// (SDKs: protocol \"https\").",
                 )
                 .with_status(400);
-                let raw = RawRequest {
-                    method: &parts.method,
-                    query: parts.uri.query(),
-                    headers: &parts.headers,
-                    body: &[],
-                };
-                let (encoded, outcome) = state.service.refuse(&raw, &err);
-                let mut response = encoded_response(encoded, &outcome);
+                let mut response = refusal(&state, &parts, &err);
                 response
                     .headers_mut()
                     .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -135,22 +128,7 @@ async fn rpc(State(state): State<AppState>, request: Request, max_body_bytes: us
     };
     let body = match body {
         Ok(b) => b,
-        Err(err) => {
-            let raw = RawRequest {
-                method: &parts.method,
-                query: parts.uri.query(),
-                headers: &parts.headers,
-                body: &[],
-            };
-            let (encoded, outcome) = state.service.refuse(&raw, &err);
-            tracing::info!(
-                request_id = %outcome.request_id,
-                code = %err.code,
-                status = encoded.status,
-                "refused"
-            );
-            return encoded_response(encoded, &outcome);
-        }
+        Err(err) => return refusal(&state, &parts, &err),
     };
     let raw = RawRequest {
         method: &parts.method,
@@ -187,6 +165,29 @@ async fn rpc(State(state): State<AppState>, request: Request, max_body_bytes: us
             "answered"
         )
     });
+    encoded_response(encoded, &outcome)
+}
+
+/// The cloud's error answer to a request refused before the pipeline
+/// (its body unread or unusable), logged like any answer.
+fn refusal(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    err: &vpngw_protocol::ApiError,
+) -> Response {
+    let raw = RawRequest {
+        method: &parts.method,
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body: &[],
+    };
+    let (encoded, outcome) = state.service.refuse(&raw, err);
+    tracing::info!(
+        request_id = %outcome.request_id,
+        code = %err.code,
+        status = encoded.status,
+        "refused"
+    );
     encoded_response(encoded, &outcome)
 }
 

@@ -7,8 +7,7 @@
 //! either side. (Real tunnels: tests/sdk/test_dataplane_e2e.py.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -17,22 +16,9 @@ use vpngw_client::Client;
 const KEY: &str = "agenttestkey01";
 const SECRET: &str = "agent-test-secret-0123456789";
 
-struct Proc(Child);
+mod support;
 
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::{Proc, free_port};
 
 fn serve(dir: &std::path::Path, port: u16) -> Proc {
     let child = Command::new(env!("CARGO_BIN_EXE_vpngw"))

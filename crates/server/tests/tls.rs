@@ -9,9 +9,8 @@
 
 use std::{
     io::{Read, Write},
-    net::TcpListener,
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
+    process::{Command, Output, Stdio},
     time::{Duration, Instant},
 };
 
@@ -21,22 +20,9 @@ use vpngw_client::Client;
 const KEY: &str = "LTAItlstest0000000001";
 const SECRET: &str = "tls-test-secret-0123456789";
 
-struct Proc(Child);
+mod support;
 
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::{Proc, free_port};
 
 fn vpngw() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vpngw"));
