@@ -91,22 +91,55 @@ pub fn params(action: &str, version: &str, extra: &[(&str, &str)]) -> Vec<(Strin
     out
 }
 
-/// One keep-alive HTTP/1.1 connection to 127.0.0.1, opened again when the
-/// server closed it (moto's development server closes after every answer).
+/// TLS to 127.0.0.1, verified against the CA certificates in `ca` (PEM).
+pub fn tls_connector(ca: &std::path::Path) -> anyhow::Result<tokio_rustls::TlsConnector> {
+    use rustls_pki_types::{CertificateDer, pem::PemObject};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca)? {
+        roots.add(cert?)?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// One keep-alive HTTP/1.1 connection to 127.0.0.1 (over TLS when given a
+/// connector), opened again when the server closed it (moto's development
+/// server closes after every answer).
 pub struct Conn {
     port: u16,
+    tls: Option<tokio_rustls::TlsConnector>,
     sender: Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>>,
     authority: HeaderValue,
     extra_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
-async fn open(port: u16) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn open(port: u16, tls: Option<&tokio_rustls::TlsConnector>) -> anyhow::Result<Sender> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .with_context(|| format!("connecting to {addr}"))?;
     stream.set_nodelay(true)?;
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    match tls {
+        None => handshake(stream).await,
+        Some(connector) => {
+            let name = rustls_pki_types::ServerName::IpAddress(Ipv4Addr::LOCALHOST.into());
+            handshake(connector.connect(name, stream).await?).await
+        }
+    }
+}
+
+async fn handshake<I>(io: I) -> anyhow::Result<Sender>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -116,11 +149,13 @@ async fn open(port: u16) -> anyhow::Result<hyper::client::conn::http1::SendReque
 impl Conn {
     pub async fn connect(
         port: u16,
+        tls: Option<tokio_rustls::TlsConnector>,
         extra_headers: Vec<(HeaderName, HeaderValue)>,
     ) -> anyhow::Result<Conn> {
         Ok(Conn {
             port,
-            sender: Some(open(port).await?),
+            sender: Some(open(port, tls.as_ref()).await?),
+            tls,
             authority: HeaderValue::from_str(&format!("127.0.0.1:{port}"))?,
             extra_headers,
         })
@@ -134,7 +169,7 @@ impl Conn {
         };
         let mut sender = match self.sender.take() {
             Some(s) if reusable => s,
-            _ => open(self.port).await?,
+            _ => open(self.port, self.tls.as_ref()).await?,
         };
         let mut request = http::Request::post("/")
             .header(http::header::HOST, self.authority.clone())
@@ -161,7 +196,7 @@ pub async fn call(
     signer: &Signer,
     params: &[(String, String)],
 ) -> anyhow::Result<(u16, serde_json::Value)> {
-    let mut conn = Conn::connect(port, Vec::new()).await?;
+    let mut conn = Conn::connect(port, None, Vec::new()).await?;
     let (status, body) = conn.post(signer.sign(params)?).await?;
     let value = serde_json::from_slice(&body)
         .with_context(|| format!("answer is not JSON: {}", String::from_utf8_lossy(&body)))?;
@@ -190,6 +225,8 @@ pub struct Spec {
     pub max_duration: Duration,
     /// Headers added to every request (moto's `Authorization`).
     pub extra_headers: Vec<(HeaderName, HeaderValue)>,
+    /// HTTPS with this connector; `None`: plain HTTP.
+    pub tls: Option<tokio_rustls::TlsConnector>,
 }
 
 struct WorkerStats {
@@ -262,7 +299,7 @@ async fn worker(
             }
         };
         if conn.is_none() {
-            match Conn::connect(spec.port, spec.extra_headers.clone()).await {
+            match Conn::connect(spec.port, spec.tls.clone(), spec.extra_headers.clone()).await {
                 Ok(c) => conn = Some(c),
                 Err(_) => {
                     out.transport_errors += 1;

@@ -40,6 +40,9 @@ enum Cmd {
     /// N connections: bulk load, DescribeVpnConnections first/last page,
     /// RSS, and startup time on the loaded database.
     Scale(ScaleArgs),
+    /// DescribeVpnConnection over HTTPS and over HTTP, alternately, against
+    /// one `vpngw serve --tls self-signed --listen-http …`.
+    Tls(Common),
     /// Everything above, in order.
     All(ScaleArgs),
     /// (internal) the bare hyper server.
@@ -120,6 +123,10 @@ fn main() -> anyhow::Result<()> {
                 let env = Env::new(&a.common)?;
                 scale(&env, &a).await
             }
+            Cmd::Tls(c) => {
+                let env = Env::new(&c)?;
+                tls_vs_http(&env).await
+            }
             Cmd::All(a) => {
                 let env = Env::new(&a.common)?;
                 describe(&env).await?;
@@ -199,6 +206,7 @@ impl Env {
             secret: self.signer.secret.clone(),
             args: all,
             log: Some(self.work.join(format!("{name}.log"))),
+            health_port: None,
         }
     }
 
@@ -209,6 +217,7 @@ impl Env {
             max_requests: self.common.max_requests,
             max_duration: Duration::from_secs(self.common.seconds),
             extra_headers: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -294,6 +303,59 @@ async fn warm(spec: &Spec, signer: &Signer, make: &MakeParams) {
     let _ = load::run(&w, signer, make.clone()).await;
 }
 
+// ---- DescribeVpnConnection over HTTPS vs HTTP ----------------------------
+
+/// One server, its HTTPS (`--listen`) and plain-HTTP (`--listen-http`)
+/// listeners measured alternately (HTTP, HTTPS, HTTP, HTTPS) so that both
+/// see the same store and the same machine load; keep-alive connections.
+async fn tls_vs_http(env: &Env) -> anyhow::Result<()> {
+    let c = env.common.concurrency;
+    println!("\n## DescribeVpnConnection over HTTPS and HTTP, keep-alive, concurrency {c}");
+    let http_port = procs::free_port()?;
+    let listen_http = format!("127.0.0.1:{http_port}");
+    let mut opts = env.opts(
+        "tls",
+        &["--tls", "self-signed", "--listen-http", &listen_http],
+    );
+    opts.health_port = Some(http_port);
+    let server = procs::vpngw(&opts)?;
+    let tls = load::tls_connector(&opts.data_dir.join("tls").join("ca.pem"))?;
+    let s = &env.signer;
+    let gw = gateway(http_port, s).await?;
+    let cgw = customer_gateway(http_port, s, 1).await?;
+    let vco = load::ok(http_port, s, &connection_params(&gw, &cgw, "bench")).await?;
+    let vco = field(&vco, "VpnConnectionId")?;
+    let make: MakeParams = {
+        let params = p("DescribeVpnConnection", &[("VpnConnectionId", &vco)]);
+        Arc::new(move |_| params.clone())
+    };
+    let http = env.spec(http_port, c);
+    let https = Spec {
+        tls: Some(tls),
+        ..env.spec(server.port, c)
+    };
+    warm(&http, s, &make).await;
+    warm(&https, s, &make).await;
+    let (mut http_rps, mut https_rps) = (Vec::new(), Vec::new());
+    for round in 1..=2 {
+        let plain = load::run(&http, s, make.clone()).await;
+        println!("http  {round}   {plain}");
+        let secure = load::run(&https, s, make.clone()).await;
+        println!("https {round}   {secure}");
+        http_rps.push(plain.ok_throughput());
+        https_rps.push(secure.ok_throughput());
+    }
+    drop(server);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    println!(
+        "https/http throughput ratio: {:.2} (mean of 2 rounds each: {:.0} vs {:.0} req/s)",
+        mean(&https_rps) / mean(&http_rps),
+        mean(&https_rps),
+        mean(&http_rps)
+    );
+    Ok(())
+}
+
 // ---- DescribeVpnConnection vs the ceiling vs moto ------------------------
 
 async fn describe(env: &Env) -> anyhow::Result<()> {
@@ -368,7 +430,7 @@ async fn moto_describe(env: &Env) -> anyhow::Result<Option<RunStats>> {
         ),
     );
     let ec2 = |action: &str, extra: &[(&str, &str)]| load::params(action, "2016-11-15", extra);
-    let mut conn = load::Conn::connect(moto.port, vec![auth.clone()]).await?;
+    let mut conn = load::Conn::connect(moto.port, None, vec![auth.clone()]).await?;
     let s = &env.signer;
     let xml_field = |body: &[u8], tag: &str| -> anyhow::Result<String> {
         let text = String::from_utf8_lossy(body);
@@ -517,6 +579,7 @@ async fn create_gateways(port: u16, s: &Signer, n: u64) -> anyhow::Result<Vec<St
         max_requests: n,
         max_duration: Duration::from_secs(600),
         extra_headers: Vec::new(),
+        tls: None,
     };
     let stats = load::run(&spec, s, make).await;
     anyhow::ensure!(stats.ok == n, "creating gateways: {stats}");
@@ -593,6 +656,7 @@ async fn scale(env: &Env, a: &ScaleArgs) -> anyhow::Result<()> {
         max_requests: n,
         max_duration: Duration::from_secs(3600),
         extra_headers: Vec::new(),
+        tls: None,
     };
     let loaded = load::run(&spec, s, make).await;
     println!(
@@ -659,6 +723,7 @@ async fn pages(env: &Env, server: &Proc, a: &ScaleArgs) -> anyhow::Result<()> {
             max_requests: a.page_requests,
             max_duration: Duration::from_secs(env.common.seconds),
             extra_headers: Vec::new(),
+            tls: None,
         };
         warm(
             &Spec {

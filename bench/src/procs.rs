@@ -66,6 +66,9 @@ pub struct VpngwOpts {
     /// Extra `serve` flags.
     pub args: Vec<String>,
     pub log: Option<PathBuf>,
+    /// Where `/healthz` answers in plain HTTP when `--listen` is HTTPS
+    /// (`--listen-http`); `None`: the main port.
+    pub health_port: Option<u16>,
 }
 
 /// Starts `vpngw serve` and waits until `/healthz` answers 200.
@@ -96,7 +99,9 @@ pub fn vpngw(opts: &VpngwOpts) -> anyhow::Result<Proc> {
         port,
         startup: Duration::ZERO,
     };
+    proc.port = opts.health_port.unwrap_or(port);
     wait_http(&mut proc, "/healthz", Duration::from_secs(60))?;
+    proc.port = port;
     proc.startup = start.elapsed();
     Ok(proc)
 }
