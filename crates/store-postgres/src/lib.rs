@@ -34,6 +34,7 @@ mod error;
 mod identity;
 mod logs;
 mod queries;
+mod reset;
 mod schema;
 
 use std::{
@@ -738,5 +739,9 @@ impl Store for PgStore {
             c,
             access_key_id
         ))
+    }
+
+    async fn reset(&self, keep_account: &str) -> Result<(), StoreError> {
+        in_tx!(self, "reset", |tx| reset::reset(tx, keep_account))
     }
 }

@@ -12,6 +12,7 @@ use vpngw_model::Lifecycle;
 
 mod audit;
 mod event_log;
+mod reset;
 mod trail;
 
 fn scope(account: &str) -> Scope {
@@ -54,6 +55,8 @@ pub async fn run_all(store: &dyn Store) {
     nonces(store).await;
     concurrent_writes(store).await;
     trail::trails(store).await;
+    // Last: it empties the store.
+    reset::reset(store).await;
 }
 
 async fn crud_and_scope(store: &dyn Store) {

@@ -352,6 +352,18 @@ pub trait Store: Send + Sync + 'static {
         &self,
         access_key_id: &str,
     ) -> Result<Option<StsCredentialRecord>, StoreError>;
+
+    // ---- local mode --------------------------------------------------------
+
+    /// Back to a first start (`vpngw serve --dev`'s ResetState): every
+    /// resource, link, client token, log entry, RAM identity, STS credential
+    /// and account goes, except `keep_account` and its root access keys.
+    /// One transaction that excludes every other write and read of the
+    /// tables it empties, so a concurrent request sees the state before or
+    /// after it, never a mix. Kept: the audit log (append-only; it records
+    /// the reset itself) and the signature nonces (replay protection is not
+    /// state a client sees).
+    async fn reset(&self, keep_account: &str) -> Result<(), StoreError>;
 }
 
 /// How long a nonce is remembered: the timestamp window is ±15 minutes, so a

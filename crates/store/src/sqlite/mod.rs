@@ -9,6 +9,7 @@ mod identity;
 mod lock;
 mod nonces;
 mod queries;
+mod reset;
 mod schema;
 mod timing;
 mod trail;
@@ -636,5 +637,10 @@ impl Store for SqliteStore {
         self.cache.sts_credential(access_key_id, || {
             self.read_now(|c| identity::sts_credential(c, access_key_id))
         })
+    }
+
+    async fn reset(&self, keep_account: &str) -> Result<(), StoreError> {
+        let keep = keep_account.to_owned();
+        self.writer.write(move |c| reset::reset(c, &keep)).await
     }
 }
