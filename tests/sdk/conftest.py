@@ -211,6 +211,44 @@ class VpngwServer:
         return RawClient("127.0.0.1", self.port, self.access_key_id, self.access_key_secret)
 
 
+DEV_KEY = ("LTAIvpngwDevLocalKey0000", "vpngwDevSecretNotForProduction")
+
+
+class DevServer(VpngwServer):
+    """`vpngw serve --dev` as a user starts it (docs/local-mode.md): none of the harness's own
+    settings (data dir, root key, delays, quotas), no VPNGW_* variable from the caller's
+    environment; only the port is chosen. Its banner is in `banner()`."""
+
+    def __init__(self, workdir: Path):
+        super().__init__(workdir)
+        self.access_key_id, self.access_key_secret = DEV_KEY
+
+    def start(self) -> None:
+        binary = server_binary()
+        self.starts += 1
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VPNGW_")}
+        env.update({k: v for k, v in self.extra_env.items() if v is not None})
+        with open(self._log("stdout"), "wb") as out, open(self._log("stderr"), "wb") as err:
+            self.proc = subprocess.Popen(
+                [str(binary), "serve", "--dev", "--listen", self.endpoint, *self.extra_args],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
+            )
+        self._wait_healthy()
+        wait = time.monotonic() + STARTUP_TIMEOUT_S
+        while "reset:" not in self.banner() and time.monotonic() < wait:
+            time.sleep(0.02)
+
+    def banner(self) -> str:
+        path = self._log("stdout")
+        return path.read_text() if path.exists() else ""
+
+    def banner_value(self, label: str) -> str:
+        for line in self.banner().splitlines():
+            if line.strip().startswith(label + ":"):
+                return line.split(":", 1)[1].strip()
+        raise AssertionError(f"no {label!r} in the banner:\n{self.banner()}")
+
+
 class LegacyClient:
     """AcsClient plus the per-request endpoint/protocol settings protocol.md §9 asks for."""
 

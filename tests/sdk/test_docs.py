@@ -28,7 +28,7 @@ import pytest
 from alibabacloud_vpc20160428 import models as vpc_models
 
 import pg
-from conftest import REPO_ROOT, VpngwServer, free_port, server_binary
+from conftest import DEV_KEY, REPO_ROOT, DevServer, VpngwServer, free_port, server_binary
 
 DOCUMENTS = sorted(
     [REPO_ROOT / "README.md", *(REPO_ROOT / "docs").glob("*.md"), *(REPO_ROOT / "crates").glob("*/README.md")]
@@ -50,6 +50,15 @@ BLOCKS: dict[str, list[tuple[str, str]]] = {
     "docs/architecture.md": [("", "a drawing, not a command")],
     "docs/cli.md": [("sh", "test_cli_md_script"), ("sh", "test_cli_md_configure")],
     "docs/dataplane-lab.md": [("sh", "CI: .ci/run runs scripts/install-packages (all groups)")],
+    "docs/local-mode.md": [
+        ("sh", "test_local_mode_md starts `vpngw serve --dev` (on a free port)"),
+        ("", "test_local_mode_md compares the banner line by line"),
+        ("sh", "test_local_mode_md"),
+        ("python", "test_local_mode_md runs it with pytest"),
+        ("sh", "test_local_mode_md_clients"),
+        ("python", "test_local_mode_md_clients"),
+        ("hcl", "test_local_mode_md_clients (parsed; the endpoints are the provider's keys)"),
+    ],
     "docs/operations.md": [
         ("sh", "test_operations_backup_and_restore"),
         ("sh", "test_operations_backup_and_restore"),
@@ -158,6 +167,18 @@ def single_line_blocks_with_several_arguments(hcl: str) -> list[str]:
     return bad
 
 
+def assert_provider_endpoints(config: dict) -> dict:
+    """The provider block of a document: every product vpngw serves at the README's address, by the
+    provider's endpoint keys (terraform-provider-alicloud endpointsSchema; docs/api-decisions.md,
+    "Local mode")."""
+    provider = config["provider"][0]['"alicloud"']
+    endpoints = provider["endpoints"][0]
+    assert {k: v for k, v in endpoints.items() if not k.startswith("__")} == {
+        key: f'"{README_ADDRESS}"' for key in ("vpc", "ecs", "ram", "sts")}
+    assert provider["protocol"] == '"HTTP"' and provider["account_type"] == '"Domestic"', provider
+    return provider
+
+
 def test_terraform_md_hcl_parses():
     assert single_line_blocks_with_several_arguments('ike_config { ike_version = "ikev2"  psk = "x" }')
     for lang, hcl in code_blocks("docs/terraform.md"):
@@ -168,8 +189,7 @@ def test_terraform_md_hcl_parses():
         resources = {name for r in config["resource"] for name in r}
         assert resources == {'"alicloud_vpn_gateway"', '"alicloud_vpn_customer_gateway"', '"alicloud_vpn_connection"'}
         endpoints = config["provider"][0]['"alicloud"']["endpoints"][0]
-        assert {k: v for k, v in endpoints.items() if not k.startswith("__")} == {
-            "vpc": f'"{README_ADDRESS}"', "ram": f'"{README_ADDRESS}"', "sts": f'"{README_ADDRESS}"'}
+        assert_provider_endpoints(config)
         if shutil.which("terraform"):  # where it is installed (not from the project's registries)
             with tempfile.TemporaryDirectory() as d:
                 Path(d, "main.tf").write_text(hcl)
@@ -357,3 +377,65 @@ def test_operations_backup_and_restore(tmp_path):
             proc.wait(timeout=10)
     finally:
         srv.stop()
+
+
+def test_local_mode_md(tmp_path):
+    """docs/local-mode.md as written: `vpngw serve --dev` prints the banner shown (its address and
+    temporary directory aside), `vpngw reset` works without credentials, the pytest conftest passes
+    twice in a row (each test starts empty), and the data directory goes with the server."""
+    assert block("docs/local-mode.md", 0, "sh").split("#")[0].strip() == "vpngw serve --dev"
+    srv = DevServer(tmp_path)
+    srv.start()
+    try:
+        shown = block("docs/local-mode.md", 1, "").splitlines()
+        printed = srv.banner().splitlines()
+        assert len(printed) == len(shown), srv.banner()
+        for want, got in zip(shown, printed):
+            label = want.split(":")[0]
+            if label.strip() in ("endpoint", "data", "reset"):
+                want = want.replace(README_ADDRESS, srv.endpoint)
+                got = re.sub(r"vpngw-dev-\w+", "vpngw-dev-Xy12ab", got)
+                want = re.sub(r"/tmp/", f"{Path(tempfile.gettempdir())}/", want)
+            assert got == want, (got, want)
+        data_dir = Path(srv.banner_value("data").split(" (")[0])
+        gw = srv.tea_client().create_vpn_gateway(vpc_models.CreateVpnGatewayRequest(
+            region_id="cn-hangzhou", vpc_id="vpc-doc", bandwidth=10)).body.vpn_gateway_id
+        run_shell(srv, block("docs/local-mode.md", 2, "sh"))
+        body = srv.tea_client().describe_vpn_gateways(
+            vpc_models.DescribeVpnGatewaysRequest(region_id="cn-hangzhou")).body
+        assert body.total_count == 0, gw
+        conftest = tmp_path / "suite" / "test_doc_suite.py"
+        conftest.parent.mkdir()
+        conftest.write_text(at(srv, block("docs/local-mode.md", 3, "python")))
+        for _ in range(2):
+            r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(conftest)],
+                               cwd=conftest.parent, capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0 and "2 passed" in r.stdout, r.stdout + r.stderr
+    finally:
+        srv.stop()
+    assert not data_dir.exists()
+
+
+def test_local_mode_md_clients(tmp_path):
+    """The CLI, legacy SDK and Terraform blocks of docs/local-mode.md against a `--dev` server: the
+    CLI creates a gateway that is active at once and `vpngw reset` with no credentials empties the
+    server; the SDK lists; the provider block is valid HCL naming the dev key and every endpoint."""
+    srv = DevServer(tmp_path)
+    srv.start()
+    try:
+        out = run_shell(srv, block("docs/local-mode.md", 4, "sh"))
+        gw = re.search(r'"VpnGatewayId": "(vpn-[^"]+)"', out).group(1)
+        assert re.search(rf"^{gw} +\| active$", out, re.M), out
+        body = srv.tea_client().describe_vpn_gateways(
+            vpc_models.DescribeVpnGatewaysRequest(region_id="cn-hangzhou")).body
+        assert body.total_count == 0, out
+        srv.tea_client().create_vpn_gateway(vpc_models.CreateVpnGatewayRequest(
+            region_id="cn-hangzhou", vpc_id="vpc-doc", bandwidth=10))
+        answer = json.loads(run_python(srv, block("docs/local-mode.md", 5, "python")))
+        assert answer["TotalCount"] == 1, answer
+    finally:
+        srv.stop()
+    hcl = block("docs/local-mode.md", 6, "hcl")
+    assert not single_line_blocks_with_several_arguments(hcl)
+    provider = assert_provider_endpoints(hcl2.loads(hcl))
+    assert (provider["access_key"], provider["secret_key"]) == tuple(f'"{k}"' for k in DEV_KEY), provider

@@ -19,6 +19,9 @@ pub struct Config {
     /// Requests per second and account (token bucket, one second of
     /// burst); 0: no limit. Per process (`throttle.rs`).
     pub rate_limit_per_account: u32,
+    /// Serve `ResetState` (vpngw's own product), which empties the store
+    /// back to a first start: `vpngw serve --dev` only.
+    pub reset_allowed: bool,
 }
 
 /// Per-account limits; 0 means unlimited.
@@ -42,6 +45,7 @@ impl Default for Config {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(900),
             rate_limit_per_account: 0,
+            reset_allowed: false,
         }
     }
 }

@@ -36,6 +36,8 @@ pub enum Command {
     Ram(crate::cloud::RamCallArgs),
     /// Call an STS operation: `vpngw sts GetCallerIdentity`.
     Sts(crate::cloud::StsCallArgs),
+    /// Empty a `vpngw serve --dev` server back to its first start (ResetState).
+    Reset(crate::cloud::ResetArgs),
     /// Save credentials, region and endpoint in a profile (~/.vpngw/config.json).
     Configure(crate::cloud::ConfigureArgs),
     /// Show the audit log of writes, from the data directory.
@@ -58,6 +60,10 @@ pub struct ServeArgs {
     #[serde(skip)]
     pub config: Option<PathBuf>,
 
+    /// Local mode for test suites (docs/local-mode.md): temporary data dir, the well-known root key, no provisioning delays, ResetState [default: false].
+    #[arg(long, env = "VPNGW_DEV", num_args = 0..=1, default_missing_value = "true")]
+    pub dev: Option<bool>,
+
     /// Address to listen on: HTTPS when TLS is configured, else HTTP [default: 127.0.0.1:8080].
     #[arg(long, env = "VPNGW_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -78,7 +84,7 @@ pub struct ServeArgs {
     #[arg(long, env = "VPNGW_TLS_KEY", value_name = "PATH")]
     pub tls_key: Option<PathBuf>,
 
-    /// Directory holding the database and the master key file [default: ./vpngw-data].
+    /// Directory holding the database and the master key file; empty: a temporary one, removed at exit [default: ./vpngw-data, with --dev a temporary one].
     #[arg(long, env = "VPNGW_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
@@ -90,15 +96,15 @@ pub struct ServeArgs {
     #[arg(long, env = "VPNGW_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
 
-    /// Root access key ID given to the root account on first start [default: generated].
+    /// Root access key ID given to the root account on first start [default: generated, with --dev the well-known one].
     #[arg(long, env = "VPNGW_ROOT_ACCESS_KEY_ID", hide_env_values = true)]
     pub root_access_key_id: Option<String>,
 
-    /// Root access key secret given to the root account on first start [default: generated].
+    /// Root access key secret given to the root account on first start [default: generated, with --dev the well-known one].
     #[arg(long, env = "VPNGW_ROOT_ACCESS_KEY_SECRET", hide_env_values = true)]
     pub root_access_key_secret: Option<String>,
 
-    /// Milliseconds a new VPN gateway stays `init` before it is `active` [default: 2000].
+    /// Milliseconds a new VPN gateway stays `init` before it is `active` [default: 2000, with --dev 0].
     #[arg(long, env = "VPNGW_GATEWAY_PROVISION_DELAY_MS")]
     pub gateway_provision_delay_ms: Option<i64>,
 
@@ -162,6 +168,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sts(a) => {
             exit_with(crate::cloud::run(crate::cloud::CloudProduct::Sts, &a.action, &a.rest).await?)
         }
+        Command::Reset(a) => exit_with(
+            crate::cloud::run(crate::cloud::CloudProduct::Vpngw, "ResetState", &a.rest).await?,
+        ),
         Command::Configure(a) => crate::cloud::configure(a),
         Command::Audit(a) => crate::audit_cmd::run(a).await,
         Command::Completion { shell } => {

@@ -35,6 +35,8 @@ pub enum CloudProduct {
     Vpc,
     Ram,
     Sts,
+    /// vpngw's own product; the CLI calls its `ResetState` as `vpngw reset`.
+    Vpngw,
 }
 
 impl CloudProduct {
@@ -43,6 +45,17 @@ impl CloudProduct {
             CloudProduct::Vpc => vpngw_api::actions::Product::Vpc,
             CloudProduct::Ram => vpngw_api::actions::Product::Ram,
             CloudProduct::Sts => vpngw_api::actions::Product::Sts,
+            CloudProduct::Vpngw => vpngw_api::actions::Product::Vpngw,
+        }
+    }
+
+    /// The `vpngw` subcommand that calls it.
+    fn command(self) -> &'static str {
+        match self {
+            CloudProduct::Vpc => "vpc",
+            CloudProduct::Ram => "ram",
+            CloudProduct::Sts => "sts",
+            CloudProduct::Vpngw => "reset",
         }
     }
 
@@ -124,6 +137,19 @@ pub struct StsCallArgs {
     /// The API operation, e.g. AssumeRole.
     #[arg(value_parser = ActionParser(CloudProduct::Sts), allow_hyphen_values = true)]
     pub action: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub rest: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    disable_help_flag = true,
+    after_help = "Empties a `vpngw serve --dev` server back to its first start (ResetState; docs/local-mode.md).\n\
+CLI flags as for `vpngw vpc` (--endpoint URL, --profile NAME, --access-key-id ID, --access-key-secret S, …).\n\
+Without credentials in the flags, the environment or a profile, the well-known key of `--dev`."
+)]
+pub struct ResetArgs {
+    /// CLI flags.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
     pub rest: Vec<String>,
 }
@@ -332,7 +358,13 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-fn resolve(flags: &Flags, params: &[(String, String)]) -> anyhow::Result<Resolved> {
+/// `fallback`: the key to use when the flags, the environment and the
+/// profile give none.
+fn resolve(
+    flags: &Flags,
+    params: &[(String, String)],
+    fallback: Option<(&str, &str)>,
+) -> anyhow::Result<Resolved> {
     let path = config_path(flags.config_path.clone())?;
     let file = ConfigFile::load(&path)?;
     let profile_name = flags
@@ -358,6 +390,8 @@ fn resolve(flags: &Flags, params: &[(String, String)]) -> anyhow::Result<Resolve
             p.access_key_secret.clone(),
             Some(p.sts_token.clone()).filter(|t| !t.is_empty()),
         )
+    } else if let Some((id, secret)) = fallback {
+        (id.to_owned(), secret.to_owned(), None)
     } else {
         bail!(
             "no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, \
@@ -417,14 +451,16 @@ fn kind_name(kind: &vpngw_model::operations::ParamKind) -> String {
 /// `vpngw vpc <Action> --help`: the operation's parameters, from the
 /// vendor's metadata vpngw is generated from.
 fn action_help(product: CloudProduct, action: &str) -> String {
-    let mut out = format!(
-        "vpngw {} {action} [--Param value ...]\n",
-        match product {
-            CloudProduct::Vpc => "vpc",
-            CloudProduct::Ram => "ram",
-            CloudProduct::Sts => "sts",
-        }
-    );
+    let mut out = match product {
+        CloudProduct::Vpngw => format!(
+            "vpngw {} [CLI flags]\n\n\
+             Empties a `vpngw serve --dev` server back to its first start (ResetState, \
+             docs/local-mode.md).\nWithout credentials in the flags, the environment or a \
+             profile: the well-known key of --dev.\n",
+            product.command()
+        ),
+        _ => format!("vpngw {} {action} [--Param value ...]\n", product.command()),
+    };
     let served = product.actions().contains(&action);
     if !served {
         out.push_str("(not an operation this vpngw serves; the server will say so)\n");
@@ -457,6 +493,7 @@ fn action_help(product: CloudProduct, action: &str) -> String {
                 }
             }
         }
+        None if product == CloudProduct::Vpngw => {}
         None => out.push_str("\nParameters: see the product's API reference.\n"),
     }
     out.push_str(
@@ -469,11 +506,7 @@ fn action_help(product: CloudProduct, action: &str) -> String {
 
 /// Runs one product command; returns the process exit code.
 pub async fn run(product: CloudProduct, action: &str, rest: &[String]) -> anyhow::Result<i32> {
-    let name = match product {
-        CloudProduct::Vpc => "vpc",
-        CloudProduct::Ram => "ram",
-        CloudProduct::Sts => "sts",
-    };
+    let name = product.command();
     if action == "--help" || action == "-h" {
         let mut cli = <crate::cli::Cli as clap::CommandFactory>::command();
         if let Some(sub) = cli.find_subcommand_mut(name) {
@@ -487,7 +520,12 @@ pub async fn run(product: CloudProduct, action: &str, rest: &[String]) -> anyhow
         return Ok(0);
     }
     let (mut params, flags) = parse_rest(rest)?;
-    let r = resolve(&flags, &params)?;
+    // `vpngw reset` talks to a dev server, whose key is well known.
+    let fallback = (product == CloudProduct::Vpngw).then_some((
+        crate::config::DEV_ACCESS_KEY_ID,
+        crate::config::DEV_ACCESS_KEY_SECRET,
+    ));
+    let r = resolve(&flags, &params, fallback)?;
     if let Some(token) = &r.sts_token {
         params.push(("SecurityToken".into(), token.clone()));
     }

@@ -24,6 +24,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
+    /// The local mode for test suites (docs/local-mode.md): other defaults
+    /// ([`Settings::dev_defaults`]) and the `ResetState` operation.
+    pub dev: bool,
     /// Address to serve the API, `/metrics`, `/healthz` and the console on:
     /// HTTPS when TLS is configured (below), plain HTTP otherwise.
     pub listen: SocketAddr,
@@ -39,6 +42,8 @@ pub struct Settings {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     /// Directory holding the database and (by default) the master key.
+    /// Empty: a new temporary directory, removed when the server stops
+    /// ([`temporary_data_dir`]).
     pub data_dir: PathBuf,
     /// PostgreSQL database (`postgres://user:password@host:5432/db`) shared
     /// by one or more replicas; `None`: SQLite in `data_dir`. Replicas on one
@@ -87,6 +92,7 @@ pub enum LogFormat {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
+            dev: false,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             listen_http: None,
             tls: None,
@@ -114,7 +120,28 @@ impl Default for Settings {
     }
 }
 
+/// The root key of `vpngw serve --dev`: well known, printed at start and
+/// documented (docs/local-mode.md), like LocalStack's `test`/`test`. A dev
+/// server holds nothing worth a secret key.
+pub const DEV_ACCESS_KEY_ID: &str = "LTAIvpngwDevLocalKey0000";
+pub const DEV_ACCESS_KEY_SECRET: &str = "vpngwDevSecretNotForProduction";
+
 impl Settings {
+    /// What `--dev` changes before the file, the environment and the flags
+    /// are laid over it: a temporary data directory, the well-known root
+    /// key, no provisioning delays, and `ResetState` served.
+    pub fn dev_defaults() -> Settings {
+        Settings {
+            dev: true,
+            data_dir: PathBuf::new(),
+            root_access_key_id: Some(DEV_ACCESS_KEY_ID.into()),
+            root_access_key_secret: Some(DEV_ACCESS_KEY_SECRET.into()),
+            gateway_provision_delay_ms: 0,
+            gateway_update_delay_ms: 0,
+            ..Settings::default()
+        }
+    }
+
     /// Reads a settings file. Unknown keys and ill-typed values are errors
     /// naming the file, line and key.
     pub fn from_file(path: &Path) -> anyhow::Result<Settings> {
@@ -177,19 +204,54 @@ impl Settings {
                 connections_per_gateway: self.quota_connections_per_gateway,
             },
             rate_limit_per_account: self.rate_limit_per_account,
+            reset_allowed: self.dev,
             ..vpngw_api::Config::default()
         }
     }
 }
 
-/// Resolves the settings of one `vpngw serve`: defaults, then the file
-/// (`--config` / `VPNGW_CONFIG`), then environment and flags.
+/// Resolves the settings of one `vpngw serve`: the defaults (those of
+/// `--dev` when the flag, the environment or the file sets `dev`), then the
+/// keys the file (`--config` / `VPNGW_CONFIG`) sets, then environment and
+/// flags.
 pub fn resolve(args: &crate::cli::ServeArgs) -> anyhow::Result<Settings> {
-    let base = match &args.config {
-        Some(path) => Settings::from_file(path)?,
-        None => Settings::default(),
+    let file = match &args.config {
+        Some(path) => {
+            // Checked whole first: unknown keys and ill-typed values are errors.
+            Settings::from_file(path)?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the config file {}", path.display()))?;
+            text.parse::<toml::Table>()
+                .with_context(|| format!("in the config file {}", path.display()))?
+        }
+        None => toml::Table::new(),
     };
-    base.overlay(args)
+    let dev = args
+        .dev
+        .or_else(|| file.get("dev").and_then(toml::Value::as_bool))
+        .unwrap_or(false);
+    let defaults = if dev {
+        Settings::dev_defaults()
+    } else {
+        Settings::default()
+    };
+    defaults.overlay(&file)?.overlay(args)
+}
+
+/// A data directory for a server whose `data_dir` is empty (`--dev`'s
+/// default): a new directory under the system's temporary directory
+/// (`$TMPDIR`), set into `settings` and removed when the returned guard is
+/// dropped, i.e. when the server stops.
+pub fn temporary_data_dir(settings: &mut Settings) -> anyhow::Result<Option<tempfile::TempDir>> {
+    if !settings.data_dir.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("vpngw-dev-")
+        .tempdir()
+        .context("creating a temporary data directory")?;
+    settings.data_dir = dir.path().to_path_buf();
+    Ok(Some(dir))
 }
 
 #[cfg(test)]
@@ -264,6 +326,7 @@ mod tests {
     fn every_flag_is_a_setting() {
         // A flag without a setting of the same name fails the overlay.
         let all = serve_args(&[
+            "--dev",
             "--listen",
             "127.0.0.1:1",
             "--listen-http",
@@ -315,6 +378,49 @@ mod tests {
         for key in Settings::keys() {
             assert_ne!(defaults[&key], given[&key], "flag for {key} not applied");
         }
+    }
+
+    #[test]
+    fn dev_changes_the_defaults_not_what_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vpngw.toml");
+        // `--dev` alone: the dev defaults.
+        let s = resolve(&serve_args(&["--dev"])).unwrap();
+        assert_eq!(s, Settings::dev_defaults());
+        assert!(s.api_config().reset_allowed && !Settings::default().api_config().reset_allowed);
+        // The file and the flags still win over them.
+        std::fs::write(&file, "gateway_provision_delay_ms = 5\n").unwrap();
+        let s = resolve(&serve_args(&[
+            "--dev",
+            "--config",
+            file.to_str().unwrap(),
+            "--data-dir",
+            "/d",
+        ]))
+        .unwrap();
+        assert_eq!(s.gateway_provision_delay_ms, 5);
+        assert_eq!(s.data_dir, PathBuf::from("/d"));
+        assert_eq!(s.root_access_key_id.as_deref(), Some(DEV_ACCESS_KEY_ID));
+        // `dev = true` in the file is the same as the flag; `--dev false` wins over it.
+        std::fs::write(&file, "dev = true\n").unwrap();
+        let s = resolve(&serve_args(&["--config", file.to_str().unwrap()])).unwrap();
+        assert_eq!(s, Settings::dev_defaults());
+        let s = resolve(&serve_args(&[
+            "--config",
+            file.to_str().unwrap(),
+            "--dev",
+            "false",
+        ]))
+        .unwrap();
+        assert_eq!(s, Settings::default());
+        // A temporary data directory only when none is set, gone with its guard.
+        let mut s = Settings::dev_defaults();
+        let guard = temporary_data_dir(&mut s).unwrap().unwrap();
+        assert!(s.data_dir.is_dir());
+        drop(guard);
+        assert!(!s.data_dir.exists());
+        let mut s = Settings::default();
+        assert!(temporary_data_dir(&mut s).unwrap().is_none());
     }
 
     #[test]

@@ -14,8 +14,10 @@ use crate::{
 };
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let args: Settings = crate::config::resolve(&args)?;
+    let mut args: Settings = crate::config::resolve(&args)?;
     init_logging(args.log_format, &args.log)?;
+    // Removed when this function returns, i.e. when the server stops.
+    let temporary_data_dir = crate::config::temporary_data_dir(&mut args)?;
     let tls_source = crate::tls::source(&args)?;
     // Before anything is written: a busy port changes nothing.
     let main_listener = bind(args.listen).await?;
@@ -133,10 +135,36 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
         tracing::info!(ca = %generated.ca.display(), created = generated.ca_created, "self-signed TLS");
     }
+    if args.dev {
+        print_dev_banner(&args, &endpoints, temporary_data_dir.is_some());
+    }
     tracing::info!(listen = %endpoints.join(" "), data_dir = %args.data_dir.display(), %database, "vpngw serving");
     ready.store(true, std::sync::atomic::Ordering::Release);
     let app = router(state.clone(), args.max_body_bytes);
     crate::listen::serve(listeners, app, needs_tls(state), shutdown_signal()).await
+}
+
+/// What a test suite needs to know about a `--dev` server, on stdout.
+fn print_dev_banner(args: &Settings, endpoints: &[String], temporary: bool) {
+    let key = |v: &Option<String>| v.clone().unwrap_or_default();
+    println!(
+        "vpngw: dev mode (docs/local-mode.md)\n  \
+         endpoint:        {endpoints}\n  \
+         AccessKeyId:     {id}\n  \
+         AccessKeySecret: {secret}\n  \
+         data:            {dir}{temporary}\n  \
+         delays:          gateway provisioning {provision} ms, updates {update} ms\n  \
+         reset:           vpngw reset --endpoint {first} (Action=ResetState, Version={version})",
+        endpoints = endpoints.join(" "),
+        id = key(&args.root_access_key_id),
+        secret = key(&args.root_access_key_secret),
+        dir = args.data_dir.display(),
+        temporary = if temporary { " (removed at exit)" } else { "" },
+        provision = args.gateway_provision_delay_ms,
+        update = args.gateway_update_delay_ms,
+        first = endpoints.first().map(String::as_str).unwrap_or_default(),
+        version = vpngw_api::actions::Product::Vpngw.version(),
+    );
 }
 
 async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {

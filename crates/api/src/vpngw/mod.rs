@@ -1,18 +1,27 @@
 //! vpngw's own product (`Version` [`Product::Vpngw`]): operations the cloud
-//! does not have, used by vpngw's components. Today one: the data plane
-//! agent's `ReportDataplaneState`.
+//! does not have, used by vpngw's components: the data plane agent's
+//! `ReportDataplaneState`, and `ResetState` of the local mode.
 //!
 //! Signed and authenticated like every other call; the RAM action is
 //! `vpngw:<Action>`.
 
 mod events;
 mod report;
+mod reset;
 
 use crate::actions::{ActionDef, Product};
 
-pub(crate) static ACTIONS: &[ActionDef] = &[ActionDef {
-    product: Product::Vpngw,
-    name: "ReportDataplaneState",
-    ram_action: "vpngw:ReportDataplaneState",
-    handler: crate::handler!(report::report),
-}];
+pub(crate) static ACTIONS: &[ActionDef] = &[
+    ActionDef {
+        product: Product::Vpngw,
+        name: "ReportDataplaneState",
+        ram_action: "vpngw:ReportDataplaneState",
+        handler: crate::handler!(report::report),
+    },
+    ActionDef {
+        product: Product::Vpngw,
+        name: "ResetState",
+        ram_action: "vpngw:ResetState",
+        handler: crate::handler!(reset::reset),
+    },
+];
