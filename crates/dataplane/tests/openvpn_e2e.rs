@@ -58,8 +58,11 @@ impl Pki {
                 next_serial: 2,
                 revoked: vec![],
                 crl_number: 1,
+                crl_pem: String::new(),
             },
             connections: 0,
+            clients: vec![],
+            measured_at_ms: 0,
         };
         Pki {
             server_id: server_id.into(),

@@ -100,6 +100,16 @@ pub enum RuleError {
     DnsServers,
     /// `EnableMultiFactorAuth` without the IDaaS instance it needs.
     IdaasMissing,
+    /// `Name`: 1–100 characters, not starting with `http://` or `https://`.
+    Name,
+}
+
+/// `Name` of a server or a certificate: 1–100 characters, not starting with
+/// `http://` or `https://`.
+pub fn check_name(name: &str) -> Result<(), RuleError> {
+    crate::validate::loose_name(name)
+        .then_some(())
+        .ok_or(RuleError::Name)
 }
 
 fn touches(net: Ipv4Net, reserved: &[(Ipv4Addr, u8)]) -> bool {
@@ -290,6 +300,31 @@ pub struct ServerPki {
     pub revoked: Vec<Revoked>,
     /// The CRL's number: increases with every new CRL.
     pub crl_number: u64,
+    /// The CRL signed when the server was made or a certificate was last
+    /// revoked: what OpenVPN's `crl-verify` reads.
+    #[serde(default)]
+    pub crl_pem: String,
+}
+
+impl ServerPki {
+    /// Records the revocation of `cert` at `now_ms` and gives the number the
+    /// next CRL must carry. Revoking a certificate twice records it once.
+    pub fn revoke(&mut self, cert: &SslVpnClientCert, now_ms: i64) -> u64 {
+        if !self.revoked.iter().any(|r| r.serial == cert.serial) {
+            self.revoked.push(Revoked {
+                serial: cert.serial,
+                common_name: cert.id.clone(),
+                revoked_ms: now_ms,
+            });
+        }
+        self.crl_number += 1;
+        self.crl_number
+    }
+
+    /// The common names whose live sessions must end.
+    pub fn revoked_names(&self) -> Vec<String> {
+        self.revoked.iter().map(|r| r.common_name.clone()).collect()
+    }
 }
 
 /// One revoked client certificate.
@@ -323,6 +358,32 @@ pub struct SslVpnServer {
     pub pki: ServerPki,
     /// `Connections` as last measured by the data plane.
     pub connections: i64,
+    /// The clients connected when the data plane last measured
+    /// (DescribeSslVpnClients).
+    #[serde(default)]
+    pub clients: Vec<SslClient>,
+    /// When the data plane measured `connections` and `clients` (agent
+    /// clock, ms); 0: never.
+    #[serde(default)]
+    pub measured_at_ms: i64,
+}
+
+/// One client connected to an SSL server, as OpenVPN's management interface
+/// shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SslClient {
+    /// The certificate's common name: its `SslVpnClientCertId`.
+    pub common_name: String,
+    /// Where it connects from.
+    pub ip: String,
+    pub port: i64,
+    /// The address it got from `ClientIpPool`.
+    pub private_ip: String,
+    /// When it connected, ms since the epoch.
+    pub connected_time: i64,
+    pub receive_bytes: i64,
+    pub send_bytes: i64,
 }
 
 impl SslVpnServer {
@@ -519,8 +580,11 @@ mod tests {
                 next_serial: 2,
                 revoked: vec![],
                 crl_number: 1,
+                crl_pem: String::new(),
             },
             connections: 0,
+            clients: vec![],
+            measured_at_ms: 0,
         };
         let c = client_config(&server, "198.18.0.9");
         for line in [

@@ -13,6 +13,7 @@ use vpngw_model::Lifecycle;
 mod audit;
 mod event_log;
 mod reset;
+mod ssl_vpn;
 mod trail;
 
 fn scope(account: &str) -> Scope {
@@ -55,6 +56,7 @@ pub async fn run_all(store: &dyn Store) {
     nonces(store).await;
     concurrent_writes(store).await;
     trail::trails(store).await;
+    ssl_vpn::servers_and_certs(store).await;
     // Last: it empties the store.
     reset::reset(store).await;
 }

@@ -16,6 +16,10 @@ pub enum Kind {
     VpnPbrRoute,
     /// A diagnosis of a VPN gateway's IPsec connection (DiagnoseVpnGateway).
     VpnDiagnosis,
+    /// An SSL-VPN server of a VPN gateway (`vss-`).
+    SslVpnServer,
+    /// A client certificate of an SSL-VPN server (`vsc-`).
+    SslVpnClientCert,
 }
 
 impl Kind {
@@ -28,6 +32,8 @@ impl Kind {
             Kind::VpnRoute => "vpn_route",
             Kind::VpnPbrRoute => "vpn_pbr_route",
             Kind::VpnDiagnosis => "vpn_diagnosis",
+            Kind::SslVpnServer => "ssl_vpn_server",
+            Kind::SslVpnClientCert => "ssl_vpn_client_cert",
         }
     }
 
@@ -40,6 +46,8 @@ impl Kind {
             "vpn_route" => Kind::VpnRoute,
             "vpn_pbr_route" => Kind::VpnPbrRoute,
             "vpn_diagnosis" => Kind::VpnDiagnosis,
+            "ssl_vpn_server" => Kind::SslVpnServer,
+            "ssl_vpn_client_cert" => Kind::SslVpnClientCert,
             _ => return None,
         })
     }

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use serde::{Serialize, de::DeserializeOwned};
 use vpngw_model::{
-    CustomerGateway, Lifecycle, VcoRoute, VpnConnection, VpnGateway, VpnPbrRoute, VpnRoute,
+    CustomerGateway, Lifecycle, SslVpnClientCert, SslVpnServer, VcoRoute, VpnConnection,
+    VpnGateway, VpnPbrRoute, VpnRoute,
 };
 
 use crate::{InsertGuard, Inserted, Kind, ListQuery, Record, Scope, Store, StoreError, Trail};
@@ -147,6 +148,42 @@ impl Resource for VpnPbrRoute {
     }
     fn links(&self) -> Vec<String> {
         vec![self.vpn_gateway_id.clone(), self.next_hop.clone()]
+    }
+}
+
+// An SSL server belongs to its gateway (which cannot go while it exists) and
+// a client certificate to its server (deleted with it: the cloud's
+// DeleteSslVpnServer removes the server's certificates).
+
+impl Resource for SslVpnServer {
+    const KIND: Kind = Kind::SslVpnServer;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn region_id(&self) -> &str {
+        &self.region_id
+    }
+    fn resource_group_id(&self) -> &str {
+        &self.resource_group_id
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.vpn_gateway_id)
+    }
+}
+
+impl Resource for SslVpnClientCert {
+    const KIND: Kind = Kind::SslVpnClientCert;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn region_id(&self) -> &str {
+        &self.region_id
+    }
+    fn resource_group_id(&self) -> &str {
+        &self.resource_group_id
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.ssl_vpn_server_id)
     }
 }
 
