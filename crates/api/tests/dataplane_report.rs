@@ -342,3 +342,131 @@ async fn ram_users_need_an_allow_for_the_vpngw_action() {
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(status(&api, &vco).await.0, "ipsec_sa_established");
 }
+
+/// A single-tunnel connection with BGP on: its session's state is
+/// `VpnBgpConfig.Status`, and what it learned is listed as the gateway's
+/// `bgp` routes (and the connection's), until it is withdrawn.
+#[tokio::test]
+async fn bgp_status_and_learned_routes() {
+    let api = TestApi::new().await;
+    let (gw, _, vco) = api.connection().await;
+    api.ok(
+        "ModifyVpnConnectionAttribute",
+        &[
+            ("VpnConnectionId", &vco),
+            (
+                "BgpConfig",
+                r#"{"EnableBgp":true,"LocalAsn":65010,"TunnelCidr":"169.254.11.0/30","LocalBgpIp":"169.254.11.1","AuthKey":"k3y"}"#,
+            ),
+        ],
+    )
+    .await;
+    let bgp_status = |c: &Value| c["VpnBgpConfig"]["Status"].as_str().unwrap().to_owned();
+    let c = api
+        .ok("DescribeVpnConnection", &[("VpnConnectionId", &vco)])
+        .await;
+    assert_eq!(bgp_status(&c), "false");
+    let d = digest(&api, &gw, &vco).await;
+    let send_routes = |at: i64, up: bool, routes: Value| {
+        json!({
+            "Agent": "test", "Backend": "strongswan", "MeasuredAt": at,
+            "Connections": [{
+                "VpnConnectionId": vco, "ConfigDigest": d, "Status": "ipsec_sa_established",
+                "Tunnels": [{
+                    "TunnelId": vco, "Status": "ipsec_sa_established",
+                    "BgpStatus": if up { "true" } else { "false" },
+                    "BgpReason": if up { "" } else { "BGP state Connect: TCP-MD5 signatures do not verify" },
+                    "LearnedRoutes": routes,
+                }],
+            }],
+        })
+        .to_string()
+    };
+    let now = 1_700_000_000_000i64;
+    let routes = json!([
+        {"RouteDest": "192.168.50.0/24", "AsPath": "65001", "Community": "(65000,7)"},
+        {"RouteDest": "172.16.0.0/16", "AsPath": "65001 64999", "Community": ""},
+        {"RouteDest": "not-a-prefix", "AsPath": "", "Community": ""},
+    ]);
+    let a = send(&api, &gw, &send_routes(now, true, routes)).await;
+    assert_eq!(a.body["Accepted"], json!([vco]), "{}", a.body);
+    let c = api
+        .ok("DescribeVpnConnection", &[("VpnConnectionId", &vco)])
+        .await;
+    assert_eq!(bgp_status(&c), "true");
+    let listed = |v: &Value| -> Vec<(String, String, String)> {
+        v["VpnRouteEntries"]["VpnRouteEntry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["RouteDest"].as_str().unwrap().to_owned(),
+                    r["Source"].as_str().unwrap_or("").to_owned(),
+                    r["AsPath"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let bgp = api
+        .ok(
+            "DescribeVpnRouteEntries",
+            &[("VpnGatewayId", &gw), ("RouteEntryType", "bgp")],
+        )
+        .await;
+    let mut got = listed(&bgp);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "172.16.0.0/16".into(),
+                "VPN_BGP".into(),
+                "65001 64999".into()
+            ),
+            ("192.168.50.0/24".into(), "VPN_BGP".into(), "65001".into()),
+        ]
+    );
+    assert_eq!(bgp["TotalCount"], 2);
+    assert!(
+        bgp["VpnRouteCounts"]["VpnRouteCount"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["RouteEntryType"] == "bgp"
+                && c["Source"] == "VPN_BGP"
+                && c["RouteCount"] == 2),
+        "{bgp}"
+    );
+    // Custom routes are listed apart, and none of these can be deleted as one.
+    let custom = api
+        .ok("DescribeVpnRouteEntries", &[("VpnGatewayId", &gw)])
+        .await;
+    assert_eq!(custom["TotalCount"], 0);
+    let own = api
+        .ok(
+            "DescribeVcoRouteEntries",
+            &[("VpnConnectionId", &vco), ("RouteEntryType", "bgp")],
+        )
+        .await;
+    assert_eq!(own["TotalCount"], 2, "{own}");
+    assert_eq!(own["VcoRouteEntries"][0]["NextHop"], vco.as_str());
+
+    // The session goes down: its routes go, the status says why not.
+    let a = send(&api, &gw, &send_routes(now + 1000, false, json!([]))).await;
+    assert_eq!(a.body["Written"], 1, "{}", a.body);
+    let c = api
+        .ok("DescribeVpnConnection", &[("VpnConnectionId", &vco)])
+        .await;
+    assert_eq!(bgp_status(&c), "false");
+    let bgp = api
+        .ok(
+            "DescribeVpnRouteEntries",
+            &[("VpnGatewayId", &gw), ("RouteEntryType", "bgp")],
+        )
+        .await;
+    assert_eq!(bgp["TotalCount"], 0, "{bgp}");
+    // A BgpStatus that is not a boolean is refused.
+    let bad = send_routes(now + 2000, true, json!([])).replace("\"true\"", "\"up\"");
+    assert_eq!(send(&api, &gw, &bad).await.status, 400);
+}

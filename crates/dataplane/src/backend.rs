@@ -22,7 +22,7 @@
 //! ([`Dataplane::probe`], [`Dataplane::set_route`]) and forward
 //! [`Dataplane::take_events`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,11 +30,13 @@ use std::time::{Duration, SystemTime};
 
 use crate::charon::{Charon, CharonConfig, CharonError, pid_alive, terminate_pid};
 use crate::crypto::HostCrypto;
+use crate::forwarding::Forwarding;
 use crate::ipsec_server::{
     IpsecServerApplier, IpsecServerDesired, OnlineClient, RenderedServer, ServerApplied,
     render_ipsec_server,
 };
 use crate::model::GatewayDesired;
+use crate::promotion::{self, Promoter, Promotion, Rule};
 use crate::render::TunnelErrorKind;
 use crate::render::{RenderOptions, RenderedTunnel, render_gateway};
 use crate::status::{DataplaneEvent, EventKind, TunnelStatus};
@@ -86,6 +88,16 @@ pub trait Dataplane {
     /// gateway; true when answered within `timeout`.
     async fn probe(&self, source: IpAddr, dest: IpAddr, timeout: Duration) -> bool;
 
+    /// Make the running SAs and the namespace's routing rules follow
+    /// `forwarding` ([`crate::forwarding`]): rekey the child that must
+    /// carry traffic where tunnels hold identical selectors, and keep the
+    /// `unreachable` rules (with their exemptions) as it says. Its route
+    /// children come with [`Dataplane::apply`] (`TunnelDesired::route_children`).
+    async fn apply_forwarding(
+        &mut self,
+        forwarding: &Forwarding,
+    ) -> Result<ForwardingReport, BackendError>;
+
     /// Withdraw (or restore) the route to `remote_subnets` through the
     /// tunnels, keeping the probe path from `source` (`revoke_route`).
     async fn set_route(
@@ -110,6 +122,16 @@ pub trait Dataplane {
     async fn disconnect_ipsec_client(&mut self, ike_sa: u64) -> Result<(), BackendError>;
 }
 
+/// What [`Dataplane::apply_forwarding`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ForwardingReport {
+    /// Children rekeyed to be the newest holder of a selector.
+    pub promoted: Vec<Promotion>,
+    /// `ip rule`s added and removed.
+    pub rules_added: usize,
+    pub rules_removed: usize,
+}
+
 // ---- simulated ---------------------------------------------------------------
 
 /// The deterministic data plane: see the module documentation.
@@ -120,6 +142,7 @@ pub struct Simulated {
     ipsec_server: Option<RenderedServer>,
     events: Vec<DataplaneEvent>,
     withdrawn: BTreeMap<String, bool>,
+    forwarding: Forwarding,
 }
 
 impl Simulated {
@@ -129,6 +152,11 @@ impl Simulated {
             options,
             ..Self::default()
         }
+    }
+
+    /// The last forwarding applied.
+    pub fn forwarding(&self) -> &Forwarding {
+        &self.forwarding
     }
 
     /// Whether [`Dataplane::set_route`] withdrew the route to `subnet`.
@@ -224,6 +252,22 @@ impl Dataplane for Simulated {
         false
     }
 
+    async fn apply_forwarding(
+        &mut self,
+        forwarding: &Forwarding,
+    ) -> Result<ForwardingReport, BackendError> {
+        // Nothing is installed, so nothing is promoted; the blocks are what
+        // a real gateway would install.
+        let before = promotion::rules(&self.forwarding);
+        let after = promotion::rules(forwarding);
+        self.forwarding = forwarding.clone();
+        Ok(ForwardingReport {
+            promoted: Vec::new(),
+            rules_added: after.difference(&before).count(),
+            rules_removed: before.difference(&after).count(),
+        })
+    }
+
     async fn set_route(
         &mut self,
         _source: IpAddr,
@@ -309,6 +353,10 @@ pub struct StrongSwan {
     pending: Vec<DataplaneEvent>,
     max_log_level: i64,
     restarts: u32,
+    promoter: Promoter,
+    /// The forwarding rules installed (`None`: unknown, e.g. left by a
+    /// previous agent; they are cleared first).
+    rules: Option<BTreeSet<Rule>>,
 }
 
 fn pid_file(config: &CharonConfig) -> PathBuf {
@@ -365,6 +413,8 @@ impl StrongSwan {
             pending: Vec::new(),
             max_log_level,
             restarts: 0,
+            promoter: Promoter::default(),
+            rules: None,
         };
         backend.read_host_crypto().await;
         Ok(backend)
@@ -427,6 +477,7 @@ impl StrongSwan {
             }
             self.charon = Some(start_charon(&self.config)?);
             self.restarts += 1;
+            self.promoter.forget();
             self.pending.push(DataplaneEvent {
                 at: SystemTime::now(),
                 tunnel_id: None,
@@ -443,6 +494,60 @@ impl StrongSwan {
         self.server.reset();
         self.events = Some(Vici::subscribe_events(&socket, self.max_log_level).await?);
         Ok(())
+    }
+
+    /// Runs `ip -batch -` in the namespace; `-force` goes on past lines
+    /// that fail, whose messages are returned.
+    async fn ip_batch(&self, lines: &[String]) -> Result<Vec<String>, BackendError> {
+        use tokio::io::AsyncWriteExt;
+        if lines.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut c = self.ip_command();
+        c.args(["-force", "-batch", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = c
+            .spawn()
+            .map_err(|e| BackendError::Command(format!("ip -batch: {e}")))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let text = lines.join("\n") + "\n";
+            stdin
+                .write_all(text.as_bytes())
+                .await
+                .map_err(|e| BackendError::Command(format!("ip -batch: {e}")))?;
+        }
+        let out = child
+            .wait_with_output()
+            .await
+            .map_err(|e| BackendError::Command(format!("ip -batch: {e}")))?;
+        Ok(String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| !l.starts_with("Command failed"))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// Deletes every rule at the forwarding's priorities (left by an agent
+    /// that stopped or crashed).
+    async fn clear_forwarding_rules(&self) -> Result<(), BackendError> {
+        let shown = self.ip(&["-4", "rule", "show"]).await?;
+        let lines: Vec<String> = shown
+            .lines()
+            .filter_map(|l| l.split(':').next()?.trim().parse::<u32>().ok())
+            .filter(|p| {
+                [
+                    promotion::RULE_PRIORITY_CHARON,
+                    promotion::RULE_PRIORITY_EXEMPT,
+                    promotion::RULE_PRIORITY_BLOCK,
+                ]
+                .contains(p)
+            })
+            .map(|p| format!("-4 rule del priority {p}"))
+            .collect();
+        self.ip_batch(&lines).await.map(drop)
     }
 
     async fn checked<T>(&mut self, r: Result<T, ViciError>) -> Result<T, BackendError> {
@@ -556,6 +661,62 @@ impl Dataplane for StrongSwan {
         }
     }
 
+    async fn apply_forwarding(
+        &mut self,
+        forwarding: &Forwarding,
+    ) -> Result<ForwardingReport, BackendError> {
+        let mut report = ForwardingReport::default();
+        let sas = self.applier.vici().list_sas().await;
+        let sas = self.checked(sas).await?;
+        let installed = promotion::installed_children(&sas);
+        for p in self.promoter.plan(&installed, &forwarding.promotions) {
+            let r = self.applier.vici().rekey_child(p.uniqueid).await;
+            match self.checked(r).await {
+                Ok(()) => report.promoted.push(p),
+                // The child went away meanwhile: the next look decides again.
+                Err(BackendError::Vici(ViciError::Failed { .. })) => self.promoter.forget(),
+                Err(e) => return Err(e),
+            }
+        }
+
+        if self.rules.is_none() {
+            self.clear_forwarding_rules().await?;
+            self.rules = Some(BTreeSet::new());
+        }
+        let want = promotion::rules(forwarding);
+        let have = self.rules.clone().unwrap_or_default();
+        // Add before deleting, exemptions before blocks (the set's order).
+        let mut lines: Vec<String> = want
+            .difference(&have)
+            .map(|(prio, rule)| format!("-4 rule add priority {prio} {rule}"))
+            .collect();
+        report.rules_added = lines.len();
+        let removed: Vec<String> = have
+            .difference(&want)
+            .map(|(prio, rule)| format!("-4 rule del priority {prio} {rule}"))
+            .collect();
+        report.rules_removed = removed.len();
+        lines.extend(removed);
+        let problems = self.ip_batch(&lines).await?;
+        let real: Vec<&String> = problems
+            .iter()
+            .filter(|l| !l.contains("File exists") && !l.contains("No such file"))
+            .collect();
+        if !real.is_empty() {
+            // Unknown state: read it again next time.
+            self.rules = None;
+            return Err(BackendError::Command(format!(
+                "ip rule: {}",
+                real.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )));
+        }
+        self.rules = Some(want);
+        Ok(report)
+    }
+
     async fn set_route(
         &mut self,
         source: IpAddr,
@@ -652,6 +813,8 @@ mod tests {
                     remote_subnets: vec!["10.1.0.0/24".into()],
                     dpd: true,
                     nat_traversal: true,
+                    bgp: None,
+                    route_children: Vec::new(),
                 }],
             }],
         }

@@ -21,6 +21,10 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+/// The mark on charon's own packets (`socket-default.fwmark`): they skip
+/// table 220 (`kernel-netlink.fwmark = !…`) and the forwarding's blocks.
+pub const CHARON_FWMARK: &str = "0x4d";
+
 /// Default charon binary on Debian.
 pub const DEFAULT_CHARON: &str = "/usr/lib/ipsec/charon";
 
@@ -237,6 +241,18 @@ charon {{\n\
         vici {{\n\
             socket = unix://{vici}\n\
         }}\n\
+        # charon's own packets (IKE, and libipsec's ESP in UDP) carry a mark\n\
+        # and skip table 220, so that a 0.0.0.0/0 remote selector cannot\n\
+        # swallow the packets to other peers (docs/dataplane-routing.md).\n\
+        socket-default {{\n\
+            fwmark = {mark}\n\
+        }}\n\
+        kernel-netlink {{\n\
+            fwmark = !{mark}\n\
+        }}\n\
+        kernel-libipsec {{\n\
+            allow_peer_ts = yes\n\
+        }}\n\
     }}\n\
 }}\n\
 swanctl {{\n\
@@ -249,6 +265,7 @@ swanctl {{\n\
             log = log.display(),
             level = self.log_level,
             vici = vici.display(),
+            mark = CHARON_FWMARK,
         )
     }
 }
@@ -479,6 +496,8 @@ mod tests {
         assert!(conf.contains("path = /tmp/vpngw-x/charon.log"));
         assert!(conf.contains("retransmit_tries = 2"));
         assert!(conf.contains("i_dont_care_about_security_and_use_aggressive_mode_psk = yes"));
+        assert!(conf.contains("fwmark = 0x4d\n") && conf.contains("fwmark = !0x4d\n"));
+        assert!(conf.contains("allow_peer_ts = yes"));
     }
 
     #[test]

@@ -76,7 +76,9 @@ use ipnet::Ipv4Net;
 /// A pair of traffic selectors as the gateway sees them: `local` is this
 /// side (the VPC side, the packet's source), `remote` the peer's side (the
 /// packet's destination).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Selector {
     /// This side (source of outbound packets).
     pub local: Ipv4Net,

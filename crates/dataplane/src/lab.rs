@@ -524,6 +524,8 @@ impl Lab {
                 remote_subnets: vec![p.inside_subnet.clone()],
                 dpd: true,
                 nat_traversal: true,
+                bgp: None,
+                route_children: Vec::new(),
             });
         }
         Ok(ConnectionDesired {

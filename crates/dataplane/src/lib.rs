@@ -21,6 +21,8 @@
 //! - [`ipsec_server`]: the IPsec server (client-to-site) — one more
 //!   connection with an address pool on the gateway's charon, its clients
 //!   from `list-sas`, and stock road-warrior clients for labs.
+//! - [`bgp`]: the gateway's BGP speaker (BIRD 2): `bird.conf`, the
+//!   process, its control socket, session states and learned routes.
 //! - [`lab`]: gateway + peer namespaces with their own charons, for tests
 //!   and demos (root only).
 //!
@@ -28,6 +30,7 @@
 //! rendering, mirroring and status mapping do not.
 
 pub mod backend;
+pub mod bgp;
 pub mod charon;
 pub mod conf;
 pub mod crypto;
@@ -36,6 +39,7 @@ pub mod ipsec_server;
 pub mod lab;
 pub mod model;
 pub mod openvpn;
+pub mod promotion;
 pub mod render;
 pub mod status;
 pub mod vici;
@@ -45,7 +49,7 @@ pub use charon::{Charon, CharonConfig, CharonError, Retransmit};
 pub use crypto::HostCrypto;
 pub use model::{
     ConnectionDesired, GatewayDesired, IkeMode, IkeSettings, IkeVersion, IpsecSettings, Secret,
-    StartAction, TunnelDesired,
+    StartAction, TunnelBgp, TunnelDesired,
 };
 pub use render::{
     DpdTiming, RenderError, RenderOptions, Rendered, RenderedTunnel, TunnelError, TunnelErrorKind,

@@ -8,10 +8,12 @@
 //! ([`crate::render`]).
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+use crate::forwarding::Selector;
 
 /// The desired state of one gateway (one charon instance).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +75,24 @@ pub struct TunnelDesired {
     pub dpd: bool,
     /// NAT traversal (`EnableNatTraversal`, default on).
     pub nat_traversal: bool,
+    /// The BGP session's addresses when BGP is on for the tunnel: a child
+    /// of their own (`LocalBgpIp/32 === peer/32`) carries the session.
+    #[serde(default)]
+    pub bgp: Option<TunnelBgp>,
+    /// Children for routes, beyond `local_subnets × remote_subnets`: what
+    /// [`crate::forwarding::compute`] found the configured ones cannot
+    /// express. Changing only these never renegotiates the tunnel.
+    #[serde(default)]
+    pub route_children: Vec<Selector>,
+}
+
+/// The addresses of a tunnel's BGP session (inside `TunnelCidr`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TunnelBgp {
+    /// `LocalBgpIp`.
+    pub local_ip: Ipv4Addr,
+    /// The peer's address in `TunnelCidr`.
+    pub peer_ip: Ipv4Addr,
 }
 
 /// IKE version (`IkeVersion`).

@@ -24,11 +24,12 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::conf::{Section, conf_value};
+use crate::conf::{Section, Value, conf_value};
 use crate::crypto::{HostCrypto, PluginState};
+use crate::forwarding::Selector;
 use crate::model::{
     ConnectionDesired, GatewayDesired, IkeMode, IkeSettings, IkeVersion, Secret, StartAction,
-    TunnelDesired,
+    TunnelBgp, TunnelDesired,
 };
 
 /// Dead peer detection timing.
@@ -245,7 +246,8 @@ pub struct RenderedTunnel {
     /// Effective start action of its children (see
     /// [`RenderOptions::traps_supported`]).
     pub start_action: StartAction,
-    /// Child names (one, or one per subnet pair for IKEv1).
+    /// Child names: one, or one per subnet pair for IKEv1; the BGP
+    /// session's (`<tunnel>-bgp`); the route children's (`<tunnel>-r…`).
     pub children: Vec<String>,
     /// The body of `connections.<tunnel_id>` (the `load-conn` payload).
     pub conn: Section,
@@ -262,6 +264,27 @@ impl RenderedTunnel {
     /// The vici `load-conn` message (`{ <name> = { ... } }`).
     pub fn to_vici(&self) -> Section {
         Section::new().section(self.tunnel_id.clone(), self.conn.clone())
+    }
+
+    /// [`Self::conn`] without the route children: when only those differ,
+    /// the tunnel is reloaded without renegotiating it.
+    pub fn without_route_children(&self) -> Section {
+        let mut core = Section::new();
+        for (key, value) in self.conn.entries() {
+            match value {
+                Value::Section(children) if key == "children" => {
+                    let mut kept = Section::new();
+                    for (name, child) in children.entries() {
+                        if !is_route_child_name(&self.tunnel_id, name) {
+                            kept.push(name.clone(), child.clone());
+                        }
+                    }
+                    core.push(key.clone(), Value::Section(kept));
+                }
+                _ => core.push(key.clone(), value.clone()),
+            }
+        }
+        core
     }
 }
 
@@ -581,6 +604,17 @@ pub fn render_tunnel(
         } else {
             vec![(local_ts, remote_ts)]
         };
+    let child = |local: Vec<String>, remote: Vec<String>, start: StartAction| {
+        let child = Section::new()
+            .list("local_ts", local)
+            .list("remote_ts", remote);
+        let child = phase2(child, &tunnel.ipsec, esp.clone(), tunnel.dpd);
+        match start {
+            StartAction::Start => child.kv("start_action", "start"),
+            StartAction::Trap => child.kv("start_action", "trap"),
+            StartAction::None => child,
+        }
+    };
     let mut children = Section::new();
     let mut child_names = Vec::new();
     for (i, (l, r)) in pairs.into_iter().enumerate() {
@@ -589,14 +623,39 @@ pub fn render_tunnel(
         } else {
             format!("{name}-{}", i + 1)
         };
-        let child = Section::new().list("local_ts", l).list("remote_ts", r);
-        let mut child = phase2(child, &tunnel.ipsec, esp.clone(), tunnel.dpd);
-        match start_action {
-            StartAction::Start => child = child.kv("start_action", "start"),
-            StartAction::Trap => child = child.kv("start_action", "trap"),
-            StartAction::None => {}
-        }
-        children = children.section(child_name.clone(), child);
+        children = children.section(child_name.clone(), child(l, r, start_action));
+        child_names.push(child_name);
+    }
+    if let Some(bgp) = &tunnel.bgp {
+        let child_name = format!("{name}-bgp");
+        let session = child(
+            vec![format!("{}/32", bgp.local_ip)],
+            vec![format!("{}/32", bgp.peer_ip)],
+            start_action,
+        );
+        children = children.section(child_name.clone(), session);
+        child_names.push(child_name);
+    }
+    // Route children start on their own (start_action): loading them into
+    // an established tunnel negotiates them there, and dropping one from
+    // the configuration closes its SA (measured: docs/dataplane-routing.md).
+    let route_start = match start_action {
+        StartAction::None => StartAction::None,
+        _ => StartAction::Start,
+    };
+    let mut route_selectors = tunnel.route_children.clone();
+    route_selectors.sort();
+    route_selectors.dedup();
+    for sel in &route_selectors {
+        let child_name = route_child_name(name, sel);
+        children = children.section(
+            child_name.clone(),
+            child(
+                vec![sel.local.to_string()],
+                vec![sel.remote.to_string()],
+                route_start,
+            ),
+        );
         child_names.push(child_name);
     }
     let conn = conn.section("children", children);
@@ -613,6 +672,28 @@ pub fn render_tunnel(
             psk: ike.psk.clone(),
         },
     })
+}
+
+/// The name of a tunnel's child for one route selector: `<tunnel>-r` and
+/// eight hex digits of a hash of the selector (stable across runs, so that
+/// an unchanged route keeps its child).
+pub fn route_child_name(tunnel: &str, selector: &Selector) -> String {
+    // FNV-1a, 32 bits.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in selector.to_string().bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("{tunnel}-r{h:08x}")
+}
+
+/// Whether `child` is one of `tunnel`'s route children ([`route_child_name`]);
+/// its other children are `<tunnel>`, `<tunnel>-<n>` and `<tunnel>-bgp`.
+fn is_route_child_name(tunnel: &str, child: &str) -> bool {
+    child
+        .strip_prefix(tunnel)
+        .and_then(|rest| rest.strip_prefix("-r"))
+        .is_some_and(|hash| hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Render a whole gateway. Tunnels that fail are listed in
@@ -691,6 +772,11 @@ pub fn mirror(connection: &ConnectionDesired) -> GatewayDesired {
                 remote_subnets: t.local_subnets.clone(),
                 dpd: t.dpd,
                 nat_traversal: t.nat_traversal,
+                bgp: t.bgp.map(|b| TunnelBgp {
+                    local_ip: b.peer_ip,
+                    peer_ip: b.local_ip,
+                }),
+                route_children: Vec::new(),
             }
         })
         .collect();
@@ -725,6 +811,8 @@ mod tests {
             remote_subnets: vec!["10.1.0.0/24".into()],
             dpd: true,
             nat_traversal: true,
+            bgp: None,
+            route_children: Vec::new(),
         }
     }
 
@@ -829,6 +917,34 @@ mod tests {
         let mut g = single(tunnel("vco-4", ike, ipsec));
         g.connections[0].start_action = StartAction::None;
         insta::assert_snapshot!(conf(&g));
+    }
+
+    #[test]
+    fn route_children_are_all_that_without_route_children_drops() {
+        let mut t = tunnel("vco-r", defaults(), IpsecSettings::default());
+        t.bgp = Some(TunnelBgp {
+            local_ip: "169.254.10.1".parse().expect("ip"),
+            peer_ip: "169.254.10.2".parse().expect("ip"),
+        });
+        let plain = render_gateway(&single(t.clone()), &RenderOptions::default());
+        t.route_children = vec![Selector::new(
+            "10.0.0.0/24".parse().expect("net"),
+            "192.168.50.0/24".parse().expect("net"),
+        )];
+        let routed = render_gateway(&single(t), &RenderOptions::default());
+        let (plain, routed) = (&plain.tunnels[0], &routed.tunnels[0]);
+        assert_ne!(plain.conn, routed.conn);
+        assert_eq!(
+            plain.without_route_children(),
+            routed.without_route_children()
+        );
+        assert_eq!(plain.without_route_children(), plain.conn);
+        assert!(is_route_child_name(
+            "vco-r",
+            routed.children.last().expect("route child")
+        ));
+        assert!(!is_route_child_name("vco-r", "vco-r-bgp"));
+        assert!(!is_route_child_name("vco-r", "vco-r-2"));
     }
 
     #[test]

@@ -249,6 +249,14 @@ impl Vici {
         self.command("initiate", &msg).await.map(drop)
     }
 
+    /// `rekey` one CHILD_SA (by its unique id): its replacement is
+    /// installed as the newest SA, which is the one kernel-libipsec sends
+    /// through when several SAs have identical selectors.
+    pub async fn rekey_child(&self, uniqueid: u64) -> Result<(), ViciError> {
+        let msg = Section::new().kv("child-id", uniqueid.to_string());
+        self.command("rekey", &msg).await.map(drop)
+    }
+
     /// `terminate` every IKE SA of connection `ike` without waiting for the
     /// peer's answer. Succeeds when there is nothing to terminate.
     pub async fn terminate(&self, ike: &str) -> Result<(), ViciError> {
@@ -414,6 +422,9 @@ pub struct ApplyReport {
     pub loaded: Vec<String>,
     /// Tunnels already loaded with the same configuration.
     pub unchanged: Vec<String>,
+    /// Tunnels whose route children alone changed: reloaded without
+    /// renegotiating (charon starts the new children and closes the old).
+    pub rerouted: Vec<String>,
     /// Tunnels unloaded (and their SAs terminated) because they disappeared
     /// or no longer render.
     pub unloaded: Vec<String>,
@@ -562,7 +573,24 @@ impl Applier {
                     message: e.to_string(),
                 },
             };
-            let changed = self.applied.contains_key(&name);
+            let old = self.applied.get(&name);
+            if old.is_some_and(|o| {
+                o.without_route_children() == tunnel.without_route_children()
+                    && o.secret == tunnel.secret
+            }) {
+                match self.vici.load_conn(&tunnel).await {
+                    Ok(()) => {
+                        self.applied.insert(name.clone(), tunnel);
+                        report.rerouted.push(name);
+                    }
+                    Err(e @ ViciError::Failed { .. }) => {
+                        report.errors.push(rejected("load-conn", e))
+                    }
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
+            let changed = old.is_some();
             if changed {
                 // The SAs negotiated with the old settings go. charon runs
                 // start actions only for connections it has not seen, so

@@ -60,6 +60,26 @@ pub struct TunnelSpec {
     pub ipsec_auth_alg: String,
     pub ipsec_pfs: String,
     pub ipsec_lifetime_s: i64,
+    /// The tunnel's BGP session, when BGP is on (single tunnel:
+    /// `VpnBgpConfig.EnableBgp`; dual tunnel: `EnableTunnelsBgp`). Absent
+    /// from the digest's JSON when off, so that connections without BGP
+    /// keep the digests they had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bgp: Option<BgpSpec>,
+}
+
+/// A tunnel's BGP session as the API describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BgpSpec {
+    pub local_asn: i64,
+    /// The customer gateway's ASN (0 when it has none).
+    pub peer_asn: i64,
+    pub tunnel_cidr: String,
+    pub local_bgp_ip: String,
+    pub peer_bgp_ip: String,
+    /// `AuthKey` (single-tunnel connections only; the API has none per
+    /// tunnel): TCP-MD5 when not empty.
+    pub auth_key: String,
 }
 
 /// An enabled health check.
@@ -193,6 +213,15 @@ pub fn spec_from_api(
         ipsec_auth_alg: String::new(),
         ipsec_pfs: String::new(),
         ipsec_lifetime_s: 0,
+        bgp: None,
+    };
+    let bgp_of = |b: &serde_json::Value, auth_key: String| BgpSpec {
+        local_asn: int(b, "LocalAsn"),
+        peer_asn: int(b, "PeerAsn"),
+        tunnel_cidr: text(b, "TunnelCidr"),
+        local_bgp_ip: text(b, "LocalBgpIp"),
+        peer_bgp_ip: text(b, "PeerBgpIp"),
+        auth_key,
     };
     let options = field(connection, "TunnelOptionsSpecification")
         .and_then(|s| field(s, "TunnelOptions"))
@@ -213,6 +242,10 @@ pub fn spec_from_api(
             t.enable_nat_traversal = flag(connection, "EnableNatTraversal", true);
             ike_of(&mut t, field(connection, "IkeConfig").unwrap_or(empty()));
             ipsec_of(&mut t, field(connection, "IpsecConfig").unwrap_or(empty()));
+            let bgp = field(connection, "VpnBgpConfig").unwrap_or(empty());
+            if flag(bgp, "EnableBgp", false) {
+                t.bgp = Some(bgp_of(bgp, text(bgp, "AuthKey")));
+            }
             tunnels.push(t);
         }
         Some(options) => {
@@ -232,6 +265,10 @@ pub fn spec_from_api(
                 t.enable_nat_traversal = flag(o, "EnableNatTraversal", true);
                 ike_of(&mut t, field(o, "TunnelIkeConfig").unwrap_or(empty()));
                 ipsec_of(&mut t, field(o, "TunnelIpsecConfig").unwrap_or(empty()));
+                if flag(connection, "EnableTunnelsBgp", false) {
+                    let bgp = field(o, "TunnelBgpConfig").unwrap_or(empty());
+                    t.bgp = Some(bgp_of(bgp, String::new()));
+                }
                 tunnels.push(t);
             }
         }
@@ -301,6 +338,30 @@ pub struct TunnelReport {
     pub bytes_out: u64,
     pub packets_in: u64,
     pub packets_out: u64,
+    /// The BGP session: `true` (Established), `false`, or empty when BGP is
+    /// off for the tunnel.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub bgp_status: String,
+    /// Why the session is not Established (empty when it is or BGP is off).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub bgp_reason: String,
+    /// The routes the session learned, while it is Established; `None`
+    /// when BGP is off. Kept as route records (DescribeVpnRouteEntries with
+    /// `RouteEntryType=bgp`), not in the connection's document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learned_routes: Option<Vec<LearnedRoute>>,
+}
+
+/// A route a tunnel's BGP session learned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LearnedRoute {
+    /// The prefix (`RouteDest`).
+    pub route_dest: String,
+    /// ASNs separated by spaces, nearest first (`AsPath`).
+    pub as_path: String,
+    /// `(asn,value)` communities separated by spaces (`Community`).
+    pub community: String,
 }
 
 /// One log line for DescribeVpnConnectionLogs.
@@ -328,6 +389,29 @@ pub struct Measured {
     pub health_check_status: String,
     pub route_withdrawn: bool,
     pub tunnels: Vec<TunnelReport>,
+    /// [`learned_routes_digest`] of the learned routes written as route
+    /// records (empty when there are none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub learned_routes_digest: String,
+}
+
+/// SHA-256 (hex) of a connection report's learned routes (every tunnel's,
+/// in order); empty when no tunnel reports any.
+pub fn learned_routes_digest(report: &ConnectionReport) -> String {
+    let routes: Vec<(&str, &Vec<LearnedRoute>)> = report
+        .tunnels
+        .iter()
+        .filter_map(|t| t.learned_routes.as_ref().map(|r| (t.tunnel_id.as_str(), r)))
+        .filter(|(_, r)| !r.is_empty())
+        .collect();
+    if routes.is_empty() {
+        return String::new();
+    }
+    let json = serde_json::to_vec(&routes).unwrap_or_default();
+    Sha256::digest(&json)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Measured {
@@ -341,7 +425,11 @@ impl Measured {
     ) -> bool {
         let same_tunnels = self.tunnels.len() == report.tunnels.len()
             && self.tunnels.iter().zip(&report.tunnels).all(|(a, b)| {
-                a.tunnel_id == b.tunnel_id && a.status == b.status && a.reason == b.reason
+                a.tunnel_id == b.tunnel_id
+                    && a.status == b.status
+                    && a.reason == b.reason
+                    && a.bgp_status == b.bgp_status
+                    && a.bgp_reason == b.bgp_reason
             });
         status != stored_status
             || self.reason != report.reason
@@ -362,6 +450,27 @@ pub fn health_check_status(c: &crate::VpnConnection) -> &str {
         Some(s @ ("success" | "failed")) => s,
         _ => "failed",
     }
+}
+
+/// `BgpStatus` of a tunnel (the connection id for a single-tunnel
+/// connection): empty while BGP is off for it; otherwise `true` when the data
+/// plane last measured an Established session, else `false` (also while
+/// nothing has been measured).
+pub fn bgp_status(c: &crate::VpnConnection, tunnel_id: &str) -> &'static str {
+    let enabled = if c.tunnels.is_empty() {
+        c.bgp.enable
+    } else {
+        c.enable_tunnels_bgp && c.tunnels.iter().any(|t| t.id == tunnel_id && t.bgp.enable)
+    };
+    if !enabled {
+        return "";
+    }
+    let up = c.measured.as_ref().is_some_and(|m| {
+        m.tunnels
+            .iter()
+            .any(|t| t.tunnel_id == tunnel_id && t.bgp_status == "true")
+    });
+    if up { "true" } else { "false" }
 }
 
 /// The three negotiation statuses, from worst to best.
@@ -406,6 +515,7 @@ mod tests {
                 ipsec_auth_alg: "sha1".into(),
                 ipsec_pfs: "group2".into(),
                 ipsec_lifetime_s: 86400,
+                bgp: None,
             }],
         }
     }

@@ -527,7 +527,7 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
         vpn_bgp_config: VpnBgpConfigView::of(
             &opened.bgp,
             opened.bgp.auth_key.clone(),
-            if opened.bgp.enable { "false" } else { "" },
+            vpngw_model::dataplane::bgp_status(&opened, &opened.id),
         ),
         vco_health_check: VcoHealthCheckView::of(opened.health_check.as_ref(), health_status),
         spec: spec(opened.tunnel_bandwidth.as_deref()).to_owned(),

@@ -436,7 +436,7 @@ async fn modify_once(ctx: &Ctx<'_>) -> Reply {
         vpn_bgp_config: super::views::VpnBgpConfigView::of(
             &opened.bgp,
             opened.bgp.auth_key.clone(),
-            if opened.bgp.enable { "false" } else { "" },
+            vpngw_model::dataplane::bgp_status(&opened, &opened.id),
         ),
         vco_health_check: super::views::VcoHealthCheckView::of(
             opened.health_check.as_ref(),

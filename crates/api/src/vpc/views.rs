@@ -357,7 +357,8 @@ pub struct TunnelBgpConfigView {
 }
 
 impl TunnelOptionsView {
-    pub fn of(t: &Tunnel, state: &str, psk: String) -> TunnelOptionsView {
+    /// `bgp_status`: [`vpngw_model::dataplane::bgp_status`] of the tunnel.
+    pub fn of(t: &Tunnel, state: &str, psk: String, bgp_status: &str) -> TunnelOptionsView {
         TunnelOptionsView {
             tunnel_id: t.id.clone(),
             tunnel_index: t.index,
@@ -393,11 +394,7 @@ impl TunnelOptionsView {
                 tunnel_cidr: t.bgp.tunnel_cidr.clone(),
                 local_bgp_ip: t.bgp.local_bgp_ip.clone(),
                 peer_bgp_ip: t.bgp.peer_bgp_ip.clone(),
-                bgp_status: if t.bgp.enable {
-                    "false".into()
-                } else {
-                    String::new()
-                },
+                bgp_status: bgp_status.to_owned(),
             },
         }
     }
@@ -477,7 +474,14 @@ impl VpnConnectionView {
                         .cloned()
                         .chain(std::iter::repeat(String::new())),
                 )
-                .map(|(t, psk)| TunnelOptionsView::of(t, &state, psk))
+                .map(|(t, psk)| {
+                    TunnelOptionsView::of(
+                        t,
+                        &state,
+                        psk,
+                        vpngw_model::dataplane::bgp_status(c, &t.id),
+                    )
+                })
                 .collect(),
         });
         let tags = Tags::of(&c.tags);
@@ -514,7 +518,7 @@ impl VpnConnectionView {
             vpn_bgp_config: VpnBgpConfigView::of(
                 &c.bgp,
                 secrets.bgp_auth_key,
-                if c.bgp.enable { "false" } else { "" },
+                vpngw_model::dataplane::bgp_status(c, &c.id),
             ),
             vco_health_check: VcoHealthCheckView::of(
                 c.health_check.as_ref(),

@@ -6,6 +6,7 @@
 //! `vpngw:<Action>`.
 
 mod events;
+mod learned;
 mod report;
 mod reset;
 

@@ -31,7 +31,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 use vpngw_model::{
     VpnConnection,
-    dataplane::{ConnectionReport, DataplaneReport, Measured, spec_from_api, valid_status},
+    dataplane::{
+        ConnectionReport, DataplaneReport, Measured, TunnelReport, learned_routes_digest,
+        spec_from_api, valid_status,
+    },
 };
 use vpngw_protocol::ApiError;
 use vpngw_store::{StoreError, StoreExt};
@@ -92,6 +95,12 @@ pub async fn report(ctx: &Ctx<'_>) -> Reply {
         if c.tunnels.iter().any(|t| !valid_status(&t.status)) {
             return Err(invalid_report("every tunnel needs a known Status"));
         }
+        if c.tunnels
+            .iter()
+            .any(|t| !matches!(t.bgp_status.as_str(), "" | "true" | "false"))
+        {
+            return Err(invalid_report("BgpStatus is true, false or empty"));
+        }
         if !matches!(c.health_check_status.as_str(), "" | "success" | "failed") {
             return Err(invalid_report(
                 "HealthCheckStatus is success, failed or empty",
@@ -105,7 +114,16 @@ pub async fn report(ctx: &Ctx<'_>) -> Reply {
     let mut cgw_ips: HashMap<String, Option<String>> = HashMap::new();
     let mut answer = Answer::default();
     for c in &report.connections {
-        let outcome = accept(ctx, gateway_id, &gateway_view, &report, c, &mut cgw_ips).await?;
+        let outcome = accept(
+            ctx,
+            gateway_id,
+            gateway.value.auto_propagate,
+            &gateway_view,
+            &report,
+            c,
+            &mut cgw_ips,
+        )
+        .await?;
         let id = c.vpn_connection_id.clone();
         match outcome {
             Outcome::Accepted { written } => {
@@ -160,9 +178,11 @@ async fn resolve_cgws(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn accept(
     ctx: &Ctx<'_>,
     gateway_id: &str,
+    publish: bool,
     gateway_view: &serde_json::Value,
     report: &DataplaneReport,
     c: &ConnectionReport,
@@ -203,16 +223,27 @@ async fn accept(
         {
             return Ok(Outcome::Stale);
         }
+        let routes_digest = learned_routes_digest(c);
+        let routes_changed = conn
+            .measured
+            .as_ref()
+            .map_or(!routes_digest.is_empty(), |m| {
+                m.learned_routes_digest != routes_digest
+            });
         let due = match &conn.measured {
             None => true,
             Some(m) => {
                 m.differs_from(c, &c.status, &conn.status)
                     || m.backend != report.backend
+                    || routes_changed
                     || (counters_changed(m, c) && ctx.now_ms - m.received_ms >= COUNTER_REFRESH_MS)
             }
         };
         if !due {
             return Ok(Outcome::Accepted { written: false });
+        }
+        if routes_changed {
+            super::learned::sync(ctx, gateway_id, publish, &conn, c).await?;
         }
         // Status changes go to the connection's event log (DescribeVpnConnectionLogs).
         let mut changes = Vec::new();
@@ -250,7 +281,16 @@ async fn accept(
             reason: c.reason.clone(),
             health_check_status: c.health_check_status.clone(),
             route_withdrawn: c.route_withdrawn,
-            tunnels: c.tunnels.clone(),
+            // The learned routes are route records, not part of the document.
+            tunnels: c
+                .tunnels
+                .iter()
+                .map(|t| TunnelReport {
+                    learned_routes: None,
+                    ..t.clone()
+                })
+                .collect(),
+            learned_routes_digest: routes_digest,
         });
         match ctx
             .store()

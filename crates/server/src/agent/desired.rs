@@ -284,6 +284,8 @@ pub fn desired_connection(spec: &ConnectionSpec) -> Result<ConnectionDesired, St
             remote_subnets: split_subnets(&spec.remote_subnet),
             dpd: t.enable_dpd,
             nat_traversal: t.enable_nat_traversal,
+            bgp: None,
+            route_children: Vec::new(),
         });
     }
     Ok(ConnectionDesired {
@@ -328,6 +330,7 @@ mod tests {
                 ipsec_auth_alg: "sha1".into(),
                 ipsec_pfs: "disabled".into(),
                 ipsec_lifetime_s: 1800,
+                bgp: None,
             }],
         }
     }

@@ -379,6 +379,7 @@ impl<D: Dataplane> IpsecPart<D> {
                 bytes_out: s.map_or(0, |s| s.bytes_out),
                 packets_in: s.map_or(0, |s| s.packets_in),
                 packets_out: s.map_or(0, |s| s.packets_out),
+                ..TunnelReport::default()
             });
         }
         // A dual-tunnel connection carries traffic when either tunnel does.

@@ -215,22 +215,78 @@ fn tunnel_ids(conn: &VpnConnection) -> Option<Vec<String>> {
     (!up.is_empty()).then_some(up)
 }
 
+/// The `bgp` routes of a gateway whose next hop is connection `conn_id`,
+/// as the connection's own routes.
+async fn learned_by(
+    ctx: &Ctx<'_>,
+    gateway_id: &str,
+    conn_id: &str,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<VcoRoute>, u64), ApiError> {
+    let mut q = ListQuery::new(Kind::VpnRoute, ctx.scope()?, ctx.now_ms);
+    q.parent_id = Some(gateway_id.to_owned());
+    q.fields.push(("route_entry_type", "bgp".to_owned()));
+    q.fields.push(("next_hop", conn_id.to_owned()));
+    q.offset = offset;
+    q.limit = limit;
+    let (routes, total) = ctx
+        .store()
+        .list_typed::<vpngw_model::VpnRoute>(&q)
+        .await
+        .map_err(internal)?;
+    let routes = routes
+        .into_iter()
+        .map(|r| VcoRoute {
+            id: r.id,
+            region_id: r.region_id,
+            vpn_connection_id: conn_id.to_owned(),
+            route_dest: r.route_dest,
+            next_hop: r.next_hop,
+            weight: r.weight,
+            overlay_mode: r.overlay_mode,
+            description: r.description,
+            route_entry_type: RouteEntryType::Bgp,
+            source: r.source,
+            as_path: r.as_path,
+            community: r.community,
+            state: if r.publish_vpc {
+                STATE_PUBLISHED
+            } else {
+                "normal"
+            }
+            .to_owned(),
+            create_time_ms: r.create_time_ms,
+        })
+        .collect();
+    Ok((routes, total))
+}
+
 pub async fn describe(ctx: &Ctx<'_>) -> Reply {
     let conn_id = ctx.params.required("VpnConnectionId")?;
     let entry_type = entry_type(ctx)?;
     let (number, size, offset, limit) = page(ctx)?;
     let conn = connection::load(ctx, conn_id).await?.value;
-    let mut q = ListQuery::new(Kind::VcoRoute, ctx.scope()?, ctx.now_ms);
-    q.parent_id = Some(conn_id.to_owned());
-    q.fields
-        .push(("route_entry_type", entry_type.as_str().to_owned()));
-    q.offset = offset;
-    q.limit = limit;
-    let (routes, total) = ctx
-        .store()
-        .list_typed::<VcoRoute>(&q)
-        .await
-        .map_err(internal)?;
+    let (routes, total) = match (entry_type, super::gateway_of(&conn)) {
+        // What a gateway connection's BGP sessions learned is filed under
+        // the gateway (DescribeVpnRouteEntries), with the connection as the
+        // next hop.
+        (RouteEntryType::Bgp, Some(gateway_id)) => {
+            learned_by(ctx, gateway_id, conn_id, offset, limit).await?
+        }
+        _ => {
+            let mut q = ListQuery::new(Kind::VcoRoute, ctx.scope()?, ctx.now_ms);
+            q.parent_id = Some(conn_id.to_owned());
+            q.fields
+                .push(("route_entry_type", entry_type.as_str().to_owned()));
+            q.offset = offset;
+            q.limit = limit;
+            ctx.store()
+                .list_typed::<VcoRoute>(&q)
+                .await
+                .map_err(internal)?
+        }
+    };
     let tunnels = tunnel_ids(&conn);
     // Route statistics are reported for dual-tunnel connections only.
     let counts = if conn.tunnels.is_empty() {
