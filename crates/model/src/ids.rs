@@ -19,6 +19,12 @@ pub enum IdKind {
     SslVpnServer,
     SslVpnClientCert,
     IpsecServer,
+    Vpc,
+    VSwitch,
+    /// A VPC's vRouter.
+    VRouter,
+    /// A route table of a vRouter.
+    RouteTable,
 }
 
 impl IdKind {
@@ -31,6 +37,10 @@ impl IdKind {
             IdKind::SslVpnServer => "vss-",
             IdKind::SslVpnClientCert => "vsc-",
             IdKind::IpsecServer => "iss-",
+            IdKind::Vpc => "vpc-",
+            IdKind::VSwitch => "vsw-",
+            IdKind::VRouter => "vrt-",
+            IdKind::RouteTable => "vtb-",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod routes;
 pub mod ssl_vpn;
 pub mod tags;
 pub mod validate;
+pub mod vpc;
 pub mod vpn_gateway;
 mod wire_enum;
 
@@ -24,4 +25,5 @@ pub use lifecycle::Lifecycle;
 pub use routes::{VcoRoute, VpnPbrRoute, VpnRoute};
 pub use ssl_vpn::{SslVpnClientCert, SslVpnServer};
 pub use tags::Tag;
+pub use vpc::{VSwitch, Vpc};
 pub use vpn_gateway::VpnGateway;

@@ -15,6 +15,7 @@ mod event_log;
 mod reset;
 mod ssl_vpn;
 mod trail;
+mod vpc;
 
 fn scope(account: &str) -> Scope {
     Scope {
@@ -57,6 +58,7 @@ pub async fn run_all(store: &dyn Store) {
     concurrent_writes(store).await;
     trail::trails(store).await;
     ssl_vpn::servers_and_certs(store).await;
+    vpc::vpcs_and_vswitches(store).await;
     // Last: it empties the store.
     reset::reset(store).await;
 }

@@ -20,6 +20,9 @@ pub enum Kind {
     SslVpnServer,
     /// A client certificate of an SSL-VPN server (`vsc-`).
     SslVpnClientCert,
+    Vpc,
+    /// A vSwitch; its parent is its VPC.
+    VSwitch,
 }
 
 impl Kind {
@@ -34,6 +37,8 @@ impl Kind {
             Kind::VpnDiagnosis => "vpn_diagnosis",
             Kind::SslVpnServer => "ssl_vpn_server",
             Kind::SslVpnClientCert => "ssl_vpn_client_cert",
+            Kind::Vpc => "vpc",
+            Kind::VSwitch => "vswitch",
         }
     }
 
@@ -48,6 +53,8 @@ impl Kind {
             "vpn_diagnosis" => Kind::VpnDiagnosis,
             "ssl_vpn_server" => Kind::SslVpnServer,
             "ssl_vpn_client_cert" => Kind::SslVpnClientCert,
+            "vpc" => Kind::Vpc,
+            "vswitch" => Kind::VSwitch,
             _ => return None,
         })
     }

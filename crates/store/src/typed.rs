@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use serde::{Serialize, de::DeserializeOwned};
 use vpngw_model::{
-    CustomerGateway, Lifecycle, SslVpnClientCert, SslVpnServer, VcoRoute, VpnConnection,
-    VpnGateway, VpnPbrRoute, VpnRoute,
+    CustomerGateway, Lifecycle, SslVpnClientCert, SslVpnServer, VSwitch, VcoRoute, Vpc,
+    VpnConnection, VpnGateway, VpnPbrRoute, VpnRoute,
 };
 
 use crate::{InsertGuard, Inserted, Kind, ListQuery, Record, Scope, Store, StoreError, Trail};
@@ -83,6 +83,43 @@ impl Resource for VpnConnection {
     }
     fn lifecycle(&self) -> Option<&Lifecycle> {
         Some(&self.state)
+    }
+}
+
+impl Resource for Vpc {
+    const KIND: Kind = Kind::Vpc;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn region_id(&self) -> &str {
+        &self.region_id
+    }
+    fn resource_group_id(&self) -> &str {
+        &self.resource_group_id
+    }
+    fn lifecycle(&self) -> Option<&Lifecycle> {
+        Some(&self.lifecycle)
+    }
+}
+
+/// A vSwitch links to its VPC, so a VPC with vSwitches cannot be deleted
+/// (DeleteVpc's `DependencyViolation.VSwitch`).
+impl Resource for VSwitch {
+    const KIND: Kind = Kind::VSwitch;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn region_id(&self) -> &str {
+        &self.region_id
+    }
+    fn resource_group_id(&self) -> &str {
+        &self.resource_group_id
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.vpc_id)
+    }
+    fn lifecycle(&self) -> Option<&Lifecycle> {
+        Some(&self.lifecycle)
     }
 }
 
