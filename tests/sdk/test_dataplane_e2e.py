@@ -69,7 +69,8 @@ def _require_packages() -> None:
 class Lab:
     """One `vpngw lab` for one VPN gateway."""
 
-    def __init__(self, server, gateway: str, peer_psk: dict[str, str], agent_args: list[str] = ()):
+    def __init__(self, server, gateway: str, peer_psk: dict[str, str], agent_args: list[str] = (),
+                 peer_bgp_key: dict[str, str] | None = None):
         self.server = server
         self.gateway = gateway
         self.env = dict(
@@ -81,6 +82,8 @@ class Lab:
                 "--region", REGION, "--sync-interval-ms", "200"]
         for ip, psk in peer_psk.items():
             args += ["--peer-psk", f"{ip}={psk}"]
+        for ip, key in (peer_bgp_key or {}).items():
+            args += ["--peer-bgp-key", f"{ip}={key}"]
         out = subprocess.run(args + ["--"] + AGENT_ARGS + list(agent_args), capture_output=True, text=True, env=self.env, timeout=90)
         assert out.returncode == 0, f"vpngw lab failed:\n{out.stdout}\n{out.stderr}"
         self.summary = out.stdout
@@ -171,12 +174,21 @@ def delete_and_wait_gone(vpc, lab: Lab, vco: str) -> None:
 BAD_PSK_IP = new_peer_ip()
 
 
-@pytest.fixture(scope="module")
-def single_lab(server):
+def lab_on_new_gateway(server, dual: bool = False, **lab_args) -> tuple:
+    """(SDK client, a new VPN gateway — with a disaster-recovery vSwitch for dual tunnels —, its lab)."""
     _require_packages()
     vpc = server.tea_client("v3")
-    gw = create_gateway(vpc)
-    lab = Lab(server, gw, {BAD_PSK_IP: "not-the-connections-psk"})
+    if dual:
+        gw = create_gateway(vpc, vpc_id=new_vpc_id(), v_switch_id="vsw-primary",
+                            disaster_recovery_vswitch_id="vsw-standby")
+    else:
+        gw = create_gateway(vpc)
+    return vpc, gw, Lab(server, gw, **lab_args)
+
+
+@pytest.fixture(scope="module")
+def single_lab(server):
+    vpc, gw, lab = lab_on_new_gateway(server, peer_psk={BAD_PSK_IP: "not-the-connections-psk"})
     yield vpc, gw, lab
     lab.down()
 
@@ -189,20 +201,14 @@ LOAD_WITHOUT_OPENSSL = ("random nonce pem pkcs1 x509 pubkey revocation constrain
 
 @pytest.fixture(scope="module")
 def no_openssl_lab(server):
-    _require_packages()
-    vpc = server.tea_client("v3")
-    gw = create_gateway(vpc)
-    lab = Lab(server, gw, {}, agent_args=["--charon-load", LOAD_WITHOUT_OPENSSL])
+    vpc, gw, lab = lab_on_new_gateway(server, peer_psk={}, agent_args=["--charon-load", LOAD_WITHOUT_OPENSSL])
     yield vpc, gw, lab
     lab.down()
 
 
 @pytest.fixture(scope="module")
 def dual_lab(server):
-    _require_packages()
-    vpc = server.tea_client("v3")
-    gw = create_gateway(vpc, vpc_id=new_vpc_id(), v_switch_id="vsw-primary", disaster_recovery_vswitch_id="vsw-standby")
-    lab = Lab(server, gw, {})
+    vpc, gw, lab = lab_on_new_gateway(server, dual=True, peer_psk={})
     yield vpc, gw, lab
     lab.down()
 

@@ -3,7 +3,8 @@
 //!
 //! - [`StrongSwan`]: a real charon in the gateway's network namespace,
 //!   driven over vici (diff-based [`Applier`]); SA state, counters and log
-//!   events are measured; probes are real pings; a withdrawn route is real.
+//!   events are measured; probes are real pings; the forwarding's
+//!   promotions and `unreachable` rules are real.
 //!   Restarts charon when it dies ([`ViciError::Closed`]).
 //! - [`Simulated`]: no root, no network, fully deterministic. It accepts
 //!   every configuration that renders and reports what honestly can be said
@@ -17,10 +18,10 @@
 //! [`Dataplane::disconnect_ipsec_client`]; on the simulated data plane it is
 //! configured and nobody connects.
 //!
-//! The loop: [`Dataplane::apply`] the desired state, [`Dataplane::ensure_up`],
-//! read [`Dataplane::status`], run health-check probes
-//! ([`Dataplane::probe`], [`Dataplane::set_route`]) and forward
-//! [`Dataplane::take_events`].
+//! The loop: [`Dataplane::apply`] the desired state (with the route
+//! children of the forwarding), [`Dataplane::ensure_up`], read
+//! [`Dataplane::status`], run health-check probes ([`Dataplane::probe`]),
+//! [`Dataplane::apply_forwarding`] and forward [`Dataplane::take_events`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -98,15 +99,6 @@ pub trait Dataplane {
         forwarding: &Forwarding,
     ) -> Result<ForwardingReport, BackendError>;
 
-    /// Withdraw (or restore) the route to `remote_subnets` through the
-    /// tunnels, keeping the probe path from `source` (`revoke_route`).
-    async fn set_route(
-        &mut self,
-        source: IpAddr,
-        remote_subnets: &[String],
-        withdrawn: bool,
-    ) -> Result<(), BackendError>;
-
     /// Converge the gateway's IPsec server (client-to-site; `None`: there
     /// is none). Its log events come with the tunnels' from
     /// [`Dataplane::take_events`], named by the server id.
@@ -141,7 +133,6 @@ pub struct Simulated {
     loaded: BTreeMap<String, RenderedTunnel>,
     ipsec_server: Option<RenderedServer>,
     events: Vec<DataplaneEvent>,
-    withdrawn: BTreeMap<String, bool>,
     forwarding: Forwarding,
 }
 
@@ -157,11 +148,6 @@ impl Simulated {
     /// The last forwarding applied.
     pub fn forwarding(&self) -> &Forwarding {
         &self.forwarding
-    }
-
-    /// Whether [`Dataplane::set_route`] withdrew the route to `subnet`.
-    pub fn route_withdrawn(&self, subnet: &str) -> bool {
-        self.withdrawn.get(subnet).copied().unwrap_or(false)
     }
 }
 
@@ -268,18 +254,6 @@ impl Dataplane for Simulated {
         })
     }
 
-    async fn set_route(
-        &mut self,
-        _source: IpAddr,
-        remote_subnets: &[String],
-        withdrawn: bool,
-    ) -> Result<(), BackendError> {
-        for s in remote_subnets {
-            self.withdrawn.insert(s.clone(), withdrawn);
-        }
-        Ok(())
-    }
-
     async fn apply_ipsec_server(
         &mut self,
         desired: Option<&IpsecServerDesired>,
@@ -333,13 +307,6 @@ impl Dataplane for Simulated {
 }
 
 // ---- strongSwan --------------------------------------------------------------
-
-/// charon's routing table for tunnel routes (`kernel-netlink` default).
-pub const TUNNEL_ROUTE_TABLE: &str = "220";
-/// `ip rule` priority of the probe path kept while a route is withdrawn.
-pub const PROBE_RULE_PRIORITY: &str = "100";
-/// `ip rule` priority of the rule that withdraws a route.
-pub const WITHDRAW_RULE_PRIORITY: &str = "101";
 
 /// A real charon, in the gateway's namespace. See the module documentation.
 #[derive(Debug)]
@@ -717,52 +684,6 @@ impl Dataplane for StrongSwan {
         Ok(report)
     }
 
-    async fn set_route(
-        &mut self,
-        source: IpAddr,
-        remote_subnets: &[String],
-        withdrawn: bool,
-    ) -> Result<(), BackendError> {
-        // Withdrawn: traffic to the remote subnets finds no route
-        // (`unreachable` rule ahead of charon's table 220), except the
-        // health-check probes from `source`, which keep their path through
-        // the tunnel so that the check can see the peer come back.
-        let src = format!("{source}/{}", if source.is_ipv4() { 32 } else { 128 });
-        for subnet in remote_subnets {
-            let probe = [
-                "priority",
-                PROBE_RULE_PRIORITY,
-                "from",
-                src.as_str(),
-                "to",
-                subnet.as_str(),
-                "lookup",
-                TUNNEL_ROUTE_TABLE,
-            ];
-            let block = [
-                "priority",
-                WITHDRAW_RULE_PRIORITY,
-                "to",
-                subnet.as_str(),
-                "unreachable",
-            ];
-            let family = if subnet.contains(':') { "-6" } else { "-4" };
-            for rule in [&probe[..], &block[..]] {
-                let mut args = vec![family, "rule", if withdrawn { "add" } else { "del" }];
-                args.extend_from_slice(rule);
-                let r = self.ip(&args).await;
-                match r {
-                    Ok(_) => {}
-                    // Already there / already gone.
-                    Err(BackendError::Command(m))
-                        if m.contains("File exists") || m.contains("No such file") => {}
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        Ok(())
-    }
-
     async fn apply_ipsec_server(
         &mut self,
         desired: Option<&IpsecServerDesired>,
@@ -848,14 +769,14 @@ mod tests {
         let ev = s.take_events();
         assert!(ev.iter().any(|e| e.message.contains("sm4")), "{ev:?}");
 
-        s.set_route(
-            "10.0.0.1".parse().expect("ip"),
-            &["10.1.0.0/24".into()],
-            true,
-        )
-        .await
-        .expect("route");
-        assert!(s.route_withdrawn("10.1.0.0/24"));
+        let mut fw = crate::forwarding::Forwarding::default();
+        fw.blocks.insert(crate::forwarding::Selector::new(
+            "10.0.0.0/24".parse().expect("net"),
+            "10.1.0.0/24".parse().expect("net"),
+        ));
+        let r = s.apply_forwarding(&fw).await.expect("forwarding");
+        assert_eq!((r.rules_added, r.rules_removed), (2, 0));
+        assert_eq!(s.forwarding(), &fw);
     }
 
     #[tokio::test]

@@ -39,6 +39,17 @@ use vpngw_dataplane::{
 };
 
 use crate::agent::desired::{self, GatewayState};
+use crate::agent::routing;
+use vpngw_dataplane::bgp::process::BirdConfig;
+use vpngw_dataplane::bgp::{BgpDesired, BgpSpeaker, BgpTimers, SessionDesired};
+
+/// The peers' BGP timers: short, so that a session the gateway dropped with
+/// its tunnel is over on the peer's side soon too (the hold time of a
+/// session is the shorter of the two ends').
+const LAB_BGP_TIMERS: BgpTimers = BgpTimers {
+    hold_s: 6,
+    keepalive_s: 2,
+};
 
 #[derive(Args, Clone, Debug)]
 pub struct LabArgs {
@@ -79,6 +90,12 @@ pub struct LabArgs {
     /// of the connection's (to watch a mismatch). Repeatable.
     #[arg(long = "peer-psk", value_name = "IP=PSK")]
     pub peer_psk: Vec<String>,
+
+    /// `IP=KEY`: the customer gateway at IP signs its BGP sessions with
+    /// this TCP-MD5 key instead of the connection's `AuthKey` (to watch a
+    /// mismatch). Repeatable.
+    #[arg(long = "peer-bgp-key", value_name = "IP=KEY")]
+    pub peer_bgp_key: Vec<String>,
 
     /// Arguments passed on to `vpngw agent` (after `--`), e.g.
     /// `-- --dpd-delay-s 2 --dpd-timeout-s 6 --retransmit fast`.
@@ -160,6 +177,9 @@ fn background(args: &LabArgs, dir: &Path) -> anyhow::Result<()> {
     }
     for p in &args.peer_psk {
         cmd.args(["--peer-psk", p]);
+    }
+    for p in &args.peer_bgp_key {
+        cmd.args(["--peer-bgp-key", p]);
     }
     if !args.agent_args.is_empty() {
         cmd.arg("--").args(&args.agent_args);
@@ -265,6 +285,27 @@ fn ip_batch(ns: &str, lines: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Puts the addresses of `wanted` that `owned` lacks on the namespace's
+/// `lo` and records them; true when it added any.
+fn own_on_lo(
+    ns: &str,
+    owned: &mut BTreeSet<IpAddr>,
+    wanted: impl IntoIterator<Item = IpAddr>,
+) -> anyhow::Result<bool> {
+    let new: BTreeSet<IpAddr> = wanted.into_iter().filter(|a| !owned.contains(a)).collect();
+    if new.is_empty() {
+        return Ok(false);
+    }
+    ip_batch(
+        ns,
+        &new.iter()
+            .map(|a| format!("address add {} dev lo", host_prefix(a)))
+            .collect::<Vec<_>>(),
+    )?;
+    owned.extend(new);
+    Ok(true)
+}
+
 fn host_prefix(a: &IpAddr) -> String {
     format!("{a}/{}", if a.is_ipv4() { 32 } else { 128 })
 }
@@ -304,6 +345,8 @@ struct Peer {
     inside: BTreeSet<IpAddr>,
     charon: Charon,
     applier: Applier,
+    /// The customer gateway's BGP speaker, once one of its tunnels has BGP.
+    bird: Option<BgpSpeaker>,
 }
 
 #[derive(Serialize)]
@@ -314,6 +357,9 @@ struct PeerInfo {
     addrs: Vec<String>,
     inside: Vec<String>,
     charon_log: String,
+    /// The peer's BIRD (its sessions mirror the gateway's).
+    bird_log: String,
+    bird_socket: String,
 }
 
 #[derive(Serialize)]
@@ -342,6 +388,7 @@ struct Lab {
     by_ip: HashMap<IpAddr, usize>,
     shared: bool,
     psk_override: HashMap<IpAddr, String>,
+    bgp_key_override: HashMap<IpAddr, String>,
     agent: Option<Child>,
     agent_cmd: Vec<String>,
 }
@@ -368,6 +415,8 @@ impl Lab {
                     addrs: p.addrs.iter().map(ToString::to_string).collect(),
                     inside: p.inside.iter().map(ToString::to_string).collect(),
                     charon_log: p.state_dir.join("charon.log").display().to_string(),
+                    bird_log: p.state_dir.join("bird.log").display().to_string(),
+                    bird_socket: p.state_dir.join("bird.ctl").display().to_string(),
                 })
                 .collect(),
         }
@@ -487,6 +536,7 @@ impl Lab {
             inside: BTreeSet::new(),
             charon,
             applier,
+            bird: None,
         });
         Ok(self.peers.len() - 1)
     }
@@ -510,6 +560,12 @@ impl Lab {
                         .and_then(|h| h.dip.parse().ok()),
                 )
                 .collect();
+            let route_dests = state
+                .routes
+                .iter()
+                .filter(|r| r.next_hop == c.spec.connection_id)
+                .filter_map(|r| first_host(&r.dest.to_string()));
+            let remote_inside: Vec<IpAddr> = remote_inside.into_iter().chain(route_dests).collect();
             gw_inside.extend(c.spec.local_subnet.split(',').filter_map(first_host));
             gw_inside.extend(
                 c.spec
@@ -520,21 +576,7 @@ impl Lab {
             for t in &d.tunnels {
                 let i = self.peer_for(t.remote_addr).await?;
                 let peer = &mut self.peers[i];
-                let new: Vec<IpAddr> = remote_inside
-                    .iter()
-                    .filter(|a| !peer.inside.contains(a))
-                    .copied()
-                    .collect();
-                if !new.is_empty() {
-                    ip_batch(
-                        &peer.ns,
-                        &new.iter()
-                            .map(|a| format!("address add {} dev lo", host_prefix(a)))
-                            .collect::<Vec<_>>(),
-                    )?;
-                    peer.inside.extend(new);
-                    changed = true;
-                }
+                changed |= own_on_lo(&peer.ns, &mut peer.inside, remote_inside.iter().copied())?;
             }
             let mut m = mirror(d).connections.remove(0);
             for t in &mut m.tunnels {
@@ -544,22 +586,15 @@ impl Lab {
             }
             mirrors.push(m);
         }
-        let new: Vec<IpAddr> = gw_inside
-            .into_iter()
-            .filter(|a| !self.gw_inside.contains(a))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if !new.is_empty() {
-            ip_batch(
-                &self.gw_ns,
-                &new.iter()
-                    .map(|a| format!("address add {} dev lo", host_prefix(a)))
-                    .collect::<Vec<_>>(),
-            )?;
-            self.gw_inside.extend(new);
-            changed = true;
-        }
+        // Policy-based routes choose by source: the gateway owns an address
+        // in each source, to send from (and libipsec needs one there).
+        gw_inside.extend(state.routes.iter().filter_map(|r| match r.table {
+            vpngw_dataplane::forwarding::RouteTable::Policy { source, .. } => {
+                first_host(&source.to_string())
+            }
+            vpngw_dataplane::forwarding::RouteTable::Destination => None,
+        }));
+        changed |= own_on_lo(&self.gw_ns, &mut self.gw_inside, gw_inside)?;
         let gw_routes: Vec<String> = self.gw_addrs.iter().map(host_prefix).collect();
         for (i, peer) in self.peers.iter_mut().enumerate() {
             // Routes to the gateway go with the link when it is set down:
@@ -606,12 +641,112 @@ impl Lab {
                 tracing::warn!(peer = %peer.ns, "{e}");
             }
         }
+        self.sync_bgp(state).await?;
         Ok(changed)
+    }
+
+    /// Every customer gateway runs BIRD with the mirror of the gateway's
+    /// sessions to it, and announces its connections' `RemoteSubnet`s.
+    async fn sync_bgp(&mut self, state: &GatewayState) -> anyhow::Result<()> {
+        let mut per_peer: HashMap<usize, (Vec<SessionDesired>, Vec<ipnet::Ipv4Net>)> =
+            HashMap::new();
+        for c in state.connections.values() {
+            for t in &c.spec.tunnels {
+                let Some(bgp) = &t.bgp else { continue };
+                let Some(addrs) = routing::tunnel_bgp(bgp) else {
+                    continue;
+                };
+                let Ok(remote) = t.remote_addr.parse::<IpAddr>() else {
+                    continue;
+                };
+                let Some(&i) = self.by_ip.get(&remote) else {
+                    continue;
+                };
+                let key = self
+                    .bgp_key_override
+                    .get(&remote)
+                    .cloned()
+                    .unwrap_or_else(|| bgp.auth_key.clone());
+                let entry = per_peer.entry(i).or_default();
+                entry.0.push(SessionDesired {
+                    tunnel_id: t.tunnel_id.clone(),
+                    connection_id: c.spec.connection_id.clone(),
+                    local_ip: addrs.peer_ip,
+                    peer_ip: addrs.local_ip,
+                    local_asn: u32::try_from(bgp.peer_asn)
+                        .ok()
+                        .filter(|a| *a > 0)
+                        .unwrap_or(65000),
+                    peer_asn: u32::try_from(bgp.local_asn)
+                        .ok()
+                        .filter(|a| *a > 0)
+                        .unwrap_or(vpngw_dataplane::bgp::DEFAULT_LOCAL_ASN),
+                    auth_key: Secret::new(key),
+                    enabled: true,
+                });
+                entry.1.extend(
+                    c.spec
+                        .remote_subnet
+                        .split(',')
+                        .filter_map(|s| s.trim().parse::<ipnet::Ipv4Net>().ok())
+                        .filter(|n| n.prefix_len() > 0),
+                );
+            }
+        }
+        for (i, peer) in self.peers.iter_mut().enumerate() {
+            let Some((sessions, advertised)) = per_peer.remove(&i) else {
+                if let Some(bird) = peer.bird.as_mut() {
+                    bird.apply(&BgpDesired {
+                        router_id: std::net::Ipv4Addr::new(169, 254, 0, 2),
+                        sessions: Vec::new(),
+                        advertised: Vec::new(),
+                        timers: LAB_BGP_TIMERS,
+                    })
+                    .await?;
+                }
+                continue;
+            };
+            // The peer's end of each session is an address of the peer.
+            own_on_lo(
+                &peer.ns,
+                &mut peer.inside,
+                sessions.iter().map(|s| IpAddr::V4(s.local_ip)),
+            )?;
+            if peer.bird.is_none() {
+                let config = BirdConfig::new(peer.state_dir.clone(), Some(peer.ns.clone()));
+                peer.bird = Some(
+                    BgpSpeaker::start(config)
+                        .await
+                        .with_context(|| format!("starting bird in {}", peer.ns))?,
+                );
+                tracing::info!(peer = %peer.ns, "peer bird started");
+            }
+            let router_id = sessions
+                .iter()
+                .map(|s| s.local_ip)
+                .min()
+                .unwrap_or(std::net::Ipv4Addr::new(169, 254, 0, 2));
+            let desired = BgpDesired {
+                router_id,
+                sessions,
+                advertised,
+                timers: LAB_BGP_TIMERS,
+            };
+            if let Some(bird) = peer.bird.as_mut() {
+                for e in bird.apply(&desired).await? {
+                    tracing::warn!(peer = %peer.ns, tunnel = %e.tunnel_id, "{}", e.message);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn teardown(&mut self) {
         self.stop_agent();
         for p in &mut self.peers {
+            if let Some(mut b) = p.bird.take() {
+                b.stop();
+            }
             p.charon.stop();
         }
         teardown_tag(&self.tag);
@@ -633,6 +768,16 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
             .parse()
             .with_context(|| format!("--peer-psk {p:?}: {ip:?} is not an IP address"))?;
         psk_override.insert(ip, psk.to_owned());
+    }
+    let mut bgp_key_override = HashMap::new();
+    for p in &args.peer_bgp_key {
+        let (ip, key) = p
+            .split_once('=')
+            .with_context(|| format!("--peer-bgp-key {p:?}: expected IP=KEY"))?;
+        let ip: IpAddr = ip
+            .parse()
+            .with_context(|| format!("--peer-bgp-key {p:?}: {ip:?} is not an IP address"))?;
+        bgp_key_override.insert(ip, key.to_owned());
     }
     let client =
         crate::agent::client_from_env(&args.server, &args.region, args.ca_file.as_deref())?;
@@ -694,6 +839,7 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
         by_ip: HashMap::new(),
         shared: args.shared_peer,
         psk_override,
+        bgp_key_override,
         agent: None,
         agent_cmd,
     };
@@ -763,6 +909,7 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
     tokio::pin!(shutdown);
     let interval = Duration::from_millis(args.sync_interval_ms.max(50));
     let mut cgw_ips = HashMap::new();
+    let mut vco_routes = desired::VcoRoutes::new();
     loop {
         if let Some(child) = lab.agent.as_mut()
             && let Ok(Some(status)) = child.try_wait()
@@ -774,7 +921,7 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
             }
             lab.write_info();
         }
-        match desired::fetch(&client, &args.gateway, &mut cgw_ips).await {
+        match desired::fetch(&client, &args.gateway, &mut cgw_ips, &mut vco_routes).await {
             Ok(state) if state.gone => {
                 tracing::warn!("the VPN gateway is gone; the lab stays until `vpngw lab --down`");
             }

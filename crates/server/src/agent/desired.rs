@@ -5,8 +5,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use vpngw_client::{Client, ClientError};
+use vpngw_dataplane::forwarding::{RouteTable, StaticRoute};
 use vpngw_dataplane::{
     ConnectionDesired, GatewayDesired, IkeSettings, IpsecSettings, Secret, StartAction,
     TunnelDesired,
@@ -60,6 +62,10 @@ pub struct GatewayState {
     /// Connections whose answer could not be read (`id -> why`); they
     /// cannot be reported on.
     pub unreadable: BTreeMap<String, String>,
+    /// The gateway's routes: policy-based, destination-based, then the
+    /// connections' VCO routes, each table oldest first (the order breaks
+    /// ties). Read with [`fetch_routes`].
+    pub routes: Vec<StaticRoute>,
 }
 
 impl GatewayState {
@@ -77,6 +83,7 @@ impl GatewayState {
         self.gone == other.gone
             && self.local_addrs == other.local_addrs
             && self.unreadable == other.unreadable
+            && self.routes == other.routes
             && self.connections.len() == other.connections.len()
             && self
                 .connections
@@ -128,6 +135,7 @@ pub async fn fetch(
     client: &Client,
     gateway_id: &str,
     cgw_ips: &mut HashMap<String, String>,
+    vco_routes: &mut VcoRoutes,
 ) -> Result<GatewayState, ClientError> {
     let gateway = match client
         .vpc("DescribeVpnGateway", &[("VpnGatewayId", gateway_id)])
@@ -205,7 +213,142 @@ pub async fn fetch(
             }
         }
     }
+    state.routes = fetch_routes(client, gateway_id, vco_routes, &state).await?;
     Ok(state)
+}
+
+/// Every page of a Describe call's list (`list` is the path to it).
+async fn all_pages(
+    client: &Client,
+    action: &str,
+    params: &[(&str, &str)],
+    list: &[&str],
+) -> Result<Vec<serde_json::Value>, ClientError> {
+    let mut items = Vec::new();
+    let size = PAGE_SIZE.to_string();
+    for page in 1.. {
+        let number = page.to_string();
+        let mut p: Vec<(&str, &str)> = params.to_vec();
+        p.push(("PageSize", &size));
+        p.push(("PageNumber", &number));
+        let answer = client.vpc(action, &p).await?;
+        let total = answer
+            .get("TotalCount")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0) as usize;
+        let mut v = &answer;
+        for key in list {
+            v = v.get(*key).unwrap_or(&serde_json::Value::Null);
+        }
+        let batch = v.as_array().cloned().unwrap_or_default();
+        let got = batch.len();
+        items.extend(batch);
+        if got < PAGE_SIZE || items.len() >= total {
+            break;
+        }
+    }
+    Ok(items)
+}
+
+/// VCO routes of the connections, read again at most this often (one call
+/// per connection: a gateway with many connections must not make every
+/// read of its state hundreds of calls).
+const VCO_REFRESH: Duration = Duration::from_secs(20);
+/// Connections whose VCO routes are read per read of the state, at most.
+const VCO_PER_READ: usize = 20;
+
+/// Each connection's VCO routes as last read, and when.
+pub type VcoRoutes = HashMap<String, (Instant, Vec<StaticRoute>)>;
+
+fn route_of(
+    v: &serde_json::Value,
+    table: RouteTable,
+    next_hop: Option<&str>,
+) -> Option<StaticRoute> {
+    let text = |k: &str| v.get(k).and_then(|x| x.as_str());
+    Some(StaticRoute {
+        table,
+        dest: text("RouteDest")?.parse().ok()?,
+        next_hop: next_hop.or_else(|| text("NextHop"))?.to_owned(),
+        weight: v.get("Weight").and_then(|w| w.as_i64()).unwrap_or(0),
+    })
+}
+
+/// The gateway's static routes (see [`GatewayState::routes`]); the VCO
+/// routes of new connections at once, the others every [`VCO_REFRESH`].
+pub async fn fetch_routes(
+    client: &Client,
+    gateway_id: &str,
+    vco: &mut VcoRoutes,
+    state: &GatewayState,
+) -> Result<Vec<StaticRoute>, ClientError> {
+    let gw = [("VpnGatewayId", gateway_id)];
+    let mut routes = Vec::new();
+    for r in all_pages(
+        client,
+        "DescribeVpnPbrRouteEntries",
+        &gw,
+        &["VpnPbrRouteEntries", "VpnPbrRouteEntry"],
+    )
+    .await?
+    {
+        let Some(source) = r
+            .get("RouteSource")
+            .and_then(|x| x.as_str())
+            .and_then(|x| x.parse().ok())
+        else {
+            continue;
+        };
+        let priority = r.get("Priority").and_then(|p| p.as_i64()).unwrap_or(10);
+        routes.extend(route_of(&r, RouteTable::Policy { source, priority }, None));
+    }
+    for r in all_pages(
+        client,
+        "DescribeVpnRouteEntries",
+        &gw,
+        &["VpnRouteEntries", "VpnRouteEntry"],
+    )
+    .await?
+    {
+        routes.extend(route_of(&r, RouteTable::Destination, None));
+    }
+    vco.retain(|id, _| state.connections.contains_key(id));
+    let now = Instant::now();
+    let mut due: Vec<&String> = state
+        .connections
+        .keys()
+        .filter(|id| {
+            vco.get(*id)
+                .is_none_or(|(at, _)| now.duration_since(*at) >= VCO_REFRESH)
+        })
+        .collect();
+    due.sort_by_key(|id| vco.get(*id).map(|(at, _)| *at));
+    for id in due.into_iter().take(VCO_PER_READ) {
+        let items = all_pages(
+            client,
+            "DescribeVcoRouteEntries",
+            &[("VpnConnectionId", id)],
+            &["VcoRouteEntries"],
+        )
+        .await;
+        let items = match items {
+            Ok(items) => items,
+            // Deleted meanwhile: the next read of the state drops it.
+            Err(e) if e.is_not_found() => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let list = items
+            .iter()
+            .filter_map(|r| route_of(r, RouteTable::Destination, Some(id)))
+            .collect();
+        vco.insert(id.clone(), (now, list));
+    }
+    for id in state.connections.keys() {
+        if let Some((_, list)) = vco.get(id) {
+            routes.extend(list.iter().cloned());
+        }
+    }
+    Ok(routes)
 }
 
 /// The customer gateways a connection view names (one, or one per tunnel).
@@ -284,7 +427,7 @@ pub fn desired_connection(spec: &ConnectionSpec) -> Result<ConnectionDesired, St
             remote_subnets: split_subnets(&spec.remote_subnet),
             dpd: t.enable_dpd,
             nat_traversal: t.enable_nat_traversal,
-            bgp: None,
+            bgp: t.bgp.as_ref().and_then(super::routing::tunnel_bgp),
             route_children: Vec::new(),
         });
     }
@@ -300,9 +443,21 @@ pub fn desired_connection(spec: &ConnectionSpec) -> Result<ConnectionDesired, St
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use vpngw_model::dataplane::TunnelSpec;
+
+    /// A single-tunnel connection `id` as read from the API.
+    pub(crate) fn fetched(id: &str) -> FetchedConnection {
+        let mut spec = spec();
+        spec.connection_id = id.into();
+        spec.tunnels[0].tunnel_id = id.into();
+        FetchedConnection {
+            digest: spec.digest(),
+            desired: desired_connection(&spec),
+            spec,
+        }
+    }
 
     fn spec() -> ConnectionSpec {
         ConnectionSpec {

@@ -10,22 +10,31 @@
 //! changed is loaded; what disappeared is unloaded and its SAs terminated).
 //! [`Part::step`] re-initiates tunnels that lost their SAs, reads the SA
 //! state, turns charon's events into log lines and reasons, runs the
-//! health-check probes and reports every connection.
+//! health-check probes, makes the routes true (`routing.rs`: the static
+//! routes, the health checks under `revoke_route` and what the BGP sessions
+//! learned become route children, promotions and `unreachable` rules) and
+//! reports every connection, with each tunnel's `BgpStatus` and learned
+//! routes as the BGP part measured them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
+use tokio::sync::watch;
+use vpngw_dataplane::forwarding::{self, Forwarding};
 use vpngw_dataplane::{
     Dataplane, DataplaneEvent, EventKind, GatewayDesired, TunnelErrorKind, TunnelState,
     TunnelStatus, failure_reason,
 };
-use vpngw_model::dataplane::{ConnectionReport, DataplaneReport, ReportedEvent, TunnelReport};
+use vpngw_model::dataplane::{
+    ConnectionReport, DataplaneReport, LearnedRoute, ReportedEvent, TunnelReport,
+};
 
 use super::desired::{FetchedConnection, GatewayState};
 use super::health::{self, HealthCheck, Transition};
 use super::part::Part;
+use super::routing::{BgpView, Links, routing_input};
 
 /// charon log groups that are packet-level noise, not worth a log line.
 const NOISY_GROUPS: &[&str] = &["NET", "ENC", "LIB", "ASN", "ESP", "TLS", "JOB"];
@@ -83,10 +92,16 @@ pub struct IpsecPart<D: Dataplane> {
     last_state: HashMap<String, TunnelState>,
     /// Why the data plane could not be read on the last step.
     outage: Option<String>,
+    /// Tunnels with an IPsec SA, for the BGP part.
+    up: watch::Sender<BTreeSet<String>>,
+    /// The BGP sessions, from the BGP part.
+    bgp: watch::Receiver<BgpView>,
+    /// The forwarding last applied, and its route children by tunnel.
+    forwarding: Forwarding,
 }
 
 impl<D: Dataplane> IpsecPart<D> {
-    pub fn new(backend: D, gateway_id: &str, reconcile: Duration) -> IpsecPart<D> {
+    pub fn new(backend: D, gateway_id: &str, reconcile: Duration, links: &Links) -> IpsecPart<D> {
         IpsecPart {
             backend,
             gateway_id: gateway_id.to_owned(),
@@ -102,7 +117,75 @@ impl<D: Dataplane> IpsecPart<D> {
             events: Vec::new(),
             last_state: HashMap::new(),
             outage: None,
+            up: links.up_tx.clone(),
+            bgp: links.bgp_rx.clone(),
+            forwarding: Forwarding::default(),
         }
+    }
+
+    /// The data plane's desired state: the connections with the route
+    /// children of the current forwarding.
+    fn gateway_desired(&self) -> GatewayDesired {
+        let mut gateway = self.desired.desired(&self.gateway_id);
+        for c in &mut gateway.connections {
+            for t in &mut c.tunnels {
+                if let Some(children) = self.forwarding.children.get(&t.tunnel_id) {
+                    t.route_children = children.iter().copied().collect();
+                }
+            }
+        }
+        gateway
+    }
+
+    /// Makes the routes true (see `routing.rs`): recomputes the forwarding
+    /// from what was just measured, loads changed route children (without
+    /// renegotiating), promotes and blocks.
+    async fn route(&mut self, statuses: &HashMap<String, TunnelStatus>) {
+        let bgp = self.bgp.borrow_and_update().clone();
+        let input = routing_input(&self.desired, statuses, &self.health, &bgp);
+        let fw = forwarding::compute(&input);
+        for (cell, decision) in &fw.table {
+            let before = self
+                .forwarding
+                .table
+                .iter()
+                .find(|(c, _)| c == cell)
+                .map(|(_, d)| d);
+            if before != Some(decision) {
+                tracing::info!(cell = %cell, target = ?decision.target, via = decision.via.as_str(), "forwarding");
+            }
+        }
+        let children_changed = fw.children != self.forwarding.children;
+        self.forwarding = fw;
+        if children_changed {
+            self.gateway = self.gateway_desired();
+            self.converged = false;
+            if let Err(e) = self.converge().await {
+                tracing::warn!(error = %e, "loading the route children failed; retrying on the next step");
+            }
+        }
+        match self.backend.apply_forwarding(&self.forwarding).await {
+            Ok(r) => {
+                for p in &r.promoted {
+                    tracing::info!(tunnel = %p.tunnel, selector = %p.selector, "rekeyed to carry the traffic of its selectors (newest SA)");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "applying the forwarding failed; retrying on the next step")
+            }
+        }
+        let up: BTreeSet<String> = statuses
+            .iter()
+            .filter(|(_, s)| s.ipsec_established)
+            .map(|(t, _)| t.clone())
+            .collect();
+        self.up.send_if_modified(|current| {
+            if *current == up {
+                return false;
+            }
+            *current = up;
+            true
+        });
     }
 
     async fn converge(&mut self) -> Result<(), vpngw_dataplane::BackendError> {
@@ -213,14 +296,9 @@ impl<D: Dataplane> IpsecPart<D> {
                     tracing::warn!(connection = %c.spec.connection_id, "{why}");
                     self.push_event(&c.spec.connection_id.clone(), "", why.clone());
                 }
-                // A changed check starts afresh: give back a route the old one withdrew.
-                if let Some(old) = self.health.insert(c.spec.connection_id.clone(), h)
-                    && old.withdrawn
-                    && let Ok((sip, _)) = old.endpoints
-                {
-                    let subnets = remote_subnets(c);
-                    let _ = self.backend.set_route(sip, &subnets, false).await;
-                }
+                // A changed check starts afresh (the routes it withdrew are
+                // back with the next forwarding).
+                self.health.insert(c.spec.connection_id.clone(), h);
             }
         }
         // Checks of connections that are gone or no longer have one.
@@ -264,12 +342,10 @@ impl<D: Dataplane> IpsecPart<D> {
                 Transition::Up { restore } => {
                     let mut msg = format!("health check {sip} -> {dip}: success");
                     if restore {
-                        match self.backend.set_route(sip, &subnets, false).await {
-                            Ok(()) => {
-                                msg.push_str(&format!("; route to {} restored", subnets.join(",")))
-                            }
-                            Err(e) => msg.push_str(&format!("; restoring the route failed: {e}")),
-                        }
+                        msg.push_str(&format!(
+                            "; routes through the connection (to {}) restored",
+                            subnets.join(",")
+                        ));
                     }
                     tracing::info!(connection = %id, "{msg}");
                     self.push_event(&id, "", msg);
@@ -279,13 +355,10 @@ impl<D: Dataplane> IpsecPart<D> {
                         "health check {sip} -> {dip}: failed ({failures} probes unanswered)"
                     );
                     if withdraw {
-                        match self.backend.set_route(sip, &subnets, true).await {
-                            Ok(()) => msg.push_str(&format!(
-                                "; route to {} withdrawn (revoke_route)",
-                                subnets.join(",")
-                            )),
-                            Err(e) => msg.push_str(&format!("; withdrawing the route failed: {e}")),
-                        }
+                        msg.push_str(&format!(
+                            "; routes through the connection (to {}) withdrawn (revoke_route): its traffic takes the standby routes, or is dropped",
+                            subnets.join(",")
+                        ));
                     }
                     tracing::warn!(connection = %id, "{msg}");
                     self.push_event(&id, "", msg);
@@ -354,6 +427,7 @@ impl<D: Dataplane> IpsecPart<D> {
         &self,
         c: &FetchedConnection,
         statuses: &HashMap<String, TunnelStatus>,
+        bgp: &BgpView,
     ) -> ConnectionReport {
         let mut tunnels = Vec::new();
         let mut best = TunnelState::IkeSaNotEstablished;
@@ -370,7 +444,7 @@ impl<D: Dataplane> IpsecPart<D> {
                 Err(why) => why.clone(),
                 Ok(_) => self.tunnel_reason(&t.tunnel_id, s),
             };
-            tunnels.push(TunnelReport {
+            let mut report = TunnelReport {
                 tunnel_id: t.tunnel_id.clone(),
                 status: state.api_status().to_owned(),
                 reason,
@@ -380,7 +454,37 @@ impl<D: Dataplane> IpsecPart<D> {
                 packets_in: s.map_or(0, |s| s.packets_in),
                 packets_out: s.map_or(0, |s| s.packets_out),
                 ..TunnelReport::default()
-            });
+            };
+            if t.bgp.is_some() {
+                let session = bgp.sessions.get(&t.tunnel_id);
+                let up = session.is_some_and(|s| s.established);
+                report.bgp_status = if up { "true" } else { "false" }.to_owned();
+                report.bgp_reason = match session {
+                    Some(s) => s.reason.clone(),
+                    None => "BGP session not measured yet".to_owned(),
+                };
+                report.learned_routes = Some(
+                    session
+                        .filter(|s| s.established)
+                        .map(|s| {
+                            s.learned
+                                .iter()
+                                .map(|l| LearnedRoute {
+                                    route_dest: l.prefix.to_string(),
+                                    as_path: l
+                                        .as_path
+                                        .iter()
+                                        .map(ToString::to_string)
+                                        .collect::<Vec<_>>()
+                                        .join(" "),
+                                    community: l.communities.join(" "),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                );
+            }
+            tunnels.push(report);
         }
         // A dual-tunnel connection carries traffic when either tunnel does.
         let reason = if best == TunnelState::IpsecSaEstablished {
@@ -423,7 +527,7 @@ impl<D: Dataplane> Part for IpsecPart<D> {
             }
         }
         self.desired = desired.clone();
-        self.gateway = desired.desired(&self.gateway_id);
+        self.gateway = self.gateway_desired();
         self.converged = false;
         // Measure at once: the new configuration is loaded in the step.
         self.next_reconcile = Instant::now();
@@ -436,13 +540,20 @@ impl<D: Dataplane> Part for IpsecPart<D> {
             until = until.min(h.next_due);
         }
         if until > now {
-            if self
-                .backend
-                .wait_event(until.saturating_duration_since(now))
-                .await
-            {
-                // Let a burst of events (IKE up, then CHILD up) settle.
-                tokio::time::sleep(SETTLE).await;
+            tokio::select! {
+                event = self.backend.wait_event(until.saturating_duration_since(now)) => {
+                    if event {
+                        // Let a burst of events (IKE up, then CHILD up) settle.
+                        tokio::time::sleep(SETTLE).await;
+                    }
+                }
+                // A BGP session came up or went down, or learned something:
+                // the forwarding changes.
+                changed = self.bgp.changed() => {
+                    if changed.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
             }
         } else {
             // Yield, so that a part that is always due cannot starve the loop.
@@ -477,13 +588,17 @@ impl<D: Dataplane> Part for IpsecPart<D> {
         self.collect_events(events);
         self.note_transitions(&statuses);
         self.run_health_checks().await;
+        if self.outage.is_none() {
+            self.route(&statuses).await;
+        }
         if !self.desired.gone {
             let desired = self.desired.clone();
+            let bgp = self.bgp.borrow().clone();
             out.connections.extend(
                 desired
                     .connections
                     .values()
-                    .map(|c| self.connection_report(c, &statuses)),
+                    .map(|c| self.connection_report(c, &statuses, &bgp)),
             );
         }
         out.events.append(&mut self.events);

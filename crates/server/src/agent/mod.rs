@@ -16,12 +16,14 @@
 //! from the desired state, so its part unloads it and its SAs are
 //! terminated.
 
+pub mod bgp;
 mod crypto_check;
 pub mod desired;
 pub mod health;
 pub mod ipsec;
 pub mod part;
 pub mod report;
+pub mod routing;
 pub mod source;
 
 use std::path::PathBuf;
@@ -35,10 +37,14 @@ use vpngw_dataplane::{
 };
 use vpngw_model::dataplane::DataplaneReport;
 
+use bgp::{BgpPart, Speaker};
 use ipsec::IpsecPart;
 use part::Part;
 use report::Reporter;
+use routing::Links;
 use source::{Desired, Poller};
+use vpngw_dataplane::bgp::BgpTimers;
+use vpngw_dataplane::bgp::process::BirdConfig;
 
 /// Which data plane the agent drives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -127,6 +133,16 @@ pub struct AgentArgs {
     #[arg(long, value_enum, default_value = "gateway")]
     pub retransmit: RetransmitSchedule,
 
+    /// BIRD binary (the gateway's BGP speaker, started when a tunnel has
+    /// BGP on).
+    #[arg(long, default_value = vpngw_dataplane::bgp::DEFAULT_BIRD)]
+    pub bird: PathBuf,
+
+    /// BGP hold time in seconds (keepalives every third of it): how long a
+    /// session whose tunnel is up but whose peer is silent stays up.
+    #[arg(long, default_value_t = 30)]
+    pub bgp_hold_s: u16,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "VPNGW_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -159,10 +175,18 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
     };
     let agent = Agent::new(client, &args);
     let reconcile = agent.interval;
+    let links = Links::new();
+    let timers = BgpTimers {
+        hold_s: args.bgp_hold_s.max(3),
+        keepalive_s: (args.bgp_hold_s / 3).max(1),
+    };
     match args.backend {
         Backend::Simulated => {
-            let ipsec = IpsecPart::new(Simulated::new(options), &args.gateway, reconcile);
-            agent.run("simulated", vec![Box::new(ipsec)]).await
+            let ipsec = IpsecPart::new(Simulated::new(options), &args.gateway, reconcile, &links);
+            let bgp = BgpPart::new(Speaker::Simulated, None, timers, &links);
+            agent
+                .run("simulated", vec![Box::new(ipsec), Box::new(bgp)])
+                .await
         }
         Backend::Strongswan => {
             let state_dir = args
@@ -189,8 +213,11 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
             );
             crypto_check::log_startup(&backend);
             let name = backend.name();
-            let ipsec = IpsecPart::new(backend, &args.gateway, reconcile);
-            agent.run(name, vec![Box::new(ipsec)]).await
+            let mut bird = BirdConfig::new(backend.config().state_dir.clone(), args.netns.clone());
+            bird.bird_bin = args.bird.clone();
+            let ipsec = IpsecPart::new(backend, &args.gateway, reconcile, &links);
+            let bgp = BgpPart::new(Speaker::Bird(bird), args.netns.clone(), timers, &links);
+            agent.run(name, vec![Box::new(ipsec), Box::new(bgp)]).await
         }
     }
 }

@@ -91,6 +91,9 @@ fn same_but_counters(a: &ConnectionReport, b: &ConnectionReport) -> bool {
                 && x.status == y.status
                 && x.reason == y.reason
                 && x.ike_state == y.ike_state
+                && x.bgp_status == y.bgp_status
+                && x.bgp_reason == y.bgp_reason
+                && x.learned_routes == y.learned_routes
         })
 }
 

@@ -20,6 +20,7 @@ pub struct Poller {
     gateway_id: String,
     interval: Duration,
     cgw_ips: HashMap<String, String>,
+    vco_routes: desired::VcoRoutes,
 }
 
 impl Poller {
@@ -29,13 +30,21 @@ impl Poller {
             gateway_id: gateway_id.to_owned(),
             interval,
             cgw_ips: HashMap::new(),
+            vco_routes: desired::VcoRoutes::new(),
         }
     }
 
     /// Runs forever, publishing what changed.
     pub async fn run(mut self, out: watch::Sender<Desired>) {
         loop {
-            match desired::fetch(&self.client, &self.gateway_id, &mut self.cgw_ips).await {
+            match desired::fetch(
+                &self.client,
+                &self.gateway_id,
+                &mut self.cgw_ips,
+                &mut self.vco_routes,
+            )
+            .await
+            {
                 Ok(state) => publish(&out, state),
                 // Keep the tunnels as they are until the API answers again.
                 Err(e) => {

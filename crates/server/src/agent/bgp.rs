@@ -1,0 +1,286 @@
+//! The BGP part: the gateway's BGP speaker (BIRD, [`BgpSpeaker`]) with one
+//! session per tunnel that has BGP on.
+//!
+//! Desired section: the BGP settings of the connections' tunnels
+//! (`GatewayState::connections`, `TunnelSpec::bgp`) and their `LocalSubnet`s,
+//! which the gateway announces. It also follows which tunnels have an IPsec
+//! SA (from the IPsec part, [`Links`]): a session runs only while its tunnel
+//! is up, and its `LocalBgpIp` is put on the gateway namespace's `lo`.
+//!
+//! Report section: log lines when a session comes up or goes down (with
+//! why). `BgpStatus` and the learned routes are tunnel fields, so the IPsec
+//! part reports them from the [`BgpView`] this part publishes; it also
+//! steers traffic by them.
+//!
+//! BIRD pushes nothing, so the part reads the sessions every
+//! [`POLL`], and at once when a tunnel goes up or down or the configuration
+//! changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use tokio::sync::watch;
+use vpngw_dataplane::bgp::process::BirdConfig;
+use vpngw_dataplane::bgp::{BgpSpeaker, BgpTimers, SessionState};
+use vpngw_model::dataplane::{DataplaneReport, ReportedEvent};
+
+use super::desired::GatewayState;
+use super::part::Part;
+use super::routing::{BgpView, Links, bgp_desired};
+
+/// How often the sessions are read when nothing else happens.
+pub const POLL: Duration = Duration::from_secs(1);
+
+/// How the part gets its speaker.
+pub enum Speaker {
+    /// The simulated data plane: no BGP daemon, no session ever comes up.
+    Simulated,
+    /// BIRD with this configuration, started when the first session is
+    /// wanted (a gateway without BGP runs no `bird`).
+    Bird(BirdConfig),
+}
+
+/// See the module documentation.
+pub struct BgpPart {
+    kind: Speaker,
+    speaker: Option<BgpSpeaker>,
+    netns: Option<String>,
+    timers: BgpTimers,
+    desired: Arc<GatewayState>,
+    up: watch::Receiver<BTreeSet<String>>,
+    view: watch::Sender<BgpView>,
+    next_poll: Instant,
+    /// `LocalBgpIp`s this part put on `lo`.
+    addresses: BTreeSet<Ipv4Addr>,
+    /// Last (established, reason) logged per tunnel.
+    logged: BTreeMap<String, (bool, String)>,
+    /// Why the speaker could not be driven, once per distinct reason.
+    trouble: Option<String>,
+}
+
+impl BgpPart {
+    pub fn new(kind: Speaker, netns: Option<String>, timers: BgpTimers, links: &Links) -> BgpPart {
+        BgpPart {
+            kind,
+            speaker: None,
+            netns,
+            timers,
+            desired: Arc::new(GatewayState::default()),
+            up: links.up_rx.clone(),
+            view: links.bgp_tx.clone(),
+            next_poll: Instant::now(),
+            addresses: BTreeSet::new(),
+            logged: BTreeMap::new(),
+            trouble: None,
+        }
+    }
+
+    /// Puts the sessions' local addresses on the namespace's `lo` (BIRD
+    /// sends from them, and libipsec needs a local address inside a
+    /// child's local selector), and takes away those no longer used.
+    async fn addresses(&mut self, wanted: BTreeSet<Ipv4Addr>) {
+        let Some(ns) = self.netns.clone() else {
+            return;
+        };
+        let ip = |verb: &'static str, a: Ipv4Addr| {
+            let ns = ns.clone();
+            async move {
+                tokio::process::Command::new("ip")
+                    .args(["-n", &ns, "addr", verb, &format!("{a}/32"), "dev", "lo"])
+                    .output()
+                    .await
+            }
+        };
+        for a in wanted.difference(&self.addresses.clone()) {
+            match ip("add", *a).await {
+                Ok(out)
+                    if out.status.success()
+                        || String::from_utf8_lossy(&out.stderr).contains("File exists") =>
+                {
+                    self.addresses.insert(*a);
+                }
+                Ok(out) => {
+                    tracing::warn!(address = %a, "adding LocalBgpIp to lo: {}", String::from_utf8_lossy(&out.stderr).trim())
+                }
+                Err(e) => tracing::warn!(address = %a, "adding LocalBgpIp to lo: {e}"),
+            }
+        }
+        for a in self.addresses.clone().difference(&wanted) {
+            let _ = ip("del", *a).await;
+            self.addresses.remove(a);
+        }
+    }
+
+    fn log(&mut self, out: &mut DataplaneReport, state: &SessionState, peer: &str) {
+        let now = (state.established, state.reason.clone());
+        if self.logged.get(&state.tunnel_id) == Some(&now) {
+            return;
+        }
+        let first = !self.logged.contains_key(&state.tunnel_id);
+        self.logged.insert(state.tunnel_id.clone(), now);
+        // A session that never ran and waits for its tunnel says nothing.
+        if first && state.state == "disabled" {
+            return;
+        }
+        let Some(conn) = self.desired.connection_of_tunnel(&state.tunnel_id) else {
+            return;
+        };
+        let message = if state.established {
+            format!(
+                "BGP session with {peer} established ({} routes learned)",
+                state.learned.len()
+            )
+        } else {
+            format!("BGP session with {peer} down: {}", state.reason)
+        };
+        if state.established {
+            tracing::info!(tunnel = %state.tunnel_id, "{message}");
+        } else {
+            tracing::warn!(tunnel = %state.tunnel_id, "{message}");
+        }
+        let connection = conn.spec.connection_id.clone();
+        out.events.push(ReportedEvent {
+            tunnel_id: if state.tunnel_id == connection {
+                String::new()
+            } else {
+                state.tunnel_id.clone()
+            },
+            vpn_connection_id: connection,
+            time: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                .unwrap_or(0),
+            message,
+        });
+    }
+}
+
+#[async_trait(?Send)]
+impl Part for BgpPart {
+    fn name(&self) -> &'static str {
+        "bgp"
+    }
+
+    async fn apply(&mut self, desired: &Arc<GatewayState>) {
+        self.desired = desired.clone();
+        self.next_poll = Instant::now();
+    }
+
+    async fn wait(&mut self) {
+        let until = self.next_poll;
+        tokio::select! {
+            () = tokio::time::sleep_until(until.into()) => {}
+            changed = self.up.changed() => {
+                if changed.is_err() {
+                    // The IPsec part is gone: poll on the timer alone.
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+    }
+
+    async fn step(&mut self, out: &mut DataplaneReport) {
+        self.next_poll = Instant::now() + POLL;
+        let up = self.up.borrow_and_update().clone();
+        let (desired, problems) = bgp_desired(&self.desired, &up, self.timers);
+        let peers: BTreeMap<String, String> = desired
+            .sessions
+            .iter()
+            .map(|s| {
+                (
+                    s.tunnel_id.clone(),
+                    format!("{} (AS {})", s.peer_ip, s.peer_asn),
+                )
+            })
+            .collect();
+        self.addresses(desired.sessions.iter().map(|s| s.local_ip).collect())
+            .await;
+        if self.speaker.is_none()
+            && !desired.sessions.is_empty()
+            && let Speaker::Bird(config) = &self.kind
+        {
+            match BgpSpeaker::start(config.clone()).await {
+                Ok(s) => {
+                    tracing::info!(pid = s.pid().unwrap_or(0), log = %config.log_path().display(), "bird started");
+                    self.speaker = Some(s);
+                }
+                Err(e) => tracing::warn!(error = %e, "starting bird failed; retrying"),
+            }
+        }
+        let measured = match self.speaker.as_mut() {
+            None if matches!(self.kind, Speaker::Bird(_)) => Err(
+                vpngw_dataplane::bgp::BgpSpeakerError::Write("bird is not running".into()),
+            ),
+            None => Ok(desired
+                .sessions
+                .iter()
+                .map(|s| SessionState {
+                    tunnel_id: s.tunnel_id.clone(),
+                    established: false,
+                    reason: "simulated data plane: no BGP daemon runs".into(),
+                    state: "simulated".into(),
+                    learned: Vec::new(),
+                })
+                .collect()),
+            Some(speaker) => match speaker.apply(&desired).await {
+                Ok(_) => speaker.sessions().await,
+                Err(e) => Err(e),
+            },
+        };
+        let mut sessions = match measured {
+            Ok(s) => {
+                self.trouble = None;
+                s
+            }
+            Err(e) => {
+                let why = format!("the gateway's BGP daemon cannot be driven: {e}");
+                if self.trouble.as_deref() != Some(why.as_str()) {
+                    tracing::warn!("{why}");
+                    self.trouble = Some(why.clone());
+                }
+                desired
+                    .sessions
+                    .iter()
+                    .map(|s| SessionState {
+                        tunnel_id: s.tunnel_id.clone(),
+                        established: false,
+                        reason: why.clone(),
+                        state: "unknown".into(),
+                        learned: Vec::new(),
+                    })
+                    .collect()
+            }
+        };
+        for (tunnel, why) in problems {
+            sessions.push(SessionState {
+                tunnel_id: tunnel,
+                established: false,
+                reason: why,
+                state: "not configured".into(),
+                learned: Vec::new(),
+            });
+        }
+        for s in &sessions {
+            let peer = peers.get(&s.tunnel_id).cloned().unwrap_or_default();
+            self.log(out, s, &peer);
+        }
+        self.logged
+            .retain(|t, _| sessions.iter().any(|s| &s.tunnel_id == t));
+        let view = BgpView {
+            sessions: sessions
+                .into_iter()
+                .map(|s| (s.tunnel_id.clone(), s))
+                .collect(),
+        };
+        self.view.send_if_modified(|current| {
+            if *current == view {
+                return false;
+            }
+            *current = view;
+            true
+        });
+    }
+}

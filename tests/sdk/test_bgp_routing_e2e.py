@@ -1,0 +1,278 @@
+"""BGP and routes on real tunnels, through the official SDK: `vpngw lab` runs the agent (charon and
+BIRD in the gateway's namespace) and one namespace per customer gateway with its own charon and
+BIRD, which announces the connection's RemoteSubnet over each tunnel's session.
+
+- A dual-tunnel connection with EnableTunnelsBgp: both sessions up (BgpStatus true), the peer's
+  prefix listed as a learned route, pings through the master; the master's link cut: traffic
+  continues through the slave within the DPD timeout + 2 s and the master's BgpStatus is false;
+  the link restored: both sessions up and traffic back on the master.
+- Destination routes, active and standby through two connections: a health check failing under
+  revoke_route moves the traffic to the standby, and back.
+- Policy-based routes choose the connection by source.
+- A wrong AuthKey (TCP-MD5): the session stays down, and the log says why.
+
+Which tunnel carries a flow is read from the gateway's SA counters (`swanctl --list-sas`).
+Needs root, network namespaces and /dev/net/tun (skipped with a message otherwise), strongSwan
+and BIRD (scripts/packages.txt; missing packages fail).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from alibabacloud_vpc20160428 import models as m
+
+from helpers import REGION, create_customer_gateway, describe_connection, new_peer_ip, retrying
+from test_dataplane_e2e import Lab, _why, create_single, lab_on_new_gateway, logs_of
+
+pytestmark = pytest.mark.skipif(_why is not None, reason=f"SKIPPED real data plane: {_why}")
+
+BIRD = Path("/usr/sbin/bird")
+# IKEv1 dpd_timeout of the agent's AGENT_ARGS (--dpd-timeout-s 6).
+DPD_TIMEOUT = 6.0
+
+
+def _require_packages() -> None:
+    missing = [p for p in (Path("/usr/lib/ipsec/charon"), BIRD) if not p.exists()]
+    if missing or shutil.which("swanctl") is None:
+        pytest.fail(f"missing {missing or 'swanctl'}: scripts/install-packages dataplane (scripts/packages.txt)")
+
+
+def wait_for(what: str, check, timeout: float, lab: Lab, interval: float = 0.2):
+    t0 = time.monotonic()
+    last = None
+    while time.monotonic() - t0 < timeout:
+        last = check()
+        if last:
+            return last, time.monotonic() - t0
+        time.sleep(interval)
+    raise AssertionError(f"waited {timeout}s for {what}; last {last!r}\n{lab.tail()}")
+
+
+def packets_out(lab: Lab, tunnel: str) -> int:
+    """Packets the gateway sent through the child SAs of one tunnel (IKE SA named after it)."""
+    st = lab.state
+    out = subprocess.run(
+        ["ip", "netns", "exec", st["gateway_ns"], "swanctl", "--list-sas", "--ike", tunnel, "--raw",
+         "--uri", f"unix://{st['vici']}"],
+        capture_output=True, text=True, timeout=10,
+    ).stdout
+    return sum(int(n) for n in re.findall(r"packets-out=(\d+)", out))
+
+
+def gw_ping(lab: Lab, src: str, dst: str, count: int = 3) -> bool:
+    r = subprocess.run(
+        ["ip", "netns", "exec", lab.state["gateway_ns"], "ping", "-n", "-q", "-c", str(count), "-i", "0.2",
+         "-W", "1", "-I", src, dst],
+        capture_output=True, text=True, timeout=30,
+    )
+    return r.returncode == 0
+
+
+def carrier(lab: Lab, tunnels: list[str], src: str, dst: str) -> str | None:
+    """The tunnel whose SAs the next pings from `src` to `dst` leave by (None: no answer)."""
+    before = {t: packets_out(lab, t) for t in tunnels}
+    if not gw_ping(lab, src, dst, count=3):
+        return None
+    after = {t: packets_out(lab, t) for t in tunnels}
+    grew = [t for t in tunnels if after[t] - before[t] >= 3]
+    assert len(grew) <= 1, f"pings left by {grew} ({before} -> {after})\n{lab.tail()}"
+    # None: a rekey (a promotion) replaced the SA meanwhile and its counters restarted; ask again.
+    return grew[0] if grew else None
+
+
+def tunnels_of(vpc, vco: str) -> dict[str, dict]:
+    """role -> tunnel (as DescribeVpnConnection shows it)."""
+    opts = describe_connection(vpc, vco)["TunnelOptionsSpecification"]["TunnelOptions"]
+    return {t["Role"]: t for t in opts}
+
+
+def bgp_routes(vpc, gw: str) -> list[dict]:
+    req = m.DescribeVpnRouteEntriesRequest(region_id=REGION, vpn_gateway_id=gw, route_entry_type="bgp", page_size=50)
+    return vpc.describe_vpn_route_entries(req).body.to_map()["VpnRouteEntries"]["VpnRouteEntry"]
+
+
+def link(lab: Lab, peer_ip: str, up: bool) -> None:
+    peer = lab.peer_of(peer_ip)
+    subprocess.run(["ip", "-n", peer["ns"], "link", "set", peer["link_dev"], "up" if up else "down"], check=True)
+
+
+def flows_again_after_cut(lab: Lab, src: str, dst: str, cut, seconds: float) -> tuple[float, float]:
+    """Pings every 100 ms from the gateway while `cut()` runs; (longest silence after the cut, when
+    answers came back, relative to the cut)."""
+    st = lab.state
+    ping = subprocess.Popen(
+        ["ip", "netns", "exec", st["gateway_ns"], "ping", "-n", "-D", "-i", "0.1", "-W", "1", "-I", src, dst],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    time.sleep(1.0)
+    t_cut = time.time()
+    cut()
+    time.sleep(seconds)
+    ping.terminate()
+    out, _ = ping.communicate(timeout=10)
+    answered = [float(x) for x in re.findall(r"^\[(\d+\.\d+)\] \d+ bytes from", out, re.M)]
+    before = [t for t in answered if t <= t_cut]
+    after = [t for t in answered if t > t_cut]
+    assert after, f"no answer at all after the cut\n{lab.tail()}"
+    last_before = before[-1] if before else t_cut
+    return after[0] - last_before, after[0] - t_cut
+
+
+# ---------------------------------------------------------------------------------- fixtures
+
+WRONG_KEY_IP = new_peer_ip()
+
+
+@pytest.fixture(scope="module")
+def dual_lab(server):
+    _require_packages()
+    vpc, gw, lab = lab_on_new_gateway(server, dual=True, peer_psk={})
+    yield vpc, gw, lab
+    lab.down()
+
+
+@pytest.fixture(scope="module")
+def single_lab(server):
+    _require_packages()
+    vpc, gw, lab = lab_on_new_gateway(server, peer_psk={}, peer_bgp_key={WRONG_KEY_IP: "not-the-connections-key"})
+    yield vpc, gw, lab
+    lab.down()
+
+
+def single(vpc, gw: str, cgw: str, local: str, remote: str, **extra) -> str:
+    return create_single(vpc, gw, cgw, local, remote, effect_immediately=True, auto_config_route=False, **extra)
+
+
+# ---------------------------------------------------------------------------------- tests
+
+
+def test_dual_tunnel_bgp_learns_steers_and_fails_over(dual_lab):
+    vpc, gw, lab = dual_lab
+    ips = [new_peer_ip(), new_peer_ip()]
+    cgws = [create_customer_gateway(vpc, ip=ip, asn="65001") for ip in ips]
+    Spec = m.CreateVpnConnectionRequestTunnelOptionsSpecification
+    Bgp = m.CreateVpnConnectionRequestTunnelOptionsSpecificationTunnelBgpConfig
+    specs = [
+        Spec(role="master", customer_gateway_id=cgws[0],
+             tunnel_bgp_config=Bgp(local_asn=65010, tunnel_cidr="169.254.21.0/30", local_bgp_ip="169.254.21.1")),
+        Spec(role="slave", customer_gateway_id=cgws[1],
+             tunnel_bgp_config=Bgp(local_asn=65010, tunnel_cidr="169.254.22.0/30", local_bgp_ip="169.254.22.1")),
+    ]
+    local, remote = "10.36.0.0/24", "192.168.50.0/24"
+    req = m.CreateVpnConnectionRequest(region_id=REGION, vpn_gateway_id=gw, local_subnet=local, remote_subnet=remote,
+                                       enable_tunnels_bgp=True, auto_config_route=False,
+                                       tunnel_options_specification=specs)
+    vco = retrying(vpc.create_vpn_connection, req).body.vpn_connection_id
+
+    def bgp_status(role: str) -> str:
+        return tunnels_of(vpc, vco)[role]["TunnelBgpConfig"]["BgpStatus"]
+
+    _, took = wait_for("both BGP sessions up", lambda: bgp_status("master") == bgp_status("slave") == "true", 40, lab)
+    print(f"\n[bgp] dual tunnel: both sessions Established (BgpStatus true) {took:.2f}s after CreateVpnConnection")
+    # The peer's prefix, learned over BGP, is listed as the gateway's route through the connection.
+    learned, _ = wait_for("the learned route listed",
+                          lambda: [r for r in bgp_routes(vpc, gw) if r["RouteDest"] == remote], 20, lab)
+    assert learned[0]["NextHop"] == vco and learned[0]["Source"] == "VPN_BGP", learned
+    assert learned[0]["RouteEntryType"] == "bgp" and learned[0]["AsPath"] == "65001", learned
+
+    master, slave = (tunnels_of(vpc, vco)[r]["TunnelId"] for r in ("master", "slave"))
+    src, dst = "10.36.0.1", "192.168.50.1"
+    by, _ = wait_for("the master carrying the traffic", lambda: carrier(lab, [master, slave], src, dst) == master, 20, lab)
+
+    # The master's link goes: DPD clears its SAs, the slave's (same selectors, same reqid) remain.
+    silence, back = flows_again_after_cut(lab, src, dst, lambda: link(lab, ips[0], False), DPD_TIMEOUT + 4)
+    print(f"[bgp] master's link cut: no answers for {silence:.2f}s, answered again {back:.2f}s after the cut "
+          f"(DPD timeout {DPD_TIMEOUT:.0f}s)")
+    try:
+        assert back <= DPD_TIMEOUT + 2, f"traffic back after {back:.2f}s\n{lab.tail()}"
+        assert carrier(lab, [master, slave], src, dst) == slave
+        wait_for("the master's BgpStatus false", lambda: bgp_status("master") == "false", 15, lab)
+        assert bgp_status("slave") == "true"
+        assert any(r["RouteDest"] == remote for r in bgp_routes(vpc, gw)), "the slave's route must stay listed"
+    finally:
+        link(lab, ips[0], True)
+    _, took = wait_for("the master's session back", lambda: bgp_status("master") == "true", 40, lab)
+    print(f"[bgp] link restored: the master's session Established again after {took:.2f}s")
+    wait_for("traffic back on the master", lambda: carrier(lab, [master, slave], src, dst) == master, 20, lab)
+
+    logs = logs_of(vpc, vco)
+    assert any("BGP session with 169.254.21.2" in line and "established" in line for line in logs), logs
+    assert any("BGP session with 169.254.21.2" in line and "down" in line for line in logs), logs
+    retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+    wait_for("the learned routes gone with the connection",
+             lambda: not [r for r in bgp_routes(vpc, gw) if r["NextHop"] == vco], 10, lab)
+
+
+def test_destination_routes_fail_over_on_revoke_route(single_lab):
+    vpc, gw, lab = single_lab
+    ips = [new_peer_ip(), new_peer_ip()]
+    local, remote = "10.37.0.0/24", "192.168.60.0/24"
+    hc = json.dumps({"enable": True, "sip": "10.37.0.9", "dip": "192.168.60.9", "interval": 1, "retry": 2,
+                     "policy": "revoke_route"})
+    active = single(vpc, gw, create_customer_gateway(vpc, ip=ips[0]), local, remote, health_check_config=hc)
+    standby = single(vpc, gw, create_customer_gateway(vpc, ip=ips[1]), local, remote)
+    for hop, weight in ((active, 100), (standby, 0)):
+        retrying(vpc.create_vpn_route_entry, m.CreateVpnRouteEntryRequest(
+            region_id=REGION, vpn_gateway_id=gw, route_dest=remote, next_hop=hop, weight=weight, publish_vpc=False))
+    src, dst = "10.37.0.1", "192.168.60.1"
+    wait_for("health check success",
+             lambda: describe_connection(vpc, active)["VcoHealthCheck"]["Status"] == "success", 30, lab)
+    wait_for("the active route's connection carrying", lambda: carrier(lab, [active, standby], src, dst) == active,
+             20, lab)
+    # The active connection's far side stops answering the probes (its tunnel stays up, and so does
+    # 192.168.60.9: the peer needs it to install the probes' own child): its replies are dropped.
+    peer = lab.peer_of(ips[0])
+    drop_replies = ["to", "10.37.0.9/32", "prohibit", "priority", "50"]
+    subprocess.run(["ip", "-n", peer["ns"], "rule", "add", *drop_replies], check=True)
+    try:
+        _, took = wait_for("the standby carrying", lambda: carrier(lab, [active, standby], src, dst) == standby,
+                           20, lab)
+        print(f"\n[routes] health check failed (revoke_route): traffic through the standby {took:.2f}s later")
+        assert describe_connection(vpc, active)["Status"] == "ipsec_sa_established"
+    finally:
+        subprocess.run(["ip", "-n", peer["ns"], "rule", "del", *drop_replies], check=True)
+    wait_for("the active route back", lambda: carrier(lab, [active, standby], src, dst) == active, 20, lab)
+    logs = logs_of(vpc, active)
+    assert any("withdrawn (revoke_route)" in line for line in logs), logs
+    assert any("restored" in line for line in logs), logs
+    for vco in (active, standby):
+        retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+
+
+def test_policy_routes_choose_the_connection_by_source(single_lab):
+    vpc, gw, lab = single_lab
+    local, remote = "10.40.0.0/16", "192.168.70.0/24"
+    a = single(vpc, gw, create_customer_gateway(vpc), local, remote)
+    b = single(vpc, gw, create_customer_gateway(vpc), local, remote)
+    for source, hop in (("10.40.1.0/24", a), ("10.40.2.0/24", b)):
+        retrying(vpc.create_vpn_pbr_route_entry, m.CreateVpnPbrRouteEntryRequest(
+            region_id=REGION, vpn_gateway_id=gw, route_source=source, route_dest=remote, next_hop=hop, weight=100,
+            publish_vpc=False))
+    wait_for("10.40.1.0/24 through the first", lambda: carrier(lab, [a, b], "10.40.1.1", "192.168.70.1") == a, 30, lab)
+    wait_for("10.40.2.0/24 through the second", lambda: carrier(lab, [a, b], "10.40.2.1", "192.168.70.1") == b, 20,
+             lab)
+    for vco in (a, b):
+        retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+
+
+def test_wrong_auth_key_keeps_the_session_down_and_says_why(single_lab):
+    vpc, gw, lab = single_lab
+    cgw = create_customer_gateway(vpc, ip=WRONG_KEY_IP, asn="65002")  # the lab signs with another key
+    bgp = json.dumps({"EnableBgp": True, "LocalAsn": 65010, "TunnelCidr": "169.254.31.0/30",
+                      "LocalBgpIp": "169.254.31.1", "AuthKey": "the-connections-key"})
+    vco = single(vpc, gw, cgw, "10.41.0.0/24", "192.168.80.0/24", bgp_config=bgp)
+    wait_for("IPsec up", lambda: describe_connection(vpc, vco)["Status"] == "ipsec_sa_established", 30, lab)
+    lines, took = wait_for("a log line saying why the session is down",
+                           lambda: [line for line in logs_of(vpc, vco) if "BGP session" in line and "TCP-MD5" in line],
+                           30, lab)
+    print(f"\n[bgp] wrong AuthKey: {lines[0]}")
+    assert "AuthKey" in lines[0], lines
+    assert describe_connection(vpc, vco)["VpnBgpConfig"]["Status"] == "false"
+    retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
