@@ -70,7 +70,7 @@ class Lab:
     """One `vpngw lab` for one VPN gateway."""
 
     def __init__(self, server, gateway: str, peer_psk: dict[str, str], agent_args: list[str] = (),
-                 peer_bgp_key: dict[str, str] | None = None):
+                 peer_bgp_key: dict[str, str] | None = None, lab_args: list[str] = ()):
         self.server = server
         self.gateway = gateway
         self.env = dict(
@@ -84,6 +84,7 @@ class Lab:
             args += ["--peer-psk", f"{ip}={psk}"]
         for ip, key in (peer_bgp_key or {}).items():
             args += ["--peer-bgp-key", f"{ip}={key}"]
+        args += list(lab_args)
         out = subprocess.run(args + ["--"] + AGENT_ARGS + list(agent_args), capture_output=True, text=True, env=self.env, timeout=90)
         assert out.returncode == 0, f"vpngw lab failed:\n{out.stdout}\n{out.stderr}"
         self.summary = out.stdout

@@ -304,6 +304,22 @@ pub struct DataplaneReport {
     pub measured_at: i64,
     pub connections: Vec<ConnectionReport>,
     pub events: Vec<ReportedEvent>,
+    /// The gateway's SSL server (none, or one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ssl_vpn_servers: Vec<SslVpnServerReport>,
+}
+
+/// The measured state of an SSL server: who is connected (OpenVPN's
+/// management interface), or why it does not run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SslVpnServerReport {
+    pub ssl_vpn_server_id: String,
+    /// `Connections`.
+    pub connections: i64,
+    pub clients: Vec<crate::ssl_vpn::SslClient>,
+    /// Why OpenVPN does not run; empty when it does.
+    pub reason: String,
 }
 
 /// The measured state of one connection.
@@ -374,6 +390,13 @@ pub struct ReportedEvent {
     /// ms since the epoch (agent clock).
     pub time: i64,
     pub message: String,
+    /// The SSL server the line is about (DescribeVpnSslServerLogs); empty
+    /// for a connection's.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub ssl_vpn_server_id: String,
+    /// The client certificate the line names, if any.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub ssl_vpn_client_cert_id: String,
 }
 
 /// What the control plane keeps of the last accepted report of a connection.

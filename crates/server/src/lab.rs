@@ -51,6 +51,8 @@ const LAB_BGP_TIMERS: BgpTimers = BgpTimers {
     keepalive_s: 2,
 };
 
+mod ssl_clients;
+
 #[derive(Args, Clone, Debug)]
 pub struct LabArgs {
     /// The VPN gateway to build the lab for (`vpn-…`).
@@ -96,6 +98,15 @@ pub struct LabArgs {
     /// mismatch). Repeatable.
     #[arg(long = "peer-bgp-key", value_name = "IP=KEY")]
     pub peer_bgp_key: Vec<String>,
+    /// Stock OpenVPN clients of the gateway's SSL server: N namespaces,
+    /// each with an `openvpn` configured only from DescribeSslVpnClientCert
+    /// (certificates taken from the server's, created when it has too few).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub ssl_clients: usize,
+
+    /// The openvpn binary of the lab's SSL clients.
+    #[arg(long, default_value = "openvpn")]
+    pub openvpn: PathBuf,
 
     /// Arguments passed on to `vpngw agent` (after `--`), e.g.
     /// `-- --dpd-delay-s 2 --dpd-timeout-s 6 --retransmit fast`.
@@ -181,6 +192,9 @@ fn background(args: &LabArgs, dir: &Path) -> anyhow::Result<()> {
     for p in &args.peer_bgp_key {
         cmd.args(["--peer-bgp-key", p]);
     }
+    cmd.args(["--ssl-clients", &args.ssl_clients.to_string()])
+        .arg("--openvpn")
+        .arg(&args.openvpn);
     if !args.agent_args.is_empty() {
         cmd.arg("--").args(&args.agent_args);
     }
@@ -375,6 +389,7 @@ struct LabInfo {
     charon_log: String,
     vici: String,
     peers: Vec<PeerInfo>,
+    ssl_clients: Vec<ssl_clients::SslClientInfo>,
 }
 
 struct Lab {
@@ -389,6 +404,7 @@ struct Lab {
     shared: bool,
     psk_override: HashMap<IpAddr, String>,
     bgp_key_override: HashMap<IpAddr, String>,
+    ssl: ssl_clients::SslClients,
     agent: Option<Child>,
     agent_cmd: Vec<String>,
 }
@@ -419,6 +435,7 @@ impl Lab {
                     bird_socket: p.state_dir.join("bird.ctl").display().to_string(),
                 })
                 .collect(),
+            ssl_clients: self.ssl.info(),
         }
     }
 
@@ -741,7 +758,51 @@ impl Lab {
         Ok(())
     }
 
+    /// Keeps the lab's SSL clients connected to the gateway's SSL server,
+    /// with the first address of each of its `LocalSubnet` blocks on the
+    /// gateway namespace for them to reach.
+    async fn sync_ssl(
+        &mut self,
+        client: &vpngw_client::Client,
+        state: &GatewayState,
+    ) -> anyhow::Result<bool> {
+        let server = match &state.ssl_server {
+            Some(Ok(f)) => Some(f),
+            _ => None,
+        };
+        let mut changed = false;
+        if let Some(Ok(d)) = server.map(|f| &f.desired) {
+            let new: Vec<IpAddr> = d
+                .local_subnets
+                .iter()
+                .filter_map(|b| first_host(b))
+                .filter(|a| !self.gw_inside.contains(a))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if !new.is_empty() {
+                ip_batch(
+                    &self.gw_ns,
+                    &new.iter()
+                        .map(|a| format!("address add {} dev lo", host_prefix(a)))
+                        .collect::<Vec<_>>(),
+                )?;
+                self.gw_inside.extend(new);
+                changed = true;
+            }
+        }
+        let lab = (
+            self.tag.as_str(),
+            self.gw_ns.as_str(),
+            self.gw_addrs.as_slice(),
+            self.dir.as_path(),
+        );
+        changed |= self.ssl.sync(client, server, lab).await?;
+        Ok(changed)
+    }
+
     fn teardown(&mut self) {
+        self.ssl.stop();
         self.stop_agent();
         for p in &mut self.peers {
             if let Some(mut b) = p.bird.take() {
@@ -840,6 +901,7 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
         shared: args.shared_peer,
         psk_override,
         bgp_key_override,
+        ssl: ssl_clients::SslClients::new(args.ssl_clients, args.openvpn.clone()),
         agent: None,
         agent_cmd,
     };
@@ -925,11 +987,18 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
             Ok(state) if state.gone => {
                 tracing::warn!("the VPN gateway is gone; the lab stays until `vpngw lab --down`");
             }
-            Ok(f) => match lab.sync(&f).await {
-                Ok(true) => lab.write_info(),
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "syncing the peers failed"),
-            },
+            Ok(f) => {
+                match lab.sync(&f).await {
+                    Ok(true) => lab.write_info(),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "syncing the peers failed"),
+                }
+                match lab.sync_ssl(&client, &f).await {
+                    Ok(true) => lab.write_info(),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "syncing the SSL clients failed"),
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "reading the gateway's connections failed"),
         }
         tokio::select! {

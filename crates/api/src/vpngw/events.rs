@@ -34,6 +34,26 @@ pub(super) async fn record(
         if e.message.is_empty() || unknown.contains(&e.vpn_connection_id) {
             continue;
         }
+        if !e.ssl_vpn_server_id.is_empty() {
+            // An SSL server's line (DescribeVpnSslServerLogs), filed under
+            // the server and the client certificate it names; only for the
+            // server this report was accepted for.
+            let accepted = report
+                .ssl_vpn_servers
+                .iter()
+                .any(|s| s.ssl_vpn_server_id == e.ssl_vpn_server_id)
+                && !unknown.contains(&e.ssl_vpn_server_id);
+            if accepted {
+                entries.push(entry(
+                    &scope,
+                    &e.ssl_vpn_server_id,
+                    &e.ssl_vpn_client_cert_id,
+                    e,
+                    ctx.now_ms,
+                ));
+            }
+            continue;
+        }
         // Events may name connections the report carries no status for:
         // check those belong to this gateway before logging for them.
         if !known.contains(&e.vpn_connection_id) {
@@ -45,19 +65,13 @@ pub(super) async fn record(
             }
             known.push(e.vpn_connection_id.clone());
         }
-        let mut message: String = e.message.chars().take(MAX_MESSAGE).collect();
-        if message.len() < e.message.len() {
-            message.push('…');
-        }
-        entries.push(LogEntry {
-            account_id: scope.account_id.clone(),
-            region_id: scope.region_id.clone(),
-            resource_id: e.vpn_connection_id.clone(),
-            tunnel_id: (!e.tunnel_id.is_empty()).then(|| e.tunnel_id.clone()),
-            time_ms: if e.time > 0 { e.time } else { ctx.now_ms },
-            source: SOURCE_DATAPLANE.to_owned(),
-            message,
-        });
+        entries.push(entry(
+            &scope,
+            &e.vpn_connection_id,
+            &e.tunnel_id,
+            e,
+            ctx.now_ms,
+        ));
     }
     if !entries.is_empty()
         && let Err(e) = ctx.store().append_log(entries).await
@@ -65,6 +79,30 @@ pub(super) async fn record(
         tracing::error!(error = %e, gateway = gateway_id, "appending data plane events to the event log failed");
     }
     Ok(())
+}
+
+/// The log entry of event `e` about `resource_id` (and `part_id`: a tunnel,
+/// a client certificate), its message bounded.
+fn entry(
+    scope: &vpngw_store::Scope,
+    resource_id: &str,
+    part_id: &str,
+    e: &vpngw_model::dataplane::ReportedEvent,
+    now_ms: i64,
+) -> LogEntry {
+    let mut message: String = e.message.chars().take(MAX_MESSAGE).collect();
+    if message.len() < e.message.len() {
+        message.push('…');
+    }
+    LogEntry {
+        account_id: scope.account_id.clone(),
+        region_id: scope.region_id.clone(),
+        resource_id: resource_id.to_owned(),
+        tunnel_id: (!part_id.is_empty()).then(|| part_id.to_owned()),
+        time_ms: if e.time > 0 { e.time } else { now_ms },
+        source: SOURCE_DATAPLANE.to_owned(),
+        message,
+    }
 }
 
 /// Whether the connection is `gateway_id`'s (transit-router attachments have

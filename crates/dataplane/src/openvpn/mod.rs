@@ -164,6 +164,12 @@ pub fn render_server_conf(d: &SslServerDesired, dir: &Path) -> Result<String, Ss
         Transport::Tcp => "tcp-server",
     };
     let _ = writeln!(c, "proto {proto}\nlocal {}\nport {}", d.listen_addr, d.port);
+    if d.transport == Transport::Udp {
+        // A restart (new settings) tells UDP clients to reconnect at once
+        // instead of after their keepalive timeout; TCP clients see the
+        // connection close.
+        c.push_str("explicit-exit-notify 1\n");
+    }
     let _ = writeln!(
         c,
         "topology net30\nserver {} {}",
@@ -244,6 +250,7 @@ mod tests {
         for line in [
             "dev vpngw-ssl",
             "proto udp",
+            "explicit-exit-notify 1",
             "local 198.18.255.1",
             "port 1194",
             "topology net30",

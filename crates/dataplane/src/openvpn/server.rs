@@ -194,6 +194,15 @@ impl SslServer {
         }
     }
 
+    /// Ends one client's session (`client_id` of [`ConnectedClient`]); false
+    /// when no such client is connected.
+    pub async fn disconnect(&mut self, client_id: &str) -> Result<bool, SslServerError> {
+        let Some(r) = self.running.as_mut() else {
+            return Ok(false);
+        };
+        Ok(r.management.disconnect(client_id).await?)
+    }
+
     /// The server's log lines since the last call.
     pub async fn take_log(&mut self) -> Vec<LogLine> {
         if let Some(mut r) = self.running.take() {

@@ -154,6 +154,7 @@ impl BgpPart {
                 .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
                 .unwrap_or(0),
             message,
+            ..ReportedEvent::default()
         });
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use vpngw_client::{Client, ClientError};
 use vpngw_dataplane::forwarding::{RouteTable, StaticRoute};
+use vpngw_dataplane::openvpn::{SslServerDesired, Transport};
 use vpngw_dataplane::{
     ConnectionDesired, GatewayDesired, IkeSettings, IpsecSettings, Secret, StartAction,
     TunnelDesired,
@@ -66,6 +67,18 @@ pub struct GatewayState {
     /// connections' VCO routes, each table oldest first (the order breaks
     /// ties). Read with [`fetch_routes`].
     pub routes: Vec<StaticRoute>,
+    /// The gateway's SSL server (`None`: none), or why it cannot be read.
+    pub ssl_server: Option<Result<FetchedSslServer, String>>,
+}
+
+/// The gateway's SSL server as read from the API.
+#[derive(Debug, Clone)]
+pub struct FetchedSslServer {
+    pub server_id: String,
+    /// Changes whenever anything OpenVPN is given changes (CRL included).
+    pub digest: String,
+    /// The data plane's form, or why the server cannot be run.
+    pub desired: Result<SslServerDesired, String>,
 }
 
 impl GatewayState {
@@ -80,7 +93,13 @@ impl GatewayState {
     /// Whether `other` asks for the same data plane (connections compared by
     /// their configuration digest).
     pub fn same_as(&self, other: &GatewayState) -> bool {
+        let ssl = |s: &GatewayState| match &s.ssl_server {
+            None => None,
+            Some(Ok(f)) => Some(Ok(f.digest.clone())),
+            Some(Err(why)) => Some(Err(why.clone())),
+        };
         self.gone == other.gone
+            && ssl(self) == ssl(other)
             && self.local_addrs == other.local_addrs
             && self.unreadable == other.unreadable
             && self.routes == other.routes
@@ -117,14 +136,25 @@ impl GatewayState {
     }
 }
 
-/// The gateway's public addresses: `InternetIp` and, on dual-tunnel
-/// gateways, `DisasterRecoveryInternetIp`.
+/// The gateway's public addresses: `InternetIp`, on dual-tunnel gateways
+/// `DisasterRecoveryInternetIp`, and the address SSL clients dial
+/// (`SslVpnInternetIp`, which may be `InternetIp`), each once.
 pub fn gateway_addrs(gateway: &serde_json::Value) -> Vec<IpAddr> {
-    ["InternetIp", "DisasterRecoveryInternetIp"]
-        .iter()
-        .filter_map(|k| gateway.get(*k).and_then(|v| v.as_str()))
-        .filter_map(|s| s.parse().ok())
-        .collect()
+    let mut out: Vec<IpAddr> = Vec::new();
+    for ip in [
+        "InternetIp",
+        "DisasterRecoveryInternetIp",
+        "SslVpnInternetIp",
+    ]
+    .iter()
+    .filter_map(|k| gateway.get(*k).and_then(|v| v.as_str()))
+    .filter_map(|s| s.parse().ok())
+    {
+        if !out.contains(&ip) {
+            out.push(ip);
+        }
+    }
+    out
 }
 
 /// Reads the gateway, its connections and their customer gateways through
@@ -196,6 +226,7 @@ pub async fn fetch(
     let lookup = |id: &str| cgw_ips.get(id).cloned();
     let mut state = GatewayState {
         local_addrs: gateway_addrs(&gateway),
+        ssl_server: fetch_ssl_server(client, gateway_id).await?,
         ..GatewayState::default()
     };
     for c in &items {
@@ -349,6 +380,118 @@ pub async fn fetch_routes(
         }
     }
     Ok(routes)
+}
+
+/// The gateway's SSL server: DescribeSslVpnServers, then what only the
+/// agent is given (DescribeSslVpnServerPki). A control plane that does not
+/// serve SSL-VPN (`UnsupportedOperation`) has none.
+async fn fetch_ssl_server(
+    client: &Client,
+    gateway_id: &str,
+) -> Result<Option<Result<FetchedSslServer, String>>, ClientError> {
+    let answer = match client
+        .vpc("DescribeSslVpnServers", &[("VpnGatewayId", gateway_id)])
+        .await
+    {
+        Ok(a) => a,
+        Err(e) if e.code() == Some("UnsupportedOperation") => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some(view) = answer
+        .get("SslVpnServers")
+        .and_then(|v| v.get("SslVpnServer"))
+        .and_then(|v| v.as_array())
+        .and_then(|a| a.first())
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let id = text(&view, "SslVpnServerId");
+    let pki = match client
+        .vpngw("DescribeSslVpnServerPki", &[("SslVpnServerId", &id)])
+        .await
+    {
+        Ok(p) => p,
+        // Deleted between the two reads: the next read has no server.
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => {
+            return Ok(Some(Err(format!(
+                "{id}: its certificates cannot be read: {e}"
+            ))));
+        }
+    };
+    Ok(Some(Ok(ssl_server_from_api(&view, &pki))))
+}
+
+fn text(v: &serde_json::Value, key: &str) -> String {
+    v.get(key)
+        .and_then(|x| x.as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The data plane's form of an SSL server from one DescribeSslVpnServers
+/// item and the server's DescribeSslVpnServerPki answer.
+pub fn ssl_server_from_api(view: &serde_json::Value, pki: &serde_json::Value) -> FetchedSslServer {
+    use sha2::{Digest, Sha256};
+    let server_id = text(view, "SslVpnServerId");
+    let int = |k: &str| view.get(k).and_then(|x| x.as_i64()).unwrap_or(0);
+    let desired = (|| {
+        let listen_addr: IpAddr = text(view, "InternetIp")
+            .parse()
+            .map_err(|_| format!("{server_id}: the gateway has no SslVpnInternetIp"))?;
+        let transport = match text(view, "Proto").as_str() {
+            "UDP" => Transport::Udp,
+            "TCP" => Transport::Tcp,
+            other => return Err(format!("{server_id}: Proto {other:?} is not TCP or UDP")),
+        };
+        let port = u16::try_from(int("Port")).map_err(|_| format!("{server_id}: bad Port"))?;
+        Ok(SslServerDesired {
+            server_id: server_id.clone(),
+            listen_addr,
+            transport,
+            port,
+            client_ip_pool: text(view, "ClientIpPool"),
+            local_subnets: split_subnets(&text(view, "LocalSubnet")),
+            cipher: text(view, "Cipher"),
+            compress: view
+                .get("Compress")
+                .and_then(|x| x.as_bool())
+                .unwrap_or(false),
+            dns_servers: split_subnets(&text(view, "DnsServers")),
+            max_clients: u32::try_from(int("MaxConnections")).unwrap_or(0),
+            ca_cert_pem: text(pki, "CaCert"),
+            server_cert_pem: text(pki, "ServerCert"),
+            server_key_pem: Secret::new(text(pki, "ServerKey")),
+            crl_pem: text(pki, "Crl"),
+            revoked: pki
+                .get("RevokedCommonNames")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    })();
+    // Of what OpenVPN is given, not of the whole answer (`Connections`
+    // changes with every report).
+    let digest = {
+        let given = match &desired {
+            Ok(d) => serde_json::to_string(d).unwrap_or_default(),
+            Err(why) => why.clone(),
+        };
+        Sha256::digest(given.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    FetchedSslServer {
+        server_id,
+        digest,
+        desired,
+    }
 }
 
 /// The customer gateways a connection view names (one, or one per tunnel).

@@ -237,6 +237,7 @@ impl<D: Dataplane> IpsecPart<D> {
             },
             time: epoch_ms(SystemTime::now()),
             message,
+            ..ReportedEvent::default()
         });
     }
 
@@ -273,6 +274,7 @@ impl<D: Dataplane> IpsecPart<D> {
                 tunnel_id: if tunnel == id { String::new() } else { tunnel },
                 time: epoch_ms(e.at),
                 message: e.message,
+                ..ReportedEvent::default()
             });
         }
     }

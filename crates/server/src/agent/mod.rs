@@ -25,6 +25,7 @@ pub mod part;
 pub mod report;
 pub mod routing;
 pub mod source;
+pub mod ssl_vpn;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -129,6 +130,10 @@ pub struct AgentArgs {
     #[arg(long, default_value_t = 30)]
     pub dpd_timeout_s: u32,
 
+    /// openvpn binary (the gateway's SSL server).
+    #[arg(long, default_value = "openvpn")]
+    pub openvpn: PathBuf,
+
     /// IKE retransmission schedule (IKEv2 DPD gives up after it).
     #[arg(long, value_enum, default_value = "gateway")]
     pub retransmit: RetransmitSchedule,
@@ -193,6 +198,14 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
                 .state_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("/var/lib/vpngw-agent").join(&args.gateway));
+            let ssl = ssl_vpn::SslVpnPart::new(
+                vpngw_dataplane::openvpn::SslServer::new(
+                    &args.openvpn,
+                    args.netns.clone(),
+                    state_dir.join("openvpn"),
+                ),
+                reconcile,
+            );
             let mut config = CharonConfig::new(state_dir, args.netns.clone());
             config.charon_bin = args.charon.clone();
             if let Some(load) = &args.charon_load {
@@ -217,7 +230,9 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
             bird.bird_bin = args.bird.clone();
             let ipsec = IpsecPart::new(backend, &args.gateway, reconcile, &links);
             let bgp = BgpPart::new(Speaker::Bird(bird), args.netns.clone(), timers, &links);
-            agent.run(name, vec![Box::new(ipsec), Box::new(bgp)]).await
+            agent
+                .run(name, vec![Box::new(ipsec), Box::new(bgp), Box::new(ssl)])
+                .await
         }
     }
 }

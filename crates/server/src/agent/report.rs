@@ -18,7 +18,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 use vpngw_client::Client;
-use vpngw_model::dataplane::{ConnectionReport, DataplaneReport, ReportedEvent};
+use vpngw_model::dataplane::{
+    ConnectionReport, DataplaneReport, ReportedEvent, SslVpnServerReport,
+};
 
 /// Largest number of connections per ReportDataplaneState call.
 pub const REPORT_CHUNK: usize = 200;
@@ -105,6 +107,60 @@ fn same_counters(a: &ConnectionReport, b: &ConnectionReport) -> bool {
         })
 }
 
+/// Who is connected to the SSL server (and why it does not run), without
+/// the byte counters.
+fn same_ssl_but_counters(a: &SslVpnServerReport, b: &SslVpnServerReport) -> bool {
+    let who = |r: &SslVpnServerReport| -> Vec<(String, String, i64, String, i64)> {
+        r.clients
+            .iter()
+            .map(|c| {
+                (
+                    c.common_name.clone(),
+                    c.ip.clone(),
+                    c.port,
+                    c.private_ip.clone(),
+                    c.connected_time,
+                )
+            })
+            .collect()
+    };
+    a.ssl_vpn_server_id == b.ssl_vpn_server_id
+        && a.connections == b.connections
+        && a.reason == b.reason
+        && who(a) == who(b)
+}
+
+/// The SSL server's measurement: the latest, and what was accepted when.
+#[derive(Default)]
+struct SslEntry {
+    latest: Option<SslVpnServerReport>,
+    accepted: Option<(SslVpnServerReport, Instant)>,
+}
+
+impl SslEntry {
+    fn due(&self, now: Instant) -> Option<&SslVpnServerReport> {
+        let latest = self.latest.as_ref()?;
+        match &self.accepted {
+            None => Some(latest),
+            Some((a, _)) if !same_ssl_but_counters(a, latest) => Some(latest),
+            Some((a, at)) if a != latest && now.duration_since(*at) >= COUNTER_REFRESH => {
+                Some(latest)
+            }
+            Some(_) => None,
+        }
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        let latest = self.latest.as_ref()?;
+        match &self.accepted {
+            None => Some(Instant::now()),
+            Some((a, _)) if !same_ssl_but_counters(a, latest) => Some(Instant::now()),
+            Some((a, at)) if a != latest => Some(*at + COUNTER_REFRESH),
+            Some(_) => None,
+        }
+    }
+}
+
 fn epoch_ms(t: SystemTime) -> i64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -118,6 +174,7 @@ pub struct Reporter {
     agent: String,
     backend: &'static str,
     entries: BTreeMap<String, Entry>,
+    ssl: SslEntry,
     events: Vec<ReportedEvent>,
     /// After a failed call: not before this, and the next back-off.
     retry_at: Option<Instant>,
@@ -158,6 +215,7 @@ impl Reporter {
             ),
             backend,
             entries: BTreeMap::new(),
+            ssl: SslEntry::default(),
             events: Vec::new(),
             retry_at: None,
             retry_delay: RETRY_FIRST,
@@ -189,6 +247,9 @@ impl Reporter {
                 }
             }
         }
+        if let Some(ssl) = report.ssl_vpn_servers.into_iter().next() {
+            self.ssl.latest = Some(ssl);
+        }
         self.events.extend(report.events);
         if self.events.len() > MAX_QUEUED_EVENTS {
             let dropped = self.events.len() - MAX_QUEUED_EVENTS;
@@ -204,7 +265,12 @@ impl Reporter {
 
     /// When something becomes due without a new offer.
     fn next_due(&self) -> Option<Instant> {
-        let mut next = self.entries.values().filter_map(Entry::next_due).min();
+        let mut next = self
+            .entries
+            .values()
+            .filter_map(Entry::next_due)
+            .chain(self.ssl.next_due())
+            .min();
         if !self.events.is_empty() {
             next = Some(Instant::now());
         }
@@ -248,7 +314,8 @@ impl Reporter {
             .filter(|e| e.due(now))
             .map(|e| e.latest.clone())
             .collect();
-        if due.is_empty() && self.events.is_empty() {
+        let mut ssl = self.ssl.due(now).cloned();
+        if due.is_empty() && self.events.is_empty() && ssl.is_none() {
             return;
         }
         let mut chunks: Vec<&[ConnectionReport]> = due.chunks(REPORT_CHUNK).collect();
@@ -263,6 +330,7 @@ impl Reporter {
                 measured_at: epoch_ms(SystemTime::now()),
                 connections: chunk.to_vec(),
                 events: self.events[..take].to_vec(),
+                ssl_vpn_servers: ssl.take().into_iter().collect(),
             };
             match self.send(&report).await {
                 Ok(verdicts) => {
@@ -321,6 +389,14 @@ impl Reporter {
             if let Some(e) = self.entries.get_mut(id) {
                 e.accepted = None;
                 e.hold_until = Some(now + STALE_RETRY);
+            }
+        }
+        if let Some(sent) = report.ssl_vpn_servers.first() {
+            if verdicts.accepted.contains(&sent.ssl_vpn_server_id) {
+                self.ssl.accepted = Some((sent.clone(), now));
+            } else if verdicts.unknown.contains(&sent.ssl_vpn_server_id) {
+                // Deleted: its part stops reporting it.
+                self.ssl = SslEntry::default();
             }
         }
         for id in &verdicts.unknown {

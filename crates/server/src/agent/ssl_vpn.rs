@@ -1,0 +1,244 @@
+//! The SSL-VPN part of the agent: the gateway's OpenVPN server
+//! ([`vpngw_dataplane::openvpn::SslServer`], in the gateway's namespace).
+//!
+//! Its section of the desired state is the gateway's SSL server as
+//! DescribeSslVpnServers shows it plus what DescribeSslVpnServerPki (vpngw's
+//! product) hands the agent: the CA, the gateway's certificate and key, the
+//! CRL and the revoked certificates. A change of the server's settings
+//! restarts OpenVPN (every client reconnects, as on the cloud); a new CRL is
+//! written in place and only the revoked clients' sessions are ended.
+//!
+//! [`Part::step`] converges the server, reads the connected clients from
+//! the management interface (`Connections`, DescribeSslVpnClients) and
+//! turns OpenVPN's log lines into the server's log
+//! (DescribeVpnSslServerLogs), each filed under the certificate it names.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use vpngw_dataplane::openvpn::management::{ConnectedClient, LogLine};
+use vpngw_dataplane::openvpn::{SslServer, SslServerDesired};
+use vpngw_model::dataplane::{DataplaneReport, ReportedEvent, SslVpnServerReport};
+use vpngw_model::ssl_vpn::SslClient;
+
+use super::desired::{FetchedSslServer, GatewayState};
+use super::part::Part;
+
+/// Log lines OpenVPN writes at `verb 3` that say nothing to the API's user.
+const NOISY: &[&str] = &[
+    "MANAGEMENT:",
+    "Data Channel: cipher",
+    "Data Channel MTU",
+    "Outgoing Data Channel",
+    "Incoming Data Channel",
+    "TLS: tls_multi_process",
+];
+
+/// The gateway's SSL server. See the module documentation.
+pub struct SslVpnPart {
+    server: SslServer,
+    /// How often clients are read without a change.
+    interval: Duration,
+    next_check: Instant,
+    /// The desired server (`None`: none), or why it cannot be read.
+    wanted: Option<Result<FetchedSslServer, String>>,
+    /// `wanted` is what OpenVPN runs.
+    converged: bool,
+    /// Why the server does not take clients (empty when it does).
+    problem: String,
+}
+
+impl SslVpnPart {
+    pub fn new(server: SslServer, interval: Duration) -> Self {
+        SslVpnPart {
+            server,
+            interval,
+            next_check: Instant::now(),
+            wanted: None,
+            converged: false,
+            problem: String::new(),
+        }
+    }
+
+    fn server_id(&self) -> Option<String> {
+        match &self.wanted {
+            Some(Ok(f)) => Some(f.server_id.clone()),
+            _ => None,
+        }
+    }
+
+    async fn converge(&mut self) {
+        let desired: Option<SslServerDesired> = match &self.wanted {
+            Some(Ok(f)) => match &f.desired {
+                Ok(d) => Some(d.clone()),
+                Err(why) => {
+                    self.problem = why.clone();
+                    None
+                }
+            },
+            Some(Err(why)) => {
+                self.problem = why.clone();
+                None
+            }
+            None => None,
+        };
+        match self.server.apply(desired.as_ref()).await {
+            Ok(applied) => {
+                if desired.is_some() {
+                    self.problem.clear();
+                }
+                if applied.restarted || applied.stopped || !applied.disconnected.is_empty() {
+                    tracing::info!(?applied, "SSL server applied");
+                }
+                self.converged = true;
+            }
+            Err(e) => {
+                self.problem = format!("OpenVPN could not be started: {e}");
+                tracing::warn!(error = %e, "SSL server not applied");
+                self.converged = false;
+            }
+        }
+    }
+}
+
+/// What DescribeSslVpnClients shows of a connected client.
+fn client_of(c: ConnectedClient) -> SslClient {
+    SslClient {
+        common_name: c.common_name,
+        ip: c.real_address,
+        port: c.real_port.parse().unwrap_or(0),
+        private_ip: c.virtual_address,
+        connected_time: c.connected_since.saturating_mul(1000),
+        receive_bytes: i64::try_from(c.bytes_received).unwrap_or(i64::MAX),
+        send_bytes: i64::try_from(c.bytes_sent).unwrap_or(i64::MAX),
+    }
+}
+
+/// A log line of the server, filed under the certificate it names.
+fn event_of(server_id: &str, line: LogLine) -> Option<ReportedEvent> {
+    if line.message.is_empty() || NOISY.iter().any(|n| line.message.contains(n)) {
+        return None;
+    }
+    let cert = line
+        .common_name()
+        .filter(|cn| cn.starts_with("vsc-"))
+        .unwrap_or("")
+        .to_owned();
+    Some(ReportedEvent {
+        time: line.time.saturating_mul(1000),
+        message: line.message,
+        ssl_vpn_server_id: server_id.to_owned(),
+        ssl_vpn_client_cert_id: cert,
+        ..ReportedEvent::default()
+    })
+}
+
+#[async_trait(?Send)]
+impl Part for SslVpnPart {
+    fn name(&self) -> &'static str {
+        "openvpn"
+    }
+
+    async fn apply(&mut self, desired: &Arc<GatewayState>) {
+        let wanted = if desired.gone {
+            None
+        } else {
+            desired.ssl_server.clone()
+        };
+        let same = match (&self.wanted, &wanted) {
+            (Some(Ok(a)), Some(Ok(b))) => a.digest == b.digest,
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        if !same {
+            self.wanted = wanted;
+            self.converged = false;
+            self.next_check = Instant::now();
+        }
+    }
+
+    async fn wait(&mut self) {
+        tokio::time::sleep_until(self.next_check.into()).await;
+    }
+
+    async fn step(&mut self, out: &mut DataplaneReport) {
+        self.next_check = Instant::now() + self.interval;
+        if !self.converged {
+            self.converge().await;
+        }
+        let Some(id) = self.server_id() else {
+            // No server: its log lines have nobody to go to.
+            let _ = self.server.take_log().await;
+            return;
+        };
+        let clients = match self.server.clients().await {
+            Ok(c) => c,
+            Err(e) => {
+                // OpenVPN died or hung: start it again at the next step.
+                self.problem = format!("OpenVPN does not answer: {e}");
+                self.converged = false;
+                Vec::new()
+            }
+        };
+        for line in self.server.take_log().await {
+            if let Some(e) = event_of(&id, line) {
+                out.events.push(e);
+            }
+        }
+        let clients: Vec<SslClient> = clients.into_iter().map(client_of).collect();
+        out.ssl_vpn_servers.push(SslVpnServerReport {
+            ssl_vpn_server_id: id,
+            connections: i64::try_from(clients.len()).unwrap_or(i64::MAX),
+            clients,
+            reason: self.problem.clone(),
+        });
+    }
+}
+
+impl Drop for SslVpnPart {
+    fn drop(&mut self) {
+        self.server.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_are_filed_under_their_certificate() {
+        let line = LogLine {
+            time: 1_700_000_000,
+            flags: "I".into(),
+            message:
+                "vsc-abc/198.18.0.2:40000 Peer Connection Initiated with [AF_INET]198.18.0.2:40000"
+                    .into(),
+        };
+        let e = event_of("vss-1", line).expect("kept");
+        assert_eq!(e.ssl_vpn_server_id, "vss-1");
+        assert_eq!(e.ssl_vpn_client_cert_id, "vsc-abc");
+        assert_eq!(e.time, 1_700_000_000_000);
+        let noise = LogLine {
+            time: 1,
+            flags: "I".into(),
+            message: "MANAGEMENT: Client connected from /x".into(),
+        };
+        assert!(event_of("vss-1", noise).is_none());
+    }
+
+    #[test]
+    fn clients_as_the_api_shows_them() {
+        let c = client_of(ConnectedClient {
+            common_name: "vsc-1".into(),
+            real_address: "198.18.0.2".into(),
+            real_port: "40000".into(),
+            virtual_address: "10.200.0.6".into(),
+            bytes_received: 10,
+            bytes_sent: 20,
+            connected_since: 1_700_000_000,
+            client_id: "0".into(),
+        });
+        assert_eq!((c.port, c.connected_time), (40000, 1_700_000_000_000));
+        assert_eq!((c.receive_bytes, c.send_bytes), (10, 20));
+    }
+}
