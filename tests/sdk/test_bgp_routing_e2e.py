@@ -55,15 +55,24 @@ def wait_for(what: str, check, timeout: float, lab: Lab, interval: float = 0.2):
     raise AssertionError(f"waited {timeout}s for {what}; last {last!r}\n{lab.tail()}")
 
 
-def packets_out(lab: Lab, tunnel: str) -> int:
-    """Packets the gateway sent through the child SAs of one tunnel (IKE SA named after it)."""
+def gw_swanctl(lab: Lab, *args: str) -> str:
     st = lab.state
-    out = subprocess.run(
-        ["ip", "netns", "exec", st["gateway_ns"], "swanctl", "--list-sas", "--ike", tunnel, "--raw",
-         "--uri", f"unix://{st['vici']}"],
+    return subprocess.run(
+        ["ip", "netns", "exec", st["gateway_ns"], "swanctl", *args, "--uri", f"unix://{st['vici']}"],
         capture_output=True, text=True, timeout=10,
     ).stdout
+
+
+def packets_out(lab: Lab, tunnel: str) -> int:
+    """Packets the gateway sent through the child SAs of one tunnel (IKE SA named after it)."""
+    out = gw_swanctl(lab, "--list-sas", "--ike", tunnel, "--raw")
     return sum(int(n) for n in re.findall(r"packets-out=(\d+)", out))
+
+
+def route_children(lab: Lab, tunnel: str) -> list[str]:
+    """Unique ids of the route children (`<tunnel>-r<hash>`) the gateway holds on one tunnel."""
+    out = gw_swanctl(lab, "--list-sas", "--ike", tunnel, "--raw")
+    return re.findall(r"name=" + re.escape(tunnel) + r"-r[0-9a-f]{8} uniqueid=(\d+)", out)
 
 
 def gw_ping(lab: Lab, src: str, dst: str, count: int = 3) -> bool:
@@ -236,6 +245,14 @@ def test_destination_routes_fail_over_on_revoke_route(single_lab):
                            20, lab)
         print(f"\n[routes] health check failed (revoke_route): traffic through the standby {took:.2f}s later")
         assert describe_connection(vpc, active)["Status"] == "ipsec_sa_established"
+        # The probes keep their own child on the active connection (Sip/32 === Dip/32): the check must
+        # see the peer come back. Closed, it is asked for again.
+        probes = route_children(lab, active)
+        assert probes, gw_swanctl(lab, "--list-sas", "--raw")
+        for uid in probes:
+            gw_swanctl(lab, "--terminate", "--child-id", uid)
+        wait_for("the probes' child again", lambda: route_children(lab, active) and not set(probes)
+                 & set(route_children(lab, active)), 15, lab)
     finally:
         subprocess.run(["ip", "-n", peer["ns"], "rule", "del", *drop_replies], check=True)
     wait_for("the active route back", lambda: carrier(lab, [active, standby], src, dst) == active, 20, lab)

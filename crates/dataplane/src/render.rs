@@ -689,7 +689,7 @@ pub fn route_child_name(tunnel: &str, selector: &Selector) -> String {
 
 /// Whether `child` is one of `tunnel`'s route children ([`route_child_name`]);
 /// its other children are `<tunnel>`, `<tunnel>-<n>` and `<tunnel>-bgp`.
-fn is_route_child_name(tunnel: &str, child: &str) -> bool {
+pub(crate) fn is_route_child_name(tunnel: &str, child: &str) -> bool {
     child
         .strip_prefix(tunnel)
         .and_then(|rest| rest.strip_prefix("-r"))

@@ -1,9 +1,9 @@
 //! A vici client over `rsvici` (tokio), and diff-based apply of a
 //! [`GatewayDesired`] onto a charon.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::{StreamExt, TryStreamExt, pin_mut};
 use std::sync::Arc;
@@ -15,7 +15,8 @@ use crate::conf::Section;
 use crate::ipsec_server::is_server_name;
 use crate::model::{GatewayDesired, StartAction};
 use crate::render::{
-    RenderOptions, RenderedSecret, RenderedTunnel, TunnelError, TunnelErrorKind, render_gateway,
+    RenderOptions, RenderedSecret, RenderedTunnel, TunnelError, TunnelErrorKind,
+    is_route_child_name, render_gateway,
 };
 use crate::status::{
     DataplaneEvent, IkeSaInfo, TunnelStatus, gateway_status, log_event, parse_ike_sas,
@@ -450,7 +451,12 @@ pub struct Applier {
     options: RenderOptions,
     applied: BTreeMap<String, RenderedTunnel>,
     synced: bool,
+    /// Route children asked for again by [`Applier::ensure_initiated`], and when.
+    child_retried: BTreeMap<(String, String), Instant>,
 }
+
+/// How long a missing route child waits before it is initiated again.
+pub const ROUTE_CHILD_RETRY: Duration = Duration::from_secs(5);
 
 impl Applier {
     /// An applier over a vici connection.
@@ -460,6 +466,7 @@ impl Applier {
             options,
             applied: BTreeMap::new(),
             synced: false,
+            child_retried: BTreeMap::new(),
         }
     }
 
@@ -630,18 +637,42 @@ impl Applier {
     }
 
     /// Initiate every loaded tunnel with `StartAction::Start` that has no
-    /// IKE SA at all (after DPD cleared it, or the peer deleted it). Call it
-    /// periodically. Returns the tunnels initiated.
-    pub async fn ensure_initiated(&self) -> Result<Vec<String>, ViciError> {
+    /// IKE SA at all (after DPD cleared it, or the peer deleted it), and
+    /// the route children missing from an established one (the peer
+    /// closed them or could not install them), each at most every
+    /// [`ROUTE_CHILD_RETRY`]. Call it periodically. Returns the tunnels
+    /// initiated.
+    pub async fn ensure_initiated(&mut self) -> Result<Vec<String>, ViciError> {
         let sas = self.vici.list_sas().await?;
-        let present: BTreeSet<&str> = sas.iter().map(|s| s.name.as_str()).collect();
         let mut started = Vec::new();
+        let now = Instant::now();
+        self.child_retried
+            .retain(|_, at| now.duration_since(*at) < ROUTE_CHILD_RETRY);
         for (name, t) in &self.applied {
-            if t.start_action == StartAction::Start && !present.contains(name.as_str()) {
+            if t.start_action != StartAction::Start {
+                continue;
+            }
+            let mine: Vec<&IkeSaInfo> = sas.iter().filter(|s| s.name == *name).collect();
+            if mine.is_empty() {
                 for child in &t.children {
                     self.vici.initiate(name, child).await?;
                 }
                 started.push(name.clone());
+                continue;
+            }
+            if !mine.iter().any(|s| s.is_established()) {
+                continue;
+            }
+            for child in t.children.iter().filter(|c| is_route_child_name(name, c)) {
+                let present = mine
+                    .iter()
+                    .any(|s| s.children.iter().any(|c| c.name == *child));
+                let key = (name.clone(), child.clone());
+                if present || self.child_retried.contains_key(&key) {
+                    continue;
+                }
+                self.vici.initiate(name, child).await?;
+                self.child_retried.insert(key, now);
             }
         }
         Ok(started)
