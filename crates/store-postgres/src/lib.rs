@@ -35,6 +35,7 @@ mod identity;
 mod logs;
 mod queries;
 mod reset;
+mod revisions;
 mod schema;
 
 use std::{
@@ -105,6 +106,20 @@ pub struct PgStore {
     /// When (epoch ms, by the callers' clock) this process next purges
     /// expired nonces.
     next_nonce_purge_ms: Arc<AtomicI64>,
+    /// Wakes this replica's watchers of a gateway when any replica commits
+    /// a change of it (revisions.rs).
+    feed: Arc<vpngw_store::GatewayFeed>,
+    /// The `LISTEN` connection's task, stopped with the last clone.
+    _listener: Arc<AbortOnDrop>,
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Attempts of a transaction that hit a serialization failure or deadlock.
@@ -229,13 +244,17 @@ impl PgStore {
                 .map_err(|e| StoreError::Internal(format!("building the connection pool: {e}")))
         };
         let max = options.max_connections.max(2);
+        let feed = Arc::new(vpngw_store::GatewayFeed::default());
+        let main = pool(MAIN_POOL_OPTIONS, max)?;
+        let mut client = main.get().await.map_err(Error::from)?;
+        schema::migrate(&mut client, options.schema.as_deref()).await?;
         let store = PgStore {
-            pool: pool(MAIN_POOL_OPTIONS, max)?,
+            pool: main,
             nonce_pool: pool(NONCE_POOL_OPTIONS, (max / 2).max(2))?,
             next_nonce_purge_ms: Arc::new(AtomicI64::new(0)),
+            _listener: Arc::new(AbortOnDrop(revisions::listen(config, feed.clone()))),
+            feed,
         };
-        let mut client = store.pool.get().await.map_err(Error::from)?;
-        schema::migrate(&mut client, options.schema.as_deref()).await?;
         Ok(store)
     }
 
@@ -362,6 +381,57 @@ impl Store for PgStore {
             let gone = queries::delete_cascade(tx, kind, scope, id, cascade).await?;
             logs::append_trail(tx, &trail).await?;
             Ok::<_, Error>(gone)
+        })
+    }
+
+    async fn gateway_changes(
+        &self,
+        gateway_id: &str,
+        since: i64,
+    ) -> Result<vpngw_store::GatewayChanges, StoreError> {
+        read!(self, "gateway_changes", |c| revisions::changes(
+            c, gateway_id, since
+        ))
+    }
+
+    fn gateway_feed(&self) -> &vpngw_store::GatewayFeed {
+        &self.feed
+    }
+
+    async fn record_measurements(
+        &self,
+        updates: Vec<(Record, Vec<LogEntry>)>,
+        logs: Vec<LogEntry>,
+    ) -> Result<Vec<Result<Record, StoreError>>, StoreError> {
+        in_tx!(self, "record_measurements", |tx| async {
+            let mut outcomes = Vec::with_capacity(updates.len());
+            for (record, entries) in &updates {
+                // Each update in its own savepoint: one that fails leaves
+                // the others.
+                tx.batch_execute("SAVEPOINT measurement").await?;
+                let outcome = async {
+                    let updated = queries::update_record(tx, record).await?;
+                    logs::append_log(tx, entries).await?;
+                    Ok::<_, Error>(updated)
+                }
+                .await;
+                match outcome {
+                    Ok(r) => {
+                        tx.batch_execute("RELEASE SAVEPOINT measurement").await?;
+                        outcomes.push(Ok(r));
+                    }
+                    // A database failure (a deadlock) fails the whole
+                    // transaction, which then runs again.
+                    Err(Error::Store(e)) => {
+                        tx.batch_execute("ROLLBACK TO SAVEPOINT measurement")
+                            .await?;
+                        outcomes.push(Err(e));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            logs::append_log(tx, &logs).await?;
+            Ok::<_, Error>(outcomes)
         })
     }
 

@@ -318,6 +318,7 @@ pub async fn insert(
         return Err(StoreError::AlreadyExists.into());
     }
     write_links(tx, rec, true).await?;
+    crate::revisions::record_write(tx, rec.kind, &rec.id, rec.parent_id.as_deref()).await?;
     Ok(Inserted::Created)
 }
 
@@ -344,7 +345,16 @@ pub async fn get<C: GenericClient>(
     row.as_ref().map(record_from_row).transpose()
 }
 
+/// [`update_record`], and the revisions of the record's gateways move.
 pub async fn update(tx: &Transaction<'_>, rec: &Record) -> Result<Record, Error> {
+    let rec = update_record(tx, rec).await?;
+    crate::revisions::record_write(tx, rec.kind, &rec.id, rec.parent_id.as_deref()).await?;
+    Ok(rec)
+}
+
+/// Replaces the record read at `rec.version` (no gateway revision moves:
+/// for what the data plane measured).
+pub async fn update_record(tx: &Transaction<'_>, rec: &Record) -> Result<Record, Error> {
     check_links(tx, rec).await?;
     let (status, due, pending) = split_status(&rec.status);
     // A concurrent writer of the same row waits for this one, then finds
@@ -440,8 +450,27 @@ pub async fn delete(
     if let Some((user_kind, user)) = linked_from(tx, id).await?.into_iter().next() {
         return Err(referenced(&user_kind, user));
     }
+    let gateways = gateways_of_record(tx, id).await?;
     exec(tx, "DELETE FROM resources WHERE id = $1", &[&t(id)]).await?;
-    Ok(())
+    crate::revisions::moved(tx, &gateways, &[(kind, id)]).await
+}
+
+/// The gateways the stored record `id` belongs to (before it is deleted).
+async fn gateways_of_record(tx: &Transaction<'_>, id: &str) -> Result<Vec<String>, Error> {
+    let Some(row) = opt(
+        tx,
+        "SELECT kind, parent_id FROM resources WHERE id = $1",
+        &[&t(id)],
+    )
+    .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let Some(kind) = Kind::parse(row.get::<_, &str>(0)) else {
+        return Ok(Vec::new());
+    };
+    let parent: Option<String> = row.get(1);
+    crate::revisions::gateways_of(tx, kind, id, parent.as_deref()).await
 }
 
 pub async fn delete_cascade(
@@ -460,7 +489,9 @@ pub async fn delete_cascade(
         doomed.push(user);
     }
     if doomed.is_empty() {
+        let gateways = gateways_of_record(tx, id).await?;
         exec(tx, "DELETE FROM resources WHERE id = $1", &[&t(id)]).await?;
+        crate::revisions::moved(tx, &gateways, &[(kind, id)]).await?;
         return Ok(doomed);
     }
     // Nothing may link to the doomed records from now on either.
@@ -478,6 +509,26 @@ pub async fn delete_cascade(
             }
         }
     }
+    // The gateways of what goes, while it is still there to be asked.
+    let mut gateways = gateways_of_record(tx, id).await?;
+    let mut changed: Vec<(Kind, &str)> = vec![(kind, id)];
+    for row in rows(
+        tx,
+        "SELECT kind, id FROM resources WHERE id = ANY($1)",
+        &[&doomed],
+    )
+    .await?
+    {
+        if let Some(k) = Kind::parse(row.get::<_, &str>(0)) {
+            let dependent: String = row.get(1);
+            gateways.extend(gateways_of_record(tx, &dependent).await?);
+            if let Some(d) = doomed.iter().find(|d| **d == dependent) {
+                changed.push((k, d));
+            }
+        }
+    }
+    gateways.sort();
+    gateways.dedup();
     // Links among the doomed records go first, so the order of the deletes
     // cannot trip the foreign keys.
     exec(
@@ -488,6 +539,7 @@ pub async fn delete_cascade(
     .await?;
     exec(tx, "DELETE FROM resources WHERE id = ANY($1)", &[&doomed]).await?;
     exec(tx, "DELETE FROM resources WHERE id = $1", &[&t(id)]).await?;
+    crate::revisions::moved(tx, &gateways, &changed).await?;
     Ok(doomed)
 }
 

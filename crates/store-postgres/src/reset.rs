@@ -69,5 +69,6 @@ pub(crate) async fn reset(tx: &Transaction<'_>, keep_account: &str) -> Result<()
     .await?;
     tx.execute("DELETE FROM accounts WHERE id <> $1", &[&keep_account])
         .await?;
-    Ok(())
+    // Every gateway went: every replica's watchers read again.
+    crate::revisions::notify_everyone(tx).await
 }

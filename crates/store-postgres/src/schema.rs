@@ -214,6 +214,22 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
         FOR EACH STATEMENT EXECUTE FUNCTION vpngw_append_only();
     "#,
+    // 5 (SQLite's 7): the revision of each VPN gateway's desired state
+    // (revisions.rs, WatchGatewayState) and what changed at each revision.
+    r#"
+    CREATE TABLE gateway_revisions (
+        gateway_id  text PRIMARY KEY,
+        revision    bigint NOT NULL,
+        horizon     bigint NOT NULL
+    );
+    CREATE TABLE gateway_changes (
+        gateway_id   text NOT NULL,
+        revision     bigint NOT NULL,
+        resource_id  text NOT NULL,
+        kind         text NOT NULL,
+        PRIMARY KEY (gateway_id, revision, resource_id)
+    );
+    "#,
 ];
 
 /// Brings the database (or `schema`) to the newest schema.

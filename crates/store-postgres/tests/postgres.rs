@@ -721,3 +721,40 @@ async fn the_logs_are_append_only_and_nul_safe() {
         assert!(msg.contains("append-only"), "{sql}: {msg}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_change_on_one_replica_wakes_the_watchers_of_the_other() {
+    let Some(db) = TestDb::new("a_change_on_one_replica_wakes_the_watchers_of_the_other") else {
+        return;
+    };
+    let (a, b) = (db.store().await, db.store().await);
+    a.insert(
+        record(Kind::VpnGateway, "vpn-feed", "feed", &[]),
+        InsertGuard::default(),
+    )
+    .await
+    .unwrap();
+    let feed = b.gateway_feed();
+    let sub = feed.subscribe("vpn-feed");
+    let woken = sub.notify().notified();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+    let since = b.gateway_changes("vpn-feed", 0).await.unwrap().revision;
+    // B's listener may still be connecting: it wakes everyone once it
+    // listens, so this cannot be missed either way.
+    a.insert(
+        record(Kind::VpnConnection, "vco-feed", "feed", &["vpn-feed"]),
+        InsertGuard::default(),
+    )
+    .await
+    .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), woken)
+        .await
+        .expect("B's watcher woken by A's commit");
+    let seen = b.gateway_changes("vpn-feed", since).await.unwrap();
+    assert_eq!(seen.revision, since + 1);
+    assert_eq!(
+        seen.changed,
+        Some(vec![(Kind::VpnConnection, "vco-feed".to_owned())])
+    );
+}

@@ -13,6 +13,7 @@ use vpngw_model::Lifecycle;
 mod audit;
 mod event_log;
 mod reset;
+mod revisions;
 mod ssl_vpn;
 mod trail;
 mod vpc;
@@ -59,6 +60,8 @@ pub async fn run_all(store: &dyn Store) {
     trail::trails(store).await;
     ssl_vpn::servers_and_certs(store).await;
     vpc::vpcs_and_vswitches(store).await;
+    revisions::revisions(store).await;
+    revisions::feed(store).await;
     // Last: it empties the store.
     reset::reset(store).await;
 }

@@ -19,6 +19,7 @@ mod error;
 mod event_log;
 pub mod identity;
 mod record;
+pub mod revisions;
 pub mod sqlite;
 mod trail;
 mod typed;
@@ -30,6 +31,7 @@ pub use record::{
     AccessKeyRecord, AccountRecord, Idempotency, InsertGuard, Inserted, Kind, ListQuery, Page,
     Quota, Record, Scope,
 };
+pub use revisions::{GatewayBond, GatewayChanges, GatewayFeed};
 pub use trail::Trail;
 pub use typed::{Resource, StoreExt, Versioned, from_record, to_record};
 
@@ -98,6 +100,34 @@ pub trait Store: Send + Sync + 'static {
         cascade: &[Kind],
         trail: Trail,
     ) -> Result<Vec<String>, StoreError>;
+
+    // ---- gateway revisions and measurements (revisions.rs) -----------------
+    // Every write above of a record that belongs to a VPN gateway
+    // (`Kind::gateway_bond`) moves the gateway's revision in its own
+    // transaction; the measurements below do not.
+
+    /// The gateway's revision now and what changed after `since`.
+    async fn gateway_changes(
+        &self,
+        gateway_id: &str,
+        since: i64,
+    ) -> Result<GatewayChanges, StoreError>;
+
+    /// Wakes those waiting for a gateway's revision, once a write that
+    /// moved it has committed (on PostgreSQL, in any replica).
+    fn gateway_feed(&self) -> &GatewayFeed;
+
+    /// What the data plane measured, in one transaction (one durable
+    /// commit): each update is checked against its own version, and a
+    /// conflict or a missing record fails that update only (its slot in the
+    /// answer says `VersionConflict` or `NotFound`); each update's log
+    /// entries are appended only when it succeeds, `logs` in any case.
+    /// These writes do not move any gateway's revision.
+    async fn record_measurements(
+        &self,
+        updates: Vec<(Record, Vec<LogEntry>)>,
+        logs: Vec<LogEntry>,
+    ) -> Result<Vec<Result<Record, StoreError>>, StoreError>;
 
     // ---- event log -------------------------------------------------------
 

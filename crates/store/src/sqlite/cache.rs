@@ -611,7 +611,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conn = super::super::open_connection(&dir.path().join("t.db"), false).unwrap();
         let cache = Arc::new(ReadCache::default());
-        let writer = CachingWriter::new(Writer::start(conn), cache.clone());
+        let writer = CachingWriter::new(Writer::start(conn, Arc::default()), cache.clone());
         let (release, wait) = std::sync::mpsc::channel::<()>();
         // A write whose job blocks the writer thread until released; its
         // caller polls it once (the job is sent) and stops waiting.

@@ -10,6 +10,7 @@ mod lock;
 mod nonces;
 mod queries;
 mod reset;
+mod revisions;
 mod schema;
 mod timing;
 mod trail;
@@ -48,6 +49,9 @@ pub struct SqliteStore {
     /// What every request reads: access keys, STS credentials, effective
     /// policies, records by id (cache.rs says why they are never stale).
     cache: Arc<cache::ReadCache>,
+    /// Wakes the watchers of a gateway after the writer commits a change
+    /// of it (revisions.rs).
+    feed: Arc<crate::GatewayFeed>,
 }
 
 impl SqliteStore {
@@ -59,8 +63,10 @@ impl SqliteStore {
         let mut conn = open_connection(&path, false)?;
         schema::migrate(&mut conn)?;
         let cache = Arc::new(cache::ReadCache::default());
+        let feed = Arc::new(crate::GatewayFeed::default());
         Ok(SqliteStore {
-            writer: cache::CachingWriter::new(Writer::start(conn), cache.clone()),
+            writer: cache::CachingWriter::new(Writer::start(conn, feed.clone()), cache.clone()),
+            feed,
             readers: Arc::new(ReaderPool {
                 path,
                 idle: Mutex::new(Vec::new()),
@@ -244,6 +250,46 @@ impl Store for SqliteStore {
                 let gone = queries::delete_cascade(c, kind, &scope, &id, &cascade)?;
                 trail::append(c, &trail)?;
                 Ok(gone)
+            })
+            .await
+    }
+
+    async fn gateway_changes(
+        &self,
+        gateway_id: &str,
+        since: i64,
+    ) -> Result<crate::GatewayChanges, StoreError> {
+        self.read_now(|c| revisions::changes(c, gateway_id, since))
+    }
+
+    fn gateway_feed(&self) -> &crate::GatewayFeed {
+        &self.feed
+    }
+
+    async fn record_measurements(
+        &self,
+        updates: Vec<(Record, Vec<crate::LogEntry>)>,
+        logs: Vec<crate::LogEntry>,
+    ) -> Result<Vec<Result<Record, StoreError>>, StoreError> {
+        self.writer
+            .write(move |c| {
+                let mut outcomes = Vec::with_capacity(updates.len());
+                for (record, entries) in updates {
+                    // Each update in its own savepoint: one that fails
+                    // leaves the others.
+                    c.execute_batch("SAVEPOINT measurement")?;
+                    let outcome = queries::update_record(c, record).and_then(|r| {
+                        event_log::append(c, &entries)?;
+                        Ok(r)
+                    });
+                    if outcome.is_err() {
+                        c.execute_batch("ROLLBACK TO measurement")?;
+                    }
+                    c.execute_batch("RELEASE measurement")?;
+                    outcomes.push(outcome);
+                }
+                event_log::append(c, &logs)?;
+                Ok(outcomes)
             })
             .await
     }
@@ -641,6 +687,9 @@ impl Store for SqliteStore {
 
     async fn reset(&self, keep_account: &str) -> Result<(), StoreError> {
         let keep = keep_account.to_owned();
-        self.writer.write(move |c| reset::reset(c, &keep)).await
+        self.writer.write(move |c| reset::reset(c, &keep)).await?;
+        // Every gateway went: their watchers read again (and find them gone).
+        self.feed.notify_all();
+        Ok(())
     }
 }

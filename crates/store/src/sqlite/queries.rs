@@ -188,6 +188,7 @@ pub fn insert(c: &Connection, rec: &Record, guard: &InsertGuard) -> Result<Inser
         other => other?,
     };
     write_links(c, rec, true)?;
+    super::revisions::record_write(c, rec.kind, &rec.id, rec.parent_id.as_deref())?;
     if let Some(idem) = &guard.idempotency {
         c.prepare_cached(
             "INSERT INTO client_tokens (account_id, kind, token, fingerprint, resource_id, created_ms) \
@@ -222,7 +223,16 @@ pub fn get(
         .optional()?)
 }
 
-pub fn update(c: &Connection, mut rec: Record) -> Result<Record, StoreError> {
+/// [`update_record`], and the revisions of the record's gateways move.
+pub fn update(c: &Connection, rec: Record) -> Result<Record, StoreError> {
+    let rec = update_record(c, rec)?;
+    super::revisions::record_write(c, rec.kind, &rec.id, rec.parent_id.as_deref())?;
+    Ok(rec)
+}
+
+/// Replaces the record read at `rec.version` (no gateway revision moves:
+/// for what the data plane measured).
+pub fn update_record(c: &Connection, mut rec: Record) -> Result<Record, StoreError> {
     check_links(c, &rec)?;
     let (status, due, pending) = split_status(&rec.status);
     let changed = c
@@ -256,9 +266,9 @@ pub fn update(c: &Connection, mut rec: Record) -> Result<Record, StoreError> {
 }
 
 pub fn delete(c: &Connection, kind: Kind, scope: &Scope, id: &str) -> Result<(), StoreError> {
-    if get(c, kind, scope, id)?.is_none() {
+    let Some(rec) = get(c, kind, scope, id)? else {
         return Err(StoreError::NotFound);
-    }
+    };
     let user: Option<(String, String)> = c
         .query_row(
             "SELECT r.kind, r.id FROM resource_links l JOIN resources r ON r.id = l.from_id \
@@ -273,8 +283,9 @@ pub fn delete(c: &Connection, kind: Kind, scope: &Scope, id: &str) -> Result<(),
             id,
         });
     }
+    let gateways = super::revisions::gateways_of(c, kind, id, rec.parent_id.as_deref())?;
     c.execute("DELETE FROM resources WHERE id = ?1", params![id])?;
-    Ok(())
+    super::revisions::moved(c, &gateways, &[(kind, id)])
 }
 
 /// The records linking to `id`, oldest first: (kind, id).
@@ -294,9 +305,9 @@ pub fn delete_cascade(
     id: &str,
     cascade: &[Kind],
 ) -> Result<Vec<String>, StoreError> {
-    if get(c, kind, scope, id)?.is_none() {
+    let Some(rec) = get(c, kind, scope, id)? else {
         return Err(StoreError::NotFound);
-    }
+    };
     let referenced = |kind: &str, id: String| StoreError::Referenced {
         kind: Kind::parse(kind).unwrap_or(Kind::VpnConnection),
         id,
@@ -316,6 +327,22 @@ pub fn delete_cascade(
             }
         }
     }
+    // The gateways of what goes, while it is still there to be asked.
+    let mut gateways = super::revisions::gateways_of(c, kind, id, rec.parent_id.as_deref())?;
+    let mut changed: Vec<(Kind, &str)> = vec![(kind, id)];
+    for dependent in &doomed {
+        if let Some((dependent_kind, parent)) = kind_and_parent(c, dependent)? {
+            gateways.extend(super::revisions::gateways_of(
+                c,
+                dependent_kind,
+                dependent,
+                parent.as_deref(),
+            )?);
+            changed.push((dependent_kind, dependent));
+        }
+    }
+    gateways.sort();
+    gateways.dedup();
     // Links among the doomed records go first, so the order of the deletes
     // cannot trip the foreign keys.
     let mut unlink = c.prepare_cached("DELETE FROM resource_links WHERE to_id = ?1")?;
@@ -327,7 +354,18 @@ pub fn delete_cascade(
         delete.execute(params![dependent])?;
     }
     delete.execute(params![id])?;
+    drop((unlink, delete));
+    super::revisions::moved(c, &gateways, &changed)?;
     Ok(doomed)
+}
+
+/// The kind and parent of the record `id`, if it exists.
+fn kind_and_parent(c: &Connection, id: &str) -> Result<Option<(Kind, Option<String>)>, StoreError> {
+    let row: Option<(String, Option<String>)> = c
+        .prepare_cached("SELECT kind, parent_id FROM resources WHERE id = ?1")?
+        .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(row.and_then(|(k, p)| Kind::parse(&k).map(|k| (k, p))))
 }
 
 pub fn list(c: &Connection, q: &ListQuery) -> Result<Page, StoreError> {

@@ -318,6 +318,25 @@ const MIGRATIONS: &[&str] = &[
         ON CONFLICT (kind, value) DO UPDATE SET n = n + 1;
     END;
     "#,
+    // 7: the revision of each VPN gateway's desired state (revisions.rs,
+    // WatchGatewayState), moved in the transaction of every write of a record
+    // that belongs to the gateway, and what changed at each revision (the
+    // last KEPT_CHANGES per gateway; `horizon`: changes at or below it are
+    // forgotten, an agent that far behind reads everything).
+    r#"
+    CREATE TABLE gateway_revisions (
+        gateway_id  TEXT PRIMARY KEY,
+        revision    INTEGER NOT NULL,
+        horizon     INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE gateway_changes (
+        gateway_id   TEXT NOT NULL,
+        revision     INTEGER NOT NULL,
+        resource_id  TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        PRIMARY KEY (gateway_id, revision, resource_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings the database to the newest schema.

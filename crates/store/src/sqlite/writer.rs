@@ -7,12 +7,12 @@
 //! the callers. Throughput grows with concurrency; no caller is told "done"
 //! before its write is on disk.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use crate::StoreError;
+use crate::{GatewayFeed, StoreError};
 
 /// The most jobs folded into one transaction.
 const MAX_BATCH: usize = 256;
@@ -28,14 +28,16 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(mut conn: Connection) -> Writer {
+    /// Starts the writer thread; `feed` hears of every gateway whose
+    /// revision a commit moved (revisions.rs).
+    pub fn start(mut conn: Connection, feed: Arc<GatewayFeed>) -> Writer {
         let (tx, rx) = mpsc::channel::<Job>();
         // Checkpoints leave the writer's COMMITs (checkpoint.rs).
         let checkpoints = super::checkpoint::start(&mut conn);
         std::thread::Builder::new()
             .name("vpngw-sqlite-writer".into())
             .spawn(move || {
-                run(&conn, rx, &checkpoints);
+                run(&conn, rx, &checkpoints, &feed);
                 checkpoints.stop();
             })
             .expect("spawning the writer thread");
@@ -73,7 +75,12 @@ impl Writer {
     }
 }
 
-fn run(conn: &Connection, rx: mpsc::Receiver<Job>, checkpoints: &super::checkpoint::Shared) {
+fn run(
+    conn: &Connection,
+    rx: mpsc::Receiver<Job>,
+    checkpoints: &super::checkpoint::Shared,
+    feed: &GatewayFeed,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -114,6 +121,13 @@ fn run(conn: &Connection, rx: mpsc::Receiver<Job>, checkpoints: &super::checkpoi
             let _ = conn.execute_batch("ROLLBACK");
             e.to_string()
         });
+        // Durable now (or rolled back: then a spurious wake-up, harmless).
+        let mut moved = super::revisions::take_moved();
+        moved.sort();
+        moved.dedup();
+        for gateway in &moved {
+            feed.notify(gateway);
+        }
         finish(delivers, commit_error);
     }
 }
