@@ -56,6 +56,8 @@ pub(crate) struct Inner {
     /// DescribeVpnConnection's answers, reused while the connection is the
     /// same ([`answers`]).
     pub answers: answers::AnswerMemo,
+    /// Set by [`Service::close`]: long polls answer at once.
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// What the pipeline tells the server about a request, for its logs and metrics.
@@ -75,10 +77,17 @@ impl Service {
                 limiter: throttle::RateLimiter::new(config.rate_limit_per_account),
                 record_locks: rmw::RecordLocks::default(),
                 answers: answers::AnswerMemo::default(),
+                closing: tokio::sync::watch::Sender::new(false),
                 config,
                 secrets,
             }),
         }
+    }
+
+    /// The server is stopping: requests waiting for a change
+    /// (`WatchGatewayState`) answer now, so that they do not hold the stop.
+    pub fn close(&self) {
+        self.inner.closing.send_replace(true);
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

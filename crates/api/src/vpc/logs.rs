@@ -50,19 +50,6 @@ pub(crate) fn entry(
     }
 }
 
-/// Appends entries after the change they describe was stored. The change
-/// stands even if the log cannot be written, so a failure is logged for the
-/// operator rather than answered to the caller. The API's own changes do
-/// not come here: their entries commit with them (`Ctx::trail`).
-pub(crate) async fn append(ctx: &Ctx<'_>, entries: Vec<LogEntry>) {
-    if entries.is_empty() {
-        return;
-    }
-    if let Err(e) = ctx.store().append_log(entries).await {
-        tracing::error!(error = %e, "appending to the event log failed");
-    }
-}
-
 fn ike_summary(ike: &IkeConfig) -> String {
     format!(
         "{} {} mode, {}/{}/{}, lifetime {} s, LocalId {}, RemoteId {}",

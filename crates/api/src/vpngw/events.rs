@@ -13,15 +13,16 @@ pub const SOURCE_DATAPLANE: &str = "dataplane";
 /// Longest message kept (charon's lines are short; this bounds a hostile one).
 const MAX_MESSAGE: usize = 1000;
 
-/// Appends the events of connections that exist (`unknown` ones are dropped:
-/// their connection is gone or is another gateway's). Like the API's own
-/// entries, a log that cannot be written does not fail the report.
-pub(super) async fn record(
+/// The event log entries of the report's events, for connections that
+/// exist and are the gateway's (`unknown` ones are dropped: their connection
+/// is gone or is another gateway's). They are written with the report's
+/// measurements, in the same transaction.
+pub(super) async fn entries(
     ctx: &Ctx<'_>,
     gateway_id: &str,
     report: &DataplaneReport,
     unknown: &[String],
-) -> Result<(), ApiError> {
+) -> Result<Vec<LogEntry>, ApiError> {
     let scope = ctx.scope()?;
     let mut known: Vec<String> = report
         .connections
@@ -73,12 +74,7 @@ pub(super) async fn record(
             ctx.now_ms,
         ));
     }
-    if !entries.is_empty()
-        && let Err(e) = ctx.store().append_log(entries).await
-    {
-        tracing::error!(error = %e, gateway = gateway_id, "appending data plane events to the event log failed");
-    }
-    Ok(())
+    Ok(entries)
 }
 
 /// The log entry of event `e` about `resource_id` (and `part_id`: a tunnel,

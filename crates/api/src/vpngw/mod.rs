@@ -1,6 +1,8 @@
 //! vpngw's own product (`Version` [`Product::Vpngw`]): operations the cloud
 //! does not have, used by vpngw's components: the data plane agent's
-//! `ReportDataplaneState`, and `ResetState` of the local mode.
+//! `WatchGatewayState` (its desired state, pushed) and
+//! `ReportDataplaneState` (what it measured), and `ResetState` of the local
+//! mode.
 //!
 //! Signed and authenticated like every other call; the RAM action is
 //! `vpngw:<Action>`.
@@ -9,6 +11,7 @@ mod events;
 mod learned;
 mod report;
 mod reset;
+pub mod watch;
 
 use crate::actions::{ActionDef, Product};
 
@@ -24,5 +27,11 @@ pub(crate) static ACTIONS: &[ActionDef] = &[
         name: "ResetState",
         ram_action: "vpngw:ResetState",
         handler: crate::handler!(reset::reset),
+    },
+    ActionDef {
+        product: Product::Vpngw,
+        name: "WatchGatewayState",
+        ram_action: "vpngw:WatchGatewayState",
+        handler: crate::handler!(watch::watch),
     },
 ];

@@ -24,7 +24,11 @@
 //! Writes happen only when something visible changed (status, reasons,
 //! health check, route) or when the stored counters are older than
 //! [`COUNTER_REFRESH_MS`], so that idle agents reporting every second do
-//! not make ModifyVpnConnectionAttribute race with them.
+//! not make ModifyVpnConnectionAttribute race with them. Every connection
+//! written and the report's log events commit together, in one transaction
+//! (`Store::record_measurements`): one durable commit per report. They do not
+//! move the gateway's revision (`WatchGatewayState`): a measurement is not
+//! desired state.
 
 use std::collections::HashMap;
 
@@ -37,7 +41,7 @@ use vpngw_model::{
     },
 };
 use vpngw_protocol::ApiError;
-use vpngw_store::{StoreError, StoreExt};
+use vpngw_store::{LogEntry, StoreError, StoreExt, to_record};
 
 use crate::{
     Ctx,
@@ -68,12 +72,6 @@ struct Answer {
     written: usize,
 }
 
-enum Outcome {
-    Accepted { written: bool },
-    Stale,
-    Unknown,
-}
-
 fn invalid_report(why: &str) -> ApiError {
     ApiError::invalid_parameter_because("Report", why)
 }
@@ -95,16 +93,16 @@ pub async fn report(ctx: &Ctx<'_>) -> Reply {
         if c.tunnels.iter().any(|t| !valid_status(&t.status)) {
             return Err(invalid_report("every tunnel needs a known Status"));
         }
+        if !matches!(c.health_check_status.as_str(), "" | "success" | "failed") {
+            return Err(invalid_report(
+                "HealthCheckStatus is success, failed or empty",
+            ));
+        }
         if c.tunnels
             .iter()
             .any(|t| !matches!(t.bgp_status.as_str(), "" | "true" | "false"))
         {
             return Err(invalid_report("BgpStatus is true, false or empty"));
-        }
-        if !matches!(c.health_check_status.as_str(), "" | "success" | "failed") {
-            return Err(invalid_report(
-                "HealthCheckStatus is success, failed or empty",
-            ));
         }
     }
     let gateway = vpc::vpn_gateway::load(ctx, gateway_id).await?;
@@ -113,28 +111,72 @@ pub async fn report(ctx: &Ctx<'_>) -> Reply {
 
     let mut cgw_ips: HashMap<String, Option<String>> = HashMap::new();
     let mut answer = Answer::default();
-    for c in &report.connections {
-        let outcome = accept(
-            ctx,
-            gateway_id,
-            gateway.value.auto_propagate,
-            &gateway_view,
-            &report,
-            c,
-            &mut cgw_ips,
-        )
-        .await?;
-        let id = c.vpn_connection_id.clone();
-        match outcome {
-            Outcome::Accepted { written } => {
-                answer.written += usize::from(written);
-                answer.accepted.push(id);
+    // Judged, then written together: one transaction (one durable commit)
+    // for every connection whose state changed and the report's log events.
+    // A connection someone else wrote in between is judged again and written
+    // in another round.
+    let mut pending: Vec<&ConnectionReport> = report.connections.iter().collect();
+    for attempt in 0..WRITE_ATTEMPTS {
+        let mut writes = Vec::new();
+        for c in pending.drain(..) {
+            let judged = judge(
+                ctx,
+                gateway_id,
+                gateway.value.auto_propagate,
+                &gateway_view,
+                &report,
+                c,
+                &mut cgw_ips,
+            )
+            .await?;
+            match judged {
+                Judged::Write(conn, version, logs) => writes.push((c, conn, version, logs)),
+                Judged::Unchanged => answer.accepted.push(c.vpn_connection_id.clone()),
+                Judged::Stale => answer.stale.push(c.vpn_connection_id.clone()),
+                Judged::Unknown => answer.unknown.push(c.vpn_connection_id.clone()),
             }
-            Outcome::Stale => answer.stale.push(id),
-            Outcome::Unknown => answer.unknown.push(id),
+        }
+        // The report's events go with the first write.
+        let logs = if attempt == 0 {
+            super::events::entries(ctx, gateway_id, &report, &answer.unknown).await?
+        } else {
+            Vec::new()
+        };
+        if writes.is_empty() && logs.is_empty() {
+            break;
+        }
+        let updates = writes
+            .iter()
+            .map(|(_, conn, version, logs)| {
+                to_record(&**conn, &ctx.caller.account_id, *version).map(|r| (r, logs.clone()))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+            .map_err(internal)?;
+        let outcomes = ctx
+            .store()
+            .record_measurements(updates, logs)
+            .await
+            .map_err(internal)?;
+        for ((c, ..), outcome) in writes.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(_) => {
+                    answer.written += 1;
+                    answer.accepted.push(c.vpn_connection_id.clone());
+                }
+                // Someone (a user's Modify, another report) wrote in
+                // between: read again and judge the report against that.
+                Err(StoreError::VersionConflict) => pending.push(c),
+                Err(StoreError::NotFound) => answer.unknown.push(c.vpn_connection_id.clone()),
+                Err(e) => return Err(internal(e)),
+            }
+        }
+        if pending.is_empty() {
+            break;
         }
     }
-    super::events::record(ctx, gateway_id, &report, &answer.unknown).await?;
+    if !pending.is_empty() {
+        return Err(crate::errors::task_conflict());
+    }
     crate::telemetry::agent_report(
         answer.accepted.len(),
         answer.stale.len(),
@@ -178,8 +220,18 @@ async fn resolve_cgws(
     Ok(())
 }
 
+/// What a report says about one stored connection.
+enum Judged {
+    /// Write this (read at this version), with these log entries.
+    Write(Box<VpnConnection>, i64, Vec<LogEntry>),
+    /// Current, but nothing to write.
+    Unchanged,
+    Stale,
+    Unknown,
+}
+
 #[allow(clippy::too_many_arguments)]
-async fn accept(
+async fn judge(
     ctx: &Ctx<'_>,
     gateway_id: &str,
     publish: bool,
@@ -187,128 +239,113 @@ async fn accept(
     report: &DataplaneReport,
     c: &ConnectionReport,
     cgw_ips: &mut HashMap<String, Option<String>>,
-) -> Result<Outcome, ApiError> {
+) -> Result<Judged, ApiError> {
     let scope = ctx.scope()?;
-    for _ in 0..WRITE_ATTEMPTS {
-        let Some(stored) = ctx
-            .store()
-            .get_typed::<VpnConnection>(&scope, &c.vpn_connection_id)
-            .await
-            .map_err(internal)?
-        else {
-            return Ok(Outcome::Unknown);
-        };
-        let version = stored.version;
-        let mut conn = stored.value;
-        let view = serde_json::to_value(vpc::connection::view(ctx, &conn, true)?)
-            .map_err(|_| ApiError::internal())?;
-        if view.get("VpnGatewayId").and_then(|v| v.as_str()) != Some(gateway_id) {
-            return Ok(Outcome::Unknown);
-        }
-        resolve_cgws(ctx, &view, cgw_ips).await?;
-        let lookup = |id: &str| cgw_ips.get(id).cloned().flatten();
-        let current = match spec_from_api(&view, gateway_view, &lookup) {
-            Ok(spec) => spec.digest(),
-            // A configuration the data plane cannot be given (a vanished
-            // customer gateway): nothing the agent measured describes it.
-            Err(_) => return Ok(Outcome::Stale),
-        };
-        if current != c.config_digest {
-            return Ok(Outcome::Stale);
-        }
-        if conn
-            .measured
-            .as_ref()
-            .is_some_and(|m| m.measured_ms > report.measured_at)
-        {
-            return Ok(Outcome::Stale);
-        }
-        let routes_digest = learned_routes_digest(c);
-        let routes_changed = conn
-            .measured
-            .as_ref()
-            .map_or(!routes_digest.is_empty(), |m| {
-                m.learned_routes_digest != routes_digest
-            });
-        let due = match &conn.measured {
-            None => true,
-            Some(m) => {
-                m.differs_from(c, &c.status, &conn.status)
-                    || m.backend != report.backend
-                    || routes_changed
-                    || (counters_changed(m, c) && ctx.now_ms - m.received_ms >= COUNTER_REFRESH_MS)
-            }
-        };
-        if !due {
-            return Ok(Outcome::Accepted { written: false });
-        }
-        if routes_changed {
-            super::learned::sync(ctx, gateway_id, publish, &conn, c).await?;
-        }
-        // Status changes go to the connection's event log (DescribeVpnConnectionLogs).
-        let mut changes = Vec::new();
-        if conn.tunnels.is_empty() && conn.status != c.status {
-            changes.push(vpc::logs::status_changed(
-                &scope,
-                &conn.id,
-                None,
-                report.measured_at,
-                &conn.status,
-                &c.status,
-            ));
-        }
-        conn.status = c.status.clone();
-        for t in &mut conn.tunnels {
-            if let Some(r) = c.tunnels.iter().find(|r| r.tunnel_id == t.id) {
-                if t.status != r.status {
-                    changes.push(vpc::logs::status_changed(
-                        &scope,
-                        &conn.id,
-                        Some(&t.id),
-                        report.measured_at,
-                        &t.status,
-                        &r.status,
-                    ));
-                }
-                t.status = r.status.clone();
-            }
-        }
-        conn.measured = Some(Measured {
-            measured_ms: report.measured_at,
-            received_ms: ctx.now_ms,
-            backend: report.backend.clone(),
-            agent: report.agent.clone(),
-            reason: c.reason.clone(),
-            health_check_status: c.health_check_status.clone(),
-            route_withdrawn: c.route_withdrawn,
-            // The learned routes are route records, not part of the document.
-            tunnels: c
-                .tunnels
-                .iter()
-                .map(|t| TunnelReport {
-                    learned_routes: None,
-                    ..t.clone()
-                })
-                .collect(),
-            learned_routes_digest: routes_digest,
+    let Some(stored) = ctx
+        .store()
+        .get_typed::<VpnConnection>(&scope, &c.vpn_connection_id)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(Judged::Unknown);
+    };
+    let version = stored.version;
+    let mut conn = stored.value;
+    let view = serde_json::to_value(vpc::connection::view(ctx, &conn, true)?)
+        .map_err(|_| ApiError::internal())?;
+    if view.get("VpnGatewayId").and_then(|v| v.as_str()) != Some(gateway_id) {
+        return Ok(Judged::Unknown);
+    }
+    resolve_cgws(ctx, &view, cgw_ips).await?;
+    let lookup = |id: &str| cgw_ips.get(id).cloned().flatten();
+    let current = match spec_from_api(&view, gateway_view, &lookup) {
+        Ok(spec) => spec.digest(),
+        // A configuration the data plane cannot be given (a vanished
+        // customer gateway): nothing the agent measured describes it.
+        Err(_) => return Ok(Judged::Stale),
+    };
+    if current != c.config_digest {
+        return Ok(Judged::Stale);
+    }
+    if conn
+        .measured
+        .as_ref()
+        .is_some_and(|m| m.measured_ms > report.measured_at)
+    {
+        return Ok(Judged::Stale);
+    }
+    let routes_digest = learned_routes_digest(c);
+    let routes_changed = conn
+        .measured
+        .as_ref()
+        .map_or(!routes_digest.is_empty(), |m| {
+            m.learned_routes_digest != routes_digest
         });
-        match ctx
-            .store()
-            .update_typed(&ctx.caller.account_id, &conn, version)
-            .await
-        {
-            Ok(_) => {
-                vpc::logs::append(ctx, changes).await;
-                return Ok(Outcome::Accepted { written: true });
+    let due = match &conn.measured {
+        None => true,
+        Some(m) => {
+            m.differs_from(c, &c.status, &conn.status)
+                || m.backend != report.backend
+                || routes_changed
+                || (counters_changed(m, c) && ctx.now_ms - m.received_ms >= COUNTER_REFRESH_MS)
+        }
+    };
+    if !due {
+        return Ok(Judged::Unchanged);
+    }
+    if routes_changed {
+        // Route records of their own (idempotent: judged again after a
+        // conflict, it syncs to the same routes).
+        super::learned::sync(ctx, gateway_id, publish, &conn, c).await?;
+    }
+    // Status changes go to the connection's event log (DescribeVpnConnectionLogs).
+    let mut changes = Vec::new();
+    if conn.tunnels.is_empty() && conn.status != c.status {
+        changes.push(vpc::logs::status_changed(
+            &scope,
+            &conn.id,
+            None,
+            report.measured_at,
+            &conn.status,
+            &c.status,
+        ));
+    }
+    conn.status = c.status.clone();
+    for t in &mut conn.tunnels {
+        if let Some(r) = c.tunnels.iter().find(|r| r.tunnel_id == t.id) {
+            if t.status != r.status {
+                changes.push(vpc::logs::status_changed(
+                    &scope,
+                    &conn.id,
+                    Some(&t.id),
+                    report.measured_at,
+                    &t.status,
+                    &r.status,
+                ));
             }
-            // Someone (a user's Modify, another report) wrote in between:
-            // read again and judge the report against that.
-            Err(StoreError::VersionConflict) => continue,
-            Err(StoreError::NotFound) => return Ok(Outcome::Unknown),
-            Err(e) => return Err(internal(e)),
+            t.status = r.status.clone();
         }
     }
-    Err(crate::errors::task_conflict())
+    conn.measured = Some(Measured {
+        measured_ms: report.measured_at,
+        received_ms: ctx.now_ms,
+        backend: report.backend.clone(),
+        agent: report.agent.clone(),
+        reason: c.reason.clone(),
+        health_check_status: c.health_check_status.clone(),
+        route_withdrawn: c.route_withdrawn,
+        // The learned routes are route records, not part of the document.
+        tunnels: c
+            .tunnels
+            .iter()
+            .map(|t| TunnelReport {
+                learned_routes: None,
+                ..t.clone()
+            })
+            .collect(),
+        learned_routes_digest: routes_digest,
+    });
+    Ok(Judged::Write(Box::new(conn), version, changes))
 }
 
 fn counters_changed(m: &Measured, c: &ConnectionReport) -> bool {
