@@ -173,6 +173,8 @@ def delete_and_wait_gone(vpc, lab: Lab, vco: str) -> None:
 
 
 BAD_PSK_IP = new_peer_ip()
+REFUSING_PEER_IP = new_peer_ip()  # the back-off test's peer, with a PSK of its own too
+REFUSING_PEER_PSK = "the-peers-own-psk"
 
 
 def lab_on_new_gateway(server, dual: bool = False, **lab_args) -> tuple:
@@ -189,7 +191,7 @@ def lab_on_new_gateway(server, dual: bool = False, **lab_args) -> tuple:
 
 @pytest.fixture(scope="module")
 def single_lab(server):
-    vpc, gw, lab = lab_on_new_gateway(server, peer_psk={BAD_PSK_IP: "not-the-connections-psk"})
+    vpc, gw, lab = lab_on_new_gateway(server, peer_psk={BAD_PSK_IP: "not-the-connections-psk", REFUSING_PEER_IP: REFUSING_PEER_PSK})
     yield vpc, gw, lab
     lab.down()
 
@@ -311,6 +313,44 @@ def test_mismatched_psk_stays_down_with_a_reason(single_lab):
     assert any("not established:" in line and "pre-shared key" in line for line in lines), (
         "\n".join(lines) + "\n" + lab.tail())
     assert status_of(vpc, vco)["Status"] == "ike_sa_not_established"
+    delete_and_wait_gone(vpc, lab, vco)
+
+
+def ike_initiations(lab: Lab, tunnel: str) -> int:
+    """IKE_SA initiations of `tunnel` in the gateway's charon log (retransmits are not initiations)."""
+    text = Path(lab.state["charon_log"]).read_text(errors="replace")
+    return sum(1 for line in text.splitlines() if "initiating" in line and f"IKE_SA {tunnel}[" in line)
+
+
+def test_agent_backs_off_from_a_refusing_peer(single_lab):
+    """#13: against a peer that refuses every attempt (another PSK), the gateway re-initiates
+    with exponential back-off (1 s doubling, at most 60 s) instead of on every tick (300 ms here),
+    logs each step, and starts afresh when the configuration changes."""
+    vpc, gw, lab = single_lab
+    cgw = create_customer_gateway(vpc, ip=REFUSING_PEER_IP)
+    # IKEv2: a wrong PSK fails at once (AUTHENTICATION_FAILED), so without back-off the agent
+    # re-initiates every tick.
+    vco = create_single(vpc, gw, cgw, "10.36.0.0/24", "192.168.36.0/24", effect_immediately=True,
+                        ike_config=json.dumps({"IkeVersion": "ikev2", "Psk": "not-the-peers-psk"}))
+    deadline = time.monotonic() + UP_TIMEOUT
+    while ike_initiations(lab, vco) == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    before = ike_initiations(lab, vco)
+    assert before >= 1, f"the gateway never initiated {vco}\n{lab.tail()}"
+    time.sleep(20)
+    count = ike_initiations(lab, vco) - before
+    print(f"\n[e2e] refusing peer: {count} IKE initiations in 20 s (agent interval 300 ms)")
+    # 1, 2, 4, 8 s apart: 4 or 5 in 20 s (the first one may fall just before the window).
+    assert 3 <= count <= 6, f"{count} initiations in 20 s\n{lab.tail()}"
+    assert status_of(vpc, vco)["Status"] == "ike_sa_not_established"
+    steps = [line for line in Path(lab.state["agent_log"]).read_text(errors="replace").splitlines()
+             if "back-off" in line and vco in line]
+    assert 3 <= len(steps) <= 7, "\n".join(steps)
+    # The next attempt now waits 16 s or more; a configuration change starts afresh at once.
+    retrying(vpc.modify_vpn_connection_attribute, m.ModifyVpnConnectionAttributeRequest(
+        region_id=REGION, vpn_connection_id=vco, ike_config=json.dumps({"Psk": REFUSING_PEER_PSK})))
+    _, took = wait_status(vpc, lab, vco, "ipsec_sa_established", timeout=10)
+    print(f"[e2e] refusing peer: up {took:.2f}s after the PSK was corrected")
     delete_and_wait_gone(vpc, lab, vco)
 
 

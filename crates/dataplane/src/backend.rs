@@ -68,8 +68,13 @@ pub trait Dataplane {
     async fn apply(&mut self, desired: &GatewayDesired) -> Result<ApplyReport, BackendError>;
 
     /// (Re)start negotiation of loaded tunnels that should be up and have
-    /// no IKE SA (after DPD cleared them, or the peer went away).
-    async fn ensure_up(&mut self) -> Result<Vec<String>, BackendError>;
+    /// no IKE SA (after DPD cleared them, or the peer went away), each only
+    /// if `may_initiate` says so (asked once per such tunnel: the agent's
+    /// back-off against a peer that refuses it).
+    async fn ensure_up(
+        &mut self,
+        may_initiate: &mut (dyn FnMut(&str) -> bool + Send),
+    ) -> Result<Vec<String>, BackendError>;
 
     /// Measured status of every tunnel of `desired`.
     async fn status(
@@ -211,7 +216,10 @@ impl Dataplane for Simulated {
         Ok(report)
     }
 
-    async fn ensure_up(&mut self) -> Result<Vec<String>, BackendError> {
+    async fn ensure_up(
+        &mut self,
+        _may_initiate: &mut (dyn FnMut(&str) -> bool + Send),
+    ) -> Result<Vec<String>, BackendError> {
         Ok(Vec::new())
     }
 
@@ -565,8 +573,11 @@ impl Dataplane for StrongSwan {
         self.checked(r).await
     }
 
-    async fn ensure_up(&mut self) -> Result<Vec<String>, BackendError> {
-        let r = self.applier.ensure_initiated().await;
+    async fn ensure_up(
+        &mut self,
+        may_initiate: &mut (dyn FnMut(&str) -> bool + Send),
+    ) -> Result<Vec<String>, BackendError> {
+        let r = self.applier.ensure_initiated(may_initiate).await;
         self.checked(r).await
     }
 

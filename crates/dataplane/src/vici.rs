@@ -637,12 +637,16 @@ impl Applier {
     }
 
     /// Initiate every loaded tunnel with `StartAction::Start` that has no
-    /// IKE SA at all (after DPD cleared it, or the peer deleted it), and
-    /// the route children missing from an established one (the peer
-    /// closed them or could not install them), each at most every
+    /// IKE SA at all (after DPD cleared it, or the peer deleted it) and that
+    /// `may_initiate` lets through (asked once per such tunnel: the agent's
+    /// back-off), and the route children missing from an established one
+    /// (the peer closed them or could not install them), each at most every
     /// [`ROUTE_CHILD_RETRY`]. Call it periodically. Returns the tunnels
     /// initiated.
-    pub async fn ensure_initiated(&mut self) -> Result<Vec<String>, ViciError> {
+    pub async fn ensure_initiated(
+        &mut self,
+        may_initiate: &mut (dyn FnMut(&str) -> bool + Send),
+    ) -> Result<Vec<String>, ViciError> {
         let sas = self.vici.list_sas().await?;
         let mut started = Vec::new();
         let now = Instant::now();
@@ -654,6 +658,9 @@ impl Applier {
             }
             let mine: Vec<&IkeSaInfo> = sas.iter().filter(|s| s.name == *name).collect();
             if mine.is_empty() {
+                if !may_initiate(name) {
+                    continue;
+                }
                 for child in &t.children {
                     self.vici.initiate(name, child).await?;
                 }

@@ -161,7 +161,10 @@ async fn full_cycle(tag: &str, ike: IkeSettings, ipsec: IpsecSettings) {
         .await
         .expect("peer cleared");
     let t1 = Instant::now();
-    let started = gw.ensure_initiated().await.expect("ensure_initiated");
+    let started = gw
+        .ensure_initiated(&mut |_| true)
+        .await
+        .expect("ensure_initiated");
     assert_eq!(started, vec![tunnel.clone()]);
     wait_status(&gw, &tunnel, Duration::from_secs(10), established)
         .await

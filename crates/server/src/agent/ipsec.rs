@@ -8,7 +8,8 @@
 //!
 //! [`Part::apply`] converges charon to the desired connections (only what
 //! changed is loaded; what disappeared is unloaded and its SAs terminated).
-//! [`Part::step`] re-initiates tunnels that lost their SAs, reads the SA
+//! [`Part::step`] re-initiates tunnels that lost their SAs (each when its
+//! [`super::backoff`] allows: a peer that keeps refusing is not hammered), reads the SA
 //! state, turns charon's events into log lines and reasons, runs the
 //! health-check probes, makes the routes true (`routing.rs`: the static
 //! routes, the health checks under `revoke_route` and what the BGP sessions
@@ -98,6 +99,8 @@ pub struct IpsecPart<D: Dataplane> {
     bgp: watch::Receiver<BgpView>,
     /// The forwarding last applied, and its route children by tunnel.
     forwarding: Forwarding,
+    /// When each down tunnel may be initiated again ([`super::backoff`]).
+    backoffs: super::backoff::Backoffs,
 }
 
 impl<D: Dataplane> IpsecPart<D> {
@@ -120,6 +123,7 @@ impl<D: Dataplane> IpsecPart<D> {
             up: links.up_tx.clone(),
             bgp: links.bgp_rx.clone(),
             forwarding: Forwarding::default(),
+            backoffs: super::backoff::Backoffs::default(),
         }
     }
 
@@ -197,6 +201,7 @@ impl<D: Dataplane> IpsecPart<D> {
             for name in &report.loaded {
                 self.errors.remove(name);
                 self.reasons.remove(name);
+                self.backoffs.reconfigured(name);
             }
             for name in &report.unloaded {
                 self.errors.remove(name);
@@ -220,7 +225,12 @@ impl<D: Dataplane> IpsecPart<D> {
             }
             self.converged = true;
         }
-        let started = self.backend.ensure_up().await?;
+        let now = Instant::now();
+        let backoffs = &mut self.backoffs;
+        let started = self
+            .backend
+            .ensure_up(&mut |tunnel| may_initiate(backoffs, tunnel, now))
+            .await?;
         if !started.is_empty() {
             tracing::debug!(?started, "initiated");
         }
@@ -391,9 +401,12 @@ impl<D: Dataplane> IpsecPart<D> {
                 if now == TunnelState::IpsecSaEstablished {
                     self.reasons.remove(&t.tunnel_id);
                 }
+                self.backoffs
+                    .observe(&t.tunnel_id, now != TunnelState::IkeSaNotEstablished);
             }
         }
         self.last_state.retain(|k, _| seen.contains(k));
+        self.backoffs.retain(|k| seen.contains(k));
         self.reasons.retain(|k, _| seen.contains(k));
     }
 
@@ -604,6 +617,24 @@ impl<D: Dataplane> Part for IpsecPart<D> {
             );
         }
         out.events.append(&mut self.events);
+    }
+}
+
+/// Asks the tunnel's back-off whether to initiate it now, and logs each
+/// back-off step (one line per initiation of a tunnel that keeps failing).
+fn may_initiate(backoffs: &mut super::backoff::Backoffs, tunnel: &str, now: Instant) -> bool {
+    match backoffs.try_initiate(tunnel, now) {
+        super::backoff::Decision::Wait => false,
+        super::backoff::Decision::Initiate(step) => {
+            tracing::warn!(
+                tunnel,
+                failed_initiations = step.failures,
+                next_in_s = step.next_in.as_secs_f64(),
+                "tunnel down: initiating it again (back-off: the next attempt waits {:?} if this one fails too)",
+                step.next_in
+            );
+            true
+        }
     }
 }
 

@@ -16,6 +16,7 @@
 //! from the desired state, so its part unloads it and its SAs are
 //! terminated.
 
+pub mod backoff;
 pub mod bgp;
 mod crypto_check;
 pub mod desired;
