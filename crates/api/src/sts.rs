@@ -204,10 +204,17 @@ pub async fn assume_role(ctx: &Ctx<'_>) -> Reply {
         created_ms: ctx.now_ms,
         expires_ms,
     };
+    // The role may have been deleted since it was read: no session then.
     ctx.store()
         .create_sts_credential(record)
         .await
-        .map_err(internal)?;
+        .map_err(|e| match e {
+            vpngw_store::StoreError::MissingLink(_) if cross_account => not_authorized(),
+            vpngw_store::StoreError::MissingLink(_) => {
+                ApiError::new("EntityNotExist.Role", "The specified Role not exists.")
+            }
+            e => internal(e),
+        })?;
     reply(&AssumeRoleReply {
         credentials: Credentials {
             access_key_id: id,

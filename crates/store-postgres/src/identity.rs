@@ -704,6 +704,14 @@ pub async fn delete_role(tx: &Transaction<'_>, account: &str, name: &str) -> Res
         &[&t(account), &id],
     )
     .await?;
+    // Its sessions die with it: a role of the same name created later is
+    // another role (#13).
+    exec(
+        tx,
+        "DELETE FROM sts_credentials WHERE account_id = $1 AND role_id = $2",
+        &[&t(account), &id],
+    )
+    .await?;
     Ok(())
 }
 
@@ -1183,6 +1191,19 @@ pub async fn create_sts_credential(
     tx: &Transaction<'_>,
     rec: &StsCredentialRecord,
 ) -> Result<(), Error> {
+    // The role must still be the one the session was granted for; the
+    // share lock holds a concurrent DeleteRole (which locks the row for
+    // update) until this commits, and its delete then takes this session
+    // with it (#13).
+    if !exists(
+        tx,
+        "SELECT 1 FROM ram_roles WHERE account_id = $1 AND role_id = $2 FOR SHARE",
+        &[&t(&rec.account_id), &t(&rec.role_id)],
+    )
+    .await?
+    {
+        return Err(StoreError::MissingLink("role".into()).into());
+    }
     exec(
         tx,
         "DELETE FROM sts_credentials WHERE expires_ms < $1",

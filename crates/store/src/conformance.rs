@@ -978,19 +978,51 @@ async fn ram_identities(store: &dyn Store) {
     assert!(store.get_policy(a, "vpn-read").await.unwrap().is_none());
     assert!(store.list_policies(a).await.unwrap().is_empty());
 
-    // STS credentials.
+    // STS credentials: sessions of one role (by id), gone with it.
+    let sts_role = RoleRecord {
+        account_id: a.into(),
+        role_id: "r2".into(),
+        name: "deployer".into(),
+        description: String::new(),
+        trust_policy: "{}".into(),
+        max_session_duration: 3600,
+        created_ms: 5,
+        updated_ms: 5,
+    };
+    store.create_role(sts_role.clone()).await.unwrap();
     let cred = StsCredentialRecord {
         access_key_id: "STS.test".into(),
         account_id: a.into(),
         secret: "sealed".into(),
         token_sha256: "ab".into(),
-        role_id: "r1".into(),
-        role_name: "admin".into(),
+        role_id: "r2".into(),
+        role_name: "deployer".into(),
         session_name: "s".into(),
         session_policy: None,
         created_ms: 100,
         expires_ms: 200,
     };
+    // The deleted role "admin" (r1) gets no more sessions.
+    let of_deleted = StsCredentialRecord {
+        access_key_id: "STS.orphan".into(),
+        role_id: "r1".into(),
+        role_name: "admin".into(),
+        ..cred.clone()
+    };
+    assert!(matches!(
+        store.create_sts_credential(of_deleted).await,
+        Err(StoreError::MissingLink(l)) if l == "role"
+    ));
+    // Another account's role of that id is not this account's.
+    let other_account = StsCredentialRecord {
+        access_key_id: "STS.other".into(),
+        account_id: b.into(),
+        ..cred.clone()
+    };
+    assert!(matches!(
+        store.create_sts_credential(other_account).await,
+        Err(StoreError::MissingLink(_))
+    ));
     store.create_sts_credential(cred.clone()).await.unwrap();
     assert_eq!(
         store.sts_credential("STS.test").await.unwrap(),
@@ -1004,4 +1036,21 @@ async fn ram_identities(store: &dyn Store) {
     later.expires_ms = later.created_ms + 1000;
     store.create_sts_credential(later).await.unwrap();
     assert!(store.sts_credential("STS.test").await.unwrap().is_none());
+    // Deleting the role deletes its sessions at once; a role re-created
+    // under the same name has none of them.
+    let mut again = cred.clone();
+    again.access_key_id = "STS.again".into();
+    store.create_sts_credential(again).await.unwrap();
+    assert!(store.sts_credential("STS.again").await.unwrap().is_some());
+    store.delete_role(a, "deployer").await.unwrap();
+    assert!(store.sts_credential("STS.again").await.unwrap().is_none());
+    assert!(store.sts_credential("STS.later").await.unwrap().is_none());
+    store
+        .create_role(RoleRecord {
+            role_id: "r3".into(),
+            ..sts_role
+        })
+        .await
+        .unwrap();
+    assert!(store.sts_credential("STS.again").await.unwrap().is_none());
 }

@@ -373,6 +373,9 @@ pub trait Store: Send + Sync + 'static {
     // ---- STS -------------------------------------------------------------
 
     /// Stores a temporary credential (and forgets long-expired ones).
+    /// `MissingLink("role")` unless the role with `credential.role_id`
+    /// exists: a session belongs to one role, not to a name. Deleting the
+    /// role deletes its sessions in the same transaction.
     async fn create_sts_credential(
         &self,
         credential: StsCredentialRecord,

@@ -553,6 +553,12 @@ pub fn delete_role(c: &Connection, account: &str, name: &str) -> Result<(), Stor
         "DELETE FROM ram_roles WHERE account_id = ?1 AND role_id = ?2",
         params![account, id],
     )?;
+    // Its sessions die with it: a role of the same name created later is
+    // another role (#13).
+    c.execute(
+        "DELETE FROM sts_credentials WHERE account_id = ?1 AND role_id = ?2",
+        params![account, id],
+    )?;
     Ok(())
 }
 
@@ -948,6 +954,16 @@ pub fn effective_policies(
 // ---- STS -------------------------------------------------------------------
 
 pub fn create_sts_credential(c: &Connection, rec: &StsCredentialRecord) -> Result<(), StoreError> {
+    // The role must still be the one the session was granted for: a role
+    // deleted (and perhaps re-created) since AssumeRole read it gets no
+    // session (#13).
+    if !exists(
+        c,
+        "SELECT 1 FROM ram_roles WHERE account_id = ?1 AND role_id = ?2",
+        params![rec.account_id, rec.role_id],
+    )? {
+        return Err(StoreError::MissingLink("role".into()));
+    }
     c.execute(
         "DELETE FROM sts_credentials WHERE expires_ms < ?1",
         params![rec.created_ms - crate::identity::STS_RETENTION_MS],
