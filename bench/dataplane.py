@@ -56,9 +56,10 @@ def rss_kb(pid: int) -> int:
 
 
 def peer_ip(i: int) -> str:
-    # 100.64.0.0/10: never routed; the lab puts it on a namespace's loopback.
+    # 172.24.0.0/13: private, unused by the subnets here; the lab puts it on a namespace's
+    # loopback. (The cloud refuses 100.64.0.0/10 for customer gateways.)
     block = i // 250
-    return f"100.{64 + (block >> 8)}.{block & 255}.{i % 250 + 1}"
+    return f"172.{24 + (block >> 8)}.{block & 255}.{i % 250 + 1}"
 
 
 def remote_subnet(i: int) -> str:

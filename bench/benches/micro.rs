@@ -285,7 +285,7 @@ impl Api {
             )
             .await;
         let cgw = api
-            .ok("CreateCustomerGateway", &[("IpAddress", "100.64.1.1")])
+            .ok("CreateCustomerGateway", &[("IpAddress", "172.24.1.1")])
             .await;
         let vco = api
             .ok(

@@ -50,17 +50,17 @@ def new_vpc_id() -> str:
 
 
 # Customer gateway IPs must be unique per account (InvalidIpAddress.AlreadyExist), so hand
-# out distinct addresses from 100.64.0.0/10 (shared address space, never routed on the
-# internet, never contacted by these tests). Not 198.18.0.0/15: that is the server's default
-# pool for the VPN gateways' own public IPs.
-_ip_counter = itertools.count(random.randrange(1, 1 << 20))
+# out distinct addresses from 172.24.0.0/13 (private, never contacted by these tests, and no
+# test uses it for subnets). Not 100.64.0.0/10: the cloud refuses it for customer gateways.
+# Not 198.18.0.0/15: that is the server's default pool for the VPN gateways' own public IPs.
+_ip_counter = itertools.count(random.randrange(1, 1 << 18))
 
 
 def new_peer_ip() -> str:
     while True:
-        n = next(_ip_counter) % (1 << 22)
+        n = next(_ip_counter) % (1 << 19)
         if 0 < n & 255 < 255:  # no .0 / .255 host parts, to stay clear of any "network address" rule
-            return f"100.{64 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}"
+            return f"172.{24 + (n >> 16)}.{(n >> 8) & 255}.{n & 255}"
 
 
 def assert_request_id(value: Any) -> None:

@@ -202,7 +202,7 @@ def test_diagnose_connections_finds_problems(vpc):
     codes = [e["FailedReasonCode"] for e in entries]
     assert codes.count("UnsupportedAlgorithm") == 2, codes
     assert "AggressiveMode" in codes and "NegotiationNotEstablished" in codes
-    # Test peers live in 100.64.0.0/10, which the internet cannot reach.
+    # Test peers live in 172.24.0.0/13, which the internet cannot reach.
     assert "CustomerGatewayIpNotPublic" in codes
     assert entries[0]["Severity"] == "Critical"
     assert {e["VpnConnectionId"] for e in entries} == {vco}

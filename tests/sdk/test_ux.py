@@ -75,7 +75,7 @@ VOLATILE = [
     (re.compile(r'"(CreateTime|EndTime)": \d+'), r'"\1": <ms>'),
     (re.compile(r'"OrderId": \d+'), '"OrderId": <n>'),
     (re.compile(r"\b198\.1[89]\.\d+\.\d+"), "<gateway-ip>"),
-    (re.compile(r"\b100\.\d+\.\d+\.\d+"), "<peer-ip>"),
+    (re.compile(r"\b172\.(?:2[4-9]|3[01])\.\d+\.\d+"), "<peer-ip>"),
     (re.compile(r'"(Psk|psk)": "[^"]*"'), r'"\1": "<psk>"'),
 ]
 
@@ -108,7 +108,7 @@ def test_cli_call_json_table_and_errors(server):
     golden("cli_create_vpn_gateway.txt", r.stdout)
 
     # A JSON-string parameter, passed through as the aliyun CLI does.
-    cgw = json.loads(cli(server, "vpc", "CreateCustomerGateway", "--RegionId", REGION, "--IpAddress", "100.64.200.7",
+    cgw = json.loads(cli(server, "vpc", "CreateCustomerGateway", "--RegionId", REGION, "--IpAddress", "172.24.200.7",
                          "--Name", "cli-cgw", check=0).stdout)["CustomerGatewayId"]
     client = server.tea_client()
     from helpers import wait_gateway_active
@@ -213,7 +213,7 @@ def test_cli_ram_and_sts_with_a_security_token(server):
     assert who["AccountId"] == account and who["IdentityType"] == "AssumedRoleUser" and "assumed-role" in who["Arn"]
     cli(server, "vpc", "DescribeVpnGateways", "--RegionId", REGION, env=as_role, check=0)
     # Read-only role: a write is refused with the API's code, exit 1.
-    r = cli(server, "vpc", "CreateCustomerGateway", "--RegionId", REGION, "--IpAddress", "100.64.250.9", env=as_role, check=1)
+    r = cli(server, "vpc", "CreateCustomerGateway", "--RegionId", REGION, "--IpAddress", "172.24.250.9", env=as_role, check=1)
     assert r.stderr.startswith("ERROR: Forbidden"), r.stderr
     # Without the token the temporary key is not accepted.
     r = cli(server, "sts", "GetCallerIdentity", env={**as_role, "ALIBABA_CLOUD_SECURITY_TOKEN": ""}, check=1)

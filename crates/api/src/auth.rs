@@ -8,6 +8,11 @@
 //! `InvalidSecurityToken.MismatchWithAccessKey`; past its expiry →
 //! `InvalidSecurityToken.Expired`. A long-term key sent with a token is
 //! refused as a mismatch.
+//!
+//! What a caller learns before its signature is verified is only whether
+//! the key id exists (as the cloud answers): the key's status and the
+//! token checks are answered after the signature, so an unsigned caller
+//! cannot tell a disabled key or an expired session from a wrong secret.
 
 use std::time::SystemTime;
 
@@ -94,15 +99,15 @@ pub async fn authenticate(
                 "Specified access key is not found.",
             )
         })?;
+    vpngw_protocol::check_timestamp(req.timestamp(), now.into())?;
+    let secret = inner.secrets.open_secret(&key.secret, &key_aad(&key.id))?;
+    req.verify_signature(secret.expose().as_bytes())?;
     if key.status != "Active" {
         return Err(ApiError::new(
             "InvalidAccessKeyId.Inactive",
             "Specified access key is disabled.",
         ));
     }
-    vpngw_protocol::check_timestamp(req.timestamp(), now.into())?;
-    let secret = inner.secrets.open_secret(&key.secret, &key_aad(&key.id))?;
-    req.verify_signature(secret.expose().as_bytes())?;
     spend_nonce(inner, req, &key.id, now).await?;
     let identity = if key.principal == "root" {
         Identity::Root
@@ -130,6 +135,11 @@ async fn authenticate_sts(
         .await
         .map_err(crate::context::internal)?
         .ok_or_else(ApiError::access_key_not_found)?;
+    vpngw_protocol::check_timestamp(req.timestamp(), now.into())?;
+    let secret = inner
+        .secrets
+        .open_secret(&cred.secret, &sts_aad(&cred.access_key_id))?;
+    req.verify_signature(secret.expose().as_bytes())?;
     let token = req
         .security_token()
         .ok_or_else(ApiError::missing_security_token)?;
@@ -143,11 +153,6 @@ async fn authenticate_sts(
     if crate::context::epoch_ms(now) >= cred.expires_ms {
         return Err(ApiError::security_token_expired());
     }
-    vpngw_protocol::check_timestamp(req.timestamp(), now.into())?;
-    let secret = inner
-        .secrets
-        .open_secret(&cred.secret, &sts_aad(&cred.access_key_id))?;
-    req.verify_signature(secret.expose().as_bytes())?;
     spend_nonce(inner, req, &cred.access_key_id, now).await?;
     Ok(Caller {
         account_id: cred.account_id,

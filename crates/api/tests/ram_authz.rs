@@ -1003,7 +1003,7 @@ async fn every_resource_of_a_call_is_checked() {
         &root,
         VPC,
         "CreateCustomerGateway",
-        &[("IpAddress", "100.64.1.1")],
+        &[("IpAddress", "172.24.1.1")],
     )
     .await;
     let allowed = allowed["CustomerGatewayId"].as_str().unwrap().to_owned();
@@ -1012,7 +1012,7 @@ async fn every_resource_of_a_call_is_checked() {
         &root,
         VPC,
         "CreateCustomerGateway",
-        &[("IpAddress", "100.64.1.2")],
+        &[("IpAddress", "172.24.1.2")],
     )
     .await;
     let other = other["CustomerGatewayId"].as_str().unwrap().to_owned();
@@ -1260,7 +1260,7 @@ async fn ram_and_sts_shapes() {
         &session,
         VPC,
         "CreateCustomerGateway",
-        &[("IpAddress", "100.64.9.9")],
+        &[("IpAddress", "172.24.9.9")],
     )
     .await;
     keep("Forbidden.RAM", body);

@@ -388,7 +388,7 @@ async fn vco_route_client_tokens_and_quota() {
 async fn vco_routes_of_an_attachment_go_with_it() {
     let api = TestApi::new().await;
     let cgw = api
-        .ok("CreateCustomerGateway", &[("IpAddress", "100.64.9.9")])
+        .ok("CreateCustomerGateway", &[("IpAddress", "172.24.9.9")])
         .await;
     let cgw = cgw["CustomerGatewayId"].as_str().unwrap().to_owned();
     let att = api
@@ -1161,7 +1161,7 @@ async fn pbr_route_errors_change_nothing() {
 /// A second connection on the same gateway, to a new customer gateway.
 async fn second_connection(api: &TestApi, gw: &str) -> (String, String) {
     let cgw = api
-        .ok("CreateCustomerGateway", &[("IpAddress", "100.64.77.7")])
+        .ok("CreateCustomerGateway", &[("IpAddress", "172.24.77.7")])
         .await;
     let cgw = cgw["CustomerGatewayId"].as_str().unwrap().to_owned();
     let vco = api

@@ -421,7 +421,7 @@ async fn tag_filters_and_create_tags_on_the_describe_lists() {
         .ok(
             "CreateCustomerGateway",
             &[
-                ("IpAddress", "100.64.1.1"),
+                ("IpAddress", "172.24.1.1"),
                 ("Tags.1.Key", "site"),
                 ("Tags.1.Value", "a"),
             ],
@@ -430,7 +430,7 @@ async fn tag_filters_and_create_tags_on_the_describe_lists() {
         .as_str()
         .unwrap()
         .to_owned();
-    customer_gateway(&api, "100.64.1.2").await;
+    customer_gateway(&api, "172.24.1.2").await;
     let list = api
         .ok(
             "DescribeCustomerGateways",
@@ -495,7 +495,7 @@ async fn tag_filters_and_create_tags_on_the_describe_lists() {
         (
             "reserved key",
             vec![
-                ("IpAddress", "100.64.1.3"),
+                ("IpAddress", "172.24.1.3"),
                 ("Tags.1.Key", "aliyun:x"),
                 ("Tags.1.Value", "v"),
             ],
@@ -503,7 +503,7 @@ async fn tag_filters_and_create_tags_on_the_describe_lists() {
         (
             "duplicate key",
             vec![
-                ("IpAddress", "100.64.1.3"),
+                ("IpAddress", "172.24.1.3"),
                 ("Tags.1.Key", "a"),
                 ("Tags.2.Key", "a"),
             ],
@@ -533,7 +533,7 @@ async fn resource_groups_on_create_filter_and_move() {
         .as_str()
         .unwrap()
         .to_owned();
-    let cgw = customer_gateway(&api, "100.64.2.1").await;
+    let cgw = customer_gateway(&api, "172.24.2.1").await;
     let vco = api
         .ok(
             "CreateVpnConnection",
@@ -693,7 +693,7 @@ async fn attachment(api: &TestApi, cgw: &str, extra: &[(&str, &str)]) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attachments_are_connections_without_a_gateway() {
     let api = TestApi::new().await;
-    let cgw = customer_gateway(&api, "100.64.3.1").await;
+    let cgw = customer_gateway(&api, "172.24.3.1").await;
     let created = attachment(
         &api,
         &cgw,
@@ -825,7 +825,7 @@ async fn attachments_are_connections_without_a_gateway() {
     assert_eq!(api.ok("DescribeVpnAttachments", &[]).await["TotalCount"], 1);
     assert_eq!(api.ok("DescribeVpnConnections", &[]).await["TotalCount"], 2);
 
-    let cgw2 = customer_gateway(&api, "100.64.3.2").await;
+    let cgw2 = customer_gateway(&api, "172.24.3.2").await;
     let modified = api
         .ok(
             "ModifyVpnAttachmentAttribute",
@@ -857,7 +857,7 @@ async fn attachments_are_connections_without_a_gateway() {
         .await;
     assert_eq!(body["Name"], "att1b");
     assert_eq!(body["CustomerGatewayId"], cgw2.as_str());
-    assert_eq!(body["IkeConfig"]["RemoteId"], "100.64.3.2");
+    assert_eq!(body["IkeConfig"]["RemoteId"], "172.24.3.2");
     assert_eq!(body["IkeConfig"]["Psk"], "secret-1");
     assert_eq!(body["Spec"], "1000M");
     assert_eq!(body["VcoHealthCheck"]["Interval"], 5);
@@ -911,7 +911,7 @@ async fn attachments_are_connections_without_a_gateway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attachment_errors_change_nothing() {
     let api = TestApi::new().await;
-    let cgw = customer_gateway(&api, "100.64.4.1").await;
+    let cgw = customer_gateway(&api, "172.24.4.1").await;
     let (_, _, gw_vco) = api.connection().await;
     let att = attachment(&api, &cgw, &[]).await["VpnConnectionId"]
         .as_str()
@@ -1065,8 +1065,8 @@ async fn attachment_errors_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dual_tunnel_attachments() {
     let api = TestApi::new().await;
-    let cgw1 = customer_gateway(&api, "100.64.5.1").await;
-    let cgw2 = customer_gateway(&api, "100.64.5.2").await;
+    let cgw1 = customer_gateway(&api, "172.24.5.1").await;
+    let cgw2 = customer_gateway(&api, "172.24.5.2").await;
     let tos = "TunnelOptionsSpecification";
     let created = api
         .ok(

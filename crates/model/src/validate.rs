@@ -39,15 +39,22 @@ fn starts_with_scheme(s: &str) -> bool {
     l.starts_with("http://") || l.starts_with("https://")
 }
 
-/// A public IPv4 address as a customer gateway needs it: dotted quad, not
-/// unspecified, loopback, multicast or broadcast. (Private addresses are
-/// allowed: the cloud accepts them for private-network gateways, and lab setups use them.)
+/// A customer gateway's IPv4 address: a dotted quad outside the ranges the
+/// cloud refuses (help.aliyun.com, "Customer gateway", IP address
+/// constraints): 100.64.0.0/10 (shared address space), 127.0.0.0/8,
+/// 169.254.0.0/16, 224.0.0.0/4 and 255.0.0.0/8; nor 0.0.0.0. Private
+/// (RFC 1918) addresses are allowed, as the cloud allows them for private
+/// connections, and so is 198.18.0.0/15 (labs).
 pub fn gateway_ip(s: &str) -> Option<Ipv4Addr> {
     let ip: Ipv4Addr = s.parse().ok()?;
-    if ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || ip.is_broadcast() {
-        return None;
-    }
-    Some(ip)
+    let [a, b, ..] = ip.octets();
+    let refused = ip.is_unspecified()
+        || (a == 100 && (64..128).contains(&b))
+        || a == 127
+        || (a == 169 && b == 254)
+        || (224..240).contains(&a)
+        || a == 255;
+    (!refused).then_some(ip)
 }
 
 /// A comma-separated list of IPv4 CIDR blocks (`10.0.0.0/8,192.168.1.0/24`).
@@ -122,5 +129,36 @@ mod tests {
         assert!(gateway_ip("127.0.0.1").is_none());
         assert!(gateway_ip("300.1.1.1").is_none());
         assert!(gateway_ip("1.2.3").is_none());
+        // The ranges the cloud refuses, at both ends of each.
+        for refused in [
+            "100.64.0.0",
+            "100.127.255.255",
+            "127.255.255.254",
+            "169.254.0.1",
+            "169.254.169.254",
+            "224.0.0.1",
+            "239.255.255.255",
+            "255.0.0.1",
+            "255.255.255.255",
+        ] {
+            assert!(gateway_ip(refused).is_none(), "{refused}");
+        }
+        // Their neighbours, private ranges and the labs' benchmarking range.
+        for accepted in [
+            "100.63.255.255",
+            "100.128.0.0",
+            "126.255.255.255",
+            "128.0.0.1",
+            "169.253.1.1",
+            "169.255.0.1",
+            "223.255.255.255",
+            "240.0.0.1",
+            "10.0.0.1",
+            "172.24.1.1",
+            "192.168.1.1",
+            "198.18.0.1",
+        ] {
+            assert!(gateway_ip(accepted).is_some(), "{accepted}");
+        }
     }
 }

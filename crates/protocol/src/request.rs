@@ -327,6 +327,16 @@ fn parse_v3(
     };
 
     signed_header("host")?;
+    // The Content-Type decides whether the body is read as parameters, and
+    // every official SDK signs it whenever it sends one (protocol.md §5.1:
+    // Python and Node; Java and Go sign host, content-type and x-acs-*).
+    // Unsigned, it could be added to a captured request to turn its signed
+    // body bytes into parameters, or removed to drop them (#13).
+    if headers.contains_key(http::header::CONTENT_TYPE) && !is_signed("content-type") {
+        return Err(ApiError::incomplete_signature(
+            "The header content-type must be listed in SignedHeaders.",
+        ));
+    }
     let timestamp = parse_timestamp(signed_header("x-acs-date")?)?;
     let nonce = signed_header("x-acs-signature-nonce")?;
     let declared_hash = signed_header("x-acs-content-sha256")?;

@@ -422,6 +422,39 @@ fn v3_security_token_when_signed() {
 }
 
 #[test]
+fn v3_content_type_must_be_signed_when_sent() {
+    // Signed with a form body, then the Content-Type is dropped from
+    // SignedHeaders: the body's parameters would otherwise count or not at
+    // the sender's whim (#13).
+    let body = "TunnelOptionsSpecification.1.Role=master";
+    let signed = v3("", body);
+    assert_eq!(signed.code(), "Ok");
+    let mut headers = signed.headers.clone();
+    let content_type = headers
+        .remove(http::header::CONTENT_TYPE)
+        .expect("content-type");
+    headers.remove(http::header::AUTHORIZATION);
+    sign_v3("POST", "", &mut headers, body.as_bytes(), "testid", SECRET).expect("signed");
+    // Without a Content-Type the body is not read: fine, and signed as such.
+    let without = Req {
+        method: Method::POST,
+        query: String::new(),
+        headers: headers.clone(),
+        body: body.as_bytes().to_vec(),
+    };
+    let parsed = without.parse().expect("ok");
+    assert_eq!(
+        parsed.params().get("TunnelOptionsSpecification.1.Role"),
+        None
+    );
+    // Added after signing: refused, before any signature is checked.
+    let added = without.header("content-type", content_type.to_str().expect("ascii"));
+    let err = added.parse().expect_err("unsigned content-type");
+    assert_eq!(err.code, "IncompleteSignature");
+    assert!(err.message.contains("content-type"), "{}", err.message);
+}
+
+#[test]
 fn v3_body_hash_must_match() {
     let mut req = v3("", "Tags.1.Key=env");
     req.body = b"Tags.1.Key=evil".to_vec();

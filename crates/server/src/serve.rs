@@ -35,7 +35,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )?),
         _ => None,
     };
-    std::fs::create_dir_all(&args.data_dir)
+    vpngw_store::sqlite::prepare_data_dir(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     // Before anything is created in it. SQLite serves one process (the
     // nonces are in memory, the read caches assume no other writer): a

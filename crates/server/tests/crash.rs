@@ -111,11 +111,12 @@ async fn run_client(ctx: Ctx, model: Arc<Mutex<Model>>, seed: u64) {
             let token = format!("crash-{}-{}-{seq}", ctx.index, ctx.cycle);
             let roll = rng.random_range(0..100);
             if free.is_empty() || (m.cgws.len() < 3 && roll < 30) {
-                // 400,000 addresses per client in 100.64.0.0/10.
+                // 400,000 addresses per client in 10.64.0.0/10 (the cloud
+                // refuses 100.64.0.0/10 for customer gateways).
                 let n = ctx.index as u64 * 400_000 + m.next_ip;
                 m.next_ip += 1;
                 let ip = format!(
-                    "100.{}.{}.{}",
+                    "10.{}.{}.{}",
                     64 + n / 62_500,
                     n / 250 % 250 + 1,
                     n % 250 + 1

@@ -1,8 +1,8 @@
 //! One serving process per SQLite data directory.
 //!
 //! The SQLite store keeps state that only works in one process: signature
-//! nonces live in memory (a second process would accept a replayed
-//! request), and the read caches (`cache.rs`) are only coherent if this
+//! nonces live in memory and in a journal only this process writes (a
+//! second process would accept a replayed request), and the read caches (`cache.rs`) are only coherent if this
 //! process makes every change to the rows they hold. `vpngw serve`
 //! therefore holds an exclusive lock on
 //! `<data dir>/vpngw.lock` for as long as it runs. The lock is the
@@ -54,6 +54,33 @@ pub enum LockError {
     Io { lock: String, error: std::io::Error },
 }
 
+/// Creates the data directory (and its parents) readable by its owner
+/// only (0700), or takes the group's and others' access away from an
+/// existing one: it holds the database (sealed secrets, the audit log) and
+/// usually the master key (#13).
+pub fn prepare_data_dir(data_dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)?;
+        let mode = std::fs::metadata(data_dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))?;
+            tracing::warn!(
+                dir = %data_dir.display(),
+                was = format!("{:o}", mode & 0o777),
+                "the data directory was open to other users; it is now 0700"
+            );
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(data_dir)
+}
+
 /// Takes the exclusive lock on `data_dir` (created if needed) without
 /// waiting: [`LockError::Held`] when another process has it.
 pub fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, LockError> {
@@ -62,7 +89,7 @@ pub fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, LockError> {
         lock: path.display().to_string(),
         error,
     };
-    std::fs::create_dir_all(data_dir).map_err(io)?;
+    prepare_data_dir(data_dir).map_err(io)?;
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)

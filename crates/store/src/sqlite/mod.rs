@@ -35,7 +35,7 @@ use crate::{
 use nonces::NonceCache;
 use writer::Writer;
 
-pub use lock::{DataDirLock, LOCK_FILE, LockError, lock_data_dir};
+pub use lock::{DataDirLock, LOCK_FILE, LockError, lock_data_dir, prepare_data_dir};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "vpngw.db";
@@ -57,9 +57,10 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database in `data_dir` and migrates it.
     pub fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
-        std::fs::create_dir_all(data_dir)
+        prepare_data_dir(data_dir)
             .map_err(|e| StoreError::Internal(format!("creating {}: {e}", data_dir.display())))?;
         let path = data_dir.join(DB_FILE);
+        owner_only(&path)?;
         let mut conn = open_connection(&path, false)?;
         schema::migrate(&mut conn)?;
         let cache = Arc::new(cache::ReadCache::default());
@@ -111,6 +112,37 @@ impl SqliteStore {
         timing::record(op, "read", started);
         result
     }
+}
+
+/// The database and its WAL and shared-memory files are the owner's only
+/// (0600): they hold sealed secrets and the audit log. SQLite gives the
+/// `-wal` and `-shm` files the database file's mode, so a new database is
+/// created empty with 0600 before SQLite opens it; files of an older data
+/// directory are tightened.
+fn owner_only(db: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let internal = |e: std::io::Error| StoreError::Internal(format!("{}: {e}", db.display()));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(db)
+            .map_err(internal)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", db.display()));
+            match std::fs::metadata(&file) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                        .map_err(internal)?;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
