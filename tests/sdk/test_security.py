@@ -144,6 +144,41 @@ def test_a_deleted_access_key_stops_at_once(server):
     root.delete_user(rm.DeleteUserRequest(user_name=user))
 
 
+# ---------------------------------------------------------------- 5. control characters
+
+
+def test_audit_entries_cannot_forge_or_hide_lines(own_server):
+    """A RAM user without policies sends an id carrying CR LF, a fake entry and ESC[8m (hidden
+    text). `vpngw audit` prints it escaped: one line per entry, no control character."""
+    root = ram(own_server)
+    user, key = create_user_with_key(root)
+    forged = ("vpn-z\r\n2026-01-01T00:00:00Z     1234567890123456   root (LTAIfake)  "
+              "Vpc:DeleteVpnGateway         vpn-all                          OK\x1b[8m")
+    err = capture_error(vpc(own_server, key).delete_vpn_gateway,
+                        m.DeleteVpnGatewayRequest(region_id=REGION, vpn_gateway_id=forged))
+    assert err.code == "Forbidden.RAM", err
+    r = vpngw("audit", "--data-dir", str(own_server.data_dir), *own_server.store_args())
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert not any(c in r.stdout for c in "\r\x1b"), repr(r.stdout)
+    entry = [l for l in lines if "Forbidden.RAM" in l]
+    assert len(entry) == 1 and "vpn-z\\r\\n2026-01-01" in entry[0] and "\\x1b[8m" in entry[0], lines
+    assert not any(l.startswith("2026-01-01T00:00:00Z") for l in lines), lines
+    # JSON output keeps the value exactly.
+    r = vpngw("audit", "--output", "json", "--data-dir", str(own_server.data_dir), *own_server.store_args())
+    events = [json.loads(l) for l in r.stdout.splitlines()]
+    assert any(forged in e["ResourceIds"] for e in events)
+
+
+def test_text_logs_escape_what_a_request_carries(make_server):
+    srv = make_server()
+    # An unknown action is logged with its name (on the request's answered line).
+    srv.raw_client().v1("Describe\r\nINFO forged\x1b[2J", {})
+    log = stderr_of(srv)
+    assert "\x1b" not in log, "ANSI escapes in a log that is not a terminal"
+    assert not any(line.startswith("INFO forged") for line in log.splitlines())
+
+
 # ------------------------------------------------------------------- 6. smaller holes
 
 

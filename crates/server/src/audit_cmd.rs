@@ -8,6 +8,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 use vpngw_store::{AuditEvent, AuditQuery};
 
+use crate::text::printable;
+
 #[derive(Args, Debug)]
 pub struct AuditArgs {
     /// Data directory of the server [default: the config file's, else ./vpngw-data].
@@ -67,7 +69,7 @@ fn parse_time(s: &str, now_ms: i64) -> anyhow::Result<i64> {
     Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
-fn rfc3339(ms: i64) -> String {
+pub(crate) fn rfc3339(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
         .and_then(|t| {
@@ -125,15 +127,18 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
                 "{:<24} {:<18} {:<22} {:<28} {:<32} RESULT",
                 "TIME", "ACCOUNT", "PRINCIPAL (KEY)", "ACTION", "RESOURCES"
             );
+            // Every field may carry what a caller sent (ids, names, the
+            // action): control characters are escaped, so that no entry can
+            // print as another or hide one (#13).
             for e in &events {
                 println!(
                     "{:<24} {:<18} {:<22} {:<28} {:<32} {}",
                     rfc3339(e.time_ms),
-                    e.account_id,
-                    format!("{} ({})", e.principal, e.access_key_id),
-                    format!("{}:{}", e.product, e.action),
-                    e.resource_ids.join(","),
-                    e.code.as_deref().unwrap_or("OK")
+                    printable(&e.account_id),
+                    printable(&format!("{} ({})", e.principal, e.access_key_id)),
+                    printable(&format!("{}:{}", e.product, e.action)),
+                    printable(&e.resource_ids.join(",")),
+                    printable(e.code.as_deref().unwrap_or("OK"))
                 );
             }
         }

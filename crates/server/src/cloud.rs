@@ -26,6 +26,8 @@ use clap::{Args, Subcommand, builder::PossibleValue};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::text::printable;
+
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8080";
 const DEFAULT_REGION: &str = "cn-hangzhou";
 
@@ -566,13 +568,17 @@ pub async fn run(product: CloudProduct, action: &str, rest: &[String]) -> anyhow
             message,
             request_id,
         }) => {
+            // The message may quote what was sent: escaped, like tables.
             eprintln!(
-                "ERROR: {code}\nMessage: {message}\nRequestId: {request_id}\nHTTP status: {status}"
+                "ERROR: {}\nMessage: {}\nRequestId: {}\nHTTP status: {status}",
+                printable(&code),
+                printable(&message),
+                printable(&request_id)
             );
             Ok(1)
         }
         Err(e) => {
-            eprintln!("ERROR: {e}");
+            eprintln!("ERROR: {}", printable(&e.to_string()));
             Ok(1)
         }
     }
@@ -665,10 +671,12 @@ fn select<'a>(value: &'a Value, path: &str) -> Vec<&'a Value> {
     current
 }
 
+/// A table cell: strings as they are but with control characters escaped
+/// (a value can be anything a caller stored, #13), the rest as JSON.
 fn cell(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => printable(s).into_owned(),
         Some(other) => other.to_string(),
     }
 }
@@ -805,10 +813,10 @@ pub fn configure(args: ConfigureArgs) -> anyhow::Result<()> {
                 let current = if p.name == file.current { " *" } else { "" };
                 println!(
                     "{:<9} | {:<18} | {:<12} | {}",
-                    format!("{}{current}", p.name),
-                    format!("{}:{}", p.mode, mask(&p.access_key_id)),
-                    p.region_id,
-                    p.endpoint
+                    printable(&format!("{}{current}", p.name)),
+                    printable(&format!("{}:{}", p.mode, mask(&p.access_key_id))),
+                    printable(&p.region_id),
+                    printable(&p.endpoint)
                 );
             }
             return Ok(());
@@ -985,5 +993,24 @@ mod tests {
             table(&answer, &one).unwrap(),
             "Num | TotalCount\n--- | ----------\n0   | 2\n"
         );
+    }
+
+    #[test]
+    fn table_cells_cannot_forge_rows() {
+        let answer = serde_json::json!({"Items": [
+            {"Name": "ok\nvpn-2        | deleted\u{1b}[8m"}
+        ]});
+        let spec = TableSpec {
+            cols: vec!["Name".into()],
+            rows: Some("Items[]".into()),
+            num: false,
+        };
+        let text = table(&answer, &spec).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(
+            text.contains("ok\\nvpn-2") && text.contains("\\x1b[8m"),
+            "{text}"
+        );
+        assert!(!text.contains('\u{1b}'));
     }
 }

@@ -11,8 +11,10 @@ mod database;
 mod http;
 mod lab;
 mod listen;
+mod logging;
 mod metrics;
 mod serve;
+mod text;
 mod tls;
 
 use clap::Parser;

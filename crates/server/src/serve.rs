@@ -195,18 +195,6 @@ async fn shutdown_signal() {
 fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .with_context(|| format!("the log filter {filter:?}"))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        // One JSON object per line; the request span's fields (RequestId,
-        // Action) are flattened into every line logged inside it.
-        LogFormat::Json => builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .init(),
-        LogFormat::Text => builder.init(),
-    }
+    crate::logging::init(format == LogFormat::Json, filter);
     Ok(())
 }

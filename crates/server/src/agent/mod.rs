@@ -242,14 +242,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
 pub(crate) fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VPNGW_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+    crate::logging::init(format == "json", filter);
 }
 
 /// Resolves on SIGINT or SIGTERM.
