@@ -285,3 +285,97 @@ def test_the_data_directory_is_the_owners_only(make_server, tmp_path):
         for name in (*sqlite, "master.key"):
             assert (d / name).exists(), name
             assert mode(d / name) == 0o600, (name, oct(mode(d / name)))
+
+
+# ------------------------------------------------------------------------ 8. first start
+
+
+def test_a_busy_port_fails_before_anything_is_created(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        data = tmp_path / "data"
+        r = vpngw("serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data), env={"RUST_BACKTRACE": "1"})
+    assert r.returncode != 0
+    assert f"listening on 127.0.0.1:{port}" in r.stderr, r.stderr
+    assert not data.exists(), list(data.iterdir())
+    assert "AccessKeySecret" not in r.stdout
+    assert "backtrace" not in r.stderr.lower()
+
+
+def test_first_start_banner_then_a_changed_env_key_is_warned_about(make_server):
+    srv = make_server(env={"VPNGW_ROOT_ACCESS_KEY_ID": None, "VPNGW_ROOT_ACCESS_KEY_SECRET": None})
+    out = stdout_of(srv)
+    assert "shown this once" in out, out
+    key_id = re.search(r"export ALIBABA_CLOUD_ACCESS_KEY_ID=(\S+)", out).group(1)
+    secret = re.search(r"export ALIBABA_CLOUD_ACCESS_KEY_SECRET=(\S+)", out).group(1)
+    assert f"Console: http://{srv.endpoint}/console/" in out
+    client = srv.tea_client(access_key_id=key_id, secret=secret)
+    client.describe_vpn_gateways(m.DescribeVpnGatewaysRequest(region_id=REGION))
+    # Text logs on a pipe: no colours. One line when it stops.
+    srv.stop()
+    log = stderr_of(srv)
+    assert "\x1b[" not in log
+    assert len([l for l in log.splitlines() if "vpngw stopped" in l]) == 1, log
+    # Restarted with other VPNGW_ROOT_ACCESS_KEY_*: ignored, with a warning; the key stays.
+    srv.extra_env = {"VPNGW_ROOT_ACCESS_KEY_ID": "LTAIother0000000000000",
+                     "VPNGW_ROOT_ACCESS_KEY_SECRET": "other-secret"}
+    srv.start()
+    assert "shown this once" not in stdout_of(srv)
+    assert "differ from the root key this data directory already has" in stderr_of(srv)
+    client.describe_vpn_gateways(m.DescribeVpnGatewaysRequest(region_id=REGION))
+    # The same key as on first start: no warning.
+    srv.stop()
+    srv.extra_env = {"VPNGW_ROOT_ACCESS_KEY_ID": key_id, "VPNGW_ROOT_ACCESS_KEY_SECRET": secret}
+    srv.start()
+    assert "differ from the root key" not in stderr_of(srv)
+
+
+def test_a_lost_root_key_is_replaced_offline_and_audited(make_server):
+    srv = make_server()
+    data = ["--data-dir", str(srv.data_dir), *srv.store_args()]
+    other = json.loads(vpngw("account", "create", "--name", "second", *data).stdout)
+    listed = vpngw("account", "list", *data)
+    assert listed.returncode == 0, listed.stderr
+    assert srv.access_key_id in listed.stdout and other["AccountId"] in listed.stdout
+    assert srv.access_key_secret not in listed.stdout and other["AccessKeySecret"] not in listed.stdout
+    root_account = account_id(srv, Cred.root(srv))
+    if not srv.database_url:
+        # Not beside a running server: it caches keys as the only writer of its data directory.
+        busy = vpngw("account", "root-key", "--account", root_account, "--rotate", *data)
+        assert busy.returncode == 1 and "in use by another vpngw process" in busy.stderr, busy.stderr
+    # Two accounts: name one.
+    srv.stop()
+    vague = vpngw("account", "root-key", "--rotate", *data)
+    assert vague.returncode == 1 and "--account" in vague.stderr
+    rotated = vpngw("account", "root-key", "--account", root_account, "--rotate", *data)
+    assert rotated.returncode == 0, rotated.stderr
+    new = json.loads(rotated.stdout)
+    assert set(new) == {"AccountId", "AccessKeyId", "AccessKeySecret"} and new["AccountId"] == root_account
+    assert srv.access_key_id in rotated.stderr
+    srv.start()
+    err = capture_error(srv.tea_client().describe_vpn_gateways, m.DescribeVpnGatewaysRequest(region_id=REGION))
+    check_error(err, "InvalidAccessKeyId.NotFound", 404)
+    srv.tea_client(access_key_id=new["AccessKeyId"], secret=new["AccessKeySecret"]).describe_vpn_gateways(
+        m.DescribeVpnGatewaysRequest(region_id=REGION))
+    events = [json.loads(l) for l in vpngw("audit", "--output", "json", *data).stdout.splitlines()]
+    event = next(e for e in events if e["Action"] == "RotateRootAccessKey")
+    assert event["AccountId"] == root_account and event["Principal"] == "vpngw account (local)"
+    assert srv.access_key_id in event["ResourceIds"] and new["AccessKeyId"] in event["ResourceIds"]
+
+
+def test_errors_never_print_a_backtrace(tmp_path):
+    env = {"RUST_BACKTRACE": "1"}
+    for args in (
+        ["audit", "--output", "xml", "--data-dir", str(tmp_path)],
+        ["account", "list", "--data-dir", str(tmp_path / "missing")],
+        ["serve", "--config", str(tmp_path / "missing.toml")],
+    ):
+        r = vpngw(*args, env=env)
+        assert r.returncode == 1, (args, r.stderr)
+        assert r.stderr.startswith("Error: "), r.stderr
+        assert "backtrace" not in r.stderr.lower() and "\n  0:" not in r.stderr, r.stderr
+    # clap's own usage errors: exit 2, no backtrace either.
+    r = vpngw("serve", "--no-such-flag", env=env)
+    assert r.returncode == 2 and "backtrace" not in r.stderr.lower()

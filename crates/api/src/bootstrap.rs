@@ -80,6 +80,47 @@ pub async fn create_account(
     })
 }
 
+/// Whether `id`/`secret` is a root key of the store (to tell the operator
+/// that `VPNGW_ROOT_ACCESS_KEY_*` no longer match the data directory).
+pub async fn is_root_key(store: &dyn Store, secrets: &Secrets, id: &str, secret: &str) -> bool {
+    match store.access_key(id).await {
+        Ok(Some(key)) if key.principal == "root" => secrets
+            .open_secret(&key.secret, &crate::auth::key_aad(&key.id))
+            .is_ok_and(|s| s.expose() == secret),
+        _ => false,
+    }
+}
+
+/// Replaces every root key of `account_id` with a fresh one (`vpngw
+/// account root-key --rotate`, for a lost key). Returns the new key and
+/// the ids of the keys it replaced.
+pub async fn rotate_root_key(
+    store: &dyn Store,
+    secrets: &Secrets,
+    account_id: &str,
+    now_ms: i64,
+) -> Result<(GeneratedKey, Vec<String>), StoreError> {
+    let key_id = new_access_key_id();
+    let secret = new_secret();
+    let key = AccessKeyRecord {
+        id: key_id.clone(),
+        account_id: account_id.to_owned(),
+        principal: "root".into(),
+        secret: secrets.seal(&secret, &crate::auth::key_aad(&key_id)),
+        status: "Active".into(),
+        created_ms: now_ms,
+    };
+    let replaced = store.replace_root_keys(key).await?;
+    Ok((
+        GeneratedKey {
+            account_id: account_id.to_owned(),
+            access_key_id: key_id,
+            access_key_secret: secret,
+        },
+        replaced,
+    ))
+}
+
 /// `LTAI` and 20 alphanumerics, as the cloud's long-term keys.
 pub fn new_access_key_id() -> String {
     vpngw_identity::keys::generate_access_key_id()

@@ -19,10 +19,21 @@ mod tls;
 
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
+/// Errors are one message (with its causes: `a: b: c`) and exit status 1,
+/// never a backtrace, whatever `RUST_BACKTRACE` says: they are for the
+/// operator, not for a debugger. clap's usage errors exit 2 on their own.
+fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
-    runtime.block_on(cli::run(cli))
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(cli::run(cli)));
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {}", text::printable(&format!("{e:#}")));
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

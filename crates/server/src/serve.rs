@@ -1,4 +1,5 @@
-//! `vpngw serve`: open the store, make sure the root account exists, listen.
+//! `vpngw serve`: bind, open the store, make sure the root account exists,
+//! serve connections (`listen.rs`) until SIGINT/SIGTERM.
 
 use std::sync::{Arc, atomic::AtomicBool};
 
@@ -80,17 +81,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    let root = match vpngw_api::bootstrap::ensure_root(&*store, &secrets, given, now_ms).await {
+    let root = match vpngw_api::bootstrap::ensure_root(&*store, &secrets, given.clone(), now_ms)
+        .await
+    {
         // Another replica on the same database created it a moment ago.
         Err(vpngw_store::StoreError::AlreadyExists) if !store.accounts().await?.is_empty() => None,
         other => other.map_err(|e| anyhow::anyhow!("creating the root account: {e}"))?,
     };
-    if let Some(generated) = root {
-        // Printed once, on first start only: the secret is stored sealed.
-        println!(
-            "vpngw: created the root account {}\n  AccessKeyId:     {}\n  AccessKeySecret: {}",
-            generated.account_id, generated.access_key_id, generated.access_key_secret
-        );
+    match (&root, &given) {
+        (Some(generated), _) => {
+            print_root_key_banner(generated, console_url(&args, tls.is_some()).as_deref())
+        }
+        (None, Some((id, secret))) => {
+            warn_if_root_key_differs(&*store, &secrets, id, secret).await;
+        }
+        (None, None) => {}
     }
 
     let config = args.api_config();
@@ -141,7 +146,74 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(listen = %endpoints.join(" "), data_dir = %args.data_dir.display(), %database, "vpngw serving");
     ready.store(true, std::sync::atomic::Ordering::Release);
     let app = router(state.clone(), args.max_body_bytes);
-    crate::listen::serve(listeners, app, needs_tls(state), shutdown_signal()).await
+    let signal = Arc::new(std::sync::OnceLock::new());
+    let stopping = {
+        let signal = signal.clone();
+        async move {
+            let _ = signal.set(shutdown_signal().await);
+        }
+    };
+    crate::listen::serve(listeners, app, needs_tls(state), stopping).await?;
+    // One line when it stops.
+    tracing::info!(
+        signal = signal.get().copied().unwrap_or("none"),
+        "vpngw stopped"
+    );
+    Ok(())
+}
+
+/// Where the console is, as a browser on this machine reaches it.
+fn console_url(args: &Settings, tls: bool) -> Option<String> {
+    if !args.console {
+        return None;
+    }
+    let mut addr = args.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let scheme = if tls { "https" } else { "http" };
+    Some(format!("{scheme}://{addr}/console/"))
+}
+
+/// The first start's root key, on stdout: the only time it is shown.
+fn print_root_key_banner(k: &vpngw_api::bootstrap::GeneratedKey, console: Option<&str>) {
+    let mut text = format!(
+        "vpngw: created the root account {account}. Its access key is shown this once \
+         (only its sealed form is stored):\n\
+         \x20 AccessKeyId:     {id}\n\
+         \x20 AccessKeySecret: {secret}\n\
+         For the official SDKs, CLIs and Terraform:\n\
+         \x20 export ALIBABA_CLOUD_ACCESS_KEY_ID={id}\n\
+         \x20 export ALIBABA_CLOUD_ACCESS_KEY_SECRET={secret}\n",
+        account = k.account_id,
+        id = k.access_key_id,
+        secret = k.access_key_secret,
+    );
+    if let Some(url) = console {
+        text.push_str(&format!("Console: {url}\n"));
+    }
+    text.push_str(
+        "Lost it? Stop the server and run `vpngw account root-key --rotate` on this data directory.",
+    );
+    println!("{text}");
+}
+
+/// `VPNGW_ROOT_ACCESS_KEY_*` only matter on first start: say so when they
+/// no longer match the root key the data directory has.
+async fn warn_if_root_key_differs(
+    store: &dyn vpngw_store::Store,
+    secrets: &Secrets,
+    id: &str,
+    secret: &str,
+) {
+    if !vpngw_api::bootstrap::is_root_key(store, secrets, id, secret).await {
+        tracing::warn!(
+            access_key_id = id,
+            "VPNGW_ROOT_ACCESS_KEY_ID/_SECRET differ from the root key this data directory \
+             already has; they are only used on first start and are ignored. \
+             To issue a new root key: stop the server, `vpngw account root-key --rotate`"
+        );
+    }
 }
 
 /// What a test suite needs to know about a `--dev` server, on stdout.
@@ -173,22 +245,25 @@ async fn bind(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListe
         .with_context(|| format!("listening on {addr}"))
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGINT or SIGTERM, naming it.
+async fn shutdown_signal() -> &'static str {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
         }
     };
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        _ = ctrl_c => "SIGINT",
+        _ = term => "SIGTERM",
     }
 }
 

@@ -479,6 +479,12 @@ impl Store for PgStore {
         read!(self, "accounts", |c| queries::accounts(c))
     }
 
+    async fn replace_root_keys(&self, key: AccessKeyRecord) -> Result<Vec<String>, StoreError> {
+        in_tx!(self, "replace_root_keys", |tx| queries::replace_root_keys(
+            tx, &key
+        ))
+    }
+
     async fn access_key(&self, id: &str) -> Result<Option<AccessKeyRecord>, StoreError> {
         read!(self, "access_key", |c| queries::access_key(c, id))
     }

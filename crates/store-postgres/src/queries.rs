@@ -661,6 +661,32 @@ pub async fn create_account(
     insert_access_key(tx, key).await
 }
 
+pub async fn replace_root_keys(
+    tx: &Transaction<'_>,
+    key: &AccessKeyRecord,
+) -> Result<Vec<String>, Error> {
+    let account = opt(
+        tx,
+        "SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE",
+        &[&t(&key.account_id)],
+    )
+    .await?;
+    if account.is_none() {
+        return Err(StoreError::NotFound.into());
+    }
+    let replaced = tx
+        .query(
+            "DELETE FROM access_keys WHERE account_id = $1 AND principal = 'root' RETURNING id",
+            &[&t(&key.account_id)],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect();
+    insert_access_key(tx, key).await?;
+    Ok(replaced)
+}
+
 pub async fn insert_access_key(tx: &Transaction<'_>, key: &AccessKeyRecord) -> Result<(), Error> {
     let inserted = opt(
         tx,

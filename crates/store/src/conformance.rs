@@ -498,6 +498,30 @@ async fn identity(store: &dyn Store) {
     assert_eq!(store.access_key("nope").await.unwrap(), None);
     assert!(store.accounts().await.unwrap().contains(&account));
     assert!(!format!("{key:?}").contains("sealed"));
+    // A lost root key is replaced: the old one stops at once.
+    let new_key = AccessKeyRecord {
+        id: "LTAInewroot".into(),
+        created_ms: 2,
+        ..key.clone()
+    };
+    assert_eq!(
+        store.replace_root_keys(new_key.clone()).await.unwrap(),
+        vec!["LTAIkey".to_owned()]
+    );
+    assert_eq!(store.access_key("LTAIkey").await.unwrap(), None);
+    assert_eq!(
+        store.access_key("LTAInewroot").await.unwrap(),
+        Some(new_key)
+    );
+    let nobody = AccessKeyRecord {
+        id: "LTAInobody".into(),
+        account_id: "9999999999999999".into(),
+        ..key
+    };
+    assert!(matches!(
+        store.replace_root_keys(nobody).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn nonces(store: &dyn Store) {

@@ -166,10 +166,16 @@ pub trait Store: Send + Sync + 'static {
 
     async fn accounts(&self) -> Result<Vec<AccountRecord>, StoreError>;
 
+    /// Deletes every root key of `key.account_id` and adds `key` (a root
+    /// key), in one transaction; returns the ids deleted. `NotFound` when
+    /// the account does not exist.
+    async fn replace_root_keys(&self, key: AccessKeyRecord) -> Result<Vec<String>, StoreError>;
+
     async fn access_key(&self, id: &str) -> Result<Option<AccessKeyRecord>, StoreError>;
 
     /// Records a signature nonce; `false` if this key already used it within
     /// the replay window (the caller answers `SignatureNonceUsed`).
+    /// `NonceLimit` when the embedded store keeps as many as it may.
     async fn use_nonce(
         &self,
         access_key_id: &str,

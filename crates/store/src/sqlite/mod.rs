@@ -376,6 +376,12 @@ impl Store for SqliteStore {
         self.read(queries::accounts).await
     }
 
+    async fn replace_root_keys(&self, key: AccessKeyRecord) -> Result<Vec<String>, StoreError> {
+        self.writer
+            .write(move |c| queries::replace_root_keys(c, &key))
+            .await
+    }
+
     async fn access_key(&self, id: &str) -> Result<Option<AccessKeyRecord>, StoreError> {
         self.cache
             .access_key(id, || self.read_now(|c| queries::access_key(c, id)))

@@ -517,6 +517,27 @@ pub fn insert_access_key(c: &Connection, key: &AccessKeyRecord) -> Result<(), St
     Ok(())
 }
 
+pub fn replace_root_keys(c: &Connection, key: &AccessKeyRecord) -> Result<Vec<String>, StoreError> {
+    let exists: Option<i64> = c
+        .query_row(
+            "SELECT 1 FROM accounts WHERE id = ?1",
+            params![key.account_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if exists.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    let mut stmt = c.prepare_cached(
+        "DELETE FROM access_keys WHERE account_id = ?1 AND principal = 'root' RETURNING id",
+    )?;
+    let replaced = stmt
+        .query_map(params![key.account_id], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    insert_access_key(c, key)?;
+    Ok(replaced)
+}
+
 pub fn accounts(c: &Connection) -> Result<Vec<AccountRecord>, StoreError> {
     let mut stmt =
         c.prepare_cached("SELECT id, name, created_ms FROM accounts ORDER BY created_ms")?;
