@@ -10,6 +10,7 @@ Environment knobs (all optional):
 from __future__ import annotations
 
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -71,6 +72,8 @@ class VpngwServer:
         self.extra_env: dict[str, str | None] = {}
         # Set before start() for a server that speaks HTTPS (--tls …): the CA its clients trust.
         self.tls_ca: Path | None = None
+        # The server's RLIMIT_NOFILE (`ulimit -n`), when a test wants it low.
+        self.fd_limit: int | None = None
 
     @property
     def protocol(self) -> str:
@@ -123,12 +126,19 @@ class VpngwServer:
             else:
                 env[k] = v
         with open(self._log("stdout"), "wb") as out, open(self._log("stderr"), "wb") as err:
+            fd_limit = self.fd_limit
+
+            def limits():
+                if fd_limit is not None:
+                    resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
+
             self.proc = subprocess.Popen(
                 [str(binary), "serve", "--listen", self.endpoint, "--data-dir", str(self.data_dir), *self.extra_args],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
                 env=env,
+                preexec_fn=limits if fd_limit is not None else None,
             )
         self._wait_healthy()
 
@@ -159,6 +169,13 @@ class VpngwServer:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown of any kind (a crash)."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
 
     def restart(self) -> None:
         """Stop and start again on the same data dir, port and key (persistence tests).

@@ -144,6 +144,74 @@ def test_a_deleted_access_key_stops_at_once(server):
     root.delete_user(rm.DeleteUserRequest(user_name=user))
 
 
+# ------------------------------------------------------------ 3. replays across a restart
+
+
+def test_a_request_accepted_before_a_restart_is_refused_after_it(own_server):
+    """The issue's attack: capture a signed rename, let an admin rename again, restart the server,
+    replay within the timestamp window. Refused after a clean stop and after SIGKILL alike."""
+    client = own_server.tea_client()
+    gw = create_gateway(client)
+    cgw = create_customer_gateway(client)
+    vco = create_connection(client, gw, cgw)
+    raw = own_server.raw_client()
+    for stop in (own_server.stop, own_server.kill):
+        captured = dict(nonce=new_nonce(), timestamp=utc_timestamp())
+        params = {"RegionId": REGION, "VpnConnectionId": vco, "Name": "attacker-name"}
+        assert raw.v1("ModifyVpnConnectionAttribute", params, **captured).status == 200
+        client.modify_vpn_connection_attribute(
+            m.ModifyVpnConnectionAttributeRequest(region_id=REGION, vpn_connection_id=vco, name="admin-name")
+        )
+        stop()
+        own_server.start()
+        replay = raw.v1("ModifyVpnConnectionAttribute", params, **captured)
+        assert replay.status == 400, replay.body
+        assert replay.json()["Code"] == "SignatureNonceUsed"
+        client = own_server.tea_client()
+        assert describe_connection(client, vco)["Name"] == "admin-name"
+    if own_server.database_url:
+        return  # PostgreSQL: nonces are rows of the shared database
+    # The journal is the owner's only.
+    journal = own_server.data_dir / "nonces"
+    assert stat.S_IMODE(journal.stat().st_mode) == 0o700
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in journal.iterdir())
+
+
+# ------------------------------------------------------------ 4. nonces are bounded
+
+
+def test_past_its_nonce_bound_a_key_is_throttled_and_nothing_is_forgotten(make_server):
+    """Nonce memory is bounded by settings: one key past its share gets Throttling.User, the
+    whole window past its bound Throttling (the cloud's throttling codes, HTTP 400), and a nonce
+    is never forgotten to make room (that would let its request be replayed)."""
+    srv = make_server(env={"VPNGW_NONCE_LIMIT": "400", "VPNGW_NONCE_LIMIT_PER_KEY": "150"})
+    if srv.database_url:
+        pytest.skip("the bound is the embedded store's (PostgreSQL keeps nonces as rows)")
+    root = ram(srv)
+    users = [create_user_with_key(root) for _ in range(3)]
+    for name, _ in users:
+        attach_user(root, name, "AliyunVPNGatewayReadOnlyAccess")
+    raw = srv.raw_client()
+    first = dict(nonce=new_nonce(), timestamp=utc_timestamp())
+    assert raw.v1("DescribeRegions", {}, **first).status == 200
+    codes = [raw.v1("DescribeRegions", {}).json().get("Code") for _ in range(150)]
+    admitted = codes.index("Throttling.User")
+    assert admitted > 100 and codes[:admitted] == [None] * admitted, codes
+    assert set(codes[admitted:]) == {"Throttling.User"}, codes
+    err = raw.v1("DescribeRegions", {})
+    assert err.status == 400 and err.json()["Message"] == "Request was denied due to user flow control."
+    # A replay is still a replay: the first nonce was not forgotten to make room.
+    replay = raw.v1("DescribeRegions", {}, **first)
+    assert replay.json()["Code"] == "SignatureNonceUsed"
+    # Other keys are not held up by this one, until the whole window is full.
+    others = [RawClient("127.0.0.1", srv.port, key.key_id, key.secret) for _, key in users]
+    answers = [c.v1("DescribeVpnGateways", {"RegionId": REGION}).json().get("Code") for c in others for _ in range(150)]
+    assert answers[:150] == [None] * 150, answers[:150]
+    assert answers.count(None) == 400 - 150, answers
+    assert set(answers[250:]) == {"Throttling"}, answers[250:]
+    assert raw.v1("DescribeRegions", {}).json()["Code"] == "Throttling.User"
+
+
 # ---------------------------------------------------------------- 5. control characters
 
 

@@ -175,11 +175,20 @@ async fn spend_nonce(
 ) -> Result<(), ApiError> {
     // Only a correctly signed request may spend a nonce, so nobody can burn
     // another caller's nonces.
+    // Past the store's bound on nonces the request is refused, never a
+    // nonce forgotten (that would let its request be replayed).
     let fresh = inner
         .store
         .use_nonce(key_id, req.signature_nonce(), crate::context::epoch_ms(now))
         .await
-        .map_err(crate::context::internal)?;
+        .map_err(|e| match e {
+            vpngw_store::StoreError::NonceLimit { per_key: true } => ApiError::throttling_user(),
+            vpngw_store::StoreError::NonceLimit { per_key: false } => ApiError::new(
+                "Throttling",
+                "Request was denied due to request throttling.",
+            ),
+            e => crate::context::internal(e),
+        })?;
     if !fresh {
         return Err(ApiError::new(
             "SignatureNonceUsed",

@@ -132,6 +132,14 @@ pub struct ServeArgs {
     #[arg(long, env = "VPNGW_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
 
+    /// Signature nonces kept in the 30-minute replay window, in all; past it `Throttling` [default: 2000000].
+    #[arg(long, env = "VPNGW_NONCE_LIMIT")]
+    pub nonce_limit: Option<usize>,
+
+    /// Signature nonces kept of one access key; past it `Throttling.User`; 0: only --nonce-limit [default: 500000].
+    #[arg(long, env = "VPNGW_NONCE_LIMIT_PER_KEY")]
+    pub nonce_limit_per_key: Option<usize>,
+
     /// Requests per second per account, answered `Throttling.User` beyond it; per process, 0: no limit [default: 0].
     #[arg(long, env = "VPNGW_RATE_LIMIT_PER_ACCOUNT")]
     pub rate_limit_per_account: Option<u32>,

@@ -62,6 +62,12 @@ pub struct Settings {
     pub quota_customer_gateways: u32,
     pub quota_connections_per_gateway: u32,
     pub max_body_bytes: usize,
+    /// Signature nonces kept in the replay window (SQLite: in memory and in
+    /// the data directory's journal); past it, signed requests are refused
+    /// with `Throttling` until nonces expire.
+    pub nonce_limit: usize,
+    /// Of one access key; past it, `Throttling.User`. 0: only `nonce_limit`.
+    pub nonce_limit_per_key: usize,
     /// Requests per second per account (token bucket); 0: no limit.
     pub rate_limit_per_account: u32,
     pub log_format: LogFormat,
@@ -111,6 +117,8 @@ impl Default for Settings {
             quota_customer_gateways: 100,
             quota_connections_per_gateway: 10,
             max_body_bytes: 1 << 20,
+            nonce_limit: vpngw_store::NonceLimits::default().total,
+            nonce_limit_per_key: vpngw_store::NonceLimits::default().per_key,
             rate_limit_per_account: 0,
             log_format: LogFormat::Text,
             log: "info".into(),
@@ -189,6 +197,18 @@ impl Settings {
         self.master_key_file
             .clone()
             .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    /// The bounds of the replay window's nonces.
+    pub fn nonce_limits(&self) -> anyhow::Result<vpngw_store::NonceLimits> {
+        anyhow::ensure!(
+            self.nonce_limit > 0,
+            "nonce_limit must be at least 1 (it bounds the memory of the replay window)"
+        );
+        Ok(vpngw_store::NonceLimits {
+            total: self.nonce_limit,
+            per_key: self.nonce_limit_per_key,
+        })
     }
 
     // `..Default` keeps a new API setting compiling before it is wired here.
@@ -360,6 +380,10 @@ mod tests {
             "--quota-connections-per-gateway",
             "1",
             "--max-body-bytes",
+            "1",
+            "--nonce-limit",
+            "1",
+            "--nonce-limit-per-key",
             "1",
             "--rate-limit-per-account",
             "1",

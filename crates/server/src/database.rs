@@ -22,9 +22,33 @@ pub async fn open(
     database_url: Option<&str>,
     data_dir: &Path,
 ) -> anyhow::Result<(Arc<dyn Store>, String)> {
+    open_with(database_url, data_dir, None).await
+}
+
+/// [`open`] for `vpngw serve`: with SQLite, signature nonces are bounded
+/// by `nonce_limits` and journaled in the data directory (the caller holds
+/// its lock). PostgreSQL keeps them in its `nonces` table.
+pub async fn open_serving(
+    database_url: Option<&str>,
+    data_dir: &Path,
+    nonce_limits: vpngw_store::NonceLimits,
+) -> anyhow::Result<(Arc<dyn Store>, String)> {
+    open_with(database_url, data_dir, Some(nonce_limits)).await
+}
+
+async fn open_with(
+    database_url: Option<&str>,
+    data_dir: &Path,
+    nonce_limits: Option<vpngw_store::NonceLimits>,
+) -> anyhow::Result<(Arc<dyn Store>, String)> {
     match database_url.map(str::trim).filter(|u| !u.is_empty()) {
         None => {
-            let store = SqliteStore::open(data_dir).context("opening the database")?;
+            let mut store = SqliteStore::open(data_dir).context("opening the database")?;
+            if let Some(limits) = nonce_limits {
+                store = store
+                    .keep_nonces(limits)
+                    .context("opening the nonce journal")?;
+            }
             let shown = format!(
                 "sqlite:{}",
                 data_dir.join(vpngw_store::sqlite::DB_FILE).display()

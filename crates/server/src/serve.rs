@@ -39,8 +39,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     vpngw_store::sqlite::prepare_data_dir(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     // Before anything is created in it. SQLite serves one process (the
-    // nonces are in memory, the read caches assume no other writer): a
-    // second `serve` on this data directory is refused. The lock lives as
+    // read caches assume no other writer, the nonce journal has one
+    // owner): a second `serve` on this data directory is refused. The lock lives as
     // long as this function, i.e. until the server stops.
     let _data_dir_lock = if crate::database::is_sqlite(args.database_url.as_deref()) {
         Some(vpngw_store::sqlite::lock_data_dir(&args.data_dir)?)
@@ -63,8 +63,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     {
         tracing::info!(path = %path.display(), "created a new master key; back it up with the data directory");
     }
-    let (store, database) =
-        crate::database::open(args.database_url.as_deref(), &args.data_dir).await?;
+    let (store, database) = crate::database::open_serving(
+        args.database_url.as_deref(),
+        &args.data_dir,
+        args.nonce_limits()?,
+    )
+    .await?;
     let secrets = Secrets::new(master_key);
 
     let given = match (

@@ -24,6 +24,11 @@ pub enum StoreError {
     /// A RAM entity cannot be deleted while something depends on it.
     #[error("still in use: {0:?}")]
     InUse(crate::identity::Dependent),
+    /// The replay window holds as many signature nonces as it may (of
+    /// this access key, or in all): the request is refused, no nonce is
+    /// forgotten (sqlite/nonces.rs).
+    #[error("too many signature nonces in the replay window")]
+    NonceLimit { per_key: bool },
     #[error("storage failure: {0}")]
     Internal(String),
 }

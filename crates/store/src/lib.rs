@@ -408,3 +408,25 @@ pub trait Store: Send + Sync + 'static {
 /// How long a nonce is remembered: the timestamp window is ±15 minutes, so a
 /// nonce older than 30 minutes can no longer come with a valid timestamp.
 pub const NONCE_WINDOW_MS: i64 = 30 * 60 * 1000;
+
+/// How many signature nonces the embedded store keeps in memory (about 16
+/// bytes each, up to twice that while its maps grow); past a bound a
+/// correctly signed request is refused with [`StoreError::NonceLimit`]
+/// rather than a nonce forgotten (which would let its request be replayed).
+/// A nonce counts for one to two windows (sqlite/nonces.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NonceLimits {
+    /// Nonces in all (at least 1).
+    pub total: usize,
+    /// Nonces of one access key; 0: no bound but `total`.
+    pub per_key: usize,
+}
+
+impl Default for NonceLimits {
+    fn default() -> Self {
+        NonceLimits {
+            total: 2_000_000,
+            per_key: 500_000,
+        }
+    }
+}

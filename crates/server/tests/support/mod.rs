@@ -43,9 +43,15 @@ pub fn free_port() -> u16 {
 impl Server {
     /// Starts `vpngw serve` on `data_dir` with `args` and waits for /healthz.
     pub fn start(data_dir: &Path, args: &[&str]) -> Server {
+        Server::start_with_env(data_dir, args, &[])
+    }
+
+    /// [`Server::start`] with more environment variables (settings an
+    /// older build ignores, where a flag would stop it from starting).
+    pub fn start_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let mut s = Server {
-            child: spawn(data_dir, port, args),
+            child: spawn(data_dir, port, args, env),
             port,
             data_dir: data_dir.to_owned(),
             args: args.iter().map(|a| (*a).to_owned()).collect(),
@@ -83,7 +89,7 @@ impl Server {
     pub fn restart(&mut self) {
         self.kill();
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        self.child = spawn(&self.data_dir, self.port, &args);
+        self.child = spawn(&self.data_dir, self.port, &args, &[]);
         self.wait_healthy();
     }
 
@@ -123,14 +129,20 @@ impl Drop for Server {
     }
 }
 
-fn spawn(data_dir: &Path, port: u16, args: &[&str]) -> Child {
+/// The binary under test: this build's, or `VPNGW_BIN` (to show that a test
+/// fails on an older build).
+fn binary() -> PathBuf {
+    std::env::var_os("VPNGW_BIN").map_or_else(|| env!("CARGO_BIN_EXE_vpngw").into(), PathBuf::from)
+}
+
+fn spawn(data_dir: &Path, port: u16, args: &[&str], env: &[(&str, &str)]) -> Child {
     std::fs::create_dir_all(data_dir).unwrap();
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(data_dir.join("stderr.log"))
         .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_vpngw"))
+    Command::new(binary())
         .arg("serve")
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
@@ -141,6 +153,7 @@ fn spawn(data_dir: &Path, port: u16, args: &[&str]) -> Child {
         .env("VPNGW_ROOT_ACCESS_KEY_SECRET", SECRET)
         .env_remove("VPNGW_CONFIG")
         .env_remove("VPNGW_MASTER_KEY")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)

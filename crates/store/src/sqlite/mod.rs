@@ -32,10 +32,11 @@ use crate::{
     AccessKeyRecord, AccountRecord, InsertGuard, Inserted, Kind, ListQuery, Page, Record, Scope,
     Store, StoreError,
 };
-use nonces::NonceCache;
+use nonces::{NonceCache, Nonces};
 use writer::Writer;
 
 pub use lock::{DataDirLock, LOCK_FILE, LockError, lock_data_dir, prepare_data_dir};
+pub use nonces::JOURNAL_DIR as NONCE_JOURNAL_DIR;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "vpngw.db";
@@ -45,7 +46,8 @@ pub struct SqliteStore {
     writer: cache::CachingWriter,
     readers: Arc<ReaderPool>,
     /// Signature nonces seen in the replay window (nonces.rs).
-    nonces: Mutex<NonceCache>,
+    nonces: Arc<Nonces>,
+    data_dir: PathBuf,
     /// What every request reads: access keys, STS credentials, effective
     /// policies, records by id (cache.rs says why they are never stale).
     cache: Arc<cache::ReadCache>,
@@ -72,9 +74,23 @@ impl SqliteStore {
                 path,
                 idle: Mutex::new(Vec::new()),
             }),
-            nonces: Mutex::new(NonceCache::default()),
+            nonces: Nonces::new(NonceCache::new(crate::NonceLimits::default())),
+            data_dir: data_dir.to_owned(),
             cache,
         })
+    }
+
+    /// For the process that serves this data directory (and holds its
+    /// lock): signature nonces bounded by `limits` and kept in a journal
+    /// (`<data dir>/nonces/`), so that a request accepted before a restart
+    /// is refused after it. Reloads the journal's window.
+    pub fn keep_nonces(mut self, limits: crate::NonceLimits) -> Result<SqliteStore, StoreError> {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let cache = NonceCache::open_journal(&self.data_dir, limits, now_ms)?;
+        self.nonces = Nonces::new(cache);
+        Ok(self)
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -393,11 +409,7 @@ impl Store for SqliteStore {
         nonce: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        Ok(self
-            .nonces
-            .lock()
-            .map_err(poisoned)?
-            .use_nonce(access_key_id, nonce, now_ms))
+        self.nonces.use_nonce(access_key_id, nonce, now_ms)
     }
 
     // ---- RAM and STS (queries in identity.rs) -----------------------------

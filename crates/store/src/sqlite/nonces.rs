@@ -1,104 +1,515 @@
-//! Signature nonces seen in the replay window, in memory (SQLite serves one
-//! process, `lock.rs`): a nonce costs no fsync.
+//! Signature nonces seen in the replay window: in memory for speed, in a
+//! journal on disk so that a restart forgets none, and bounded (#13).
 //!
-//! Each (access key, nonce) pair is kept as a 128-bit digest under two
-//! random SipHash keys chosen at start, not as two strings: 24 bytes a
-//! nonce instead of about 150, and no allocation per request. Two pairs
-//! share a digest with a chance of about n/2^128 per request (n nonces in
-//! the window); such a request would be refused as a replay, never let
-//! through.
+//! # Memory
+//!
+//! Each (access key, nonce) pair is kept as a 64-bit keyed digest
+//! (SipHash-1-3 under a random key kept in the journal) with its first use:
+//! 16 bytes a nonce, no allocation per request. Two pairs share a digest
+//! with a chance of about n/2^64 per request (n nonces in the window); such
+//! a request would be refused as a replay, never let through.
 //!
 //! Expiry is exact (a nonce is refused for [`NONCE_WINDOW_MS`] after its
 //! first use, then free again) without scanning the map: nonces go into
 //! `current`, which becomes `previous` once it is a window old, when the
 //! old `previous` (all of it past the window) is dropped in one piece.
+//! Each generation is split in [`SHARDS`] maps, so that a map growing
+//! (which copies it, under the nonce lock) holds every request up for a
+//! fraction of the time.
 //!
-//! Each generation is split in [`SHARDS`] maps by digest, so that a map
-//! growing (which copies it, under the store's nonce lock) holds every
-//! request up for a fraction of the time: at 50,000 requests a second a
-//! single map reaches a million entries in 20 s, and growing it to that
-//! took up to 46 ms on a busy 2-core machine (5 ms with 16 maps).
+//! # Bounds
+//!
+//! At most [`NonceLimits::total`] nonces are kept, and at most
+//! [`NonceLimits::per_key`] of one access key (counted by generation, so a
+//! nonce counts until its generation is dropped: between one and two
+//! windows). A correctly signed request that would go past a bound is
+//! refused ([`StoreError::NonceLimit`], answered as the cloud's throttling)
+//! and its nonce is not kept; no nonce is ever forgotten early, which would
+//! let its request be replayed.
+//!
+//! # Journal
+//!
+//! With [`NonceCache::open_journal`], each generation is also a file,
+//! `<data dir>/nonces/gen-<start ms>.log`: a header (magic, the digest key,
+//! the start) and one 24-byte record per nonce (digest, key digest, first
+//! use). A record is written (`write(2)`, into the page cache) before the
+//! request that spent the nonce goes on, so a restart, even after SIGKILL,
+//! reloads every nonce of the window; requests waiting at once share one
+//! write. The files are synced (`fdatasync`) every second, at rotation and
+//! at shutdown: after a power failure the nonces of the last second before
+//! it could be lost. Files are dropped with their generation.
 
 use std::{
-    collections::{HashMap, hash_map::Entry},
-    hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState},
+    collections::HashMap,
+    fs::{File, OpenOptions},
+    hash::{BuildHasherDefault, Hasher},
+    io::{Read, Write},
+    path::{Path, PathBuf},
+    sync::{
+        Arc, Mutex, Weak,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
 };
 
-use crate::NONCE_WINDOW_MS;
+use siphasher::sip::SipHasher13;
+
+use crate::{NONCE_WINDOW_MS, NonceLimits, StoreError};
 
 /// Maps per generation.
 const SHARDS: usize = 64;
+/// The journal directory inside the data directory.
+pub const JOURNAL_DIR: &str = "nonces";
+const MAGIC: &[u8; 8] = b"VPNGWNC1";
+const HEADER_LEN: usize = 32;
+const RECORD_LEN: usize = 24;
+/// How often the journal is synced to disk.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
 
-type Generation = [HashMap<u128, i64, BuildHasherDefault<Digest>>; SHARDS];
+type Map<V> = HashMap<u64, V, BuildHasherDefault<Digest>>;
 
-fn empty() -> Generation {
-    std::array::from_fn(|_| HashMap::default())
+struct Generation {
+    maps: [Map<i64>; SHARDS],
+    len: usize,
+    /// Nonces of each key (by key digest).
+    per_key: Map<u32>,
+    start_ms: i64,
+}
+
+impl Generation {
+    fn new(start_ms: i64) -> Generation {
+        Generation {
+            maps: std::array::from_fn(|_| Map::default()),
+            len: 0,
+            per_key: Map::default(),
+            start_ms,
+        }
+    }
+
+    fn insert(&mut self, shard: usize, digest: u64, key: u64, at_ms: i64) {
+        if self.maps[shard].insert(digest, at_ms).is_none() {
+            self.len += 1;
+            *self.per_key.entry(key).or_default() += 1;
+        }
+    }
+}
+
+/// What [`NonceCache::use_nonce`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spent {
+    /// New: recorded (and `seq` is its place in the journal, if any).
+    Fresh { seq: u64 },
+    /// Used within the window.
+    Used,
+    /// Over a bound: not recorded.
+    OverLimit { per_key: bool },
 }
 
 pub struct NonceCache {
-    keys: (RandomState, RandomState),
-    /// Nonces first used since `rotated_ms`, by digest: when.
+    key: (u64, u64),
+    limits: NonceLimits,
     current: Generation,
-    /// Nonces first used in the window before `rotated_ms`.
     previous: Generation,
-    rotated_ms: i64,
-}
-
-impl Default for NonceCache {
-    fn default() -> Self {
-        NonceCache {
-            keys: (RandomState::new(), RandomState::new()),
-            current: empty(),
-            previous: empty(),
-            rotated_ms: i64::MIN,
-        }
-    }
+    /// Journal records not written yet, for `current`'s file.
+    pending: Vec<u8>,
+    /// Records ever appended to `pending` (the last one's sequence number).
+    appended: u64,
+    /// The files of `current` and `previous`, when journaling.
+    files: Option<(Arc<File>, Option<Arc<File>>)>,
+    dir: Option<PathBuf>,
 }
 
 impl NonceCache {
-    /// Records the nonce; `false` if it was used in the last window.
-    pub fn use_nonce(&mut self, key: &str, nonce: &str, now_ms: i64) -> bool {
-        if now_ms.saturating_sub(self.rotated_ms) >= NONCE_WINDOW_MS {
-            // Everything in `previous` was first used before the last
-            // rotation, at least a window ago.
-            self.previous = std::mem::replace(&mut self.current, empty());
-            self.rotated_ms = now_ms;
-        }
-        let high = self.keys.0.hash_one((key, nonce));
-        let digest = (u128::from(high) << 64) | u128::from(self.keys.1.hash_one((key, nonce)));
-        // The shard from the high half; the maps hash by the low half.
-        let shard = (high >> 58) as usize % SHARDS;
-        // One probe of `current` (first used since the rotation, so within
-        // the window, unless the clock went back past it).
-        match self.current[shard].entry(digest) {
-            Entry::Occupied(mut at) => {
-                if now_ms - *at.get() < NONCE_WINDOW_MS {
-                    return false;
-                }
-                at.insert(now_ms);
-                true
-            }
-            Entry::Vacant(slot) => match self.previous[shard].get(&digest) {
-                Some(at) if now_ms - *at < NONCE_WINDOW_MS => false,
-                _ => {
-                    slot.insert(now_ms);
-                    true
-                }
-            },
+    /// Memory only (commands beside the server, tests), unbounded by default.
+    pub fn new(limits: NonceLimits) -> NonceCache {
+        NonceCache {
+            key: random_key(),
+            limits,
+            current: Generation::new(i64::MIN),
+            previous: Generation::new(i64::MIN),
+            pending: Vec::new(),
+            appended: 0,
+            files: None,
+            dir: None,
         }
     }
 
+    /// Reloads the window from `<data_dir>/nonces/` (created 0700 if
+    /// missing) and journals every new nonce there.
+    pub fn open_journal(
+        data_dir: &Path,
+        limits: NonceLimits,
+        now_ms: i64,
+    ) -> Result<NonceCache, StoreError> {
+        let dir = data_dir.join(JOURNAL_DIR);
+        let io = |e: std::io::Error| StoreError::Internal(format!("{}: {e}", dir.display()));
+        create_private_dir(&dir).map_err(io)?;
+        let mut files = generation_files(&dir).map_err(io)?;
+        // Oldest first; only the two newest can still hold live nonces.
+        files.sort_by_key(|(start, _)| *start);
+        let keep = files.len().saturating_sub(2);
+        for (_, path) in files.drain(..keep) {
+            let _ = std::fs::remove_file(path);
+        }
+        let mut cache = NonceCache::new(limits);
+        let mut loaded: Vec<(i64, PathBuf, Vec<Record>)> = Vec::new();
+        for (start, path) in files {
+            match read_generation(&path) {
+                Ok(Some((key, records))) => {
+                    cache.key = key;
+                    loaded.push((start, path, records));
+                }
+                // Not ours, or a header torn by a crash: nothing in it can
+                // have been acknowledged... unless records follow; a file
+                // without a whole header has none.
+                Ok(None) => {
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e) => return Err(io(e)),
+            }
+        }
+        // The newest file is `current` if it is less than a window old.
+        let newest_is_current = loaded
+            .last()
+            .is_some_and(|(start, ..)| now_ms.saturating_sub(*start) < NONCE_WINDOW_MS);
+        let mut previous_file = None;
+        let mut current_file = None;
+        let count = loaded.len();
+        for (i, (start, path, records)) in loaded.into_iter().enumerate() {
+            let is_current = newest_is_current && i + 1 == count;
+            let generation = if is_current {
+                &mut cache.current
+            } else {
+                // With a new current, the newest file becomes previous and
+                // any older one is past the window.
+                if !newest_is_current && i + 1 < count {
+                    let _ = std::fs::remove_file(&path);
+                    continue;
+                }
+                &mut cache.previous
+            };
+            generation.start_ms = start;
+            for (digest, key, at) in records {
+                if now_ms.saturating_sub(at) < NONCE_WINDOW_MS {
+                    generation.insert(shard_of(digest), digest, key, at);
+                }
+            }
+            let file = Arc::new(open_append(&path).map_err(io)?);
+            if is_current {
+                current_file = Some(file);
+            } else {
+                previous_file = Some(file);
+            }
+        }
+        let current_file = match current_file {
+            Some(f) => f,
+            None => {
+                cache.current.start_ms = now_ms;
+                Arc::new(create_generation(&dir, cache.key, now_ms).map_err(io)?)
+            }
+        };
+        cache.files = Some((current_file, previous_file));
+        cache.dir = Some(dir);
+        Ok(cache)
+    }
+
+    /// Records the nonce unless it was used in the last window or a bound
+    /// is reached. With a journal, the caller then makes sure that
+    /// [`Spent::Fresh`]'s `seq` is written ([`Journal::written_through`]).
+    pub fn use_nonce(&mut self, key: &str, nonce: &str, now_ms: i64) -> Result<Spent, StoreError> {
+        if now_ms.saturating_sub(self.current.start_ms) >= NONCE_WINDOW_MS {
+            self.rotate(now_ms)?;
+        }
+        let digest = self.digest(key, nonce);
+        let shard = shard_of(digest);
+        // One probe of `current` (first used since the rotation, so within
+        // the window, unless the clock went back past it).
+        let live = |at: &i64| now_ms - *at < NONCE_WINDOW_MS;
+        if self.current.maps[shard].get(&digest).is_some_and(live)
+            || self.previous.maps[shard].get(&digest).is_some_and(live)
+        {
+            return Ok(Spent::Used);
+        }
+        let key_digest = self.key_digest(key);
+        if self.limits.per_key > 0 {
+            let of_key = |g: &Generation| g.per_key.get(&key_digest).copied().unwrap_or(0);
+            let used = of_key(&self.current) as usize + of_key(&self.previous) as usize;
+            if used >= self.limits.per_key {
+                return Ok(Spent::OverLimit { per_key: true });
+            }
+        }
+        if self.current.len + self.previous.len >= self.limits.total.max(1) {
+            return Ok(Spent::OverLimit { per_key: false });
+        }
+        self.current.insert(shard, digest, key_digest, now_ms);
+        if self.files.is_none() {
+            return Ok(Spent::Fresh { seq: 0 });
+        }
+        self.pending.extend_from_slice(&digest.to_le_bytes());
+        self.pending.extend_from_slice(&key_digest.to_le_bytes());
+        self.pending.extend_from_slice(&now_ms.to_le_bytes());
+        self.appended += 1;
+        Ok(Spent::Fresh { seq: self.appended })
+    }
+
+    /// `current` becomes `previous`; the old `previous` (all of it first
+    /// used at least a window ago) is dropped, with its file. Once a
+    /// window: the rotated generation's unwritten records are written and
+    /// its file synced here, under the lock. A failure changes nothing (the
+    /// request that found it fails; the next one tries again).
+    fn rotate(&mut self, now_ms: i64) -> Result<(), StoreError> {
+        if let (Some((current_file, _)), Some(dir)) = (&self.files, &self.dir) {
+            let io = |e: std::io::Error| StoreError::Internal(format!("nonce journal: {e}"));
+            let new_file = create_generation(dir, self.key, now_ms).map_err(io)?;
+            (&**current_file)
+                .write_all(&std::mem::take(&mut self.pending))
+                .map_err(io)?;
+            current_file.sync_data().map_err(io)?;
+            let old_start = self.previous.start_ms;
+            if old_start != i64::MIN && old_start != now_ms {
+                let _ = std::fs::remove_file(generation_path(dir, old_start));
+            }
+            let rotated = current_file.clone();
+            self.files = Some((Arc::new(new_file), Some(rotated)));
+        }
+        self.previous = std::mem::replace(&mut self.current, Generation::new(now_ms));
+        Ok(())
+    }
+
+    fn digest(&self, key: &str, nonce: &str) -> u64 {
+        let mut h = SipHasher13::new_with_keys(self.key.0, self.key.1);
+        h.write(key.as_bytes());
+        h.write_u8(0xff);
+        h.write(nonce.as_bytes());
+        h.finish()
+    }
+
+    fn key_digest(&self, key: &str) -> u64 {
+        let mut h = SipHasher13::new_with_keys(self.key.1, self.key.0);
+        h.write(key.as_bytes());
+        h.finish()
+    }
+
+    /// Nonces kept now.
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.current
-            .iter()
-            .chain(&self.previous)
-            .map(HashMap::len)
-            .sum()
+        self.current.len + self.previous.len
     }
 }
 
-/// The map's hash of a digest: its low 64 bits (already a keyed hash).
+/// The shard of a digest: its top bits after a multiplication, so that
+/// within a shard the map still sees the digest's own bits unchanged.
+fn shard_of(digest: u64) -> usize {
+    (digest.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize % SHARDS
+}
+
+/// The nonces and, when journaling, the writing of their records.
+pub struct Nonces {
+    cache: Mutex<NonceCache>,
+    /// Held while a batch of records is written, so that batches are
+    /// written in order.
+    write: Mutex<()>,
+    /// Records written so far (sequence numbers up to this one).
+    written: AtomicU64,
+}
+
+impl Nonces {
+    pub fn new(cache: NonceCache) -> Arc<Nonces> {
+        let journaling = cache.files.is_some();
+        let nonces = Arc::new(Nonces {
+            cache: Mutex::new(cache),
+            write: Mutex::new(()),
+            written: AtomicU64::new(0),
+        });
+        if journaling {
+            let weak = Arc::downgrade(&nonces);
+            let _ = std::thread::Builder::new()
+                .name("vpngw-nonce-sync".into())
+                .spawn(move || sync_loop(weak));
+        }
+        nonces
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, NonceCache>, StoreError> {
+        self.cache
+            .lock()
+            .map_err(|_| StoreError::Internal("nonce lock poisoned".into()))
+    }
+
+    /// Records a nonce (written to the journal before this returns);
+    /// `Ok(false)` for a replay, `Err(NonceLimit)` past a bound.
+    pub fn use_nonce(&self, key: &str, nonce: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let spent = self.lock()?.use_nonce(key, nonce, now_ms)?;
+        match spent {
+            Spent::Used => Ok(false),
+            Spent::OverLimit { per_key } => Err(StoreError::NonceLimit { per_key }),
+            Spent::Fresh { seq: 0 } => Ok(true),
+            Spent::Fresh { seq } => {
+                self.written_through(seq)?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Makes sure the records up to `seq` are written: by this caller, with
+    /// everything else pending, unless another one already did.
+    fn written_through(&self, seq: u64) -> Result<(), StoreError> {
+        if self.written.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let _turn = self
+            .write
+            .lock()
+            .map_err(|_| StoreError::Internal("nonce journal lock poisoned".into()))?;
+        if self.written.load(Ordering::Acquire) >= seq {
+            return Ok(());
+        }
+        let (file, batch, through) = {
+            let mut c = self.lock()?;
+            let Some((file, _)) = &c.files else {
+                return Ok(());
+            };
+            let file = file.clone();
+            let batch = std::mem::take(&mut c.pending);
+            (file, batch, c.appended)
+        };
+        (&*file)
+            .write_all(&batch)
+            .map_err(|e| StoreError::Internal(format!("writing the nonce journal: {e}")))?;
+        self.written.store(through, Ordering::Release);
+        Ok(())
+    }
+
+    /// Syncs the current journal file (every second, and at shutdown).
+    fn sync(&self) {
+        let file = match self.lock() {
+            Ok(c) => c.files.as_ref().map(|(f, _)| f.clone()),
+            Err(_) => None,
+        };
+        if let Some(f) = file
+            && let Err(e) = f.sync_data()
+        {
+            tracing::warn!(error = %e, "syncing the nonce journal failed");
+        }
+    }
+
+    /// Nonces kept now.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.lock().map(|c| c.len()).unwrap_or(0)
+    }
+}
+
+impl Drop for Nonces {
+    fn drop(&mut self) {
+        self.sync();
+    }
+}
+
+fn sync_loop(nonces: Weak<Nonces>) {
+    loop {
+        std::thread::sleep(SYNC_EVERY);
+        match nonces.upgrade() {
+            Some(n) => n.sync(),
+            None => return,
+        }
+    }
+}
+
+fn random_key() -> (u64, u64) {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness: still keyed per process (std's hasher keys
+        // come from the same source, or from the address space layout).
+        use std::hash::{BuildHasher, RandomState};
+        let s = RandomState::new();
+        return (s.hash_one(1u8), s.hash_one(2u8));
+    }
+    let (a, b) = bytes.split_at(8);
+    (
+        u64::from_le_bytes(a.try_into().unwrap_or_default()),
+        u64::from_le_bytes(b.try_into().unwrap_or_default()),
+    )
+}
+
+fn generation_path(dir: &Path, start_ms: i64) -> PathBuf {
+    dir.join(format!("gen-{start_ms}.log"))
+}
+
+/// `(start, path)` of every generation file.
+fn generation_files(dir: &Path) -> std::io::Result<Vec<(i64, PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let start = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("gen-")?.strip_suffix(".log")?.parse().ok());
+        if let Some(start) = start {
+            out.push((start, path));
+        }
+    }
+    Ok(out)
+}
+
+/// A journal record: the nonce's digest, its key's digest, its first use.
+type Record = (u64, u64, i64);
+/// The digest key of a journal.
+type DigestKey = (u64, u64);
+
+/// The digest key and the whole records of a generation file; `None` if
+/// it does not start with a whole header of ours.
+fn read_generation(path: &Path) -> std::io::Result<Option<(DigestKey, Vec<Record>)>> {
+    let mut bytes = Vec::new();
+    File::open(path)?.read_to_end(&mut bytes)?;
+    if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+        return Ok(None);
+    }
+    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
+    let key = (word(&bytes[8..16]), word(&bytes[16..24]));
+    // A record torn by a crash (a short tail) is ignored: it was never
+    // acknowledged, its write had not returned.
+    let records = bytes[HEADER_LEN..]
+        .chunks_exact(RECORD_LEN)
+        .map(|r| (word(&r[..8]), word(&r[8..16]), word(&r[16..24]) as i64))
+        .collect();
+    Ok(Some((key, records)))
+}
+
+fn create_generation(dir: &Path, key: (u64, u64), start_ms: i64) -> std::io::Result<File> {
+    let path = generation_path(dir, start_ms);
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&key.0.to_le_bytes());
+    header.extend_from_slice(&key.1.to_le_bytes());
+    header.extend_from_slice(&start_ms.to_le_bytes());
+    let mut file = open_append(&path)?;
+    if file.metadata()?.len() == 0 {
+        file.write_all(&header)?;
+        file.sync_data()?;
+        // The new name is durable too.
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(file)
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// The map's hash of a digest: the digest itself (already a keyed hash).
 #[derive(Default)]
 pub struct Digest(u64);
 
@@ -108,14 +519,14 @@ impl Hasher for Digest {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u128` is used; anything else still hashes.
+        // Only `write_u64` is used; anything else still hashes.
         for b in bytes {
             self.0 = self.0.rotate_left(8) ^ u64::from(*b);
         }
     }
 
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
@@ -125,51 +536,189 @@ mod tests {
 
     const W: i64 = NONCE_WINDOW_MS;
 
+    fn unbounded() -> NonceCache {
+        NonceCache::new(NonceLimits {
+            total: usize::MAX,
+            per_key: 0,
+        })
+    }
+
+    impl NonceCache {
+        fn use_nonce_ok(&mut self, key: &str, nonce: &str, now_ms: i64) -> Spent {
+            self.use_nonce(key, nonce, now_ms).unwrap()
+        }
+    }
+
+    fn fresh(s: Spent) -> bool {
+        matches!(s, Spent::Fresh { .. })
+    }
+
     #[test]
     fn a_nonce_is_refused_for_exactly_one_window() {
-        let mut c = NonceCache::default();
+        let mut c = unbounded();
         let t0 = 1_700_000_000_000;
-        assert!(c.use_nonce("k", "n", t0));
-        assert!(!c.use_nonce("k", "n", t0 + 1));
+        assert!(fresh(c.use_nonce_ok("k", "n", t0)));
+        assert_eq!(c.use_nonce_ok("k", "n", t0 + 1), Spent::Used);
         // Another key, or another nonce, is another pair; so is a pair
         // whose parts only concatenate alike.
-        assert!(c.use_nonce("k2", "n", t0 + 1));
-        assert!(c.use_nonce("k", "n2", t0 + 1));
-        assert!(c.use_nonce("kn", "", t0 + 1));
-        assert!(c.use_nonce("", "kn", t0 + 1));
+        assert!(fresh(c.use_nonce_ok("k2", "n", t0 + 1)));
+        assert!(fresh(c.use_nonce_ok("k", "n2", t0 + 1)));
+        assert!(fresh(c.use_nonce_ok("kn", "", t0 + 1)));
+        assert!(fresh(c.use_nonce_ok("", "kn", t0 + 1)));
         // Across a rotation: still refused until the window is over.
-        assert!(c.use_nonce("other", "x", t0 + W - 1));
-        assert!(!c.use_nonce("other", "x", t0 + W + 5));
-        assert!(!c.use_nonce("k", "n", t0 + W - 1));
-        assert!(c.use_nonce("k", "n", t0 + W));
-        assert!(!c.use_nonce("k", "n", t0 + W + 1));
+        assert!(fresh(c.use_nonce_ok("other", "x", t0 + W - 1)));
+        assert_eq!(c.use_nonce_ok("other", "x", t0 + W + 5), Spent::Used);
+        assert_eq!(c.use_nonce_ok("k", "n", t0 + W - 1), Spent::Used);
+        assert!(fresh(c.use_nonce_ok("k", "n", t0 + W)));
+        assert_eq!(c.use_nonce_ok("k", "n", t0 + W + 1), Spent::Used);
     }
 
     #[test]
     fn nonces_spread_over_the_shards() {
-        let mut c = NonceCache::default();
+        let mut c = unbounded();
         for i in 0..6400 {
-            assert!(c.use_nonce("k", &i.to_string(), 1));
+            assert!(fresh(c.use_nonce_ok("k", &i.to_string(), 1)));
         }
         for i in 0..6400 {
-            assert!(!c.use_nonce("k", &i.to_string(), 2));
+            assert_eq!(c.use_nonce_ok("k", &i.to_string(), 2), Spent::Used);
         }
         assert_eq!(c.len(), 6400);
-        assert!(c.current.iter().all(|m| (50..200).contains(&m.len())));
+        assert!(c.current.maps.iter().all(|m| (50..200).contains(&m.len())));
     }
 
     #[test]
     fn old_nonces_are_dropped() {
-        let mut c = NonceCache::default();
+        let mut c = unbounded();
         let t0 = 1_700_000_000_000;
         for i in 0..1000 {
-            assert!(c.use_nonce("k", &i.to_string(), t0 + i));
+            assert!(fresh(c.use_nonce_ok("k", &i.to_string(), t0 + i)));
         }
         assert_eq!(c.len(), 1000);
         // Two windows on, the first thousand are gone.
-        assert!(c.use_nonce("k", "late", t0 + 2 * W + 1000));
-        assert!(c.use_nonce("k", "later", t0 + 3 * W + 1000));
+        assert!(fresh(c.use_nonce_ok("k", "late", t0 + 2 * W + 1000)));
+        assert!(fresh(c.use_nonce_ok("k", "later", t0 + 3 * W + 1000)));
         assert_eq!(c.len(), 2);
-        assert!(c.use_nonce("k", "0", t0 + 3 * W + 1001));
+        assert!(fresh(c.use_nonce_ok("k", "0", t0 + 3 * W + 1001)));
+    }
+
+    #[test]
+    fn bounds_refuse_rather_than_forget() {
+        let mut c = NonceCache::new(NonceLimits {
+            total: 100,
+            per_key: 30,
+        });
+        let t0 = 1_700_000_000_000;
+        for i in 0..30 {
+            assert!(fresh(c.use_nonce_ok("greedy", &i.to_string(), t0)));
+        }
+        // One key past its share: refused, others go on.
+        assert_eq!(
+            c.use_nonce_ok("greedy", "30", t0),
+            Spent::OverLimit { per_key: true }
+        );
+        // A replay is still a replay, not a throttle.
+        assert_eq!(c.use_nonce_ok("greedy", "0", t0), Spent::Used);
+        for k in 0..70 {
+            assert!(fresh(c.use_nonce_ok(&format!("k{k}"), "n", t0)));
+        }
+        // The whole cache full: refused for everyone, nothing forgotten.
+        assert_eq!(
+            c.use_nonce_ok("late", "n", t0),
+            Spent::OverLimit { per_key: false }
+        );
+        assert_eq!(c.len(), 100);
+        assert_eq!(c.use_nonce_ok("greedy", "1", t0 + 1), Spent::Used);
+        // Past the window the nonces are no longer replays, but they count
+        // until their generation is dropped (at the next rotation).
+        assert_eq!(
+            c.use_nonce_ok("greedy", "0", t0 + W),
+            Spent::OverLimit { per_key: true }
+        );
+        assert_eq!(
+            c.use_nonce_ok("late", "n", t0 + W),
+            Spent::OverLimit { per_key: false }
+        );
+        assert!(fresh(c.use_nonce_ok("late", "n", t0 + 2 * W)));
+        assert!(fresh(c.use_nonce_ok("greedy", "30", t0 + 2 * W)));
+    }
+
+    #[test]
+    fn the_journal_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = NonceLimits::default();
+        let t0 = 1_700_000_000_000;
+        {
+            let n = Nonces::new(NonceCache::open_journal(dir.path(), limits, t0).unwrap());
+            for i in 0..500 {
+                assert!(n.use_nonce("k", &i.to_string(), t0 + i).unwrap());
+            }
+            // No sync, no drop: what a SIGKILL leaves (the page cache).
+            std::mem::forget(n);
+        }
+        let n = Nonces::new(NonceCache::open_journal(dir.path(), limits, t0 + 1000).unwrap());
+        assert_eq!(n.len(), 500);
+        for i in 0..500 {
+            assert!(!n.use_nonce("k", &i.to_string(), t0 + 1000).unwrap(), "{i}");
+        }
+        assert!(n.use_nonce("k", "new", t0 + 1000).unwrap());
+        drop(n);
+        // Across a rotation and a restart: the old generation is still
+        // there until it is two windows old.
+        let n = Nonces::new(NonceCache::open_journal(dir.path(), limits, t0 + W + 10).unwrap());
+        assert!(!n.use_nonce("k", "new", t0 + W + 10).unwrap());
+        assert!(n.use_nonce("k", "0", t0 + W + 10).unwrap());
+        assert!(n.use_nonce("k", "newer", t0 + W + 11).unwrap());
+        drop(n);
+        let n = Nonces::new(NonceCache::open_journal(dir.path(), limits, t0 + W + 20).unwrap());
+        assert!(!n.use_nonce("k", "newer", t0 + W + 20).unwrap());
+        assert!(!n.use_nonce("k", "0", t0 + W + 20).unwrap());
+        drop(n);
+        let files = generation_files(&dir.path().join(JOURNAL_DIR)).unwrap();
+        assert_eq!(files.len(), 2, "{files:?}");
+        // Much later everything is past the window, and the files go.
+        let n = Nonces::new(NonceCache::open_journal(dir.path(), limits, t0 + 3 * W).unwrap());
+        assert_eq!(n.len(), 0);
+        assert!(n.use_nonce("k", "newer", t0 + 3 * W).unwrap());
+        drop(n);
+        let starts: Vec<i64> = generation_files(&dir.path().join(JOURNAL_DIR))
+            .unwrap()
+            .into_iter()
+            .map(|(start, _)| start)
+            .collect();
+        assert!(!starts.contains(&t0) && starts.len() == 2, "{starts:?}");
+        // Owner only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.path().join(JOURNAL_DIR)), 0o700);
+            for (_, f) in generation_files(&dir.path().join(JOURNAL_DIR)).unwrap() {
+                assert_eq!(mode(&f), 0o600);
+            }
+        }
+    }
+
+    #[test]
+    fn a_torn_tail_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = 1_700_000_000_000;
+        let n =
+            Nonces::new(NonceCache::open_journal(dir.path(), NonceLimits::default(), t0).unwrap());
+        assert!(n.use_nonce("k", "a", t0).unwrap());
+        drop(n);
+        let (_, path) = generation_files(&dir.path().join(JOURNAL_DIR))
+            .unwrap()
+            .remove(0);
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(&[1, 2, 3])
+            .unwrap();
+        let n = Nonces::new(
+            NonceCache::open_journal(dir.path(), NonceLimits::default(), t0 + 1).unwrap(),
+        );
+        assert_eq!(n.len(), 1);
+        assert!(!n.use_nonce("k", "a", t0 + 1).unwrap());
     }
 }
