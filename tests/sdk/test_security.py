@@ -144,6 +144,154 @@ def test_a_deleted_access_key_stops_at_once(server):
     root.delete_user(rm.DeleteUserRequest(user_name=user))
 
 
+# -------------------------------------------------- 2. connections: timeouts, cap, slowloris
+
+HEADER_TIMEOUT_S, IDLE_TIMEOUT_S, BODY_TIMEOUT_S = 1.5, 2.5, 1.5
+FD_LIMIT = 256
+
+
+@pytest.fixture(scope="module")
+def guarded():
+    """A server with short timeouts and `ulimit -n 256`."""
+    srv, workdir = _new_server("vpngw-sec-conn-")
+    srv.fd_limit = FD_LIMIT
+    srv.extra_env = {
+        "VPNGW_HEADER_READ_TIMEOUT_MS": str(int(HEADER_TIMEOUT_S * 1000)),
+        "VPNGW_IDLE_TIMEOUT_MS": str(int(IDLE_TIMEOUT_S * 1000)),
+        "VPNGW_BODY_READ_TIMEOUT_MS": str(int(BODY_TIMEOUT_S * 1000)),
+    }
+    srv.start()
+    yield srv
+    _cleanup(srv, workdir)
+
+
+def connect(server) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", server.port), timeout=5)
+
+
+def until_closed(sock: socket.socket, limit: float) -> tuple[float, bytes]:
+    """Reads until the server closes `sock`; (seconds it took, bytes received)."""
+    t0 = time.monotonic()
+    data = b""
+    sock.settimeout(limit)
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        raise AssertionError(f"the connection was still open after {limit}s; got {data[:200]!r}") from None
+    return time.monotonic() - t0, data
+
+
+HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def test_half_sent_heads_idle_connections_and_unfinished_bodies_are_closed(guarded):
+    # A head that never ends (the timeout runs from the first byte: dribbling does not help).
+    s = connect(guarded)
+    t0 = time.monotonic()
+    s.sendall(b"GET /healthz HTTP/1.1\r\n")
+    for _ in range(4):
+        time.sleep(0.3)
+        try:
+            s.sendall(b"X-Dribble: 1\r\n")
+        except OSError:
+            break
+    _, data = until_closed(s, 10)
+    took = time.monotonic() - t0
+    assert data == b"" and HEADER_TIMEOUT_S * 0.9 <= took <= HEADER_TIMEOUT_S * 1.25 + 1.0, took
+
+    # Keep-alive: answered, kept while idle less than the idle timeout (longer than the header
+    # timeout), then closed.
+    s = connect(guarded)
+    s.sendall(HEALTHZ)
+    assert s.recv(4096).startswith(b"HTTP/1.1 200")
+    time.sleep(HEADER_TIMEOUT_S + 0.3)
+    s.sendall(HEALTHZ)
+    assert s.recv(4096).startswith(b"HTTP/1.1 200")
+    took, data = until_closed(s, 10)
+    assert data == b"" and IDLE_TIMEOUT_S * 0.9 <= took <= IDLE_TIMEOUT_S * 1.25 + 1.5, took
+
+    # A chunked body that never ends: 408 RequestTimeout, and the connection closes.
+    s = connect(guarded)
+    s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+              b"Content-Type: application/x-www-form-urlencoded\r\n\r\n10\r\nAction=Desc")
+    took, data = until_closed(s, 10)
+    assert BODY_TIMEOUT_S * 0.9 <= took <= BODY_TIMEOUT_S + 1.5, took
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), data[:300]
+    assert b"connection: close" in head.lower()
+    assert json.loads(body)["Code"] == "RequestTimeout"
+
+
+def fd_count(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_slowloris_and_fd_exhaustion_do_not_keep_others_out(guarded):
+    """One unauthenticated client opens connection after connection and sends half a head on
+    each, far more than the server's file descriptors (ulimit -n 256). /healthz and signed
+    requests keep being answered within 1 s throughout."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
+    stop = threading.Event()
+    opened = [0]
+    held: list[socket.socket] = []
+
+    def attack():
+        while not stop.is_set():
+            s = socket.socket()
+            try:
+                s.settimeout(0.5)
+                s.connect(("127.0.0.1", guarded.port))
+                s.send(b"GET / HTTP/1.1\r\nHost: x\r\n")
+                held.append(s)
+                opened[0] += 1
+            except OSError:
+                s.close()
+                time.sleep(0.005)
+            while len(held) > 3000:
+                held.pop(0).close()
+
+    attacker = threading.Thread(target=attack, daemon=True)
+    attacker.start()
+    raw = guarded.raw_client()
+    raw.timeout = 1.0
+    worst = {"healthz": 0.0, "signed": 0.0}
+    max_fds = 0
+    try:
+        time.sleep(1.0)
+        deadline = time.monotonic() + 6
+        checks = 0
+        while time.monotonic() < deadline:
+            t0 = time.monotonic()
+            with urllib.request.urlopen(f"http://{guarded.endpoint}/healthz", timeout=1) as r:
+                assert r.status == 200
+            worst["healthz"] = max(worst["healthz"], time.monotonic() - t0)
+            t0 = time.monotonic()
+            resp = raw.v1("DescribeRegions", {})
+            assert resp.status == 200, resp.body
+            worst["signed"] = max(worst["signed"], time.monotonic() - t0)
+            max_fds = max(max_fds, fd_count(guarded.proc.pid))
+            checks += 1
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        attacker.join(timeout=5)
+        for s in held:
+            s.close()
+    print(f"\n[security] {opened[0]} attacking connections; worst /healthz {worst['healthz']*1000:.0f} ms, "
+          f"signed {worst['signed']*1000:.0f} ms over {checks} checks; server fds at most {max_fds}")
+    assert opened[0] > 2 * FD_LIMIT, opened[0]
+    assert worst["healthz"] < 1.0 and worst["signed"] < 1.0, worst
+    assert max_fds <= FD_LIMIT
+    log = stderr_of(guarded)
+    assert "Too many open files" not in log
+    assert "open connections at the cap" in log
+    guarded.assert_alive()
+
+
 # ------------------------------------------------------------ 3. replays across a restart
 
 

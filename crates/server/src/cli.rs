@@ -16,6 +16,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of `ServeArgs` costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Serve the API.
@@ -131,6 +133,22 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes [default: 1048576].
     #[arg(long, env = "VPNGW_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+
+    /// Open connections at most, within the fd limit; over it the one waiting longest for its client is closed [default: 10000].
+    #[arg(long, env = "VPNGW_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+
+    /// Milliseconds from accept (or a request's first byte) to its complete head [default: 10000].
+    #[arg(long, env = "VPNGW_HEADER_READ_TIMEOUT_MS")]
+    pub header_read_timeout_ms: Option<u64>,
+
+    /// Keep-alive: milliseconds a connection may stay idle between requests [default: 60000].
+    #[arg(long, env = "VPNGW_IDLE_TIMEOUT_MS")]
+    pub idle_timeout_ms: Option<u64>,
+
+    /// Milliseconds to read a whole request body (then 408 `RequestTimeout`) [default: 30000].
+    #[arg(long, env = "VPNGW_BODY_READ_TIMEOUT_MS")]
+    pub body_read_timeout_ms: Option<u64>,
 
     /// Signature nonces kept in the 30-minute replay window, in all; past it `Throttling` [default: 2000000].
     #[arg(long, env = "VPNGW_NONCE_LIMIT")]

@@ -62,6 +62,16 @@ pub struct Settings {
     pub quota_customer_gateways: u32,
     pub quota_connections_per_gateway: u32,
     pub max_body_bytes: usize,
+    /// Open connections at most (and never more than the file descriptor
+    /// limit leaves room for); over it, the connection that waited longest
+    /// for its client is closed to make room (`listen.rs`).
+    pub max_connections: usize,
+    /// From accept, or a request's first byte, to its complete head.
+    pub header_read_timeout_ms: u64,
+    /// Keep-alive: from the end of an answer to the next request's first byte.
+    pub idle_timeout_ms: u64,
+    /// To read a whole request body.
+    pub body_read_timeout_ms: u64,
     /// Signature nonces kept in the replay window (SQLite: in memory and in
     /// the data directory's journal); past it, signed requests are refused
     /// with `Throttling` until nonces expire.
@@ -117,6 +127,10 @@ impl Default for Settings {
             quota_customer_gateways: 100,
             quota_connections_per_gateway: 10,
             max_body_bytes: 1 << 20,
+            max_connections: 10_000,
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            body_read_timeout_ms: 30_000,
             nonce_limit: vpngw_store::NonceLimits::default().total,
             nonce_limit_per_key: vpngw_store::NonceLimits::default().per_key,
             rate_limit_per_account: 0,
@@ -209,6 +223,17 @@ impl Settings {
             total: self.nonce_limit,
             per_key: self.nonce_limit_per_key,
         })
+    }
+
+    /// The limits of the server's connections (`listen.rs`).
+    pub fn connection_limits(&self) -> crate::listen::Limits {
+        let ms = std::time::Duration::from_millis;
+        crate::listen::Limits {
+            max_connections: self.max_connections,
+            header_read_timeout: ms(self.header_read_timeout_ms.max(1)),
+            idle_timeout: ms(self.idle_timeout_ms.max(1)),
+            body_read_timeout: ms(self.body_read_timeout_ms.max(1)),
+        }
     }
 
     // `..Default` keeps a new API setting compiling before it is wired here.
@@ -380,6 +405,14 @@ mod tests {
             "--quota-connections-per-gateway",
             "1",
             "--max-body-bytes",
+            "1",
+            "--max-connections",
+            "1",
+            "--header-read-timeout-ms",
+            "1",
+            "--idle-timeout-ms",
+            "1",
+            "--body-read-timeout-ms",
             "1",
             "--nonce-limit",
             "1",

@@ -26,7 +26,15 @@ pub struct AppState {
     pub console: bool,
 }
 
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+/// How much of a request body the RPC endpoint reads, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    pub max_bytes: usize,
+    /// The whole body must arrive within this (`body_read_timeout_ms`).
+    pub read_timeout: std::time::Duration,
+}
+
+pub fn router(state: AppState, body: BodyLimits) -> Router {
     let mut router = Router::new().route("/healthz", get(healthz));
     if state.metrics.is_some() {
         router = router.route("/metrics", get(crate::metrics::scrape));
@@ -37,9 +45,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     // The RPC handler enforces the body limit itself, so that a refusal is
     // an error body the SDKs can read (`RequestBodyTooLarge`), not text.
     router
-        .fallback(move |state: State<AppState>, request: Request| {
-            rpc(state, request, max_body_bytes)
-        })
+        .fallback(move |state: State<AppState>, request: Request| rpc(state, request, body))
         .with_state(state)
 }
 
@@ -78,6 +84,18 @@ fn body_too_large(max_body_bytes: usize) -> vpngw_protocol::ApiError {
     .with_status(413)
 }
 
+/// 408 `RequestTimeout`: the body did not arrive within `body_read_timeout_ms`.
+fn body_timeout(limits: BodyLimits) -> vpngw_protocol::ApiError {
+    vpngw_protocol::ApiError::new(
+        "RequestTimeout",
+        format!(
+            "The request body was not received within {} ms.",
+            limits.read_timeout.as_millis()
+        ),
+    )
+    .with_status(408)
+}
+
 async fn healthz(State(state): State<AppState>) -> StatusCode {
     if state.ready.load(Ordering::Acquire) {
         StatusCode::OK
@@ -114,21 +132,44 @@ async fn read_body(
 }
 
 /// Every other request is an RPC call: the API lives at `/` for any Host.
-async fn rpc(State(state): State<AppState>, request: Request, max_body_bytes: usize) -> Response {
+async fn rpc(State(state): State<AppState>, request: Request, limits: BodyLimits) -> Response {
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let max_body_bytes = limits.max_bytes;
     let body: Result<Bytes, vpngw_protocol::ApiError> = match declared {
         // Refused before reading a byte of it.
         Some(n) if n > max_body_bytes as u64 => Err(body_too_large(max_body_bytes)),
-        _ => read_body(body, declared, max_body_bytes).await,
+        Some(0) => Ok(Bytes::new()),
+        _ => {
+            // Waiting for the client: the connection may be closed to make
+            // room for others meanwhile (listen.rs), and gets no longer
+            // than the body timeout.
+            let _waiting = parts
+                .extensions
+                .get::<crate::listen::ClientWait>()
+                .map(crate::listen::ClientWait::reading_body);
+            tokio::time::timeout(
+                limits.read_timeout,
+                read_body(body, declared, max_body_bytes),
+            )
+            .await
+            .unwrap_or_else(|_| Err(body_timeout(limits)))
+        }
     };
     let body = match body {
         Ok(b) => b,
-        Err(err) => return refusal(&state, &parts, &err),
+        Err(err) => {
+            let mut response = refusal(&state, &parts, &err);
+            // The rest of the body is not read: this connection ends here.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
     };
     let raw = RawRequest {
         method: &parts.method,

@@ -10,7 +10,7 @@ use vpngw_identity::{KeySource, MasterKey};
 use crate::{
     cli::ServeArgs,
     config::{LogFormat, Settings},
-    http::{AppState, needs_tls, router},
+    http::{AppState, BodyLimits, needs_tls, router},
     listen::{Listener, Security},
 };
 
@@ -147,9 +147,23 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.dev {
         print_dev_banner(&args, &endpoints, temporary_data_dir.is_some());
     }
-    tracing::info!(listen = %endpoints.join(" "), data_dir = %args.data_dir.display(), %database, "vpngw serving");
+    let fd_limit = crate::listen::raise_fd_limit();
+    tracing::info!(
+        listen = %endpoints.join(" "),
+        data_dir = %args.data_dir.display(),
+        %database,
+        max_connections = crate::listen::effective_cap(&args.connection_limits(), fd_limit),
+        "vpngw serving"
+    );
     ready.store(true, std::sync::atomic::Ordering::Release);
-    let app = router(state.clone(), args.max_body_bytes);
+    let limits = args.connection_limits();
+    let app = router(
+        state.clone(),
+        BodyLimits {
+            max_bytes: args.max_body_bytes,
+            read_timeout: limits.body_read_timeout,
+        },
+    );
     let signal = Arc::new(std::sync::OnceLock::new());
     let stopping = {
         let signal = signal.clone();
@@ -157,7 +171,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             let _ = signal.set(shutdown_signal().await);
         }
     };
-    crate::listen::serve(listeners, app, needs_tls(state), stopping).await?;
+    crate::listen::serve(listeners, app, needs_tls(state), limits, fd_limit, stopping).await?;
     // One line when it stops.
     tracing::info!(
         signal = signal.get().copied().unwrap_or("none"),
