@@ -126,6 +126,7 @@ static TABLES: &[&[ActionDef]] = &[
     vpc::logs::ACTIONS,
     vpc::diagnose::ACTIONS,
     vpc::gateway_info::ACTIONS,
+    vpc::ssl_vpn::ACTIONS,
     crate::vpngw::ACTIONS,
 ];
 

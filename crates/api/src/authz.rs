@@ -110,6 +110,9 @@ const VPC_KINDS: &[(&str, &str, &str)] = &[
     ("VpnConnectionId", "vpnconnection", "VpnConnection"),
     ("CustomerGatewayId", "customergateway", "CustomerGateway"),
     ("VpnGatewayId", "vpngateway", "VpnGateway"),
+    ("SslVpnClientCertId", "sslvpnclientcert", "SslVpnClientCert"),
+    ("SslVpnServerId", "sslvpnserver", "SslVpnServer"),
+    ("VpnSslServerId", "sslvpnserver", "VpnSslServer"),
 ];
 
 fn vpc_resources(action: &str, params: &Params, account: &str, region: &str) -> Vec<String> {

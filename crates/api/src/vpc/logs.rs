@@ -386,11 +386,24 @@ const MAX_MINUTE_PERIOD: i64 = 10;
 /// (minutes), as the SDK documents them: `From` needs `To` or
 /// `MinutePeriod`, `To` needs `From` or `MinutePeriod`, and without either
 /// `MinutePeriod` alone means the last minutes.
-fn window(ctx: &Ctx<'_>) -> Result<(i64, i64), ApiError> {
+fn window_of_params(ctx: &Ctx<'_>) -> Result<(i64, i64), ApiError> {
     let p = ctx.params;
-    let from = p.i64("From")?;
-    let to = p.i64("To")?;
-    let period = p.i64("MinutePeriod")?;
+    window(
+        ctx.now_ms,
+        p.i64("From")?,
+        p.i64("To")?,
+        p.i64("MinutePeriod")?,
+    )
+}
+
+/// [`window_of_params`] from the values themselves (DescribeVpnSslServerLogs
+/// takes the same three).
+pub(crate) fn window(
+    now_ms: i64,
+    from: Option<i64>,
+    to: Option<i64>,
+    period: Option<i64>,
+) -> Result<(i64, i64), ApiError> {
     if let Some(m) = period
         && !(1..=MAX_MINUTE_PERIOD).contains(&m)
     {
@@ -406,7 +419,7 @@ fn window(ctx: &Ctx<'_>) -> Result<(i64, i64), ApiError> {
         (Some(f), Some(t), _) => (f * 1000, t * 1000 + 999),
         (Some(f), None, Some(s)) => (f * 1000, f * 1000 + s),
         (None, Some(t), Some(s)) => (t * 1000 + 999 - s, t * 1000 + 999),
-        (None, None, Some(s)) => (ctx.now_ms - s, ctx.now_ms),
+        (None, None, Some(s)) => (now_ms - s, now_ms),
         (Some(_), None, None) => return Err(ApiError::missing_parameter("To")),
         (None, Some(_), None) => return Err(ApiError::missing_parameter("From")),
         (None, None, None) => return Err(ApiError::missing_parameter("MinutePeriod")),
@@ -421,7 +434,7 @@ fn window(ctx: &Ctx<'_>) -> Result<(i64, i64), ApiError> {
 }
 
 /// A log line: UTC time, the tunnel or connection, the source, the text.
-fn render(e: &LogEntry) -> String {
+pub(crate) fn render(e: &LogEntry) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(e.time_ms) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
@@ -463,7 +476,7 @@ pub async fn describe_logs(ctx: &Ctx<'_>) -> Reply {
         Some(t) if conn.tunnels.iter().any(|x| x.id == t) => Some(t.to_owned()),
         Some(_) => return Err(errors::tunnel_not_found()),
     };
-    let (from_ms, to_ms) = window(ctx)?;
+    let (from_ms, to_ms) = window_of_params(ctx)?;
     let (number, size) = ctx.page(50)?;
     let page = ctx
         .store()

@@ -13,6 +13,7 @@ mod records;
 pub mod regions;
 pub mod resource_group;
 pub mod routes;
+pub mod ssl_vpn;
 pub mod tags;
 pub mod tunnel;
 pub mod views;

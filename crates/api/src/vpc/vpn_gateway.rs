@@ -90,12 +90,24 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         return Err(ApiError::invalid_parameter("Period"));
     }
     let enable_ssl = p.bool("EnableSsl")?.unwrap_or(false);
-    let ssl_connections = p.i64("SslConnections")?.unwrap_or(5);
+    let ssl_connections = match p.i64("SslConnections")? {
+        Some(_) if !enable_ssl => return Err(errors::unnecessary_ssl_connection()),
+        Some(n) => n,
+        None => 5,
+    };
     if !SSL_CONNECTIONS.contains(&ssl_connections) {
         return Err(ApiError::invalid_parameter("SslConnections"));
     }
     let dr_vswitch = ctx.opt("DisasterRecoveryVSwitchId").map(str::to_owned);
     let pool = ctx.config().public_ip_pool;
+    let internet_ip = random_ip(pool);
+    // SSL clients dial `SslVpnInternetIp`: on a dual-tunnel gateway an
+    // address of its own, as the cloud gives one; on a single-tunnel one the
+    // gateway's `InternetIp` (docs/api-decisions.md, "SSL-VPN").
+    let ssl_vpn_internet_ip = enable_ssl.then(|| match &dr_vswitch {
+        Some(_) => random_ip(pool),
+        None => internet_ip.clone(),
+    });
     let id = new_id(IdKind::VpnGateway, region.id_prefix);
     let gateway = VpnGateway {
         id: id.clone(),
@@ -104,10 +116,10 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         description: String::new(),
         vpc_id: vpc_id.to_owned(),
         vswitch_id: ctx.opt("VSwitchId").unwrap_or("").to_owned(),
-        internet_ip: random_ip(pool),
+        internet_ip,
         disaster_recovery_internet_ip: dr_vswitch.as_ref().map(|_| random_ip(pool)),
         disaster_recovery_vswitch_id: dr_vswitch,
-        ssl_vpn_internet_ip: None,
+        ssl_vpn_internet_ip,
         bandwidth_mbps: bandwidth,
         network_type: network_type.to_owned(),
         charge_type: if prepaid { "Prepay" } else { "PostpayByFlow" }.into(),
@@ -331,6 +343,10 @@ pub async fn delete(ctx: &Ctx<'_>) -> Reply {
         .delete(Kind::VpnGateway, &ctx.scope()?, id)
         .await
         .map_err(|e| match e {
+            vpngw_store::StoreError::Referenced {
+                kind: Kind::SslVpnServer,
+                ..
+            } => errors::ssl_vpn_server_not_deleted(),
             vpngw_store::StoreError::Referenced { id: user, .. } => {
                 errors::in_use_by_connection("VPN gateway", &user)
             }

@@ -34,4 +34,12 @@ pub(crate) static ACTIONS: &[ActionDef] = &[
         ram_action: "vpngw:WatchGatewayState",
         handler: crate::handler!(watch::watch),
     },
+    // The gateway's key, CA and CRL for the agent that runs its OpenVPN
+    // (on the SSL server's ARN).
+    ActionDef {
+        product: Product::Vpngw,
+        name: "DescribeSslVpnServerPki",
+        ram_action: "vpngw:DescribeSslVpnServerPki",
+        handler: crate::handler!(crate::vpc::ssl_vpn::online::describe_pki),
+    },
 ];

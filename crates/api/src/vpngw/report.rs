@@ -177,6 +177,22 @@ pub async fn report(ctx: &Ctx<'_>) -> Reply {
     if !pending.is_empty() {
         return Err(crate::errors::task_conflict());
     }
+    for s in &report.ssl_vpn_servers {
+        let known = crate::vpc::ssl_vpn::online::accept_report(
+            ctx,
+            gateway_id,
+            report.measured_at,
+            s,
+            COUNTER_REFRESH_MS,
+        )
+        .await?;
+        let id = s.ssl_vpn_server_id.clone();
+        if known {
+            answer.accepted.push(id);
+        } else {
+            answer.unknown.push(id);
+        }
+    }
     crate::telemetry::agent_report(
         answer.accepted.len(),
         answer.stale.len(),
