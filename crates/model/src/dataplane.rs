@@ -475,12 +475,14 @@ pub fn health_check_status(c: &crate::VpnConnection) -> &str {
     }
 }
 
-/// `BgpStatus` of a tunnel (the connection id for a single-tunnel
-/// connection): empty while BGP is off for it; otherwise `true` when the data
-/// plane last measured an Established session, else `false` (also while
-/// nothing has been measured).
+/// `BgpStatus` of a tunnel, or of the connection when `tunnel_id` is the
+/// connection's id: empty while BGP is off for it; otherwise `true` when the
+/// data plane last measured an Established session (for a dual-tunnel
+/// connection's own `VpnBgpConfig`: on either tunnel), else `false` (also
+/// while nothing has been measured).
 pub fn bgp_status(c: &crate::VpnConnection, tunnel_id: &str) -> &'static str {
-    let enabled = if c.tunnels.is_empty() {
+    let whole_connection = tunnel_id == c.id;
+    let enabled = if c.tunnels.is_empty() || whole_connection {
         c.bgp.enable
     } else {
         c.enable_tunnels_bgp && c.tunnels.iter().any(|t| t.id == tunnel_id && t.bgp.enable)
@@ -491,7 +493,7 @@ pub fn bgp_status(c: &crate::VpnConnection, tunnel_id: &str) -> &'static str {
     let up = c.measured.as_ref().is_some_and(|m| {
         m.tunnels
             .iter()
-            .any(|t| t.tunnel_id == tunnel_id && t.bgp_status == "true")
+            .any(|t| (whole_connection || t.tunnel_id == tunnel_id) && t.bgp_status == "true")
     });
     if up { "true" } else { "false" }
 }
