@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from alibabacloud_vpc20160428 import models as m
 
-from conftest import server_binary
+from conftest import _cleanup, _new_server, server_binary
 from helpers import (
     REGION,
     create_customer_gateway,
@@ -78,12 +78,14 @@ class Lab:
             ALIBABA_CLOUD_ACCESS_KEY_ID=server.access_key_id,
             ALIBABA_CLOUD_ACCESS_KEY_SECRET=server.access_key_secret,
         )
-        args = [str(server_binary()), "lab", "--gateway", gateway, "--server", f"http://{server.endpoint}",
+        args = [str(server_binary()), "lab", "--gateway", gateway, "--server", f"{server.protocol}://{server.endpoint}",
                 "--region", REGION, "--sync-interval-ms", "200"]
         for ip, psk in peer_psk.items():
             args += ["--peer-psk", f"{ip}={psk}"]
         for ip, key in (peer_bgp_key or {}).items():
             args += ["--peer-bgp-key", f"{ip}={key}"]
+        if server.tls_ca:
+            args += ["--ca-file", str(server.tls_ca)]
         args += list(lab_args)
         out = subprocess.run(args + ["--"] + AGENT_ARGS + list(agent_args), capture_output=True, text=True, env=self.env, timeout=90)
         assert out.returncode == 0, f"vpngw lab failed:\n{out.stdout}\n{out.stderr}"
@@ -443,3 +445,47 @@ def test_dual_tunnel(dual_lab):
         subprocess.run(["ip", "-n", peers[active]["ns"], "link", "set", "gw", "up"], check=True)
     assert {t["TunnelId"] for t in tunnels} <= {line.split()[2] for line in logs_of(vpc, vco) if "[dataplane]" in line}
     delete_and_wait_gone(vpc, lab, vco)
+
+
+@pytest.fixture(scope="module")
+def https_server():
+    """A server speaking only HTTPS, with the CA it generated under its data dir."""
+    srv, workdir = _new_server("vpngw-e2e-tls-")
+    srv.extra_args = ["--tls", "self-signed"]
+    srv.tls_ca = srv.data_dir / "tls" / "ca.pem"
+    try:
+        srv.start()
+        yield srv
+    finally:
+        _cleanup(srv, workdir)
+
+
+def test_lab_and_agent_over_https_verify_the_server(https_server):
+    """`vpngw lab --ca-file` (and the agent it starts) speak HTTPS to the server and verify it: without
+    the CA the lab refuses the server before building anything; with it, a tunnel comes up."""
+    _require_packages()
+    vpc = https_server.tea_client("v3")
+    gw = create_gateway(vpc)
+    env = dict(os.environ, ALIBABA_CLOUD_ACCESS_KEY_ID=https_server.access_key_id,
+               ALIBABA_CLOUD_ACCESS_KEY_SECRET=https_server.access_key_secret)
+    untrusting = subprocess.run(
+        [str(server_binary()), "lab", "--gateway", gw, "--server", f"https://{https_server.endpoint}",
+         "--region", REGION, "--", *AGENT_ARGS],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert untrusting.returncode != 0, untrusting.stdout
+    assert "certificate" in untrusting.stderr.lower() and "--ca-file" in untrusting.stderr, untrusting.stderr
+    assert subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.count(gw[-8:]) == 0
+
+    lab = Lab(https_server, gw, peer_psk={})
+    try:
+        ip = new_peer_ip()
+        cgw = create_customer_gateway(vpc, ip=ip)
+        local, remote = "10.36.0.0/24", "192.168.36.0/24"
+        vco = create_single(vpc, gw, cgw, local, remote)
+        body, took = wait_status(vpc, lab, vco, "ipsec_sa_established")
+        print(f"\n[e2e] over HTTPS: ipsec_sa_established {took:.2f}s after CreateVpnConnection")
+        assert ns_ping(lab.peer_of(ip)["ns"], first_host(remote), first_host(local)), lab.tail()
+        delete_and_wait_gone(vpc, lab, vco)
+    finally:
+        lab.down()

@@ -45,6 +45,10 @@ pub enum ClientError {
     /// The server could not be reached or the connection broke.
     #[error("transport: {0}")]
     Transport(String),
+    /// The server's certificate was refused (or the TLS handshake failed): permanent until the
+    /// client is told which CA to trust, so callers do not retry it.
+    #[error("{0}")]
+    Tls(String),
     /// No answer in time.
     #[error("timed out after {0:?}")]
     Timeout(Duration),
@@ -351,7 +355,7 @@ impl Client {
                 let name = rustls_pki_types::ServerName::try_from(self.host.clone())
                     .map_err(|e| ClientError::Config(format!("{}: {e}", self.endpoint())))?;
                 let tls = connector.connect(name, stream).await.map_err(|e| {
-                    ClientError::Transport(format!(
+                    ClientError::Tls(format!(
                         "TLS with {}: {e} (to trust the server's CA, give its certificate \
                          file: --ca-file, VPNGW_CA_FILE)",
                         self.endpoint()

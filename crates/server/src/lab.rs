@@ -173,6 +173,8 @@ fn background(args: &LabArgs, dir: &Path) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(dir.join("ready"));
     let log_path = dir.join("lab.log");
     let log = std::fs::File::create(&log_path)?;
+    // Read through our own handle: the lab process removes its directory when it fails.
+    let mut log_reader = std::fs::File::open(&log_path)?;
     let exe = std::env::current_exe()?;
     let mut cmd = Command::new(exe);
     cmd.arg("lab")
@@ -210,7 +212,8 @@ fn background(args: &LabArgs, dir: &Path) -> anyhow::Result<()> {
             return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
-            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut log_reader, &mut text);
             bail!("the lab process exited ({status}):\n{text}");
         }
         if Instant::now() > deadline {
@@ -855,6 +858,10 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
                 if !addrs.is_empty() {
                     break addrs;
                 }
+            }
+            // An untrusted server or a bad endpoint does not get better by waiting.
+            Err(e @ (vpngw_client::ClientError::Tls(_) | vpngw_client::ClientError::Config(_))) => {
+                bail!("reading VPN gateway {}: {e}", args.gateway)
             }
             Err(e) if Instant::now() > deadline => {
                 bail!("reading VPN gateway {}: {e}", args.gateway)

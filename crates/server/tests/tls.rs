@@ -189,7 +189,7 @@ async fn certificate_files_serve_https_to_a_client_that_trusts_the_ca() {
     // The system's CAs do not include this one: refused, never skipped.
     let e = client.vpc("DescribeRegions", &[]).await.unwrap_err();
     assert!(
-        matches!(e, vpngw_client::ClientError::Transport(_))
+        matches!(e, vpngw_client::ClientError::Tls(_))
             && e.to_string().contains("UnknownIssuer")
             && e.to_string().contains("--ca-file"),
         "{e}"
