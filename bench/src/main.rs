@@ -337,11 +337,26 @@ async fn tls_vs_http(env: &Env) -> anyhow::Result<()> {
     warm(&http, s, &make).await;
     warm(&https, s, &make).await;
     let (mut http_rps, mut https_rps) = (Vec::new(), Vec::new());
+    // Server CPU microseconds per answered request, per round.
+    let (mut http_cpu, mut https_cpu) = (Vec::new(), Vec::new());
+    let cpu_per_request = |before: Duration, ok: u64| {
+        (server.cpu_time() - before).as_secs_f64() * 1e6 / ok.max(1) as f64
+    };
     for round in 1..=2 {
+        let before = server.cpu_time();
         let plain = load::run(&http, s, make.clone()).await;
-        println!("http  {round}   {plain}");
+        http_cpu.push(cpu_per_request(before, plain.ok));
+        println!(
+            "http  {round}   {plain}   server CPU {:.0} µs/req",
+            http_cpu[round - 1]
+        );
+        let before = server.cpu_time();
         let secure = load::run(&https, s, make.clone()).await;
-        println!("https {round}   {secure}");
+        https_cpu.push(cpu_per_request(before, secure.ok));
+        println!(
+            "https {round}   {secure}   server CPU {:.0} µs/req",
+            https_cpu[round - 1]
+        );
         http_rps.push(plain.ok_throughput());
         https_rps.push(secure.ok_throughput());
     }
@@ -352,6 +367,12 @@ async fn tls_vs_http(env: &Env) -> anyhow::Result<()> {
         mean(&https_rps) / mean(&http_rps),
         mean(&https_rps),
         mean(&http_rps)
+    );
+    println!(
+        "https/http server CPU per request: {:.2} ({:.0} vs {:.0} µs)",
+        mean(&https_cpu) / mean(&http_cpu),
+        mean(&https_cpu),
+        mean(&http_cpu)
     );
     Ok(())
 }

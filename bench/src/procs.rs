@@ -44,6 +44,31 @@ impl Proc {
         (field("VmRSS:"), field("VmHWM:"))
     }
 
+    /// CPU time the process has used so far (user + system, `/proc/<pid>/stat`). On a shared
+    /// machine this is the steadier measure of cost: other load slows the wall clock, not the
+    /// work one request takes.
+    pub fn cpu_time(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // Fields after the command name (which may contain spaces) start at state, field 3;
+        // utime and stime are fields 14 and 15, in clock ticks.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let field = |n: usize| -> u64 {
+            after
+                .split_whitespace()
+                .nth(n - 3)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .and_then(|t| u64::try_from(t).ok())
+            .unwrap_or(100)
+            .max(1);
+        Duration::from_micros((field(14) + field(15)) * 1_000_000 / ticks)
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
