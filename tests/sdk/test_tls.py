@@ -1,7 +1,8 @@
 """HTTPS (issue 20): the official SDKs over TLS against `vpngw serve --tls self-signed`, trusting the
 generated CA the ways docs/sdk.md shows; `alibabacloud_credentials`' RAM-role provider, whose AssumeRole
 call is hard-coded to https; RAM's `acs:SecureTransport` on the HTTPS and the plain-HTTP listener of
-one server; the Node SDK; and the certificate reloaded under load without a failed request.
+one server; the Node SDK; HTTP/2 and HTTP/1.1 chosen by ALPN (curl); and the certificate reloaded under
+load without a failed request.
 (Start-up errors for bad files, plain HTTP on the HTTPS port and vpngw's own clients:
 crates/server/tests/tls.rs.)"""
 
@@ -202,6 +203,29 @@ def test_node_sdk_over_https(tls_server):
     assert answer["described"] == answer["created"]
     # Without NODE_EXTRA_CA_CERTS node refuses the server.
     assert "certificate" in answer["untrusted"], answer
+
+
+def curl(server: VpngwServer, *args: str) -> tuple[str, str]:
+    """(body, HTTP version) of one curl request to the HTTPS listener, trusting its CA."""
+    out = subprocess.run(
+        ["curl", "-sS", "--cacert", str(server.tls_ca), "-w", "\n%{http_version}", *args],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert out.returncode == 0, out.stderr
+    body, _, version = out.stdout.rpartition("\n")
+    return body, version
+
+
+def test_http2_and_http11_by_alpn(tls_server):
+    base = f"https://{tls_server.endpoint}"
+    assert curl(tls_server, "--http2", f"{base}/healthz")[1] == "2"
+    assert curl(tls_server, "--http1.1", f"{base}/healthz")[1] == "1.1"
+    # The RPC API over HTTP/2: an unsigned call gets the cloud's error document, as over HTTP/1.1.
+    for flag, want in (("--http2", "2"), ("--http1.1", "1.1")):
+        body, version = curl(tls_server, flag, "-X", "POST", f"{base}/?Action=DescribeRegions&Version=2016-04-28")
+        assert version == want
+        answer = json.loads(body)
+        assert answer["Code"] and answer["RequestId"], answer
 
 
 # ---------------------------------------------------------------- reload
