@@ -126,9 +126,9 @@ pub struct Management {
     reader: BufReader<OwnedReadHalf>,
     writer: OwnedWriteHalf,
     log: Vec<LogLine>,
-    /// The start of a line not complete yet (a read that timed out keeps
-    /// what it read here).
-    partial: String,
+    /// Bytes read but not yet returned as a line (the start of a line not
+    /// complete yet, or lines after it).
+    partial: Vec<u8>,
 }
 
 impl Management {
@@ -141,27 +141,46 @@ impl Management {
                     path: path.display().to_string(),
                     source,
                 })?;
-        let (r, w) = stream.into_split();
-        let mut m = Management {
-            reader: BufReader::new(r),
-            writer: w,
-            log: Vec::new(),
-            partial: String::new(),
-        };
+        let mut m = Management::over(stream);
         m.command("log on").await?;
         Ok(m)
     }
 
+    fn over(stream: UnixStream) -> Management {
+        let (r, w) = stream.into_split();
+        Management {
+            reader: BufReader::new(r),
+            writer: w,
+            log: Vec::new(),
+            partial: Vec::new(),
+        }
+    }
+
     /// The next line, or `None` when none is complete within `wait`.
+    ///
+    /// Bytes are moved from the socket into `partial` with `fill_buf` and
+    /// `consume`, which lose nothing when the wait times out (tokio's
+    /// `read_line` drops what it read when cancelled: a log line, or an
+    /// answer's `END`, would be lost).
     async fn next_line(&mut self, wait: Duration) -> Result<Option<String>, ManagementError> {
-        match tokio::time::timeout(wait, self.reader.read_line(&mut self.partial)).await {
-            Err(_) => Ok(None),
-            Ok(Ok(0)) => Err(ManagementError::Closed),
-            Ok(Ok(_)) => {
-                let line = std::mem::take(&mut self.partial);
-                Ok(Some(line.trim_end_matches(['\r', '\n']).to_owned()))
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.partial.drain(..=end).collect();
+                let line = String::from_utf8_lossy(&line);
+                return Ok(Some(line.trim_end_matches(['\r', '\n']).to_owned()));
             }
-            Ok(Err(e)) => Err(e.into()),
+            let chunk = match tokio::time::timeout_at(deadline, self.reader.fill_buf()).await {
+                Err(_) => return Ok(None),
+                Ok(Err(e)) => return Err(e.into()),
+                Ok(Ok(chunk)) => chunk,
+            };
+            if chunk.is_empty() {
+                return Err(ManagementError::Closed);
+            }
+            let n = chunk.len();
+            self.partial.extend_from_slice(chunk);
+            self.reader.consume(n);
         }
     }
 
@@ -234,6 +253,45 @@ impl Management {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_line_cut_by_a_timeout_is_kept_whole() {
+        let (ours, mut theirs) = UnixStream::pair().expect("socket pair");
+        let mut m = Management::over(ours);
+        theirs
+            .write_all(b">LOG:1767225600,I,first\r\n>LOG:17672")
+            .await
+            .expect("write");
+        assert_eq!(
+            m.next_line(Duration::ZERO).await.expect("read").as_deref(),
+            Some(">LOG:1767225600,I,first")
+        );
+        // Half a line: nothing yet, and nothing lost.
+        assert_eq!(
+            m.next_line(Duration::from_millis(20)).await.expect("read"),
+            None
+        );
+        theirs
+            .write_all(b"25601,I,second\r\nEND\r\n")
+            .await
+            .expect("write");
+        assert_eq!(
+            m.next_line(Duration::from_secs(1))
+                .await
+                .expect("read")
+                .as_deref(),
+            Some(">LOG:1767225601,I,second")
+        );
+        assert_eq!(
+            m.next_line(Duration::ZERO).await.expect("read").as_deref(),
+            Some("END")
+        );
+        drop(theirs);
+        assert!(matches!(
+            m.next_line(Duration::from_secs(1)).await,
+            Err(ManagementError::Closed)
+        ));
+    }
 
     #[test]
     fn parses_status_and_log_lines() {

@@ -324,12 +324,20 @@ impl Reporter {
         }
         for chunk in chunks {
             let take = self.events.len().min(MAX_EVENTS);
+            let events = self.events[..take].to_vec();
+            // The control plane files an SSL server's log lines only with a
+            // measurement of that server (it checks the server is this
+            // gateway's): lines that come while nothing else changed carry
+            // the latest one again.
+            if ssl.is_none() && events.iter().any(|e| !e.ssl_vpn_server_id.is_empty()) {
+                ssl = self.ssl.latest.clone();
+            }
             let report = DataplaneReport {
                 agent: self.agent.clone(),
                 backend: self.backend.to_owned(),
                 measured_at: epoch_ms(SystemTime::now()),
                 connections: chunk.to_vec(),
-                events: self.events[..take].to_vec(),
+                events,
                 ssl_vpn_servers: ssl.take().into_iter().collect(),
             };
             match self.send(&report).await {
