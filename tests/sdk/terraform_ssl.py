@@ -1,6 +1,8 @@
 """Terraform's SSL-VPN resources replayed: alicloud_ssl_vpn_server and alicloud_ssl_vpn_client_cert
 (alicloud/resource_alicloud_ssl_vpn_{server,client_cert}.go, service_alicloud_vpn_gateway.go,
-extension_vpn.go, common.go at 81c43b67), on the harness of terraform.py.
+extension_vpn.go, common.go at 81c43b67), and their data sources alicloud_ssl_vpn_servers and
+alicloud_ssl_vpn_client_certs (data_source_alicloud_ssl_vpn_{servers,client_certs}.go), on the
+harness of terraform.py.
 
 Unlike the IPsec resources these use the older Go SDK (`vpc.CreateXxxRequest` +
 `WithVpcClient`): every parameter goes in the query, the body is empty, the ClientToken is built
@@ -12,6 +14,7 @@ the provider's own loops (WaitForSslVpnServer / WaitForSslVpnClientCert: Default
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -181,3 +184,74 @@ class SslVpnClientCert(Resource):
                 raise
         _wait(self.tf, self.describe, lambda o: False, deleted=True)
         self.id = None
+
+
+# ---- data sources ------------------------------------------------------------------------------
+# data_source_alicloud_ssl_vpn_{servers,client_certs}.go: one DescribeSslVpn* call per page
+# (PageSizeLarge = 50, PageNumber from 1) without a retry loop, until a page is empty or shorter
+# than 50; then `ids` and `name_regex` filter in the provider, and the attributes are mapped.
+
+PAGE_SIZE_LARGE = 50
+
+
+def timestamp_to_str(ms: int) -> str:
+    """TimestampToStr: seconds of the millisecond value, as 2006-01-02T15:04:05Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
+
+
+def _read_pages(tf: Provider, action: str, query: dict, outer: str, inner: str) -> list[dict]:
+    query = {"RegionId": tf.region, "PageSize": PAGE_SIZE_LARGE, "PageNumber": 1, **query}
+    items: list[dict] = []
+    while True:
+        answer = tf.rpc_post(action, query, {})
+        page = (answer.get(outer) or {}).get(inner) or []
+        if not page:
+            break
+        items.extend(page)
+        if len(page) < PAGE_SIZE_LARGE:
+            break
+        query["PageNumber"] += 1
+    return items
+
+
+def _filter(items: list[dict], id_key: str, ids: list[str] | None, name_regex: str | None) -> list[dict]:
+    wanted = {i.strip() for i in ids or [] if i is not None}
+    pattern = re.compile(name_regex) if name_regex else None
+    return [
+        i for i in items
+        # Go's regexp.MatchString: a match anywhere in the name.
+        if (pattern is None or pattern.search(i.get("Name") or ""))
+        and (not wanted or i.get(id_key) in wanted)
+    ]
+
+
+def data_ssl_vpn_servers(tf: Provider, *, vpn_gateway_id: str | None = None, ids: list[str] | None = None,
+                         name_regex: str | None = None) -> dict:
+    """data "alicloud_ssl_vpn_servers": the state it sets (ids, names, servers)."""
+    query = {"VpnGatewayId": vpn_gateway_id} if vpn_gateway_id else {}
+    items = _read_pages(tf, "DescribeSslVpnServers", query, "SslVpnServers", "SslVpnServer")
+    servers = [
+        {
+            "id": s["SslVpnServerId"], "vpn_gateway_id": s["VpnGatewayId"], "local_subnet": s["LocalSubnet"],
+            "name": s["Name"], "client_ip_pool": s["ClientIpPool"], "create_time": timestamp_to_str(s["CreateTime"]),
+            "cipher": s["Cipher"], "proto": s["Proto"], "port": s["Port"], "compress": s["Compress"],
+            "connections": s["Connections"], "max_connections": s["MaxConnections"], "internet_ip": s["InternetIp"],
+        }
+        for s in _filter(items, "SslVpnServerId", ids, name_regex)
+    ]
+    return {"ids": [s["id"] for s in servers], "names": [s["name"] for s in servers], "servers": servers}
+
+
+def data_ssl_vpn_client_certs(tf: Provider, *, ssl_vpn_server_id: str | None = None, ids: list[str] | None = None,
+                              name_regex: str | None = None) -> dict:
+    """data "alicloud_ssl_vpn_client_certs": the state it sets (ids, names, certs)."""
+    query = {"SslVpnServerId": ssl_vpn_server_id} if ssl_vpn_server_id else {}
+    items = _read_pages(tf, "DescribeSslVpnClientCerts", query, "SslVpnClientCertKeys", "SslVpnClientCertKey")
+    certs = [
+        {
+            "ssl_vpn_server_id": c["SslVpnServerId"], "id": c["SslVpnClientCertId"], "name": c["Name"],
+            "end_time": c["EndTime"], "create_time": timestamp_to_str(c["CreateTime"]), "status": c["Status"],
+        }
+        for c in _filter(items, "SslVpnClientCertId", ids, name_regex)
+    ]
+    return {"ids": [c["id"] for c in certs], "names": [c["name"] for c in certs], "certs": certs}

@@ -1,5 +1,5 @@
-"""Terraform's alicloud_ssl_vpn_server and alicloud_ssl_vpn_client_cert replayed call for call
-(terraform_ssl.py) against the server of test_terraform.py, which keeps a gateway `updating` for
+"""Terraform's alicloud_ssl_vpn_server and alicloud_ssl_vpn_client_cert, and the data sources
+alicloud_ssl_vpn_servers and alicloud_ssl_vpn_client_certs, replayed call for call (terraform_ssl.py) against the server of test_terraform.py, which keeps a gateway `updating` for
 a while after each change, so the provider meets `VpnGateway.Configuring` and retries."""
 
 from __future__ import annotations
@@ -8,7 +8,14 @@ from alibabacloud_vpc20160428 import models as m
 
 from helpers import REGION, create_gateway, wait_gateway_active
 from terraform import Provider, check_types
-from terraform_ssl import SslVpnClientCert, SslVpnServer
+from terraform_ssl import (
+    PAGE_SIZE_LARGE,
+    SslVpnClientCert,
+    SslVpnServer,
+    data_ssl_vpn_client_certs,
+    data_ssl_vpn_servers,
+    timestamp_to_str,
+)
 from test_terraform import console, tf, tf_server  # noqa: F401  (the shared server and clients)
 
 SERVER_TYPES = {
@@ -94,3 +101,62 @@ def test_ssl_vpn_server_and_client_cert(tf: Provider, console):  # noqa: F811
     assert [c for c in tf.since(mark) if c.action == "DeleteSslVpnServer"][-1].status == 200
     describe = [c for c in tf.since(mark) if c.action == "DescribeSslVpnServers"][-1]
     assert describe.status == 200 and describe.answer["SslVpnServers"]["SslVpnServer"] == []
+
+
+CERT_KEY_TYPES = {
+    "SslVpnClientCertId": str, "SslVpnServerId": str, "Name": str, "Status": str, "CreateTime": int,
+    "EndTime": int, "RegionId": str,
+}
+
+
+def test_ssl_vpn_data_sources(tf: Provider, console):  # noqa: F811
+    gws = [create_gateway(console, enable_ssl=True, ssl_connections=5) for _ in range(2)]
+    servers = []
+    for i, gw in enumerate(gws):
+        wait_gateway_active(console, gw)
+        servers.append(console.create_ssl_vpn_server(m.CreateSslVpnServerRequest(
+            region_id=REGION, vpn_gateway_id=gw, name=f"tf-ds-{i}", client_ip_pool=f"192.168.{200 + i}.0/24",
+            local_subnet="172.16.0.0/21")).body.ssl_vpn_server_id)
+
+    # alicloud_ssl_vpn_servers by gateway: one page, the provider's mapping.
+    mark = tf.mark()
+    state = data_ssl_vpn_servers(tf, vpn_gateway_id=gws[0])
+    call = tf.since(mark)
+    assert [c.action for c in call] == ["DescribeSslVpnServers"]
+    assert {k: call[0].query[k] for k in ("PageSize", "PageNumber", "VpnGatewayId")} == {
+        "PageSize": "50", "PageNumber": "1", "VpnGatewayId": gws[0]}
+    check_types(call[0].answer["SslVpnServers"]["SslVpnServer"][0], SERVER_TYPES)
+    assert state["ids"] == [servers[0]] and state["names"] == ["tf-ds-0"]
+    s = state["servers"][0]
+    assert (s["vpn_gateway_id"], s["client_ip_pool"], s["local_subnet"]) == (gws[0], "192.168.200.0/24", "172.16.0.0/21")
+    assert (s["proto"], s["port"], s["cipher"], s["compress"]) == ("TCP", 1194, "AES-128-CBC", False)  # the defaults
+    assert (s["connections"], s["max_connections"]) == (0, 5) and s["internet_ip"]
+    raw = call[0].answer["SslVpnServers"]["SslVpnServer"][0]
+    assert s["create_time"] == timestamp_to_str(raw["CreateTime"]) and s["create_time"].endswith("Z")
+    # The whole region, then filtered in the provider by ids and by name_regex.
+    assert set(servers) <= set(data_ssl_vpn_servers(tf)["ids"])
+    assert data_ssl_vpn_servers(tf, ids=[servers[1]])["names"] == ["tf-ds-1"]
+    assert sorted(data_ssl_vpn_servers(tf, name_regex="^tf-ds-[01]$")["ids"]) == sorted(servers)
+    assert data_ssl_vpn_servers(tf, vpn_gateway_id=gws[1], name_regex="nothing") == {"ids": [], "names": [], "servers": []}
+
+    # alicloud_ssl_vpn_client_certs over two pages: 50, then the rest.
+    wait_gateway_active(console, gws[0])
+    certs = [
+        console.create_ssl_vpn_client_cert(m.CreateSslVpnClientCertRequest(
+            region_id=REGION, ssl_vpn_server_id=servers[0], name=f"tf-ds-cert-{i}")).body.ssl_vpn_client_cert_id
+        for i in range(PAGE_SIZE_LARGE + 1)
+    ]
+    mark = tf.mark()
+    state = data_ssl_vpn_client_certs(tf, ssl_vpn_server_id=servers[0])
+    calls = tf.since(mark)
+    assert [(c.action, c.query["PageNumber"], c.query["SslVpnServerId"]) for c in calls] == [
+        ("DescribeSslVpnClientCerts", "1", servers[0]), ("DescribeSslVpnClientCerts", "2", servers[0])]
+    assert [len(c.answer["SslVpnClientCertKeys"]["SslVpnClientCertKey"]) for c in calls] == [PAGE_SIZE_LARGE, 1]
+    check_types(calls[0].answer["SslVpnClientCertKeys"]["SslVpnClientCertKey"][0], CERT_KEY_TYPES)
+    assert sorted(state["ids"]) == sorted(certs)
+    assert all(c["ssl_vpn_server_id"] == servers[0] and c["status"] == "normal" and c["end_time"] > 0
+               for c in state["certs"])
+    assert data_ssl_vpn_client_certs(tf, ids=[certs[7]], ssl_vpn_server_id=servers[0])["names"] == ["tf-ds-cert-7"]
+    assert sorted(data_ssl_vpn_client_certs(tf, name_regex="cert-5[0-9]$")["ids"]) == sorted([certs[50]])
+    # Another server's certificates are not listed under this one.
+    assert data_ssl_vpn_client_certs(tf, ssl_vpn_server_id=servers[1])["ids"] == []
