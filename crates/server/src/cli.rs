@@ -185,24 +185,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account { command } => crate::account::run(command).await,
         Command::Agent(args) => crate::agent::run(args).await,
         Command::Lab(args) => crate::lab::run(args).await,
-        Command::Vpc(a) => {
-            exit_with(crate::cloud::run(crate::cloud::CloudProduct::Vpc, &a.action, &a.rest).await?)
-        }
-        Command::Ram(a) => {
-            exit_with(crate::cloud::run(crate::cloud::CloudProduct::Ram, &a.action, &a.rest).await?)
-        }
-        Command::Sts(a) => {
-            exit_with(crate::cloud::run(crate::cloud::CloudProduct::Sts, &a.action, &a.rest).await?)
-        }
-        Command::Reset(a) => exit_with(
-            crate::cloud::run(crate::cloud::CloudProduct::Vpngw, "ResetState", &a.rest).await?,
-        ),
+        Command::Vpc(a) => call(crate::cloud::CloudProduct::Vpc, &a.action, &a.rest).await,
+        Command::Ram(a) => call(crate::cloud::CloudProduct::Ram, &a.action, &a.rest).await,
+        Command::Sts(a) => call(crate::cloud::CloudProduct::Sts, &a.action, &a.rest).await,
+        Command::Reset(a) => call(crate::cloud::CloudProduct::Vpngw, "ResetState", &a.rest).await,
         Command::Configure(a) => crate::cloud::configure(a),
         Command::Audit(a) => crate::audit_cmd::run(a).await,
         Command::Completion { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "vpngw", &mut std::io::stdout());
             Ok(())
+        }
+    }
+}
+
+/// `vpngw vpc|ram|sts …`: a usage error (a parameter the operation does not
+/// take, a waiter that timed out) is one `ERROR: …` line and exit status 1,
+/// like an API error, never a backtrace.
+async fn call(
+    product: crate::cloud::CloudProduct,
+    action: &str,
+    rest: &[String],
+) -> anyhow::Result<()> {
+    match crate::cloud::run(product, action, rest).await {
+        Ok(code) => exit_with(code),
+        Err(e) => {
+            eprintln!("ERROR: {e:#}");
+            exit_with(1)
         }
     }
 }

@@ -14,6 +14,7 @@ mod listen;
 mod logging;
 mod metrics;
 mod serve;
+mod table;
 mod text;
 mod tls;
 
