@@ -178,8 +178,10 @@ class RawClient:
         access_key_id: str | None = None,
         secret: str | None = None,
         tamper_signature: bool = False,
+        unsigned_headers: dict[str, str] | None = None,
     ) -> RawResponse:
-        """A V3 (ACS3-HMAC-SHA256) request with business parameters in the query."""
+        """A V3 (ACS3-HMAC-SHA256) request with business parameters in the query
+        (`unsigned_headers` are sent besides, outside the signature)."""
         query = {k: str(v) for k, v in (params or {}).items()}
         body = b""
         headers = {
@@ -198,6 +200,7 @@ class RawClient:
             f"ACS3-HMAC-SHA256 Credential={access_key_id or self.access_key_id},"
             f"SignedHeaders={signed},Signature={sig}"
         )
+        headers.update(unsigned_headers or {})
         target = "/"
         if query:
             target += "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)

@@ -214,6 +214,9 @@ impl Service {
         let caller = auth::authenticate(&self.inner, req, now)
             .await
             .map_err(fail)?;
+        let span = tracing::Span::current();
+        span.record("account", caller.account_id.as_str());
+        span.record("principal", caller.principal.as_str());
         // Over its rate an account is refused before any work is done.
         if let Some(limiter) = &self.inner.limiter
             && !limiter.admit(&caller.account_id, std::time::Instant::now())
@@ -224,6 +227,9 @@ impl Service {
         let audited = std::sync::atomic::AtomicBool::new(false);
         let result = async {
             let region = param_check::check(def, req.params())?;
+            if let Some(r) = &region {
+                tracing::Span::current().record("region", r.id);
+            }
             authz::authorize(
                 &self.inner,
                 def,

@@ -122,29 +122,62 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(&json(e))?);
             }
         }
-        "table" => {
-            println!(
-                "{:<24} {:<18} {:<22} {:<28} {:<32} RESULT",
-                "TIME", "ACCOUNT", "PRINCIPAL (KEY)", "ACTION", "RESOURCES"
-            );
-            // Every field may carry what a caller sent (ids, names, the
-            // action): control characters are escaped, so that no entry can
-            // print as another or hide one (#13).
-            for e in &events {
-                println!(
-                    "{:<24} {:<18} {:<22} {:<28} {:<32} {}",
-                    rfc3339(e.time_ms),
-                    printable(&e.account_id),
-                    printable(&format!("{} ({})", e.principal, e.access_key_id)),
-                    printable(&format!("{}:{}", e.product, e.action)),
-                    printable(&e.resource_ids.join(",")),
-                    printable(e.code.as_deref().unwrap_or("OK"))
-                );
-            }
-        }
+        "table" => print!("{}", table(&events)),
         other => bail!("--output is table or json, not {other:?}"),
     }
     Ok(())
+}
+
+/// A resource id's type: what comes before its first `-` (`vpn`, `cgw`,
+/// `vco`), or the whole of a RAM name.
+fn id_type(id: &str) -> &str {
+    id.split_once('-').map_or(id, |(t, _)| t)
+}
+
+/// The events as aligned columns (widths from the data, whatever a
+/// principal's or an address's length); each event's resources grouped by
+/// type.
+fn table(events: &[AuditEvent]) -> String {
+    let header: Vec<String> = [
+        "TIME",
+        "ACCOUNT",
+        "PRINCIPAL (KEY)",
+        "SOURCE IP",
+        "REGION",
+        "ACTION",
+        "RESOURCES",
+        "RESULT",
+    ]
+    .map(String::from)
+    .into();
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            let mut ids: Vec<&str> = e.resource_ids.iter().map(String::as_str).collect();
+            ids.sort_by(|a, b| id_type(a).cmp(id_type(b)).then(a.cmp(b)));
+            [
+                rfc3339(e.time_ms),
+                e.account_id.clone(),
+                format!("{} ({})", e.principal, e.access_key_id),
+                e.source_ip.clone().unwrap_or_else(|| "-".into()),
+                e.region_id.clone().unwrap_or_else(|| "-".into()),
+                format!("{}:{}", e.product, e.action),
+                if ids.is_empty() {
+                    "-".into()
+                } else {
+                    ids.join(",")
+                },
+                e.code.clone().unwrap_or_else(|| "OK".into()),
+            ]
+            .iter()
+            // Every field may carry what a caller sent (ids, names, the
+            // action): control characters are escaped, so that no entry can
+            // print as another or hide one (#13).
+            .map(|c| printable(c).into_owned())
+            .collect()
+        })
+        .collect();
+    crate::table::render(&header, &rows, "  ", false)
 }
 
 fn json(e: &AuditEvent) -> serde_json::Value {

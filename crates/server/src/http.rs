@@ -5,7 +5,7 @@ use axum::{
     body::Bytes,
     extract::{Request, State},
     http::{HeaderValue, StatusCode, header},
-    response::Response,
+    response::{IntoResponse, Response},
     routing::get,
 };
 use std::sync::{
@@ -131,9 +131,31 @@ async fn read_body(
     Ok(Bytes::from(buf))
 }
 
+/// The header the web console sets on the reads of its periodic refresh:
+/// their `answered` lines are logged at debug, not info, so that an open
+/// console does not fill the log. Writes and errors stay at info, whoever
+/// sets the header.
+pub const CONSOLE_POLL_HEADER: &str = "x-vpngw-console-poll";
+
+/// A browser opening the server's address (`GET /`, no parameters, asking
+/// for HTML) is sent to the console instead of a `MissingSignature` error.
+fn is_browser_visit(parts: &http::request::Parts) -> bool {
+    parts.method == http::Method::GET
+        && parts.uri.path() == "/"
+        && parts.uri.query().is_none_or(str::is_empty)
+        && parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"))
+}
+
 /// Every other request is an RPC call: the API lives at `/` for any Host.
 async fn rpc(State(state): State<AppState>, request: Request, limits: BodyLimits) -> Response {
     let (parts, body) = request.into_parts();
+    if state.console && is_browser_visit(&parts) {
+        return axum::response::Redirect::to("/console/").into_response();
+    }
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -183,13 +205,22 @@ async fn rpc(State(state): State<AppState>, request: Request, limits: BodyLimits
         peer: transport.map(|t| t.peer.ip()),
         secure_transport: transport.is_some_and(|t| t.tls),
     };
-    // Every line logged while answering carries RequestId and Action: the
-    // pipeline fills in the span's fields as soon as it knows them.
+    // Every line logged while answering carries RequestId, Action, the
+    // caller and the source address: the pipeline fills in the span's
+    // fields as soon as it knows them.
     let span = tracing::info_span!(
         "request",
         request_id = tracing::field::Empty,
-        action = tracing::field::Empty
+        action = tracing::field::Empty,
+        account = tracing::field::Empty,
+        principal = tracing::field::Empty,
+        region = tracing::field::Empty,
+        source_ip = tracing::field::Empty,
     );
+    if let Some(ip) = info.peer {
+        span.record("source_ip", tracing::field::display(ip));
+    }
+    let console_poll = parts.headers.contains_key(CONSOLE_POLL_HEADER);
     let started = std::time::Instant::now();
     let (encoded, outcome) = state
         .service
@@ -198,13 +229,17 @@ async fn rpc(State(state): State<AppState>, request: Request, limits: BodyLimits
         .await;
     let elapsed = started.elapsed();
     vpngw_api::telemetry::request(&outcome.action, outcome.code.as_deref(), elapsed);
+    let code = outcome.code.as_deref().unwrap_or("OK");
+    let elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
     span.in_scope(|| {
-        tracing::info!(
-            code = outcome.code.as_deref().unwrap_or(""),
-            status = encoded.status,
-            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
-            "answered"
-        )
+        let read = ["Describe", "List", "Get"]
+            .iter()
+            .any(|p| outcome.action.starts_with(p));
+        if console_poll && read && outcome.code.is_none() {
+            tracing::debug!(code, status = encoded.status, elapsed_us, "answered");
+        } else {
+            tracing::info!(code, status = encoded.status, elapsed_us, "answered");
+        }
     });
     encoded_response(encoded, &outcome)
 }
@@ -223,8 +258,13 @@ fn refusal(
         body: &[],
     };
     let (encoded, outcome) = state.service.refuse(&raw, err);
+    let source_ip = parts
+        .extensions
+        .get::<crate::listen::Transport>()
+        .map(|t| t.peer.ip());
     tracing::info!(
         request_id = %outcome.request_id,
+        source_ip = source_ip.map(tracing::field::display),
         code = %err.code,
         status = encoded.status,
         "refused"

@@ -2,9 +2,16 @@
 //!
 //! Counters and histograms are recorded where things happen (the HTTP edge
 //! for requests, the store for its operations, the API for agent reports,
-//! see `vpngw_api::telemetry`); gauges of resources by status are read from
-//! the store at each scrape, so they are right even after a restart and
-//! across replicas.
+//! see `vpngw_api::telemetry`); counters whose labels are known start at 0.
+//! Gauges of resources by status are read from the store at each scrape, so
+//! they are right even after a restart and across replicas; so are the
+//! per-connection and per-tunnel gauges ([`resources`]). `process_*` come
+//! from `metrics-process`, `vpngw_build_info` is set once. Families are
+//! written sorted by name ([`exposition`]); docs/operations.md documents
+//! every one (a test holds the two together).
+
+pub mod exposition;
+pub mod resources;
 
 use std::{
     collections::BTreeSet,
@@ -50,13 +57,6 @@ const GAUGES: &[(&str, &str, Kind, CountBy, &str)] = &[
         CountBy::Status,
         "status",
     ),
-    (
-        "vpngw_customer_gateways",
-        "customer gateways",
-        Kind::CustomerGateway,
-        CountBy::Status,
-        "status",
-    ),
 ];
 
 /// A gauge's name, label name and label value.
@@ -65,6 +65,7 @@ type GaugeSeries = (&'static str, &'static str, String);
 #[derive(Clone)]
 pub struct Metrics {
     handle: PrometheusHandle,
+    process: Arc<metrics_process::Collector>,
     /// Gauge label values seen before: set to 0 when they disappear.
     seen: Arc<Mutex<BTreeSet<GaugeSeries>>>,
 }
@@ -120,29 +121,64 @@ impl Metrics {
             "vpngw_agent_last_report_timestamp_seconds",
             "when the last data plane agent report arrived"
         );
+        metrics::describe_gauge!(
+            "vpngw_customer_gateways",
+            "customer gateways (all accounts and regions)"
+        );
+        metrics::describe_counter!(
+            "vpngw_audit_failures_total",
+            "audit events that could not be written (the write they describe was answered anyway)"
+        );
+        metrics::describe_gauge!(
+            "vpngw_build_info",
+            "always 1; the version of this vpngw in the label"
+        );
+        metrics::gauge!("vpngw_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+        // Counters whose label values are known exist from the start, at 0,
+        // so that rate() and alerts see them before the first event.
+        metrics::counter!("vpngw_agent_reports_total").absolute(0);
+        for result in ["accepted", "stale", "unknown"] {
+            metrics::counter!("vpngw_agent_report_connections_total", "result" => result)
+                .absolute(0);
+        }
+        metrics::counter!("vpngw_audit_failures_total").absolute(0);
+        let process = metrics_process::Collector::default();
+        process.describe();
         Ok(Metrics {
             handle,
+            process: Arc::new(process),
             seen: Arc::default(),
         })
     }
 
     async fn refresh_gauges(&self, store: &dyn vpngw_store::Store) {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let now_ms = now_ms();
         let mut current = BTreeSet::new();
         let mut values = Vec::new();
         for (name, _, kind, by, label) in GAUGES {
             match store.count_by(*kind, *by, now_ms).await {
                 Ok(counts) => {
                     for (value, n) in counts {
+                        // A record without the field: never an empty label.
+                        let value = if value.is_empty() {
+                            "unknown".to_owned()
+                        } else {
+                            value
+                        };
                         current.insert((*name, *label, value.clone()));
                         values.push((*name, *label, value, n));
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, metric = name, "counting for /metrics"),
             }
+        }
+        match store
+            .count_by(Kind::CustomerGateway, CountBy::Status, now_ms)
+            .await
+        {
+            Ok(counts) => metrics::gauge!("vpngw_customer_gateways")
+                .set(counts.iter().map(|(_, n)| *n as f64).sum::<f64>()),
+            Err(e) => tracing::warn!(error = %e, "counting customer gateways for /metrics"),
         }
         let Ok(mut seen) = self.seen.lock() else {
             return;
@@ -161,14 +197,40 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
     let Some(m) = &state.metrics else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    m.refresh_gauges(&**state.service.store()).await;
+    let store = &**state.service.store();
+    m.refresh_gauges(store).await;
+    m.process.collect();
     m.handle.run_upkeep();
+    let mut text = m.handle.render();
+    match resources::render(store, now_ms()).await {
+        Ok(per_resource) => text.push_str(&per_resource),
+        Err(e) => tracing::warn!(error = %e, "listing connections for /metrics"),
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        m.handle.render(),
+        exposition::sorted(&text),
     )
         .into_response()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// `BgpStatus` of a connection (`id` = its own id) or of one of its tunnels,
+/// as DescribeVpnConnection answers it: nothing measures BGP sessions yet,
+/// so an enabled session reads `false`.
+pub fn bgp_status(c: &vpngw_model::VpnConnection, id: &str) -> String {
+    let enabled = if id == c.id {
+        c.bgp.enable
+    } else {
+        c.tunnels.iter().any(|t| t.id == id && t.bgp.enable)
+    };
+    if enabled { "false" } else { "" }.to_owned()
 }
