@@ -62,6 +62,7 @@ BLOCKS: dict[str, list[tuple[str, str]]] = {
     "docs/operations.md": [
         ("sh", "test_operations_backup_and_restore"),
         ("sh", "test_operations_backup_and_restore"),
+        ("text", "an example `answered` line, not a command (the observability tests check real ones)"),
         ("sh", "test_operations_audit"),
     ],
     "docs/postgresql.md": [
@@ -286,7 +287,8 @@ def test_cli_md_script(docs_server):
 
 @needs_sqlite
 def test_cli_md_configure(docs_server):
-    answers = "LTAIexample\nexample-secret\ncn-hangzhou\n\n"  # vpngw configure prompts
+    # vpngw configure prompts (id, secret, region, endpoint), then the StsToken profile's (with a token)
+    answers = "LTAIexample\nexample-secret\ncn-hangzhou\n\nSTS.example\nsts-secret\nsts-token\n\n\n"
     out = run_shell(docs_server, block("docs/cli.md", 1, "sh"), stdin=answers)
     assert re.search(r"^ci \*? *\| AK:\*\*\*ple +\| cn-shanghai", out, re.M), out
     profiles = json.loads((docs_server.workdir / "home/.vpngw/config.json").read_text())["profiles"]
@@ -300,7 +302,8 @@ def test_readme_tools(docs_server):
     answers = f"LTAIexample\nexample-secret\ncn-hangzhou\nhttp://{docs_server.endpoint}\n"
     out = run_shell(docs_server, block("README.md", 4, "sh"), stdin=answers)
     assert re.search(r"^VpnConnectionId +\| Status$", out, re.M), out
-    assert "Saved profile [default]" in out, out
+    # The current profile (`default`, or the last one test_cli_md_configure set in this HOME)
+    assert "Saved profile [" in out, out
     assert "CreateCustomerGateway" in out, out  # vpngw audit, from ./vpngw-data
     assert "vpngw_requests_total" in out, out  # curl /metrics
 
@@ -310,7 +313,7 @@ def test_operations_audit(docs_server):
     cgw = run_shell(docs_server, 'vpngw vpc CreateCustomerGateway --RegionId cn-hangzhou --IpAddress 203.0.113.77 '
                                  '--access-key-id LTAIexample --access-key-secret example-secret '
                                  '--output cols=CustomerGatewayId | tail -n 1').strip()
-    script = block("docs/operations.md", 2, "sh")
+    script = block("docs/operations.md", 3, "sh")
     assert "vco-bp1…" in script
     out = run_shell(docs_server, script.replace("vco-bp1…", cgw))
     assert cgw in out and "CreateCustomerGateway" in out, out

@@ -189,7 +189,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ram(a) => call(crate::cloud::CloudProduct::Ram, &a.action, &a.rest).await,
         Command::Sts(a) => call(crate::cloud::CloudProduct::Sts, &a.action, &a.rest).await,
         Command::Reset(a) => call(crate::cloud::CloudProduct::Vpngw, "ResetState", &a.rest).await,
-        Command::Configure(a) => crate::cloud::configure(a),
+        Command::Configure(a) => usage(crate::cloud::configure(a).map(|()| 0)),
         Command::Audit(a) => crate::audit_cmd::run(a).await,
         Command::Completion { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -199,7 +199,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// `vpngw vpc|ram|sts …`: a usage error (a parameter the operation does not
+/// `vpngw vpc|ram|sts|reset …` and `vpngw configure`: a usage error (a parameter the operation does not
 /// take, a waiter that timed out) is one `ERROR: …` line and exit status 1,
 /// like an API error, never a backtrace.
 async fn call(
@@ -207,7 +207,13 @@ async fn call(
     action: &str,
     rest: &[String],
 ) -> anyhow::Result<()> {
-    match crate::cloud::run(product, action, rest).await {
+    usage(crate::cloud::run(product, action, rest).await)
+}
+
+/// The exit of a CLI command: its code, or its error as one `ERROR: …` line
+/// and status 1.
+fn usage(result: anyhow::Result<i32>) -> anyhow::Result<()> {
+    match result {
         Ok(code) => exit_with(code),
         Err(e) => {
             eprintln!("ERROR: {e:#}");

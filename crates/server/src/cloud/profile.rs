@@ -3,7 +3,7 @@
 //! and `vpngw configure` (prompts, `set`, `get`, `list`, `switch`, `delete`).
 
 use std::{
-    io::{BufRead, Write},
+    io::{Read, Write},
     path::PathBuf,
 };
 
@@ -299,12 +299,10 @@ impl Profile {
 /// script piping too few lines, or `< /dev/null`), not a silent save.
 fn prompt(mut p: Profile, mode: &str) -> anyhow::Result<Profile> {
     println!("Configuring profile '{}' in {mode} mode...", p.name);
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
-    let mut ask = |label: &str, shown: String, current: &str| -> anyhow::Result<String> {
+    let ask = |label: &str, shown: String, current: &str| -> anyhow::Result<String> {
         print!("{label} [{shown}]: ");
         std::io::stdout().flush()?;
-        let Some(line) = lines.next().transpose()? else {
+        let Some(line) = read_answer()? else {
             println!();
             bail!(
                 "no answer for {label:?}: the input ended; nothing was saved \
@@ -332,6 +330,28 @@ fn prompt(mut p: Profile, mode: &str) -> anyhow::Result<Profile> {
     p.endpoint = ask("Endpoint", p.endpoint.clone(), &p.endpoint)?;
     println!();
     Ok(p)
+}
+
+/// One line of stdin, read a byte at a time from a duplicate of the
+/// descriptor (std's stdin reads ahead): a script that pipes the answers of
+/// several `vpngw configure` in a row leaves each its own lines. `None` at
+/// the end of the input.
+fn read_answer() -> anyhow::Result<Option<String>> {
+    use std::os::fd::AsFd;
+    let mut input = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        match input.read(&mut byte) {
+            Ok(0) if line.is_empty() => return Ok(None),
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => line.push(byte[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Some(String::from_utf8_lossy(&line).into_owned()))
 }
 
 fn list(file: &ConfigFile) {
