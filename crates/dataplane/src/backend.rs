@@ -13,10 +13,10 @@
 //!   rendered (sm3/sm4, bad subnets, …) get their error as a log line — the
 //!   same answers a control plane gives when no agent reports at all.
 //!
-//! The gateway's IPsec server (client-to-site) lives on the same charon:
-//! [`Dataplane::apply_ipsec_server`], [`Dataplane::ipsec_server_clients`],
-//! [`Dataplane::disconnect_ipsec_client`]; on the simulated data plane it is
-//! configured and nobody connects.
+//! The gateway's IPsec server (client-to-site) lives on the same charon but
+//! is its own component ([`crate::ipsec_server::plane`]): its events are not
+//! the tunnels' ([`StrongSwan`] leaves them out), and
+//! [`StrongSwan::ipsec_server`] gives it its own way to charon.
 //!
 //! The loop: [`Dataplane::apply`] the desired state (with the route
 //! children of the forwarding), [`Dataplane::ensure_up`], read
@@ -32,13 +32,9 @@ use std::time::{Duration, SystemTime};
 use crate::charon::{Charon, CharonConfig, CharonError, pid_alive, terminate_pid};
 use crate::crypto::HostCrypto;
 use crate::forwarding::Forwarding;
-use crate::ipsec_server::{
-    IpsecServerApplier, IpsecServerDesired, OnlineClient, RenderedServer, ServerApplied,
-    render_ipsec_server,
-};
+use crate::ipsec_server::{CharonServer, is_server_name};
 use crate::model::GatewayDesired;
 use crate::promotion::{self, Promoter, Promotion, Rule};
-use crate::render::TunnelErrorKind;
 use crate::render::{RenderOptions, RenderedTunnel, render_gateway};
 use crate::status::{DataplaneEvent, EventKind, TunnelStatus};
 use crate::vici::{Applier, ApplyReport, EventSubscription, Vici, ViciError};
@@ -103,20 +99,6 @@ pub trait Dataplane {
         &mut self,
         forwarding: &Forwarding,
     ) -> Result<ForwardingReport, BackendError>;
-
-    /// Converge the gateway's IPsec server (client-to-site; `None`: there
-    /// is none). Its log events come with the tunnels' from
-    /// [`Dataplane::take_events`], named by the server id.
-    async fn apply_ipsec_server(
-        &mut self,
-        desired: Option<&IpsecServerDesired>,
-    ) -> Result<ServerApplied, BackendError>;
-
-    /// The IPsec server's clients connected now.
-    async fn ipsec_server_clients(&mut self) -> Result<Vec<OnlineClient>, BackendError>;
-
-    /// End one client's session (`OnlineClient::ike_sa`).
-    async fn disconnect_ipsec_client(&mut self, ike_sa: u64) -> Result<(), BackendError>;
 }
 
 /// What [`Dataplane::apply_forwarding`] did.
@@ -136,7 +118,6 @@ pub struct ForwardingReport {
 pub struct Simulated {
     options: RenderOptions,
     loaded: BTreeMap<String, RenderedTunnel>,
-    ipsec_server: Option<RenderedServer>,
     events: Vec<DataplaneEvent>,
     forwarding: Forwarding,
 }
@@ -261,57 +242,11 @@ impl Dataplane for Simulated {
             rules_removed: before.difference(&after).count(),
         })
     }
+}
 
-    async fn apply_ipsec_server(
-        &mut self,
-        desired: Option<&IpsecServerDesired>,
-    ) -> Result<ServerApplied, BackendError> {
-        let mut applied = ServerApplied::default();
-        let wanted = match desired.map(|d| render_ipsec_server(d, &self.options)) {
-            Some(Ok(r)) => Some(r),
-            Some(Err(e)) => {
-                if let Some(d) = desired {
-                    self.events.push(log_event(&d.server_id, e.to_string()));
-                }
-                applied.error = Some(TunnelErrorKind::Render(e));
-                None
-            }
-            None => None,
-        };
-        if self.ipsec_server == wanted {
-            return Ok(applied);
-        }
-        if let Some(old) = self.ipsec_server.take() {
-            self.events.push(log_event(
-                &old.server_id,
-                format!(
-                    "IPsec server {} removed from the simulated data plane",
-                    old.server_id
-                ),
-            ));
-            applied.removed.push(old.server_id);
-        }
-        if let Some(new) = wanted {
-            self.events.push(log_event(
-                &new.server_id,
-                format!(
-                    "IPsec server {} configured on the simulated data plane: no client can connect without a real gateway",
-                    new.server_id
-                ),
-            ));
-            applied.loaded = Some(new.server_id.clone());
-            self.ipsec_server = Some(new);
-        }
-        Ok(applied)
-    }
-
-    async fn ipsec_server_clients(&mut self) -> Result<Vec<OnlineClient>, BackendError> {
-        Ok(Vec::new())
-    }
-
-    async fn disconnect_ipsec_client(&mut self, _ike_sa: u64) -> Result<(), BackendError> {
-        Ok(())
-    }
+/// Events of the tunnels (and of charon itself), not of the IPsec server.
+fn of_a_tunnel(e: &DataplaneEvent) -> bool {
+    !e.tunnel_id.as_deref().is_some_and(is_server_name)
 }
 
 // ---- strongSwan --------------------------------------------------------------
@@ -322,8 +257,6 @@ pub struct StrongSwan {
     config: CharonConfig,
     charon: Option<Charon>,
     applier: Applier,
-    /// The IPsec server, over the applier's vici connection.
-    server: IpsecServerApplier,
     events: Option<EventSubscription>,
     pending: Vec<DataplaneEvent>,
     max_log_level: i64,
@@ -383,7 +316,6 @@ impl StrongSwan {
             config,
             charon: Some(charon),
             applier: Applier::new(vici, options),
-            server: IpsecServerApplier::default(),
             events: Some(events),
             pending: Vec::new(),
             max_log_level,
@@ -427,6 +359,17 @@ impl StrongSwan {
         self.applier.set_options(options);
     }
 
+    /// The gateway's IPsec server on this charon: its own vici connection
+    /// and event subscription, rendering with this backend's options (what
+    /// charon can negotiate).
+    pub fn ipsec_server(&self) -> CharonServer {
+        CharonServer::new(
+            self.config.vici_socket(),
+            self.applier.options().clone(),
+            self.max_log_level,
+        )
+    }
+
     /// The charon configuration.
     pub fn config(&self) -> &CharonConfig {
         &self.config
@@ -466,7 +409,6 @@ impl StrongSwan {
         let vici = Vici::connect(&socket).await?;
         self.applier.reconnect(vici);
         self.read_host_crypto().await;
-        self.server.reset();
         self.events = Some(Vici::subscribe_events(&socket, self.max_log_level).await?);
         Ok(())
     }
@@ -592,7 +534,7 @@ impl Dataplane for StrongSwan {
     fn take_events(&mut self) -> Vec<DataplaneEvent> {
         let mut out = std::mem::take(&mut self.pending);
         if let Some(sub) = self.events.as_mut() {
-            out.extend(sub.drain());
+            out.extend(sub.drain().into_iter().filter(of_a_tunnel));
         }
         out
     }
@@ -602,17 +544,23 @@ impl Dataplane for StrongSwan {
             tokio::time::sleep(timeout).await;
             return false;
         };
-        match tokio::time::timeout(timeout, sub.next()).await {
-            Ok(Some(e)) => {
-                self.pending.push(e);
-                true
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, sub.next()).await {
+                Ok(Some(e)) if of_a_tunnel(&e) => {
+                    self.pending.push(e);
+                    return true;
+                }
+                // The IPsec server's clients coming and going are not the
+                // tunnels' business (its part has its own subscription).
+                Ok(Some(_)) => {}
+                // charon went away: the next call finds out and restarts it.
+                Ok(None) => {
+                    self.events = None;
+                    return true;
+                }
+                Err(_) => return false,
             }
-            // charon went away: the next call finds out and restarts it.
-            Ok(None) => {
-                self.events = None;
-                true
-            }
-            Err(_) => false,
         }
     }
 
@@ -694,27 +642,6 @@ impl Dataplane for StrongSwan {
         self.rules = Some(want);
         Ok(report)
     }
-
-    async fn apply_ipsec_server(
-        &mut self,
-        desired: Option<&IpsecServerDesired>,
-    ) -> Result<ServerApplied, BackendError> {
-        let r = self
-            .server
-            .apply(self.applier.vici(), self.applier.options(), desired)
-            .await;
-        self.checked(r).await
-    }
-
-    async fn ipsec_server_clients(&mut self) -> Result<Vec<OnlineClient>, BackendError> {
-        let r = self.server.clients(self.applier.vici()).await;
-        self.checked(r).await
-    }
-
-    async fn disconnect_ipsec_client(&mut self, ike_sa: u64) -> Result<(), BackendError> {
-        let r = self.server.disconnect(self.applier.vici(), ike_sa).await;
-        self.checked(r).await
-    }
 }
 
 #[cfg(test)]
@@ -788,34 +715,5 @@ mod tests {
         let r = s.apply_forwarding(&fw).await.expect("forwarding");
         assert_eq!((r.rules_added, r.rules_removed), (2, 0));
         assert_eq!(s.forwarding(), &fw);
-    }
-
-    #[tokio::test]
-    async fn simulated_ipsec_server_has_no_clients_and_says_so() {
-        let mut s = Simulated::new(RenderOptions::default());
-        let mut d = crate::ipsec_server::tests::desired();
-        let applied = s.apply_ipsec_server(Some(&d)).await.expect("apply");
-        assert_eq!(applied.loaded.as_deref(), Some("iss-1"));
-        assert!(
-            s.apply_ipsec_server(Some(&d))
-                .await
-                .expect("again")
-                .is_noop()
-        );
-        assert!(s.ipsec_server_clients().await.expect("clients").is_empty());
-        let ev = s.take_events();
-        assert_eq!(ev.len(), 1);
-        assert_eq!(ev[0].tunnel_id.as_deref(), Some("iss-1"));
-        assert!(ev[0].message.contains("no client can connect"), "{ev:?}");
-
-        // sm4 cannot run: the old server goes, with the reason.
-        d.ike.enc_alg = "sm4".into();
-        let applied = s.apply_ipsec_server(Some(&d)).await.expect("sm4");
-        assert_eq!(applied.removed, ["iss-1"]);
-        assert!(applied.error.is_some());
-        let ev = s.take_events();
-        assert!(ev.iter().any(|e| e.message.contains("sm4")), "{ev:?}");
-        let applied = s.apply_ipsec_server(None).await.expect("none");
-        assert!(applied.removed.is_empty() && applied.error.is_none());
     }
 }

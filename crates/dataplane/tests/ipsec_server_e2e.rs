@@ -1,5 +1,6 @@
 //! End to end: the gateway's IPsec server on the gateway's charon (driven
-//! through the `Dataplane` trait, as the agent drives it), stock road-warrior
+//! through `ServerPlane`, as the agent's part drives it, beside the tunnels'
+//! backend that runs charon), stock road-warrior
 //! charons in client namespaces configured only from the server's API
 //! values (`road_warrior`).
 //!
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use vpngw_dataplane::ipsec_server::road_warrior::{
     ClientSession, client_session, dial, hang_up, render_road_warrior, road_warrior,
 };
-use vpngw_dataplane::ipsec_server::{IpsecServerDesired, OnlineClient};
+use vpngw_dataplane::ipsec_server::{CharonServer, IpsecServerDesired, OnlineClient, ServerPlane};
 use vpngw_dataplane::lab::{Lab, LabSpec, lab_psk, skip};
 use vpngw_dataplane::{
     CharonConfig, Dataplane, DataplaneEvent, DpdTiming, EventKind, GatewayDesired, IkeSettings,
@@ -33,9 +34,10 @@ fn options() -> RenderOptions {
 
 const POOL: &str = "10.200.0.0/24";
 
-/// A lab with `clients` client namespaces and the gateway's data plane
-/// (charon) in the gateway namespace; the clients' charons started.
-async fn setup(tag: &str, clients: usize) -> (Lab, StrongSwan) {
+/// A lab with `clients` client namespaces, the gateway's charon in the
+/// gateway namespace (the tunnels' backend, which starts it) and the IPsec
+/// server's way to it; the clients' charons started.
+async fn setup(tag: &str, clients: usize) -> (Lab, StrongSwan, CharonServer) {
     let mut lab = Lab::build(&LabSpec {
         gateway_addrs: 1,
         ..LabSpec::new(tag, clients)
@@ -49,10 +51,11 @@ async fn setup(tag: &str, clients: usize) -> (Lab, StrongSwan) {
         Some(lab.gateway.netns.clone()),
     );
     config.retransmit = Retransmit::FAST;
-    let gateway = StrongSwan::start(config, options(), 1)
+    let tunnels = StrongSwan::start(config, options(), 1)
         .await
         .expect("gateway charon");
-    (lab, gateway)
+    let server = tunnels.ipsec_server();
+    (lab, tunnels, server)
 }
 
 fn server(
@@ -120,8 +123,8 @@ async fn disconnected(vici: &Vici, client: &RenderedTunnel, what: &str) {
     wait_session(vici, client, what, |s| !s.connected).await;
 }
 
-async fn clients_now(gateway: &mut StrongSwan) -> Vec<OnlineClient> {
-    gateway.ipsec_server_clients().await.expect("clients")
+async fn clients_now(server: &mut CharonServer) -> Vec<OnlineClient> {
+    server.clients().await.expect("clients")
 }
 
 fn in_pool(ip: &str) -> bool {
@@ -148,23 +151,17 @@ async fn road_warriors_connect_ping_and_are_cut_off_with_the_server() {
     if skip("road_warriors_connect_ping_and_are_cut_off_with_the_server") {
         return;
     }
-    let (mut lab, mut gateway) = setup("issv2", 2).await;
+    let (mut lab, mut tunnels, mut iss) = setup("issv2", 2).await;
     let mut d = server(
         &lab,
         "iss-lab2",
         IkeVersion::Ikev2,
         vec![lab.gateway.inside_subnet.clone()],
     );
-    let applied = gateway.apply_ipsec_server(Some(&d)).await.expect("apply");
+    let applied = iss.apply(Some(&d)).await.expect("apply");
     assert_eq!(applied.loaded.as_deref(), Some("iss-lab2"), "{applied:?}");
     assert!(applied.error.is_none());
-    assert!(
-        gateway
-            .apply_ipsec_server(Some(&d))
-            .await
-            .expect("again")
-            .is_noop()
-    );
+    assert!(iss.apply(Some(&d)).await.expect("again").is_noop());
 
     // Client 1 dials with the server's values and reaches LocalSubnet.
     let started = Instant::now();
@@ -179,7 +176,7 @@ async fn road_warriors_connect_ping_and_are_cut_off_with_the_server() {
         lab.peers[0].reaches(lab.gateway.inside_addr),
         "rw1 reaches LocalSubnet"
     );
-    let online = clients_now(&mut gateway).await;
+    let online = clients_now(&mut iss).await;
     assert_eq!(online.len(), 1, "{online:?}");
     assert_eq!(online[0].identity, "rw1@lab.test");
     assert_eq!(online[0].virtual_ips, std::slice::from_ref(&vip1));
@@ -195,8 +192,8 @@ async fn road_warriors_connect_ping_and_are_cut_off_with_the_server() {
         local_addrs: lab.gateway.public_addrs.clone(),
         connections: vec![],
     };
-    gateway.apply(&no_tunnels).await.expect("apply tunnels");
-    assert_eq!(clients_now(&mut gateway).await.len(), 1);
+    tunnels.apply(&no_tunnels).await.expect("apply tunnels");
+    assert_eq!(clients_now(&mut iss).await.len(), 1);
 
     // Client 2 with a wrong key: refused, and the server says why.
     let mut bad = road_warrior(&d, "rw2", "rw2@lab.test");
@@ -207,7 +204,7 @@ async fn road_warriors_connect_ping_and_are_cut_off_with_the_server() {
     let mut events = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     let why = loop {
-        events.extend(gateway.take_events());
+        events.extend(iss.take_events());
         if let Some(m) = server_events(&events, "iss-lab2")
             .into_iter()
             .find(|m| failure_reason(m).is_some())
@@ -227,7 +224,7 @@ async fn road_warriors_connect_ping_and_are_cut_off_with_the_server() {
     );
     assert!(why.contains("rw2@lab.test"), "{why}");
     assert!(!session(&v2, &c2_bad).await.connected);
-    assert_eq!(clients_now(&mut gateway).await.len(), 1);
+    assert_eq!(clients_now(&mut iss).await.len(), 1);
     assert!(
         server_events(&events, "iss-lab2")
             .iter()
@@ -235,6 +232,15 @@ async fn road_warriors_connect_ping_and_are_cut_off_with_the_server() {
         "{events:#?}"
     );
     assert!(events.iter().any(|e| e.kind == EventKind::IkeUp));
+    // The server's events are not the tunnels'.
+    let theirs = tunnels.take_events();
+    assert!(
+        theirs.iter().all(|e| e
+            .tunnel_id
+            .as_deref()
+            .is_none_or(|t| !t.starts_with("iss-"))),
+        "{theirs:#?}"
+    );
 
     // With the right key client 2 gets its own address.
     hang_up(&v2, &c2_bad).await.expect("hang up");
@@ -247,7 +253,7 @@ async fn road_warriors_connect_ping_and_are_cut_off_with_the_server() {
         lab.peers[1].reaches(lab.gateway.inside_addr),
         "rw2 reaches LocalSubnet"
     );
-    let online = clients_now(&mut gateway).await;
+    let online = clients_now(&mut iss).await;
     assert_eq!(online.len(), 2);
 
     // Over the quota, the newest session is ended alone.
@@ -258,26 +264,23 @@ async fn road_warriors_connect_ping_and_are_cut_off_with_the_server() {
         .or_else(|| online.iter().find(|c| c.identity == "rw2@lab.test"))
         .expect("rw2 online")
         .ike_sa;
-    gateway
-        .disconnect_ipsec_client(newest)
-        .await
-        .expect("disconnect");
+    iss.disconnect(newest).await.expect("disconnect");
     disconnected(&v2, &c2, "rw2 cut off").await;
     assert!(lab.peers[0].reaches(lab.gateway.inside_addr), "rw1 stays");
-    assert_eq!(clients_now(&mut gateway).await.len(), 1);
+    assert_eq!(clients_now(&mut iss).await.len(), 1);
     hang_up(&v2, &c2).await.expect("hang up rw2");
 
     // A change without EffectImmediately keeps the session; a new pool
     // cannot (its address is not in it), and the old pool goes.
     d.ipsec.lifetime_s = 3600;
-    let applied = gateway.apply_ipsec_server(Some(&d)).await.expect("apply");
+    let applied = iss.apply(Some(&d)).await.expect("apply");
     assert!(
         applied.loaded.is_some() && !applied.sessions_ended,
         "{applied:?}"
     );
     assert!(session(&v1, &c1).await.connected);
     d.client_ip_pool = "10.201.0.0/24".into();
-    let applied = gateway.apply_ipsec_server(Some(&d)).await.expect("apply");
+    let applied = iss.apply(Some(&d)).await.expect("apply");
     assert!(applied.sessions_ended, "{applied:?}");
     disconnected(&v1, &c1, "rw1 cut off by the new pool").await;
     hang_up(&v1, &c1).await.expect("hang up rw1");
@@ -287,12 +290,12 @@ async fn road_warriors_connect_ping_and_are_cut_off_with_the_server() {
     let vip = connected(&v1, &c1).await;
     assert!(vip.starts_with("10.201.0."), "{vip}");
     // The old pool goes once its leases are gone (every apply retries).
-    let gw_vici = Vici::connect(gateway.config().vici_socket())
+    let gw_vici = Vici::connect(tunnels.config().vici_socket())
         .await
         .expect("gateway vici");
     let deadline = Instant::now() + Duration::from_secs(5);
     let pools = loop {
-        gateway.apply_ipsec_server(Some(&d)).await.expect("apply");
+        iss.apply(Some(&d)).await.expect("apply");
         let pools = gw_vici.get_pools().await.expect("pools");
         if pools.len() == 1 || Instant::now() > deadline {
             break pools;
@@ -302,15 +305,15 @@ async fn road_warriors_connect_ping_and_are_cut_off_with_the_server() {
     assert_eq!(pools, ["iss-lab2-10-201-0-0-24"]);
 
     // Removing the server disconnects its clients.
-    let applied = gateway.apply_ipsec_server(None).await.expect("remove");
+    let applied = iss.apply(None).await.expect("remove");
     assert_eq!(applied.removed, ["iss-lab2"]);
     disconnected(&v1, &c1, "rw1 disconnected with the server").await;
     assert!(
         !lab.peers[0].reaches(lab.gateway.inside_addr),
         "no server, no way in"
     );
-    assert!(clients_now(&mut gateway).await.is_empty());
-    drop(gateway);
+    assert!(clients_now(&mut iss).await.is_empty());
+    drop((iss, tunnels));
     lab.teardown();
 }
 
@@ -321,7 +324,7 @@ async fn ikev1_road_warrior_reaches_every_local_block() {
     if skip("ikev1_road_warrior_reaches_every_local_block") {
         return;
     }
-    let (mut lab, mut gateway) = setup("issv1", 1).await;
+    let (mut lab, tunnels, mut iss) = setup("issv1", 1).await;
     let second: IpAddr = "192.168.77.1".parse().expect("ip");
     lab.gateway
         .exec(&["ip", "addr", "add", "192.168.77.1/32", "dev", "lo"])
@@ -332,7 +335,7 @@ async fn ikev1_road_warrior_reaches_every_local_block() {
         IkeVersion::Ikev1,
         vec![lab.gateway.inside_subnet.clone(), "192.168.77.0/24".into()],
     );
-    let applied = gateway.apply_ipsec_server(Some(&d)).await.expect("apply");
+    let applied = iss.apply(Some(&d)).await.expect("apply");
     assert!(applied.error.is_none(), "{applied:?}");
     let c = render_road_warrior(&road_warrior(&d, "rw1", ""), &options()).expect("rw1");
     let v = client_vici(&lab, 0).await;
@@ -342,10 +345,10 @@ async fn ikev1_road_warrior_reaches_every_local_block() {
     wait_session(&v, &c, "both IPsec SAs", |s| s.children_installed == 2).await;
     assert!(lab.peers[0].reaches(lab.gateway.inside_addr), "first block");
     assert!(lab.peers[0].reaches(second), "second block");
-    let online = clients_now(&mut gateway).await;
+    let online = clients_now(&mut iss).await;
     assert_eq!(online.len(), 1);
     // Without an identity of its own the client is known by its address.
     assert_eq!(online[0].identity, lab.peers[0].public_addrs[0].to_string());
-    drop(gateway);
+    drop((iss, tunnels));
     lab.teardown();
 }

@@ -100,10 +100,69 @@ impl ConnectionSpec {
     /// of it, so the digest only travels inside signed requests and is never
     /// stored.
     pub fn digest(&self) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        let hash = Sha256::digest(&json);
-        hash.iter().map(|b| format!("{b:02x}")).collect()
+        digest_of(self)
     }
+}
+
+/// SHA-256 (hex) of a spec's canonical JSON form.
+fn digest_of(spec: &impl Serialize) -> String {
+    let json = serde_json::to_vec(spec).unwrap_or_default();
+    let hash = Sha256::digest(&json);
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The data-plane-relevant configuration of a gateway's IPsec server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpsecServerSpec {
+    /// `iss-…`.
+    pub ipsec_server_id: String,
+    /// `ClientIpPool`.
+    pub client_ip_pool: String,
+    /// `LocalSubnet`, comma-separated as the API returns it.
+    pub local_subnet: String,
+    /// `EffectImmediately`.
+    pub effect_immediately: bool,
+    /// `MaxConnections`: the gateway's connection quota, shared with the
+    /// SSL server.
+    pub max_connections: i64,
+    /// Phases 1 and 2 (with `Psk`), as a tunnel from the gateway's
+    /// `InternetIp` to any client (`remote_addr` empty).
+    pub phases: TunnelSpec,
+}
+
+impl IpsecServerSpec {
+    /// As [`ConnectionSpec::digest`] (the PSK is part of it).
+    pub fn digest(&self) -> String {
+        digest_of(self)
+    }
+}
+
+/// The spec of an IPsec server from one item of ListIpsecServers (which
+/// carries the gateway's `InternetIp`, the `Psk` and `MaxConnections`).
+pub fn ipsec_server_spec_from_api(
+    server: &serde_json::Value,
+) -> Result<IpsecServerSpec, SpecError> {
+    let id = text(server, "IpsecServerId");
+    if id.is_empty() {
+        return Err(SpecError("IPsec server without IpsecServerId".into()));
+    }
+    let internet_ip = text(server, "InternetIp");
+    if internet_ip.is_empty() {
+        return Err(SpecError(format!(
+            "{id}: the VPN gateway has no InternetIp"
+        )));
+    }
+    let mut phases = TunnelSpec::blank(id.clone(), internet_ip, String::new());
+    phases.read_phases(server, "IkeConfig", "IpsecConfig");
+    phases.psk = text(server, "Psk");
+    Ok(IpsecServerSpec {
+        ipsec_server_id: id,
+        client_ip_pool: text(server, "ClientIpPool"),
+        local_subnet: text(server, "LocalSubnet"),
+        effect_immediately: flag(server, "EffectImmediately", false),
+        max_connections: int(server, "MaxConnections"),
+        phases,
+    })
 }
 
 /// Why [`spec_from_api`] could not read an answer.
@@ -158,6 +217,53 @@ fn empty() -> &'static serde_json::Value {
     &NULL
 }
 
+impl TunnelSpec {
+    /// A tunnel with no phase settings read yet (DPD and NAT traversal on).
+    fn blank(tunnel_id: String, local_addr: String, remote_addr: String) -> TunnelSpec {
+        TunnelSpec {
+            tunnel_id,
+            local_addr,
+            remote_addr,
+            enable_dpd: true,
+            enable_nat_traversal: true,
+            ike_version: String::new(),
+            ike_mode: String::new(),
+            ike_enc_alg: String::new(),
+            ike_auth_alg: String::new(),
+            ike_pfs: String::new(),
+            ike_lifetime_s: 0,
+            local_id: String::new(),
+            remote_id: String::new(),
+            psk: String::new(),
+            ipsec_enc_alg: String::new(),
+            ipsec_auth_alg: String::new(),
+            ipsec_pfs: String::new(),
+            ipsec_lifetime_s: 0,
+            bgp: None,
+        }
+    }
+
+    /// Phase 1 and 2 from the objects `ike` and `ipsec` of `view`
+    /// (`IkeConfig`/`IpsecConfig`, or a tunnel's `TunnelIkeConfig`/…).
+    fn read_phases(&mut self, view: &serde_json::Value, ike: &str, ipsec: &str) {
+        let ike = field(view, ike).unwrap_or(empty());
+        self.ike_version = text(ike, "IkeVersion");
+        self.ike_mode = text(ike, "IkeMode");
+        self.ike_enc_alg = text(ike, "IkeEncAlg");
+        self.ike_auth_alg = text(ike, "IkeAuthAlg");
+        self.ike_pfs = text(ike, "IkePfs");
+        self.ike_lifetime_s = int(ike, "IkeLifetime");
+        self.local_id = text(ike, "LocalId");
+        self.remote_id = text(ike, "RemoteId");
+        self.psk = text(ike, "Psk");
+        let ipsec = field(view, ipsec).unwrap_or(empty());
+        self.ipsec_enc_alg = text(ipsec, "IpsecEncAlg");
+        self.ipsec_auth_alg = text(ipsec, "IpsecAuthAlg");
+        self.ipsec_pfs = text(ipsec, "IpsecPfs");
+        self.ipsec_lifetime_s = int(ipsec, "IpsecLifetime");
+    }
+}
+
 /// The spec of a connection from the public API's JSON answers: one item of
 /// DescribeVpnConnections (or DescribeVpnConnection), the connection's
 /// DescribeVpnGateway, and `customer_gateway_ip` resolving a
@@ -176,44 +282,6 @@ pub fn spec_from_api(
     let cgw_ip = |cgw: &str| {
         customer_gateway_ip(cgw)
             .ok_or_else(|| SpecError(format!("{id}: customer gateway {cgw:?} not found")))
-    };
-    let ike_of = |t: &mut TunnelSpec, ike: &serde_json::Value| {
-        t.ike_version = text(ike, "IkeVersion");
-        t.ike_mode = text(ike, "IkeMode");
-        t.ike_enc_alg = text(ike, "IkeEncAlg");
-        t.ike_auth_alg = text(ike, "IkeAuthAlg");
-        t.ike_pfs = text(ike, "IkePfs");
-        t.ike_lifetime_s = int(ike, "IkeLifetime");
-        t.local_id = text(ike, "LocalId");
-        t.remote_id = text(ike, "RemoteId");
-        t.psk = text(ike, "Psk");
-    };
-    let ipsec_of = |t: &mut TunnelSpec, ipsec: &serde_json::Value| {
-        t.ipsec_enc_alg = text(ipsec, "IpsecEncAlg");
-        t.ipsec_auth_alg = text(ipsec, "IpsecAuthAlg");
-        t.ipsec_pfs = text(ipsec, "IpsecPfs");
-        t.ipsec_lifetime_s = int(ipsec, "IpsecLifetime");
-    };
-    let blank = |tunnel_id: String, local_addr: String, remote_addr: String| TunnelSpec {
-        tunnel_id,
-        local_addr,
-        remote_addr,
-        enable_dpd: true,
-        enable_nat_traversal: true,
-        ike_version: String::new(),
-        ike_mode: String::new(),
-        ike_enc_alg: String::new(),
-        ike_auth_alg: String::new(),
-        ike_pfs: String::new(),
-        ike_lifetime_s: 0,
-        local_id: String::new(),
-        remote_id: String::new(),
-        psk: String::new(),
-        ipsec_enc_alg: String::new(),
-        ipsec_auth_alg: String::new(),
-        ipsec_pfs: String::new(),
-        ipsec_lifetime_s: 0,
-        bgp: None,
     };
     let bgp_of = |b: &serde_json::Value, auth_key: String| BgpSpec {
         local_asn: int(b, "LocalAsn"),
@@ -237,11 +305,10 @@ pub fn spec_from_api(
                     "{id}: the VPN gateway has no InternetIp"
                 )));
             }
-            let mut t = blank(id.clone(), local, cgw_ip(&cgw)?);
+            let mut t = TunnelSpec::blank(id.clone(), local, cgw_ip(&cgw)?);
             t.enable_dpd = flag(connection, "EnableDpd", true);
             t.enable_nat_traversal = flag(connection, "EnableNatTraversal", true);
-            ike_of(&mut t, field(connection, "IkeConfig").unwrap_or(empty()));
-            ipsec_of(&mut t, field(connection, "IpsecConfig").unwrap_or(empty()));
+            t.read_phases(connection, "IkeConfig", "IpsecConfig");
             let bgp = field(connection, "VpnBgpConfig").unwrap_or(empty());
             if flag(bgp, "EnableBgp", false) {
                 t.bgp = Some(bgp_of(bgp, text(bgp, "AuthKey")));
@@ -260,11 +327,10 @@ pub fn spec_from_api(
                 if local.is_empty() {
                     return Err(SpecError(format!("{id}: tunnel {tid} has no InternetIp")));
                 }
-                let mut t = blank(tid, local, cgw_ip(&text(o, "CustomerGatewayId"))?);
+                let mut t = TunnelSpec::blank(tid, local, cgw_ip(&text(o, "CustomerGatewayId"))?);
                 t.enable_dpd = flag(o, "EnableDpd", true);
                 t.enable_nat_traversal = flag(o, "EnableNatTraversal", true);
-                ike_of(&mut t, field(o, "TunnelIkeConfig").unwrap_or(empty()));
-                ipsec_of(&mut t, field(o, "TunnelIpsecConfig").unwrap_or(empty()));
+                t.read_phases(o, "TunnelIkeConfig", "TunnelIpsecConfig");
                 if flag(connection, "EnableTunnelsBgp", false) {
                     let bgp = field(o, "TunnelBgpConfig").unwrap_or(empty());
                     t.bgp = Some(bgp_of(bgp, String::new()));
@@ -307,6 +373,9 @@ pub struct DataplaneReport {
     /// The gateway's SSL server (none, or one).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ssl_vpn_servers: Vec<SslVpnServerReport>,
+    /// The gateway's IPsec server (none, or one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ipsec_servers: Vec<IpsecServerReport>,
 }
 
 /// The measured state of an SSL server: who is connected (OpenVPN's
@@ -320,6 +389,33 @@ pub struct SslVpnServerReport {
     pub clients: Vec<crate::ssl_vpn::SslClient>,
     /// Why OpenVPN does not run; empty when it does.
     pub reason: String,
+}
+
+/// The measured state of an IPsec server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct IpsecServerReport {
+    pub ipsec_server_id: String,
+    /// [`IpsecServerSpec::digest`] of the configuration that was applied.
+    pub config_digest: String,
+    /// `OnlineClientCount`.
+    pub online_client_count: i64,
+    pub clients: Vec<IpsecClientReport>,
+    /// Why the server does not take clients (it could not be applied);
+    /// empty when it does.
+    pub reason: String,
+}
+
+/// One client connected to an IPsec server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct IpsecClientReport {
+    /// The identity it authenticated with.
+    pub identity: String,
+    /// Where it dialled from.
+    pub remote_addr: String,
+    /// The address it got from `ClientIpPool`.
+    pub virtual_ip: String,
 }
 
 /// The measured state of one connection.
@@ -384,6 +480,7 @@ pub struct LearnedRoute {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct ReportedEvent {
+    /// The connection the line is about (empty for an IPsec server's).
     pub vpn_connection_id: String,
     /// The tunnel, for dual-tunnel connections.
     pub tunnel_id: String,
@@ -397,6 +494,9 @@ pub struct ReportedEvent {
     /// The client certificate the line names, if any.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub ssl_vpn_client_cert_id: String,
+    /// The IPsec server the line is about (ListIpsecServerLogs).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub ipsec_server_id: String,
 }
 
 /// What the control plane keeps of the last accepted report of a connection.

@@ -55,7 +55,7 @@ impl VpnGateway {
 /// `MaxConnections` in ListIpsecServers). The cloud: "if the maximum number
 /// of SSL-VPN connections is 5 and three SSL clients are already connected
 /// to SSL-VPN, only two more clients can connect to the IPsec server".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RemoteAccess {
     /// The SSL-VPN server (OpenVPN).
     Ssl,

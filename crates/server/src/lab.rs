@@ -33,9 +33,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
+use vpngw_dataplane::ipsec_server::IpsecServerDesired;
+use vpngw_dataplane::ipsec_server::road_warrior::{
+    client_session, dial, hang_up, render_road_warrior, road_warrior,
+};
 use vpngw_dataplane::lab::{LAB_PREFIX, cleanup_stale, preflight, teardown_tag};
 use vpngw_dataplane::{
-    Applier, Charon, CharonConfig, GatewayDesired, RenderOptions, Retransmit, Secret, Vici, mirror,
+    Applier, Charon, CharonConfig, GatewayDesired, RenderOptions, RenderedTunnel, Retransmit,
+    Secret, Vici, mirror,
 };
 
 use crate::agent::desired::{self, GatewayState};
@@ -107,6 +112,18 @@ pub struct LabArgs {
     /// The openvpn binary of the lab's SSL clients.
     #[arg(long, default_value = "openvpn")]
     pub openvpn: PathBuf,
+
+    /// Stock road-warrior clients of the gateway's IPsec server: N
+    /// namespaces with a charon each, configured only from the server's API
+    /// values (ListIpsecServers), that dial in (and again when the server's
+    /// configuration changes or their session is gone).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub ipsec_clients: usize,
+
+    /// The pre-shared key the lab's IPsec clients use instead of the
+    /// server's (to watch a refusal).
+    #[arg(long, value_name = "PSK")]
+    pub ipsec_client_psk: Option<String>,
 
     /// Arguments passed on to `vpngw agent` (after `--`), e.g.
     /// `-- --dpd-delay-s 2 --dpd-timeout-s 6 --retransmit fast`.
@@ -197,6 +214,10 @@ fn background(args: &LabArgs, dir: &Path) -> anyhow::Result<()> {
     cmd.args(["--ssl-clients", &args.ssl_clients.to_string()])
         .arg("--openvpn")
         .arg(&args.openvpn);
+    cmd.args(["--ipsec-clients", &args.ipsec_clients.to_string()]);
+    if let Some(psk) = &args.ipsec_client_psk {
+        cmd.args(["--ipsec-client-psk", psk]);
+    }
     if !args.agent_args.is_empty() {
         cmd.arg("--").args(&args.agent_args);
     }
@@ -366,6 +387,77 @@ struct Peer {
     bird: Option<BgpSpeaker>,
 }
 
+/// How long a road warrior waits before dialling again when it has no
+/// session (refused, or ended by the server).
+const REDIAL_AFTER: Duration = Duration::from_secs(5);
+
+/// A stock road-warrior client of the gateway's IPsec server.
+struct RoadWarriorNode {
+    ns: String,
+    /// What it authenticates as when the server has no `RemoteId`.
+    identity: String,
+    addr: IpAddr,
+    state_dir: PathBuf,
+    charon: Charon,
+    vici: Vici,
+    /// The server configuration (digest) it dialled with, the client
+    /// configuration, and when.
+    dialed: Option<(String, RenderedTunnel, Instant)>,
+}
+
+impl RoadWarriorNode {
+    /// Dials the server `server` (digest, desired) with its values (and
+    /// `psk` instead of the server's, when given); hangs up when there is
+    /// none; dials again when the configuration changed or, after
+    /// [`REDIAL_AFTER`], when the session is gone.
+    async fn sync(
+        &mut self,
+        server: Option<&(String, IpsecServerDesired)>,
+        psk: Option<&str>,
+    ) -> anyhow::Result<bool> {
+        let Some((digest, d)) = server else {
+            if let Some((_, client, _)) = self.dialed.take() {
+                hang_up(&self.vici, &client).await?;
+                return Ok(true);
+            }
+            return Ok(false);
+        };
+        let stale = match &self.dialed {
+            None => true,
+            Some((dialled, _, _)) if dialled != digest => true,
+            Some((_, client, at)) => {
+                at.elapsed() >= REDIAL_AFTER
+                    && !client_session(&client.tunnel_id, &self.vici.list_sas().await?).connected
+            }
+        };
+        if !stale {
+            return Ok(false);
+        }
+        if let Some((_, old, _)) = self.dialed.take() {
+            hang_up(&self.vici, &old).await?;
+        }
+        let mut rw = road_warrior(d, "rw", &self.identity);
+        if let Some(psk) = psk {
+            rw.ike.psk = Secret::new(psk);
+        }
+        let client = render_road_warrior(&rw, &RenderOptions::default())?;
+        dial(&self.vici, &client).await?;
+        tracing::info!(client = %self.ns, server = %d.server_id, "road warrior dialling");
+        self.dialed = Some((digest.clone(), client, Instant::now()));
+        Ok(true)
+    }
+}
+
+#[derive(Serialize)]
+struct RoadWarriorInfo {
+    ns: String,
+    /// Where it dials from.
+    addr: String,
+    identity: String,
+    charon_log: String,
+    vici: String,
+}
+
 #[derive(Serialize)]
 struct PeerInfo {
     ns: String,
@@ -393,6 +485,7 @@ struct LabInfo {
     vici: String,
     peers: Vec<PeerInfo>,
     ssl_clients: Vec<ssl_clients::SslClientInfo>,
+    road_warriors: Vec<RoadWarriorInfo>,
 }
 
 struct Lab {
@@ -408,6 +501,9 @@ struct Lab {
     psk_override: HashMap<IpAddr, String>,
     bgp_key_override: HashMap<IpAddr, String>,
     ssl: ssl_clients::SslClients,
+    road_warriors: Vec<RoadWarriorNode>,
+    ipsec_clients: usize,
+    ipsec_client_psk: Option<String>,
     agent: Option<Child>,
     agent_cmd: Vec<String>,
 }
@@ -439,6 +535,17 @@ impl Lab {
                 })
                 .collect(),
             ssl_clients: self.ssl.info(),
+            road_warriors: self
+                .road_warriors
+                .iter()
+                .map(|r| RoadWarriorInfo {
+                    ns: r.ns.clone(),
+                    addr: r.addr.to_string(),
+                    identity: r.identity.clone(),
+                    charon_log: r.state_dir.join("charon.log").display().to_string(),
+                    vici: r.charon.vici_socket().display().to_string(),
+                })
+                .collect(),
         }
     }
 
@@ -518,16 +625,17 @@ impl Lab {
         Ok(index)
     }
 
-    async fn new_peer(&mut self) -> anyhow::Result<usize> {
-        let n = self.peers.len() + 1;
-        let ns = format!("{LAB_PREFIX}{}-p{n}", self.tag);
-        let gw_dev = format!("p{n}");
+    /// A namespace `<prefix><tag>-<name>` joined to the gateway namespace by
+    /// a veth pair (`<name>` on the gateway's side, `gw` on its own), with
+    /// its own charon.
+    fn new_node(&self, name: &str) -> anyhow::Result<(String, String, PathBuf, Charon)> {
+        let ns = format!("{LAB_PREFIX}{}-{name}", self.tag);
         ip(&["netns", "add", &ns])?;
         ip(&["-n", &ns, "link", "set", "lo", "up"])?;
         ip(&[
             "link",
             "add",
-            &gw_dev,
+            name,
             "netns",
             &self.gw_ns,
             "type",
@@ -538,13 +646,19 @@ impl Lab {
             "netns",
             &ns,
         ])?;
-        ip(&["-n", &self.gw_ns, "link", "set", &gw_dev, "up"])?;
+        ip(&["-n", &self.gw_ns, "link", "set", name, "up"])?;
         ip(&["-n", &ns, "link", "set", "gw", "up"])?;
-        let state_dir = self.dir.join(format!("p{n}"));
+        let state_dir = self.dir.join(name);
         let mut cfg = CharonConfig::new(state_dir.clone(), Some(ns.clone()));
         cfg.retransmit = Retransmit::FAST;
         let charon = tokio::task::block_in_place(|| Charon::start(cfg))
             .with_context(|| format!("starting charon in {ns}"))?;
+        Ok((ns, name.to_owned(), state_dir, charon))
+    }
+
+    async fn new_peer(&mut self) -> anyhow::Result<usize> {
+        let (ns, gw_dev, state_dir, charon) =
+            self.new_node(&format!("p{}", self.peers.len() + 1))?;
         let vici = charon.vici().await?;
         let applier = Applier::new(vici, RenderOptions::default());
         tracing::info!(peer = %ns, "peer namespace created");
@@ -559,6 +673,90 @@ impl Lab {
             bird: None,
         });
         Ok(self.peers.len() - 1)
+    }
+
+    /// Road warrior `n` (1-based): its own namespace and charon, an address
+    /// of the shared address space (100.100.0.0/16: where a phone behind a
+    /// carrier's NAT comes from; the API refuses it as a client pool), a
+    /// route to the gateway's public addresses.
+    async fn new_road_warrior(&mut self) -> anyhow::Result<()> {
+        let n = self.road_warriors.len() + 1;
+        let addr = IpAddr::V4(std::net::Ipv4Addr::new(
+            100,
+            100,
+            (n / 200) as u8,
+            (n % 200 + 1) as u8,
+        ));
+        let (ns, gw_dev, state_dir, charon) = self.new_node(&format!("rw{n}"))?;
+        ip_batch(&ns, &[format!("address add {} dev lo", host_prefix(&addr))])?;
+        ip_batch(
+            &ns,
+            &self
+                .gw_addrs
+                .iter()
+                .map(|a| format!("route replace {} dev gw", host_prefix(a)))
+                .collect::<Vec<_>>(),
+        )?;
+        ip_batch(
+            &self.gw_ns,
+            &[format!("route replace {} dev {gw_dev}", host_prefix(&addr))],
+        )?;
+        let vici = charon.vici().await?;
+        tracing::info!(client = %ns, address = %addr, "road-warrior namespace created");
+        self.road_warriors.push(RoadWarriorNode {
+            ns,
+            identity: format!("rw{n}@lab"),
+            addr,
+            state_dir,
+            charon,
+            vici,
+            dialed: None,
+        });
+        Ok(())
+    }
+
+    /// Keeps `ipsec_clients` road warriors dialled into the gateway's IPsec
+    /// server with its current configuration (hung up when there is none).
+    async fn sync_road_warriors(&mut self, state: &GatewayState) -> anyhow::Result<bool> {
+        if self.ipsec_clients == 0 {
+            return Ok(false);
+        }
+        let server = match &state.ipsec_server {
+            Some(Ok(f)) => f
+                .desired
+                .as_ref()
+                .ok()
+                .map(|d| (f.digest.clone(), d.clone())),
+            _ => None,
+        };
+        let mut changed = false;
+        if let Some((_, d)) = &server {
+            // Something to reach: the first address of every local block.
+            let new: Vec<IpAddr> = d
+                .local_subnets
+                .iter()
+                .filter_map(|b| first_host(b))
+                .filter(|a| !self.gw_inside.contains(a))
+                .collect();
+            if !new.is_empty() {
+                ip_batch(
+                    &self.gw_ns,
+                    &new.iter()
+                        .map(|a| format!("address add {} dev lo", host_prefix(a)))
+                        .collect::<Vec<_>>(),
+                )?;
+                self.gw_inside.extend(new);
+            }
+            while self.road_warriors.len() < self.ipsec_clients {
+                self.new_road_warrior().await?;
+                changed = true;
+            }
+        }
+        let psk = self.ipsec_client_psk.clone();
+        for rw in &mut self.road_warriors {
+            changed |= rw.sync(server.as_ref(), psk.as_deref()).await?;
+        }
+        Ok(changed)
     }
 
     /// Brings the peers in line with the gateway's connections.
@@ -813,6 +1011,9 @@ impl Lab {
             }
             p.charon.stop();
         }
+        for r in &mut self.road_warriors {
+            r.charon.stop();
+        }
         teardown_tag(&self.tag);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -909,6 +1110,9 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
         psk_override,
         bgp_key_override,
         ssl: ssl_clients::SslClients::new(args.ssl_clients, args.openvpn.clone()),
+        road_warriors: Vec::new(),
+        ipsec_clients: args.ipsec_clients,
+        ipsec_client_psk: args.ipsec_client_psk.clone(),
         agent: None,
         agent_cmd,
     };
@@ -936,6 +1140,7 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
          \x20 agent   pid {pid}, log {dir}/agent.log\n\
          \x20 charon  log {dir}/gw/charon.log\n\
          \x20 peers   one namespace {LAB_PREFIX}{tag}-p<N> per customer gateway, created as connections appear{shared} (log {dir}/lab.log)\n\
+         {clients}\
          \x20 state   {dir}/lab.json\n\
          watch:\n\
          \x20 DescribeVpnConnections with VpnGatewayId={gw}: Status, TunnelOptionsSpecification.*.Status, VcoHealthCheck.Status\n\
@@ -956,6 +1161,14 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
             " (shared: one namespace for all)"
         } else {
             ""
+        },
+        clients = if args.ipsec_clients > 0 {
+            format!(
+                "\x20 ipsec   {n} road warriors {LAB_PREFIX}{tag}-rw1..rw{n} dial the gateway's IPsec server once ListIpsecServers shows one (OnlineClientCount; ListIpsecServerLogs)\n",
+                n = args.ipsec_clients
+            )
+        } else {
+            String::new()
         },
     );
     print!("{summary}");
@@ -1004,6 +1217,11 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
                     Ok(true) => lab.write_info(),
                     Ok(false) => {}
                     Err(e) => tracing::warn!(error = %e, "syncing the SSL clients failed"),
+                }
+                match lab.sync_road_warriors(&f).await {
+                    Ok(true) => lab.write_info(),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "syncing the road warriors failed"),
                 }
             }
             Err(e) => tracing::warn!(error = %e, "reading the gateway's connections failed"),

@@ -24,9 +24,12 @@
 //!   negotiated with the old settings when they change.
 //!
 //! [`applier::IpsecServerApplier`] converges a charon to the desired server;
-//! [`road_warrior`] is a stock client of it, for labs and tests.
+//! [`plane`] is what the agent drives (the gateway's charon over its own
+//! vici connection, or a simulated server); [`road_warrior`] is a stock
+//! client, for labs and tests.
 
 pub mod applier;
+pub mod plane;
 pub mod road_warrior;
 
 use std::net::IpAddr;
@@ -43,6 +46,7 @@ use crate::render::{
 use crate::status::IkeSaInfo;
 
 pub use applier::{IpsecServerApplier, ServerApplied};
+pub use plane::{CharonServer, ServerPlane, SimulatedServer};
 
 /// Every IPsec server id (and so its charon connection) starts with this.
 pub const SERVER_PREFIX: &str = "iss-";

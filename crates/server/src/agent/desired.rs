@@ -9,12 +9,15 @@ use std::time::{Duration, Instant};
 
 use vpngw_client::{Client, ClientError};
 use vpngw_dataplane::forwarding::{RouteTable, StaticRoute};
+use vpngw_dataplane::ipsec_server::IpsecServerDesired;
 use vpngw_dataplane::openvpn::{SslServerDesired, Transport};
 use vpngw_dataplane::{
     ConnectionDesired, GatewayDesired, IkeSettings, IpsecSettings, Secret, StartAction,
     TunnelDesired,
 };
-use vpngw_model::dataplane::{ConnectionSpec, spec_from_api};
+use vpngw_model::dataplane::{
+    ConnectionSpec, IpsecServerSpec, TunnelSpec, ipsec_server_spec_from_api, spec_from_api,
+};
 
 /// DescribeVpnConnections' largest page.
 const PAGE_SIZE: usize = 50;
@@ -47,6 +50,28 @@ impl FetchedConnection {
     }
 }
 
+/// The gateway's IPsec server as read from the API (ListIpsecServers).
+#[derive(Debug, Clone)]
+pub struct FetchedIpsecServer {
+    pub spec: IpsecServerSpec,
+    /// [`IpsecServerSpec::digest`], sent back with every report.
+    pub digest: String,
+    /// The data plane's form, or why the server cannot be given to it.
+    pub desired: Result<IpsecServerDesired, String>,
+}
+
+impl FetchedIpsecServer {
+    /// The server of a ListIpsecServers item, or why it cannot be read.
+    pub fn from_view(view: &serde_json::Value) -> Result<FetchedIpsecServer, String> {
+        let spec = ipsec_server_spec_from_api(view).map_err(|e| e.to_string())?;
+        Ok(FetchedIpsecServer {
+            digest: spec.digest(),
+            desired: desired_ipsec_server(&spec),
+            spec,
+        })
+    }
+}
+
 /// Everything the control plane wants of one gateway, as the agent last
 /// read it. Each part of the agent takes its own section (the IPsec part:
 /// `local_addrs` and `connections`); a component that joins the data plane
@@ -69,6 +94,9 @@ pub struct GatewayState {
     pub routes: Vec<StaticRoute>,
     /// The gateway's SSL server (`None`: none), or why it cannot be read.
     pub ssl_server: Option<Result<FetchedSslServer, String>>,
+    /// The IPsec server part's section: the gateway's IPsec server, if any
+    /// (or why its answer could not be read).
+    pub ipsec_server: Option<Result<FetchedIpsecServer, String>>,
 }
 
 /// The gateway's SSL server as read from the API.
@@ -98,8 +126,14 @@ impl GatewayState {
             Some(Ok(f)) => Some(Ok(f.digest.clone())),
             Some(Err(why)) => Some(Err(why.clone())),
         };
+        let server_digest = |s: &GatewayState| match &s.ipsec_server {
+            None => None,
+            Some(Ok(f)) => Some(Ok(f.digest.clone())),
+            Some(Err(why)) => Some(Err(why.clone())),
+        };
         self.gone == other.gone
             && ssl(self) == ssl(other)
+            && server_digest(self) == server_digest(other)
             && self.local_addrs == other.local_addrs
             && self.unreadable == other.unreadable
             && self.routes == other.routes
@@ -229,6 +263,7 @@ pub async fn fetch(
         ssl_server: fetch_ssl_server(client, gateway_id).await?,
         ..GatewayState::default()
     };
+    state.ipsec_server = fetch_ipsec_server(client, gateway_id).await?;
     for c in &items {
         let id = c
             .get("VpnConnectionId")
@@ -494,6 +529,39 @@ pub fn ssl_server_from_api(view: &serde_json::Value, pki: &serde_json::Value) ->
     }
 }
 
+/// The gateway's IPsec server (ListIpsecServers by `VpnGatewayId`; one per
+/// gateway). A control plane that does not serve the operation has none.
+async fn fetch_ipsec_server(
+    client: &Client,
+    gateway_id: &str,
+) -> Result<Option<Result<FetchedIpsecServer, String>>, ClientError> {
+    let answer = match client
+        .vpc("ListIpsecServers", &[("VpnGatewayId", gateway_id)])
+        .await
+    {
+        Ok(a) => a,
+        Err(e)
+            if matches!(
+                e.code(),
+                Some("UnsupportedOperation" | "InvalidAction.NotFound")
+            ) =>
+        {
+            return Ok(None);
+        }
+        // An agent whose identity may not list IPsec servers cannot know
+        // whether there is one: its part keeps what it runs, with the reason.
+        Err(e) if matches!(e.code(), Some("NoPermission" | "Forbidden")) => {
+            return Ok(Some(Err(format!("ListIpsecServers refused: {e}"))));
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(answer
+        .get("IpsecServers")
+        .and_then(|v| v.as_array())
+        .and_then(|a| a.first())
+        .map(FetchedIpsecServer::from_view))
+}
+
 /// The customer gateways a connection view names (one, or one per tunnel).
 pub fn customer_gateway_ids(view: &serde_json::Value) -> Vec<String> {
     let mut ids: Vec<String> = view
@@ -524,6 +592,60 @@ fn split_subnets(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// Phase 1 (with the PSK) and phase 2 of a tunnel in the data plane's
+/// vocabulary; an IKE version or mode it does not know is refused.
+fn phases(t: &TunnelSpec) -> Result<(IkeSettings, IpsecSettings), String> {
+    let lifetime = |v: i64| u64::try_from(v).unwrap_or(0);
+    let ike = IkeSettings {
+        version: t
+            .ike_version
+            .parse()
+            .map_err(|e| format!("tunnel {}: {e}", t.tunnel_id))?,
+        mode: if t.ike_mode.is_empty() {
+            Default::default()
+        } else {
+            t.ike_mode
+                .parse()
+                .map_err(|e| format!("tunnel {}: {e}", t.tunnel_id))?
+        },
+        enc_alg: t.ike_enc_alg.clone(),
+        auth_alg: t.ike_auth_alg.clone(),
+        pfs: t.ike_pfs.clone(),
+        lifetime_s: lifetime(t.ike_lifetime_s),
+        local_id: t.local_id.clone(),
+        remote_id: t.remote_id.clone(),
+        psk: Secret::new(t.psk.clone()),
+    };
+    let ipsec = IpsecSettings {
+        enc_alg: t.ipsec_enc_alg.clone(),
+        auth_alg: t.ipsec_auth_alg.clone(),
+        pfs: t.ipsec_pfs.clone(),
+        lifetime_s: lifetime(t.ipsec_lifetime_s),
+    };
+    Ok((ike, ipsec))
+}
+
+/// The data plane's form of the gateway's IPsec server, or why it cannot
+/// be given to the data plane.
+pub fn desired_ipsec_server(spec: &IpsecServerSpec) -> Result<IpsecServerDesired, String> {
+    let (ike, ipsec) = phases(&spec.phases)?;
+    let local_addr = spec.phases.local_addr.parse::<IpAddr>().map_err(|_| {
+        format!(
+            "{}: gateway address {:?} is not an IP address",
+            spec.ipsec_server_id, spec.phases.local_addr
+        )
+    })?;
+    Ok(IpsecServerDesired {
+        server_id: spec.ipsec_server_id.clone(),
+        local_addr,
+        client_ip_pool: spec.client_ip_pool.clone(),
+        local_subnets: split_subnets(&spec.local_subnet),
+        ike,
+        ipsec,
+        effect_immediately: spec.effect_immediately,
+    })
+}
+
 /// The data plane's form of a connection. Values the data plane's
 /// vocabulary lacks (an unknown IKE version, an address that does not
 /// parse) make the whole connection undeliverable, with the reason.
@@ -535,37 +657,13 @@ pub fn desired_connection(spec: &ConnectionSpec) -> Result<ConnectionDesired, St
             v.parse::<IpAddr>()
                 .map_err(|_| format!("tunnel {}: {what} {v:?} is not an IP address", t.tunnel_id))
         };
-        let lifetime = |v: i64| u64::try_from(v).unwrap_or(0);
+        let (ike, ipsec) = phases(t)?;
         tunnels.push(TunnelDesired {
             tunnel_id: t.tunnel_id.clone(),
             local_addr: addr("gateway address", &t.local_addr)?,
             remote_addr: addr("customer gateway address", &t.remote_addr)?,
-            ike: IkeSettings {
-                version: t
-                    .ike_version
-                    .parse()
-                    .map_err(|e| format!("tunnel {}: {e}", t.tunnel_id))?,
-                mode: if t.ike_mode.is_empty() {
-                    Default::default()
-                } else {
-                    t.ike_mode
-                        .parse()
-                        .map_err(|e| format!("tunnel {}: {e}", t.tunnel_id))?
-                },
-                enc_alg: t.ike_enc_alg.clone(),
-                auth_alg: t.ike_auth_alg.clone(),
-                pfs: t.ike_pfs.clone(),
-                lifetime_s: lifetime(t.ike_lifetime_s),
-                local_id: t.local_id.clone(),
-                remote_id: t.remote_id.clone(),
-                psk: Secret::new(t.psk.clone()),
-            },
-            ipsec: IpsecSettings {
-                enc_alg: t.ipsec_enc_alg.clone(),
-                auth_alg: t.ipsec_auth_alg.clone(),
-                pfs: t.ipsec_pfs.clone(),
-                lifetime_s: lifetime(t.ipsec_lifetime_s),
-            },
+            ike,
+            ipsec,
             local_subnets: split_subnets(&spec.local_subnet),
             remote_subnets: split_subnets(&spec.remote_subnet),
             dpd: t.enable_dpd,

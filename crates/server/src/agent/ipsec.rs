@@ -38,10 +38,10 @@ use super::part::Part;
 use super::routing::{BgpView, Links, routing_input};
 
 /// charon log groups that are packet-level noise, not worth a log line.
-const NOISY_GROUPS: &[&str] = &["NET", "ENC", "LIB", "ASN", "ESP", "TLS", "JOB"];
+pub(super) const NOISY_GROUPS: &[&str] = &["NET", "ENC", "LIB", "ASN", "ESP", "TLS", "JOB"];
 /// Periodic chatter that says nothing about the outcome (DPD liveness checks,
 /// retransmits; "giving up" and the failure that follows are kept).
-const NOISY_MESSAGES: &[&str] = &[
+pub(super) const NOISY_MESSAGES: &[&str] = &[
     "sending DPD request",
     "received DPD request",
     "sending retransmit",
@@ -52,9 +52,9 @@ const NOISY_MESSAGES: &[&str] = &[
 ];
 /// After an event, wait this long for the rest of its burst (IKE up, then
 /// CHILD up) before measuring.
-const SETTLE: Duration = Duration::from_millis(50);
+pub(super) const SETTLE: Duration = Duration::from_millis(50);
 
-fn epoch_ms(t: SystemTime) -> i64 {
+pub(super) fn epoch_ms(t: SystemTime) -> i64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)

@@ -6,7 +6,8 @@
 //!   API and publishes every new [`desired::GatewayState`];
 //! - the loop ([`Agent::run`]) hands each new desired state to every part
 //!   (`part.rs`: one per data-plane component; `ipsec.rs` drives charon's
-//!   IPsec connections), wakes a part when it has work (an SA went up or
+//!   IPsec connections, `ipsec_server.rs` the IPsec server on the same
+//!   charon), wakes a part when it has work (an SA went up or
 //!   down, a probe or retry is due) and forwards what it measured;
 //! - the reporter (`report.rs`) sends the control plane what changed
 //!   (`ReportDataplaneState`), batched.
@@ -22,6 +23,7 @@ mod crypto_check;
 pub mod desired;
 pub mod health;
 pub mod ipsec;
+pub mod ipsec_server;
 pub mod part;
 pub mod report;
 pub mod routing;
@@ -34,6 +36,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use tokio::sync::{mpsc, watch};
 use vpngw_client::Client;
+use vpngw_dataplane::ipsec_server::SimulatedServer;
 use vpngw_dataplane::{
     CharonConfig, Dataplane, DpdTiming, RenderOptions, Retransmit, Simulated, StrongSwan,
 };
@@ -41,6 +44,7 @@ use vpngw_model::dataplane::DataplaneReport;
 
 use bgp::{BgpPart, Speaker};
 use ipsec::IpsecPart;
+use ipsec_server::{IpsecServerPart, RemoteSessions};
 use part::Part;
 use report::Reporter;
 use routing::Links;
@@ -188,10 +192,18 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
     };
     match args.backend {
         Backend::Simulated => {
+            let server = IpsecServerPart::new(
+                SimulatedServer::new(options.clone()),
+                RemoteSessions::default(),
+                reconcile,
+            );
             let ipsec = IpsecPart::new(Simulated::new(options), &args.gateway, reconcile, &links);
             let bgp = BgpPart::new(Speaker::Simulated, None, timers, &links);
             agent
-                .run("simulated", vec![Box::new(ipsec), Box::new(bgp)])
+                .run(
+                    "simulated",
+                    vec![Box::new(ipsec), Box::new(server), Box::new(bgp)],
+                )
                 .await
         }
         Backend::Strongswan => {
@@ -229,10 +241,20 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
             let name = backend.name();
             let mut bird = BirdConfig::new(backend.config().state_dir.clone(), args.netns.clone());
             bird.bird_bin = args.bird.clone();
+            let server =
+                IpsecServerPart::new(backend.ipsec_server(), RemoteSessions::default(), reconcile);
             let ipsec = IpsecPart::new(backend, &args.gateway, reconcile, &links);
             let bgp = BgpPart::new(Speaker::Bird(bird), args.netns.clone(), timers, &links);
             agent
-                .run(name, vec![Box::new(ipsec), Box::new(bgp), Box::new(ssl)])
+                .run(
+                    name,
+                    vec![
+                        Box::new(ipsec),
+                        Box::new(server),
+                        Box::new(bgp),
+                        Box::new(ssl),
+                    ],
+                )
                 .await
         }
     }
@@ -347,8 +369,9 @@ async fn drive(
         for i in woke {
             let mut out = DataplaneReport::default();
             parts[i].step(&mut out).await;
-            if !(out.connections.is_empty() && out.events.is_empty()) && reports.send(out).is_err()
-            {
+            let empty =
+                out.connections.is_empty() && out.events.is_empty() && out.ipsec_servers.is_empty();
+            if !empty && reports.send(out).is_err() {
                 return;
             }
         }

@@ -11,7 +11,9 @@
 //! flight, the next batch gathers. A failed call is retried with back-off,
 //! its events kept. A report the server calls `Stale` (measured against
 //! another configuration than the one it stores) is offered again after
-//! [`STALE_RETRY`]; an `Unknown` connection (deleted) is forgotten.
+//! [`STALE_RETRY`]; an `Unknown` connection (deleted) is forgotten. The
+//! IPsec server's report goes the same way (with the first chunk), sent
+//! whenever it differs from what was accepted.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, SystemTime};
@@ -19,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 use vpngw_client::Client;
 use vpngw_model::dataplane::{
-    ConnectionReport, DataplaneReport, ReportedEvent, SslVpnServerReport,
+    ConnectionReport, DataplaneReport, IpsecServerReport, ReportedEvent, SslVpnServerReport,
 };
 
 /// Largest number of connections per ReportDataplaneState call.
@@ -175,10 +177,33 @@ pub struct Reporter {
     backend: &'static str,
     entries: BTreeMap<String, Entry>,
     ssl: SslEntry,
+    /// The IPsec server's latest report and what the control plane
+    /// accepted of it (sent again when they differ).
+    servers: BTreeMap<String, ServerEntry>,
     events: Vec<ReportedEvent>,
     /// After a failed call: not before this, and the next back-off.
     retry_at: Option<Instant>,
     retry_delay: Duration,
+}
+
+/// What is known of an IPsec server's reports (nothing in them is a
+/// counter: whatever changed is sent).
+struct ServerEntry {
+    latest: IpsecServerReport,
+    offered: Instant,
+    accepted: Option<IpsecServerReport>,
+    hold_until: Option<Instant>,
+}
+
+impl ServerEntry {
+    fn due(&self, now: Instant) -> bool {
+        self.hold_until.is_none_or(|t| now >= t) && self.accepted.as_ref() != Some(&self.latest)
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        (self.accepted.as_ref() != Some(&self.latest))
+            .then(|| self.hold_until.unwrap_or_else(Instant::now))
+    }
 }
 
 /// What one call did with the connections it carried.
@@ -216,6 +241,7 @@ impl Reporter {
             backend,
             entries: BTreeMap::new(),
             ssl: SslEntry::default(),
+            servers: BTreeMap::new(),
             events: Vec::new(),
             retry_at: None,
             retry_delay: RETRY_FIRST,
@@ -250,6 +276,28 @@ impl Reporter {
         if let Some(ssl) = report.ssl_vpn_servers.into_iter().next() {
             self.ssl.latest = Some(ssl);
         }
+        for r in report.ipsec_servers {
+            match self.servers.get_mut(&r.ipsec_server_id) {
+                Some(e) => {
+                    if e.latest.config_digest != r.config_digest {
+                        e.hold_until = None;
+                    }
+                    e.latest = r;
+                    e.offered = now;
+                }
+                None => {
+                    self.servers.insert(
+                        r.ipsec_server_id.clone(),
+                        ServerEntry {
+                            latest: r,
+                            offered: now,
+                            accepted: None,
+                            hold_until: None,
+                        },
+                    );
+                }
+            }
+        }
         self.events.extend(report.events);
         if self.events.len() > MAX_QUEUED_EVENTS {
             let dropped = self.events.len() - MAX_QUEUED_EVENTS;
@@ -261,6 +309,8 @@ impl Reporter {
         }
         self.entries
             .retain(|_, e| now.duration_since(e.offered) < FORGET_AFTER);
+        self.servers
+            .retain(|_, e| now.duration_since(e.offered) < FORGET_AFTER);
     }
 
     /// When something becomes due without a new offer.
@@ -270,6 +320,7 @@ impl Reporter {
             .values()
             .filter_map(Entry::next_due)
             .chain(self.ssl.next_due())
+            .chain(self.servers.values().filter_map(ServerEntry::next_due))
             .min();
         if !self.events.is_empty() {
             next = Some(Instant::now());
@@ -315,7 +366,13 @@ impl Reporter {
             .map(|e| e.latest.clone())
             .collect();
         let mut ssl = self.ssl.due(now).cloned();
-        if due.is_empty() && self.events.is_empty() && ssl.is_none() {
+        let mut servers: Vec<IpsecServerReport> = self
+            .servers
+            .values()
+            .filter(|e| e.due(now))
+            .map(|e| e.latest.clone())
+            .collect();
+        if due.is_empty() && self.events.is_empty() && ssl.is_none() && servers.is_empty() {
             return;
         }
         let mut chunks: Vec<&[ConnectionReport]> = due.chunks(REPORT_CHUNK).collect();
@@ -339,6 +396,8 @@ impl Reporter {
                 connections: chunk.to_vec(),
                 events,
                 ssl_vpn_servers: ssl.take().into_iter().collect(),
+                // With the first chunk.
+                ipsec_servers: std::mem::take(&mut servers),
             };
             match self.send(&report).await {
                 Ok(verdicts) => {
@@ -386,6 +445,16 @@ impl Reporter {
                 e.accepted = Some(((*c).clone(), now));
                 e.hold_until = None;
             }
+            if let (Some(e), Some(r)) = (
+                self.servers.get_mut(id),
+                report
+                    .ipsec_servers
+                    .iter()
+                    .find(|r| &r.ipsec_server_id == id),
+            ) {
+                e.accepted = Some(r.clone());
+                e.hold_until = None;
+            }
         }
         if !verdicts.stale.is_empty() {
             tracing::debug!(
@@ -395,6 +464,10 @@ impl Reporter {
         }
         for id in &verdicts.stale {
             if let Some(e) = self.entries.get_mut(id) {
+                e.accepted = None;
+                e.hold_until = Some(now + STALE_RETRY);
+            }
+            if let Some(e) = self.servers.get_mut(id) {
                 e.accepted = None;
                 e.hold_until = Some(now + STALE_RETRY);
             }
@@ -409,6 +482,18 @@ impl Reporter {
         }
         for id in &verdicts.unknown {
             self.entries.remove(id);
+            self.servers.remove(id);
+        }
+        // A server report the control plane said nothing about (it does not
+        // know IPsec servers) is offered again later, not at once.
+        for r in &report.ipsec_servers {
+            let id = &r.ipsec_server_id;
+            let answered = [&verdicts.accepted, &verdicts.stale, &verdicts.unknown]
+                .iter()
+                .any(|ids| ids.contains(id));
+            if let (false, Some(e)) = (answered, self.servers.get_mut(id)) {
+                e.hold_until = Some(now + STALE_RETRY);
+            }
         }
     }
 }
@@ -467,5 +552,59 @@ mod tests {
         e.hold_until = Some(now + STALE_RETRY);
         assert!(!e.due(now));
         assert!(e.due(now + STALE_RETRY));
+    }
+
+    fn server(online: i64) -> IpsecServerReport {
+        IpsecServerReport {
+            ipsec_server_id: "iss-1".into(),
+            config_digest: "d1".into(),
+            online_client_count: online,
+            ..IpsecServerReport::default()
+        }
+    }
+
+    #[test]
+    fn an_ipsec_server_report_is_sent_when_it_changes_and_held_when_unanswered() {
+        let client = Client::new("http://127.0.0.1:9", "id", "secret", "cn-hangzhou").unwrap();
+        let mut r = Reporter::new(client, "vpn-1", "simulated");
+        r.offer(DataplaneReport {
+            ipsec_servers: vec![server(1)],
+            ..DataplaneReport::default()
+        });
+        let now = Instant::now();
+        assert!(r.servers["iss-1"].due(now));
+        let sent = DataplaneReport {
+            ipsec_servers: vec![server(1)],
+            ..DataplaneReport::default()
+        };
+        // A control plane that does not know IPsec servers says nothing of
+        // it: offered again after a pause, not in a tight loop.
+        r.settle(&sent, Verdicts::default());
+        assert!(!r.servers["iss-1"].due(Instant::now()));
+        assert!(r.next_due().is_some_and(|t| t > Instant::now()));
+        // Accepted: nothing more until it changes.
+        r.settle(
+            &sent,
+            Verdicts {
+                accepted: vec!["iss-1".into()],
+                ..Verdicts::default()
+            },
+        );
+        assert!(!r.servers["iss-1"].due(Instant::now()));
+        assert_eq!(r.next_due(), None);
+        r.offer(DataplaneReport {
+            ipsec_servers: vec![server(2)],
+            ..DataplaneReport::default()
+        });
+        assert!(r.servers["iss-1"].due(Instant::now()));
+        // Deleted on the control plane: forgotten.
+        r.settle(
+            &sent,
+            Verdicts {
+                unknown: vec!["iss-1".into()],
+                ..Verdicts::default()
+            },
+        );
+        assert!(r.servers.is_empty());
     }
 }
