@@ -394,12 +394,14 @@ async fn describe(env: &Env) -> anyhow::Result<()> {
     };
     let spec = env.spec(server.port, c);
     warm(&spec, s, &make).await;
+    let cpu_before = server.cpu_time();
     let vpngw = load::run(&spec, s, make.clone()).await;
+    let cpu_us = (server.cpu_time() - cpu_before).as_secs_f64() * 1e6 / vpngw.ok.max(1) as f64;
     let (rss, hwm) = server.rss_kib();
     drop(server);
     println!("vpngw       {vpngw}");
     println!(
-        "            answer {} bytes, RSS {} MiB (peak {} MiB)",
+        "            answer {} bytes, server CPU {cpu_us:.1} µs/req, RSS {} MiB (peak {} MiB)",
         vpngw.body_bytes,
         rss / 1024,
         hwm / 1024

@@ -261,9 +261,10 @@ impl NonceCache {
         if let (Some((current_file, _)), Some(dir)) = (&self.files, &self.dir) {
             let io = |e: std::io::Error| StoreError::Internal(format!("nonce journal: {e}"));
             let new_file = create_generation(dir, self.key, now_ms).map_err(io)?;
-            (&**current_file)
-                .write_all(&std::mem::take(&mut self.pending))
-                .map_err(io)?;
+            // Cleared only once written: on a failure the waiting requests'
+            // records stay pending.
+            (&**current_file).write_all(&self.pending).map_err(io)?;
+            self.pending.clear();
             current_file.sync_data().map_err(io)?;
             let old_start = self.previous.start_ms;
             if old_start != i64::MIN && old_start != now_ms {
@@ -338,46 +339,65 @@ impl Nonces {
 
     /// Records a nonce (written to the journal before this returns);
     /// `Ok(false)` for a replay, `Err(NonceLimit)` past a bound.
-    pub fn use_nonce(&self, key: &str, nonce: &str, now_ms: i64) -> Result<bool, StoreError> {
+    pub async fn use_nonce(&self, key: &str, nonce: &str, now_ms: i64) -> Result<bool, StoreError> {
         let spent = self.lock()?.use_nonce(key, nonce, now_ms)?;
         match spent {
             Spent::Used => Ok(false),
             Spent::OverLimit { per_key } => Err(StoreError::NonceLimit { per_key }),
             Spent::Fresh { seq: 0 } => Ok(true),
             Spent::Fresh { seq } => {
-                self.written_through(seq)?;
+                // Let the requests this worker has ready spend their nonces
+                // too, so that one write(2) carries all their records rather
+                // than one each (measured: a write and a futex per request
+                // cost DescribeVpnConnection ~40% more server CPU).
+                tokio::task::yield_now().await;
+                while !self.written_through(seq)? {
+                    tokio::task::yield_now().await;
+                }
                 Ok(true)
             }
         }
     }
 
     /// Makes sure the records up to `seq` are written: by this caller, with
-    /// everything else pending, unless another one already did.
-    fn written_through(&self, seq: u64) -> Result<(), StoreError> {
+    /// everything else pending, unless another one already did. `false`
+    /// when another caller is writing (never waits for it: a worker thread
+    /// must not block; the caller yields and asks again).
+    fn written_through(&self, seq: u64) -> Result<bool, StoreError> {
         if self.written.load(Ordering::Acquire) >= seq {
-            return Ok(());
+            return Ok(true);
         }
-        let _turn = self
-            .write
-            .lock()
-            .map_err(|_| StoreError::Internal("nonce journal lock poisoned".into()))?;
+        let _turn = match self.write.try_lock() {
+            Ok(turn) => turn,
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(false),
+            Err(std::sync::TryLockError::Poisoned(_)) => {
+                return Err(StoreError::Internal("nonce journal lock poisoned".into()));
+            }
+        };
         if self.written.load(Ordering::Acquire) >= seq {
-            return Ok(());
+            return Ok(true);
         }
         let (file, batch, through) = {
             let mut c = self.lock()?;
             let Some((file, _)) = &c.files else {
-                return Ok(());
+                return Ok(true);
             };
             let file = file.clone();
             let batch = std::mem::take(&mut c.pending);
             (file, batch, c.appended)
         };
-        (&*file)
-            .write_all(&batch)
-            .map_err(|e| StoreError::Internal(format!("writing the nonce journal: {e}")))?;
+        if let Err(e) = (&*file).write_all(&batch) {
+            // Back in front of what is pending: the requests waiting for
+            // these records must not pass on a later batch's success. (A
+            // partly written batch is written again: a record twice is
+            // harmless, the digest is the same.)
+            self.lock()?.pending.splice(0..0, batch);
+            return Err(StoreError::Internal(format!(
+                "writing the nonce journal: {e}"
+            )));
+        }
         self.written.store(through, Ordering::Release);
-        Ok(())
+        Ok(true)
     }
 
     /// Syncs the current journal file (every second, and at shutdown).
@@ -642,15 +662,15 @@ mod tests {
         assert!(fresh(c.use_nonce_ok("greedy", "30", t0 + 2 * W)));
     }
 
-    #[test]
-    fn the_journal_survives_a_restart() {
+    #[tokio::test]
+    async fn the_journal_survives_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let limits = NonceLimits::default();
         let t0 = 1_700_000_000_000;
         {
             let n = Nonces::new(NonceCache::open_journal(dir.path(), limits, t0).unwrap());
             for i in 0..500 {
-                assert!(n.use_nonce("k", &i.to_string(), t0 + i).unwrap());
+                assert!(n.use_nonce("k", &i.to_string(), t0 + i).await.unwrap());
             }
             // No sync, no drop: what a SIGKILL leaves (the page cache).
             std::mem::forget(n);
@@ -658,27 +678,30 @@ mod tests {
         let n = Nonces::new(NonceCache::open_journal(dir.path(), limits, t0 + 1000).unwrap());
         assert_eq!(n.len(), 500);
         for i in 0..500 {
-            assert!(!n.use_nonce("k", &i.to_string(), t0 + 1000).unwrap(), "{i}");
+            assert!(
+                !n.use_nonce("k", &i.to_string(), t0 + 1000).await.unwrap(),
+                "{i}"
+            );
         }
-        assert!(n.use_nonce("k", "new", t0 + 1000).unwrap());
+        assert!(n.use_nonce("k", "new", t0 + 1000).await.unwrap());
         drop(n);
         // Across a rotation and a restart: the old generation is still
         // there until it is two windows old.
         let n = Nonces::new(NonceCache::open_journal(dir.path(), limits, t0 + W + 10).unwrap());
-        assert!(!n.use_nonce("k", "new", t0 + W + 10).unwrap());
-        assert!(n.use_nonce("k", "0", t0 + W + 10).unwrap());
-        assert!(n.use_nonce("k", "newer", t0 + W + 11).unwrap());
+        assert!(!n.use_nonce("k", "new", t0 + W + 10).await.unwrap());
+        assert!(n.use_nonce("k", "0", t0 + W + 10).await.unwrap());
+        assert!(n.use_nonce("k", "newer", t0 + W + 11).await.unwrap());
         drop(n);
         let n = Nonces::new(NonceCache::open_journal(dir.path(), limits, t0 + W + 20).unwrap());
-        assert!(!n.use_nonce("k", "newer", t0 + W + 20).unwrap());
-        assert!(!n.use_nonce("k", "0", t0 + W + 20).unwrap());
+        assert!(!n.use_nonce("k", "newer", t0 + W + 20).await.unwrap());
+        assert!(!n.use_nonce("k", "0", t0 + W + 20).await.unwrap());
         drop(n);
         let files = generation_files(&dir.path().join(JOURNAL_DIR)).unwrap();
         assert_eq!(files.len(), 2, "{files:?}");
         // Much later everything is past the window, and the files go.
         let n = Nonces::new(NonceCache::open_journal(dir.path(), limits, t0 + 3 * W).unwrap());
         assert_eq!(n.len(), 0);
-        assert!(n.use_nonce("k", "newer", t0 + 3 * W).unwrap());
+        assert!(n.use_nonce("k", "newer", t0 + 3 * W).await.unwrap());
         drop(n);
         let starts: Vec<i64> = generation_files(&dir.path().join(JOURNAL_DIR))
             .unwrap()
@@ -698,13 +721,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_torn_tail_is_ignored() {
+    #[tokio::test]
+    async fn a_torn_tail_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let t0 = 1_700_000_000_000;
         let n =
             Nonces::new(NonceCache::open_journal(dir.path(), NonceLimits::default(), t0).unwrap());
-        assert!(n.use_nonce("k", "a", t0).unwrap());
+        assert!(n.use_nonce("k", "a", t0).await.unwrap());
         drop(n);
         let (_, path) = generation_files(&dir.path().join(JOURNAL_DIR))
             .unwrap()
@@ -719,6 +742,6 @@ mod tests {
             NonceCache::open_journal(dir.path(), NonceLimits::default(), t0 + 1).unwrap(),
         );
         assert_eq!(n.len(), 1);
-        assert!(!n.use_nonce("k", "a", t0 + 1).unwrap());
+        assert!(!n.use_nonce("k", "a", t0 + 1).await.unwrap());
     }
 }
