@@ -12,6 +12,7 @@ use vpngw_model::Lifecycle;
 
 mod audit;
 mod event_log;
+mod ipsec_server;
 mod reset;
 mod revisions;
 mod ssl_vpn;
@@ -59,6 +60,7 @@ pub async fn run_all(store: &dyn Store) {
     concurrent_writes(store).await;
     trail::trails(store).await;
     ssl_vpn::servers_and_certs(store).await;
+    ipsec_server::servers(store).await;
     vpc::vpcs_and_vswitches(store).await;
     revisions::revisions(store).await;
     revisions::feed(store).await;

@@ -20,6 +20,8 @@ pub enum Kind {
     SslVpnServer,
     /// A client certificate of an SSL-VPN server (`vsc-`).
     SslVpnClientCert,
+    /// An IPsec server (client-to-site) of a VPN gateway (`iss-`).
+    IpsecServer,
     Vpc,
     /// A vSwitch; its parent is its VPC.
     VSwitch,
@@ -37,6 +39,7 @@ impl Kind {
             Kind::VpnDiagnosis => "vpn_diagnosis",
             Kind::SslVpnServer => "ssl_vpn_server",
             Kind::SslVpnClientCert => "ssl_vpn_client_cert",
+            Kind::IpsecServer => "ipsec_server",
             Kind::Vpc => "vpc",
             Kind::VSwitch => "vswitch",
         }
@@ -53,6 +56,7 @@ impl Kind {
             "vpn_diagnosis" => Kind::VpnDiagnosis,
             "ssl_vpn_server" => Kind::SslVpnServer,
             "ssl_vpn_client_cert" => Kind::SslVpnClientCert,
+            "ipsec_server" => Kind::IpsecServer,
             "vpc" => Kind::Vpc,
             "vswitch" => Kind::VSwitch,
             _ => return None,

@@ -55,7 +55,8 @@ impl Kind {
             | Kind::VpnRoute
             | Kind::VpnPbrRoute
             | Kind::SslVpnServer
-            | Kind::SslVpnClientCert => GatewayBond::Parent,
+            | Kind::SslVpnClientCert
+            | Kind::IpsecServer => GatewayBond::Parent,
             Kind::CustomerGateway => GatewayBond::Linked,
             // A VPC is the gateway's network, not its data plane's
             // configuration (the agent is given none of it).

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use serde::{Serialize, de::DeserializeOwned};
 use vpngw_model::{
-    CustomerGateway, Lifecycle, SslVpnClientCert, SslVpnServer, VSwitch, VcoRoute, Vpc,
-    VpnConnection, VpnGateway, VpnPbrRoute, VpnRoute,
+    CustomerGateway, IpsecServer, Lifecycle, SslVpnClientCert, SslVpnServer, VSwitch, VcoRoute,
+    Vpc, VpnConnection, VpnGateway, VpnPbrRoute, VpnRoute,
 };
 
 use crate::{InsertGuard, Inserted, Kind, ListQuery, Record, Scope, Store, StoreError, Trail};
@@ -221,6 +221,23 @@ impl Resource for SslVpnClientCert {
     }
     fn parent_id(&self) -> Option<&str> {
         Some(&self.ssl_vpn_server_id)
+    }
+}
+
+// An IPsec server belongs to its gateway, which cannot go while it exists.
+impl Resource for IpsecServer {
+    const KIND: Kind = Kind::IpsecServer;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn region_id(&self) -> &str {
+        &self.region_id
+    }
+    fn resource_group_id(&self) -> &str {
+        &self.resource_group_id
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.vpn_gateway_id)
     }
 }
 
