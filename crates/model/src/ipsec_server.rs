@@ -25,9 +25,11 @@
 //!   (docs/api-decisions.md, "IPsec server").
 
 use ipnet::Ipv4Net;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::connection::{IkeConfig, IkeVersion, IpsecConfig, valid_psk};
+use crate::dataplane::{IpsecClientReport, IpsecServerReport};
 use crate::ssl_vpn::{self, ClientIpPool, LocalSubnets, MultiFactorAuth};
 use crate::validate::{self, blocks_overlap};
 
@@ -54,6 +56,62 @@ pub struct IpsecServer {
     pub create_time_ms: i64,
     /// `OnlineClientCount` as last measured by the data plane.
     pub online_client_count: i64,
+    /// The clients connected at that measurement, with their virtual IPs.
+    #[serde(default)]
+    pub clients: Vec<IpsecClientReport>,
+    /// When the data plane measured them (epoch ms; 0: never).
+    #[serde(default)]
+    pub measured_at_ms: i64,
+}
+
+/// What a data-plane report of an IPsec server does to the stored one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measurement {
+    /// Older than what is stored: ignored.
+    Older,
+    /// Nothing visible changed and the stored one is recent: no write.
+    Unchanged,
+    /// Applied to the server: write it.
+    Changed,
+}
+
+impl IpsecServer {
+    /// Takes a report measured at `measured_at_ms` if it is the newest and
+    /// says something new: who is online changed, or the stored measurement
+    /// is `refresh_ms` old (so an idle agent reporting every second does not
+    /// race UpdateIpsecServer for the same document).
+    pub fn record(
+        &mut self,
+        measured_at_ms: i64,
+        report: &IpsecServerReport,
+        refresh_ms: i64,
+    ) -> Measurement {
+        if measured_at_ms < self.measured_at_ms {
+            return Measurement::Older;
+        }
+        let changed = self.online_client_count != report.online_client_count
+            || self.clients != report.clients;
+        if !changed && measured_at_ms - self.measured_at_ms < refresh_ms {
+            return Measurement::Unchanged;
+        }
+        self.online_client_count = report.online_client_count;
+        self.clients = report.clients.clone();
+        self.measured_at_ms = measured_at_ms;
+        Measurement::Changed
+    }
+}
+
+/// Length of the key CreateIpsecServer makes when `Psk` is not given.
+pub const GENERATED_PSK_LEN: usize = 16;
+
+/// A pre-shared key of [`GENERATED_PSK_LEN`] random letters and digits: the
+/// cloud's when `Psk` is not given (ListIpsecServers shows it).
+pub fn generated_psk() -> String {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..GENERATED_PSK_LEN)
+        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
+        .collect()
 }
 
 /// Phase 1 of a new server when `IkeConfig` leaves a field out: IKEv2, main
@@ -295,12 +353,70 @@ mod tests {
             resource_group_id: "rg-1".into(),
             create_time_ms: 1,
             online_client_count: 0,
+            clients: Vec::new(),
+            measured_at_ms: 0,
         };
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["client_ip_pool"], "10.10.0.0/24");
         assert_eq!(json["ike"]["version"], "ikev2");
         let back: IpsecServer = serde_json::from_value(json).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn generated_keys_follow_the_psk_rule_and_differ() {
+        let a = generated_psk();
+        assert_eq!(a.len(), GENERATED_PSK_LEN);
+        assert_eq!(check_psk(&a), Ok(()));
+        assert_ne!(a, generated_psk());
+    }
+
+    #[test]
+    fn reports_are_taken_when_newest_and_new() {
+        let (pool, local) = parse_subnets("10.10.0.0/24", "10.0.0.0/24").unwrap();
+        let mut s = IpsecServer {
+            id: "iss-1".into(),
+            region_id: "cn-hangzhou".into(),
+            vpn_gateway_id: "vpn-1".into(),
+            name: String::new(),
+            client_ip_pool: pool,
+            local_subnet: local,
+            effect_immediately: false,
+            ike: ike_defaults("198.18.0.1".into(), "k".into()),
+            ipsec: ipsec_defaults(),
+            psk_enabled: true,
+            mfa: MultiFactorAuth::default(),
+            resource_group_id: "rg-1".into(),
+            create_time_ms: 1,
+            online_client_count: 0,
+            clients: Vec::new(),
+            measured_at_ms: 0,
+        };
+        let one = IpsecServerReport {
+            ipsec_server_id: "iss-1".into(),
+            online_client_count: 1,
+            clients: vec![IpsecClientReport {
+                identity: "rw1@lab".into(),
+                remote_addr: "100.100.0.2".into(),
+                virtual_ip: "10.10.0.1".into(),
+            }],
+            ..IpsecServerReport::default()
+        };
+        assert_eq!(s.record(1_000, &one, 30_000), Measurement::Changed);
+        assert_eq!((s.online_client_count, s.measured_at_ms), (1, 1_000));
+        assert_eq!(s.clients, one.clients);
+        // The same again soon: nothing to write; later: refreshed.
+        assert_eq!(s.record(2_000, &one, 30_000), Measurement::Unchanged);
+        assert_eq!(s.record(31_000, &one, 30_000), Measurement::Changed);
+        // An older report never wins over a newer one.
+        let none = IpsecServerReport {
+            ipsec_server_id: "iss-1".into(),
+            ..IpsecServerReport::default()
+        };
+        assert_eq!(s.record(500, &none, 30_000), Measurement::Older);
+        assert_eq!(s.online_client_count, 1);
+        assert_eq!(s.record(32_000, &none, 30_000), Measurement::Changed);
+        assert_eq!((s.online_client_count, s.clients.len()), (0, 0));
     }
 
     proptest! {
