@@ -1,5 +1,6 @@
 //! [`SslServer`]: the gateway's OpenVPN server as the agent drives it.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -28,6 +29,10 @@ struct Running {
     /// What it was started with (without the CRL).
     started: SslServerDesired,
     crl_pem: String,
+    /// Clients whose session was ended: OpenVPN tells the client at once
+    /// but keeps the instance in its status for a few seconds ("Delayed
+    /// exit in 5 seconds"); they are not connected any more.
+    ended: HashSet<String>,
 }
 
 /// What [`SslServer::apply`] did.
@@ -123,6 +128,7 @@ impl SslServer {
                 if d.revoked.contains(&c.common_name)
                     && r.management.disconnect(&c.client_id).await?
                 {
+                    r.ended.insert(c.client_id);
                     applied.disconnected.push(c.common_name);
                 }
             }
@@ -168,6 +174,7 @@ impl SslServer {
             management,
             started: d.restart_key(),
             crl_pem: d.crl_pem.clone(),
+            ended: HashSet::new(),
         })
     }
 
@@ -183,7 +190,11 @@ impl SslServer {
             return Ok(Vec::new());
         };
         match r.management.clients().await {
-            Ok(c) => Ok(c),
+            Ok(mut c) => {
+                r.ended.retain(|id| c.iter().any(|c| c.client_id == *id));
+                c.retain(|c| !r.ended.contains(&c.client_id));
+                Ok(c)
+            }
             Err(e) => {
                 // The process died or hung: the next apply starts it again.
                 if let Some(mut r) = self.running.take() {
@@ -200,7 +211,11 @@ impl SslServer {
         let Some(r) = self.running.as_mut() else {
             return Ok(false);
         };
-        Ok(r.management.disconnect(client_id).await?)
+        let ended = r.management.disconnect(client_id).await?;
+        if ended {
+            r.ended.insert(client_id.to_owned());
+        }
+        Ok(ended)
     }
 
     /// The server's log lines since the last call.

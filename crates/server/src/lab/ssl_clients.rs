@@ -22,6 +22,7 @@ use serde::Serialize;
 use vpngw_client::Client;
 use vpngw_dataplane::Secret;
 use vpngw_dataplane::lab::LAB_PREFIX;
+use vpngw_dataplane::openvpn::Transport;
 use vpngw_dataplane::openvpn::client::{ClientFiles, SslClient};
 
 use super::{host_prefix, ip, ip_batch};
@@ -189,7 +190,7 @@ impl SslClients {
             return Ok(false);
         }
         let (tag, gw_ns, gw_addrs, dir) = lab;
-        let Some((server_id, dialled)) = server.and_then(|s| {
+        let Some((server_id, dialled, listener)) = server.and_then(|s| {
             let d = s.desired.as_ref().ok()?;
             // What a client's configuration depends on: a change of these
             // restarts the clients, a new CRL does not.
@@ -197,7 +198,7 @@ impl SslClients {
                 "{} {} {:?} {} {} {}",
                 s.server_id, d.listen_addr, d.transport, d.port, d.cipher, d.compress
             );
-            Some((s.server_id.clone(), key))
+            Some((s.server_id.clone(), key, (d.transport, d.port)))
         }) else {
             let mut changed = false;
             for n in &mut self.nodes {
@@ -214,6 +215,16 @@ impl SslClients {
         }
         self.assign_certs(client, &server_id).await?;
         let mut changed = false;
+        let due = self
+            .nodes
+            .iter()
+            .any(|n| n.cert.is_some() && n.running.as_ref().is_none_or(|(d, _)| *d != dialled));
+        if due && !server_listens(gw_ns, listener)? {
+            // A UDP client that dials before the server is bound waits for
+            // its TLS retransmission (2, 4, 8, 16 s): start the clients once
+            // the agent's OpenVPN listens (the next sync).
+            return Ok(changed);
+        }
         for node in &mut self.nodes {
             let Some(cert) = node.cert.clone() else {
                 continue;
@@ -258,4 +269,19 @@ impl SslClients {
             }
         }
     }
+}
+
+/// Whether a socket of `transport` is bound to `port` in the gateway's
+/// namespace (the agent's OpenVPN, started or restarted for the current
+/// settings).
+fn server_listens(gw_ns: &str, (transport, port): (Transport, u16)) -> anyhow::Result<bool> {
+    let kind = match transport {
+        Transport::Udp => "-u",
+        Transport::Tcp => "-t",
+    };
+    let sport = format!(":{port}");
+    let out = ip(&[
+        "netns", "exec", gw_ns, "ss", "-Hln", kind, "sport", "=", &sport,
+    ])?;
+    Ok(!out.trim().is_empty())
 }
