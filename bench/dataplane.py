@@ -106,10 +106,11 @@ class Bench:
                              endpoint=f"127.0.0.1:{self.port}", protocol="http", region_id=REGION,
                              read_timeout=60000, connect_timeout=5000))
 
-    def lab(self, gateway: str, agent_interval_ms: int, sync_ms: int) -> dict:
+    def lab(self, gateway: str, agent_interval_ms: int, sync_ms: int, lab_args: list[str] = ()) -> dict:
         out = subprocess.run(
             [str(self.binary), "lab", "--gateway", gateway, "--server", f"http://127.0.0.1:{self.port}",
-             "--shared-peer", "--sync-interval-ms", str(sync_ms), "--", "--interval-ms", str(agent_interval_ms)],
+             "--shared-peer", "--sync-interval-ms", str(sync_ms), *lab_args,
+             "--", "--interval-ms", str(agent_interval_ms)],
             env=self.env, capture_output=True, text=True, timeout=120,
         )
         if out.returncode != 0:
@@ -118,10 +119,14 @@ class Bench:
         self.gateway = gateway
         return json.loads(Path(state).read_text()) | {"state_path": state}
 
-    def down(self):
+    def lab_down(self):
         if self.gateway:
             subprocess.run([str(self.binary), "lab", "--down", "--gateway", self.gateway],
                            env=self.env, capture_output=True, timeout=120)
+            self.gateway = None
+
+    def down(self):
+        self.lab_down()
         self.serve.send_signal(signal.SIGTERM)
         self.serve.wait(timeout=20)
 
