@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -376,72 +375,3 @@ def test_audit_log_of_writes(own_server):
     table = audit()
     assert table.splitlines()[0].startswith("TIME") and "Vpc:CreateVpnGateway" in table
     assert own_server.access_key_secret not in table
-
-
-# ---------------------------------------------------------------------------- console
-
-
-def chromium_and_node():
-    node = shutil.which("node")
-    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    modules = REPO / "tests" / "console" / "node_modules" / "playwright-core"
-    missing = [what for what, ok in [("node", node), ("chromium", Path(chromium).exists()), ("playwright-core", modules.exists())] if not ok]
-    return missing
-
-
-def test_console_in_headless_chromium(own_server, tmp_path):
-    missing = chromium_and_node()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"missing for the browser test: {missing} (scripts/test installs them)")
-        pytest.skip(f"missing for the browser test: {missing}")
-    # The page and its assets are served from the binary, with a strict CSP.
-    with urllib.request.urlopen(f"http://{own_server.endpoint}/console/", timeout=5) as resp:
-        assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
-        assert b"<script src=\"app.js\">" in resp.read()
-    client = own_server.tea_client()
-    gw = create_gateway(client)
-    cgw = create_customer_gateway(client)
-    key = psk()
-    vco = create_connection(client, gw, cgw, ike_config=json.dumps({"Psk": key}), name="console-vco")
-    status = describe_connection(client, vco)["Status"]
-    rename = tmp_path / "rename.txt"
-    shots = Path(os.environ.get("VPNGW_SCREENSHOTS") or tmp_path)
-    env = {
-        **os.environ,
-        "VPNGW_URL": f"http://{own_server.endpoint}",
-        "VPNGW_AK_ID": own_server.access_key_id,
-        "VPNGW_AK_SECRET": own_server.access_key_secret,
-        "VPNGW_VCO": vco,
-        "VPNGW_VCO_STATUS": status,
-        "VPNGW_GW": gw,
-        "VPNGW_CGW": cgw,
-        "VPNGW_SCREENSHOTS": str(shots),
-        "VPNGW_RENAME_FILE": str(rename),
-    }
-    proc = subprocess.Popen(["node", str(REPO / "tests" / "console" / "e2e.mjs")], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO / "tests" / "console")
-    try:
-        assert proc.stdout.readline().strip() == "READY", proc.stderr.read()
-        # Changed through the SDK while the page is open: the console shows it without a reload.
-        client.modify_vpn_connection_attribute(m.ModifyVpnConnectionAttributeRequest(
-            region_id=REGION, vpn_connection_id=vco, name="renamed-live"))
-        rename.write_text("renamed-live")
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, f"browser test failed:\n{err}"
-    found = json.loads(out.strip().splitlines()[-1])
-    assert "SignatureDoesNotMatch" in found["badLogin"]
-    assert found["rowStatus"] == status and found["detailStatus"] == status
-    assert found["rowState"] == "active"
-    assert found["edgeStatus"] == status and found["edgeColor"].startswith("#")
-    assert gw in found["nodes"] and cgw in found["nodes"]
-    assert found["liveName"] == "renamed-live"
-    assert found["detailTitle"] == f"IPsec connection {vco}"
-    headings = [h.split(" ")[0] for h in found["detailHeadings"]]
-    assert headings[:3] == ["Basic", "IKE", "IPsec"], found["detailHeadings"]
-    assert key not in found["pskMasked"] and found["pskShown"] == key
-    assert found["storedAfterLogout"] is None
-    assert found["consoleErrors"] == []
