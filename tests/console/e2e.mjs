@@ -4,6 +4,7 @@
 // VPNGW_GW, VPNGW_CGW (its gateways; the customer gateway has a very long name),
 // VPNGW_DUAL (a dual-tunnel connection), VPNGW_DUAL_GW, VPNGW_CGW_IP (a customer gateway
 // address for the create flow), VPNGW_SCREENSHOTS (optional directory for PNGs),
+// VPNGW_SSL_SERVER, VPNGW_SSL_CERT (an SSL-VPN server and one of its certificates),
 // VPNGW_RENAME_FILE (a file the Python side writes the new name into after READY, to check
 // live updates), VPNGW_DOWNLOADS (a directory for the downloaded peer configurations).
 // Prints one JSON line of findings; exits non-zero on the first failed check.
@@ -158,10 +159,33 @@ try {
     findings.pages[hash] = await page.$$eval(`${table} tbody tr`, (rs) => rs.length);
     await layout(hash.slice(2));
   }
+  // ---- remote access: the SSL-VPN server and its certificates; create one, download its
+  // client configuration, delete it.
+  const vss = env("VPNGW_SSL_SERVER");
   await page.goto(`${url}/console/#/remote-access`);
-  await page.waitForSelector("#page h1", { timeout });
+  await page.waitForSelector(`#ssl-servers tr[data-id="${vss}"]`, { timeout });
+  await page.waitForSelector(`#ssl-certs tr[data-id="${env("VPNGW_SSL_CERT")}"]`, { timeout });
   findings.pages.remoteAccess = await page.textContent("#page");
   await layout("remote-access");
+  await page.click("#create-ssl-cert");
+  await page.waitForSelector("#ssl-cert-form", { timeout });
+  await layout("new-ssl-cert");
+  await page.click("#ssl-cert-form button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#ssl-cert-form .form-error").textContent.length > 0, null, { timeout });
+  findings.sslCertError = await page.textContent("#ssl-cert-form .form-error");
+  await page.selectOption("#ssl-cert-form [name=SslVpnServerId]", vss);
+  await page.fill("#ssl-cert-form [name=Name]", "console-cert");
+  await page.click("#ssl-cert-form button[type=submit]");
+  await page.waitForURL(/#\/remote-access$/, { timeout });
+  const certRow = await page.waitForSelector(`#ssl-certs tr:has-text("console-cert")`, { timeout });
+  const newCert = await certRow.getAttribute("data-id");
+  findings.sslCert = newCert;
+  await page.goto(`${url}/console/#/new/ssl-vpn-server`);
+  await page.waitForSelector("#ssl-server-form", { timeout });
+  findings.sslServerGateways = await page.$$eval("#ssl-server-form [name=VpnGatewayId] option", (os) => os.map((o) => o.value).filter(Boolean));
+  await layout("new-ssl-server");
+  await page.goto(`${url}/console/#/remote-access`);
+  await page.waitForSelector(`#ssl-certs tr[data-id="${newCert}"]`, { timeout });
   await page.goto(`${url}/console/#/gateway/${env("VPNGW_GW")}`);
   await page.waitForSelector(`#page dd[data-field="VpnGatewayId"]`, { timeout });
   findings.pages.gateway = await page.textContent("#detail-title");
@@ -217,6 +241,11 @@ try {
   };
   findings.peerJson = await grab("#download-config");
   findings.swanctl = await grab("#download-swanctl");
+  await page.goto(`${url}/console/#/remote-access`);
+  findings.ovpn = await grab(`[data-download-ovpn="${findings.sslCert}"]`);
+  await page.click(`[data-delete-cert="${findings.sslCert}"]`);
+  await page.waitForFunction((id) => !document.querySelector(`#ssl-certs tr[data-id="${id}"]`), findings.sslCert, { timeout });
+  findings.sslCertGone = true;
 
   // ---- a missing connection after a real one: the error alone (regression: it showed above
   // the previous connection's title and details).

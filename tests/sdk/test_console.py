@@ -19,6 +19,7 @@ from alibabacloud_vpc20160428 import models as m
 
 from helpers import REGION, create_connection, create_customer_gateway, create_gateway, describe_connection, new_peer_ip, psk
 from test_dual_tunnel import create_dual, create_dual_gateway
+from test_ssl_vpn import cert, create_cert, create_server, ssl_gateway
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,6 +49,9 @@ def test_console_in_headless_chromium(own_server, tmp_path):
                             health_check_config=json.dumps({"enable": True, "dip": "10.10.0.1", "sip": "192.168.10.1"}))
     dual_gw = create_dual_gateway(client)
     dual = create_dual(client, dual_gw, [create_customer_gateway(client, asn=str(a)) for a in (65001, 65002)])
+    ssl_gw = ssl_gateway(client)
+    vss = create_server(client, ssl_gw, name="console-ssl")
+    vsc = create_cert(client, vss, name="first-cert")
     status = describe_connection(client, vco)["Status"]
     rename = tmp_path / "rename.txt"
     downloads = tmp_path / "downloads"
@@ -65,6 +69,8 @@ def test_console_in_headless_chromium(own_server, tmp_path):
         "VPNGW_DUAL": dual,
         "VPNGW_DUAL_GW": dual_gw,
         "VPNGW_CGW_IP": new_peer_ip(),
+        "VPNGW_SSL_SERVER": vss,
+        "VPNGW_SSL_CERT": vsc,
         "VPNGW_SCREENSHOTS": str(shots),
         "VPNGW_RENAME_FILE": str(rename),
         "VPNGW_DOWNLOADS": str(downloads),
@@ -103,7 +109,23 @@ def test_console_in_headless_chromium(own_server, tmp_path):
     assert "no data plane" in found["legend"]
     # Pages.
     assert all(n >= 1 for k, n in found["pages"].items() if k.startswith("#/")), found["pages"]
-    assert "not served by this vpngw yet" in found["pages"]["remoteAccess"]
+    # Remote access: SSL-VPN servers and certificates; a certificate made, its client
+    # configuration downloaded (one .ovpn with the CA, certificate and key inline), deleted.
+    assert "console-ssl" in found["pages"]["remoteAccess"] and "first-cert" in found["pages"]["remoteAccess"]
+    assert "IPsec servers are not served by this vpngw yet" in found["pages"]["remoteAccess"]
+    assert "SslVpnServerId" in found["sslCertError"], found["sslCertError"]
+    assert found["sslServerGateways"] == [ssl_gw]
+    ovpn = found["ovpn"]["text"]
+    assert found["ovpn"]["name"] == f"{found['sslCert']}.ovpn"
+    first = cert(client, vsc)
+    assert ovpn.startswith("client\n") and f"<ca>\n{first['CaCert'].strip()}\n</ca>" in ovpn, ovpn
+    assert "<cert>\n-----BEGIN CERTIFICATE-----" in ovpn and "<key>\n-----BEGIN" in ovpn and "PRIVATE KEY-----\n</key>" in ovpn
+    assert not any(line in ovpn.splitlines() for line in ("ca ca.crt", "cert client.crt", "key client.key"))
+    server_ip = client.describe_ssl_vpn_servers(m.DescribeSslVpnServersRequest(region_id=REGION, ssl_vpn_server_id=vss)).body.ssl_vpn_servers.ssl_vpn_server[0].internet_ip
+    assert f"remote {server_ip} 1194" in ovpn, ovpn
+    assert found["sslCertGone"]
+    left = client.describe_ssl_vpn_client_certs(m.DescribeSslVpnClientCertsRequest(region_id=REGION, ssl_vpn_server_id=vss)).body.to_map()
+    assert [c["SslVpnClientCertId"] for c in left["SslVpnClientCertKeys"]["SslVpnClientCertKey"]] == [vsc]
     assert gw in found["pages"]["gateway"] and cgw in found["pages"]["customerGateway"]
     # The connection detail, live.
     assert vco in found["detailTitle"]

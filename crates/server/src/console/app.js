@@ -21,6 +21,8 @@ function route() {
   if (path === "/new/gateway") return pages.newGateway;
   if (path === "/new/customer-gateway") return pages.newCustomerGateway;
   if (path === "/new/connection") return pages.newConnection(query);
+  if (path === "/new/ssl-vpn-server") return pages.newSslVpnServer;
+  if (path === "/new/ssl-vpn-client-cert") return pages.newSslVpnClientCert;
   if ((r = m(/^\/gateway\/([^/]+)\/edit$/))) return pages.editGateway(decodeURIComponent(r[1]));
   if ((r = m(/^\/gateway\/([^/]+)$/))) return pages.gatewayDetail(decodeURIComponent(r[1]));
   if ((r = m(/^\/customer-gateway\/([^/]+)\/edit$/))) return pages.editCustomerGateway(decodeURIComponent(r[1]));

@@ -428,14 +428,91 @@ export function editConnection(id) {
 
 // ---------------------------------------------------------------- remote access
 
-// SSL-VPN servers and IPsec servers are not served by this vpngw yet: the
-// page says so rather than offering what would fail.
+const sslServersList = (opts) => listAll("DescribeSslVpnServers", ["SslVpnServers", "SslVpnServer"], {}, opts);
+const sslCertsList = (opts) => listAll("DescribeSslVpnClientCerts", ["SslVpnClientCertKeys", "SslVpnClientCertKey"], {}, opts);
+
+const SSL_SERVER_HEAD = ["Name / ID", "VPN gateway", "Address", "Protocol / cipher", "Client IP pool", "Local subnets", "Connections"];
+const sslServerRows = (servers) => servers.map((s) => ({
+  id: s.SslVpnServerId,
+  cells: [nameAndId(s.SslVpnServerId, s.Name), idText(s.VpnGatewayId), idText(s.InternetIp),
+    `${esc(s.Proto)} ${esc(s.Port)}<span class="sub">${esc(s.Cipher)}${s.Compress ? ", compressed" : ""}</span>`,
+    esc(s.ClientIpPool), esc(s.LocalSubnet), `${esc(s.Connections ?? 0)} / ${esc(s.MaxConnections ?? "")}`],
+}));
+const SSL_CERT_HEAD = ["Name / ID", "SSL-VPN server", "Status", "Expires", ""];
+const sslCertRows = (certs) => certs.map((c) => ({
+  id: c.SslVpnClientCertId,
+  cells: [nameAndId(c.SslVpnClientCertId, c.Name), idText(c.SslVpnServerId), badge(c.Status), esc(fmtTime(c.EndTime)),
+    `<div class="actions"><button type="button" class="secondary" data-download-ovpn="${esc(c.SslVpnClientCertId)}">Client config (.ovpn)</button>` +
+    `<button type="button" class="danger" data-delete-cert="${esc(c.SslVpnClientCertId)}">Delete</button></div>`],
+}));
+
+// DescribeSslVpnClientCert's ClientConfig names ca.crt, client.crt and
+// client.key beside it (as the cloud's config.ovpn does); the download is
+// one file with the three inline, which OpenVPN reads the same way.
+function inlineOvpn(c) {
+  const blocks = { ca: c.CaCert, cert: c.ClientCert, key: c.ClientKey };
+  return c.ClientConfig.split("\n").map((line) => {
+    const m = line.match(/^(ca|cert|key) \S+$/);
+    return m && blocks[m[1]] ? `<${m[1]}>\n${blocks[m[1]].trim()}\n</${m[1]}>` : line;
+  }).join("\n");
+}
+
 export const remoteAccess = {
   title: () => "Remote access",
-  poll: false,
-  async load(root) {
-    root.innerHTML = `<h1>Remote access</h1><p class="card">SSL-VPN servers, their client certificates and IPsec servers ` +
-      `are not served by this vpngw yet (their operations answer <code>UnsupportedOperation</code>). ` +
-      `Their pages will appear here when the server offers them.</p>`;
+  poll: true,
+  async load(root, { poll }) {
+    const [servers, certs] = await Promise.all([sslServersList({ poll }), sslCertsList({ poll })]);
+    root.innerHTML = `<div class="bar"><h1>Remote access</h1>` +
+      actionsBar([`<a class="button" id="create-ssl-server" href="#/new/ssl-vpn-server">Create SSL-VPN server</a>`,
+        `<a class="button" id="create-ssl-cert" href="#/new/ssl-vpn-client-cert">Create client certificate</a>`]) + `</div>` +
+      `<p class="error" id="action-error" role="alert"></p>` +
+      `<h2>SSL-VPN servers</h2>${table("ssl-servers", SSL_SERVER_HEAD, sslServerRows(servers), "No SSL-VPN servers in this region (a VPN gateway created with SSL-VPN enabled takes one).")}` +
+      `<h2>SSL client certificates</h2>${table("ssl-certs", SSL_CERT_HEAD, sslCertRows(certs), "No client certificates in this region.")}` +
+      `<h2>IPsec servers</h2><p class="muted">IPsec servers are not served by this vpngw yet.</p>`;
+    root.onclick = (ev) => {
+      const dl = ev.target.closest("[data-download-ovpn]");
+      const del = ev.target.closest("[data-delete-cert]");
+      if (dl) {
+        const id = dl.dataset.downloadOvpn;
+        guarded(root, async () => {
+          const c = await call("vpc", "DescribeSslVpnClientCert", { RegionId: region(), SslVpnClientCertId: id });
+          download(`${id}.ovpn`, inlineOvpn(c));
+        });
+      } else if (del) {
+        const id = del.dataset.deleteCert;
+        guarded(root, () => confirmAndDelete("client certificate", id, "DeleteSslVpnClientCert", { SslVpnClientCertId: id }, "#/remote-access")
+          .then(() => remoteAccess.load(root, { poll: false })));
+      }
+    };
   },
 };
+
+export const newSslVpnServer = formPage("Create SSL-VPN server", async (root) => {
+  const gws = (await gatewaysList()).filter((g) => g.SslVpn === "enable");
+  root.innerHTML = formHtml("ssl-server-form", "Create SSL-VPN server", [
+    select("VpnGatewayId", "VPN gateway (with SSL-VPN enabled)", gws.map((g) => [g.VpnGatewayId, `${g.Name || g.VpnGatewayId} (${g.InternetIp || g.Status})`]), { required: true, blank: gws.length ? "choose…" : "no VPN gateway with SSL-VPN in this region" }),
+    text("Name", "Name"),
+    text("ClientIpPool", "Client IP pool", { required: true, placeholder: "10.200.0.0/24" }),
+    text("LocalSubnet", "Local subnets (reachable by clients)", { required: true, placeholder: "10.0.0.0/16" }),
+    select("Proto", "Protocol", ["UDP", "TCP"]),
+    number("Port", "Port", { value: 1194 }),
+    select("Cipher", "Cipher", ["AES-128-CBC", "AES-192-CBC", "AES-256-CBC", "none"]),
+    check("Compress", "Compress"),
+  ], "Create", { cancel: "#/remote-access" });
+  onSubmit($("#ssl-server-form", root), async (p) => {
+    await call("vpc", "CreateSslVpnServer", { RegionId: region(), ...p });
+    go("#/remote-access");
+  });
+});
+
+export const newSslVpnClientCert = formPage("Create client certificate", async (root) => {
+  const servers = await sslServersList();
+  root.innerHTML = formHtml("ssl-cert-form", "Create client certificate", [
+    select("SslVpnServerId", "SSL-VPN server", servers.map((s) => [s.SslVpnServerId, `${s.Name || s.SslVpnServerId} (${s.InternetIp})`]), { required: true, blank: servers.length ? "choose…" : "no SSL-VPN server in this region" }),
+    text("Name", "Name"),
+  ], "Create", { cancel: "#/remote-access" });
+  onSubmit($("#ssl-cert-form", root), async (p) => {
+    await call("vpc", "CreateSslVpnClientCert", { RegionId: region(), ...p });
+    go("#/remote-access");
+  });
+});

@@ -7,9 +7,9 @@ export const fmtTime = (ms) => (ms ? new Date(Number(ms)).toISOString().replace(
 
 export function statusClass(status) {
   switch (status) {
-    case "ipsec_sa_established": case "active": case "available": case "success": case "Established": return "s-ok";
-    case "ike_sa_established": case "init": case "updating": case "provisioning": return "s-warn";
-    case "ipsec_sa_not_established": case "deleting": case "failed": case "false": return "s-bad";
+    case "ipsec_sa_established": case "active": case "available": case "success": case "Established": case "normal": return "s-ok";
+    case "ike_sa_established": case "init": case "updating": case "provisioning": case "expiring-soon": return "s-warn";
+    case "ipsec_sa_not_established": case "deleting": case "failed": case "false": case "expired": return "s-bad";
     default: return "s-idle";
   }
 }
