@@ -257,6 +257,15 @@ pub fn connection_configuring() -> ApiError {
 // the DeleteVpnGateway reference); the others are vpngw's, in the cloud's
 // style (docs/api-decisions.md, "SSL-VPN").
 
+/// The cloud's NotFound form for the IPsec server (docs/api-decisions.md,
+/// "IPsec server").
+pub fn ipsec_server_not_found() -> ApiError {
+    ApiError::new(
+        "InvalidIpsecServerId.NotFound",
+        "The specified IpsecServerId does not exist.",
+    )
+}
+
 pub fn ssl_vpn_server_not_found() -> ApiError {
     ApiError::new(
         "InvalidSslVpnServerId.NotFound",

@@ -470,3 +470,121 @@ async fn bgp_status_and_learned_routes() {
     let bad = send_routes(now + 2000, true, json!([])).replace("\"true\"", "\"up\"");
     assert_eq!(send(&api, &gw, &bad).await.status, 400);
 }
+
+async fn gateway(api: &TestApi) -> String {
+    let gw = api
+        .ok(
+            "CreateVpnGateway",
+            &[("VpcId", "vpc-test"), ("Bandwidth", "10")],
+        )
+        .await;
+    gw["VpnGatewayId"].as_str().unwrap().to_owned()
+}
+
+/// An IPsec server's section of a report: `OnlineClientCount` and the
+/// clients taken into the stored server, its log lines filed under it;
+/// another gateway's report naming it is `Unknown` and files nothing.
+/// (The server is stored directly: its operations are not served yet.)
+#[tokio::test]
+async fn ipsec_server_reports_and_log_lines() {
+    use vpngw_model::{
+        IpsecServer,
+        ipsec_server::{ike_defaults, ipsec_defaults, parse_subnets},
+        ssl_vpn::MultiFactorAuth,
+    };
+    use vpngw_store::{InsertGuard, LogQuery, Scope, StoreExt};
+
+    let api = TestApi::new().await;
+    let gw = gateway(&api).await;
+    let other = gateway(&api).await;
+    let me = api
+        .call_as(KEY_ID, SECRET, "2015-04-01", "GetCallerIdentity", &[])
+        .await;
+    let scope = Scope {
+        account_id: me.body["AccountId"].as_str().unwrap().to_owned(),
+        region_id: "cn-hangzhou".into(),
+    };
+    let (pool, local) = parse_subnets("10.10.0.0/24", "10.0.0.0/24").unwrap();
+    let server = IpsecServer {
+        id: "iss-bp1report0000000001".into(),
+        region_id: "cn-hangzhou".into(),
+        vpn_gateway_id: gw.clone(),
+        name: String::new(),
+        client_ip_pool: pool,
+        local_subnet: local,
+        effect_immediately: false,
+        ike: ike_defaults("198.18.0.1".into(), "sealed".into()),
+        ipsec: ipsec_defaults(),
+        psk_enabled: true,
+        mfa: MultiFactorAuth::default(),
+        resource_group_id: String::new(),
+        create_time_ms: 1,
+        online_client_count: 0,
+        clients: Vec::new(),
+        measured_at_ms: 0,
+    };
+    let store = api.service.store();
+    store
+        .insert_typed(&scope.account_id, &server, InsertGuard::default())
+        .await
+        .unwrap();
+    let body = |at: i64, line: &str| {
+        json!({
+            "Agent": "test",
+            "Backend": "strongswan",
+            "MeasuredAt": at,
+            "Connections": [],
+            "IpsecServers": [{
+                "IpsecServerId": server.id,
+                "OnlineClientCount": 1,
+                "Clients": [{"Identity": "rw1@lab", "RemoteAddr": "100.100.0.2", "VirtualIp": "10.10.0.1"}],
+            }],
+            "Events": [{"IpsecServerId": server.id, "Time": at, "Message": line}],
+        })
+        .to_string()
+    };
+    let lines = || async {
+        store
+            .list_logs(&LogQuery {
+                scope: scope.clone(),
+                resource_id: server.id.clone(),
+                tunnel_id: None,
+                from_ms: 0,
+                to_ms: i64::MAX,
+                offset: 0,
+                limit: 50,
+            })
+            .await
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|e| e.message)
+            .collect::<Vec<_>>()
+    };
+
+    let fetch = || async {
+        store
+            .get_typed::<IpsecServer>(&scope, &server.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+    };
+
+    let a = send(&api, &gw, &body(1_000, "client 'rw1@lab' connected")).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["Accepted"], json!([server.id]));
+    let stored = fetch().await;
+    assert_eq!(stored.online_client_count, 1);
+    assert_eq!(stored.clients[0].virtual_ip, "10.10.0.1");
+    assert_eq!(stored.measured_at_ms, 1_000);
+    assert_eq!(lines().await, ["client 'rw1@lab' connected"]);
+
+    // Another gateway's agent cannot report on it nor log for it.
+    let a = send(&api, &other, &body(2_000, "forged")).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["Unknown"], json!([server.id]));
+    assert_eq!(lines().await, ["client 'rw1@lab' connected"]);
+    let stored = fetch().await;
+    assert_eq!(stored.measured_at_ms, 1_000);
+}

@@ -8,6 +8,7 @@ pub mod diagnose;
 pub mod gateway_info;
 /// Public for the fuzz target (fuzz/harness/ike_json.rs).
 pub mod ike_json;
+pub mod ipsec_server;
 pub mod logs;
 mod records;
 pub mod regions;

@@ -30,6 +30,8 @@ pub(super) async fn entries(
         .map(|c| c.vpn_connection_id.clone())
         .filter(|id| !unknown.contains(id))
         .collect();
+    // IPsec servers found to be this gateway's.
+    let mut servers: Vec<String> = Vec::new();
     let mut entries = Vec::new();
     for e in &report.events {
         if e.message.is_empty() || unknown.contains(&e.vpn_connection_id) {
@@ -53,6 +55,23 @@ pub(super) async fn entries(
                     ctx.now_ms,
                 ));
             }
+            continue;
+        }
+        if !e.ipsec_server_id.is_empty() {
+            // An IPsec server's line (ListIpsecServerLogs), filed under the
+            // server when it is this gateway's (the entries are made before
+            // the servers' measurements are judged, so look it up).
+            if !servers.contains(&e.ipsec_server_id) {
+                let owned = !unknown.contains(&e.ipsec_server_id)
+                    && crate::vpc::ipsec_server::load(ctx, &e.ipsec_server_id)
+                        .await
+                        .is_ok_and(|s| s.value.vpn_gateway_id == gateway_id);
+                if !owned {
+                    continue;
+                }
+                servers.push(e.ipsec_server_id.clone());
+            }
+            entries.push(entry(&scope, &e.ipsec_server_id, "", e, ctx.now_ms));
             continue;
         }
         // Events may name connections the report carries no status for:

@@ -193,6 +193,22 @@ pub async fn report(ctx: &Ctx<'_>) -> Reply {
             answer.unknown.push(id);
         }
     }
+    for s in &report.ipsec_servers {
+        let known = crate::vpc::ipsec_server::accept_report(
+            ctx,
+            gateway_id,
+            report.measured_at,
+            s,
+            COUNTER_REFRESH_MS,
+        )
+        .await?;
+        let id = s.ipsec_server_id.clone();
+        if known {
+            answer.accepted.push(id);
+        } else {
+            answer.unknown.push(id);
+        }
+    }
     crate::telemetry::agent_report(
         answer.accepted.len(),
         answer.stale.len(),
