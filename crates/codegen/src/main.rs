@@ -1,6 +1,6 @@
-//! `vpngw-codegen [--check] [--root DIR]`: regenerates
-//! `crates/model/src/operations.rs` from the spec files (with `--check`, only
-//! reports whether the committed file is current).
+//! `vpngw-codegen [--check] [--root DIR]`: regenerates every file that
+//! follows from `spec/` (with `--check`, only reports whether the committed
+//! files are current).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,48 +10,65 @@ fn main() -> ExitCode {
     let mut root = vpngw_codegen::workspace_root();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next()) {
-            ("--check", next) => {
-                check = true;
-                if let Some(extra) = next {
-                    return usage(&extra);
-                }
-            }
-            ("--root", Some(dir)) => root = PathBuf::from(dir),
+        match arg.as_str() {
+            "--check" => check = true,
+            "--root" => match args.next() {
+                Some(dir) => root = PathBuf::from(dir),
+                None => return usage(&arg),
+            },
             _ => return usage(&arg),
         }
     }
 
-    let text = match vpngw_codegen::generate_in(&root) {
-        Ok(text) => text,
+    let outputs = match vpngw_codegen::generate_in(&root) {
+        Ok(outputs) => outputs,
         Err(e) => {
             eprintln!("vpngw-codegen: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let path = root.join(vpngw_codegen::OUTPUT);
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    if current == text {
-        println!("{} is up to date", vpngw_codegen::OUTPUT);
-        return ExitCode::SUCCESS;
+    let mut stale = Vec::new();
+    for out in &outputs {
+        let path = root.join(&out.path);
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current == out.text {
+            continue;
+        }
+        if check {
+            stale.push(out.path.clone());
+            continue;
+        }
+        if let Some(dir) = path.parent()
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            eprintln!("vpngw-codegen: creating {}: {e}", dir.display());
+            return ExitCode::FAILURE;
+        }
+        if let Err(e) = std::fs::write(&path, &out.text) {
+            eprintln!("vpngw-codegen: writing {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!("wrote {}", out.path);
     }
-    if check {
-        eprintln!(
-            "{} is stale: run `cargo run -p vpngw-codegen`",
-            vpngw_codegen::OUTPUT
-        );
+    for extra in vpngw_codegen::stale_files(&root, &outputs) {
+        if check {
+            stale.push(format!("{extra} (no longer generated)"));
+        } else if let Err(e) = std::fs::remove_file(root.join(&extra)) {
+            eprintln!("vpngw-codegen: removing {extra}: {e}");
+            return ExitCode::FAILURE;
+        } else {
+            println!("removed {extra}");
+        }
+    }
+    if !stale.is_empty() {
+        for s in &stale {
+            eprintln!("{s} is stale");
+        }
+        eprintln!("run `cargo run -p vpngw-codegen`");
         return ExitCode::FAILURE;
     }
-    match std::fs::write(&path, text) {
-        Ok(()) => {
-            println!("wrote {}", vpngw_codegen::OUTPUT);
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("vpngw-codegen: writing {}: {e}", path.display());
-            ExitCode::FAILURE
-        }
-    }
+    println!("generated files are up to date");
+    ExitCode::SUCCESS
 }
 
 fn usage(bad: &str) -> ExitCode {

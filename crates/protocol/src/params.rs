@@ -134,7 +134,7 @@ impl Params {
     }
 
     /// Entries named `name.<rest>`, in name order, as `(rest, value, full name)`.
-    fn children<'s, 'n>(
+    pub fn children<'s, 'n>(
         &'s self,
         name: &'n str,
     ) -> impl Iterator<Item = (&'s str, &'s str, &'s str)> + use<'s, 'n> {
