@@ -1,74 +1,45 @@
 //! The action table: every operation vpngw answers, keyed by API version and
-//! action name, with its RAM action and handler. Routing goes only through
-//! this table, so no operation can reach a handler without passing the same
-//! authentication and checks as every other.
+//! action name. Each product registers its operations in one place
+//! ([`crate::vpc::OPERATIONS`], [`crate::vpngw::OPERATIONS`], RAM's and
+//! STS's `ACTIONS`) with one line per operation, `Operation => handler`.
+//!
+//! A VPC or vpngw operation is its typed declaration (`vpngw_ops`): the
+//! pipeline parses its request, computes the resources it names, authorizes
+//! them, runs the handler `async fn(&Ctx, Request) -> Result<Answer, ApiError>`
+//! and encodes the answer ([`crate::operation`]), the same way for every
+//! operation. Routing goes only through this table, so no operation reaches
+//! a handler without passing the same authentication and checks as every
+//! other.
 
 use std::{collections::HashMap, sync::LazyLock};
 
 use futures_util::future::BoxFuture;
-use vpngw_protocol::{ApiError, RawRequest};
+use vpngw_ops::{Declaration, Operation};
+use vpngw_protocol::{ApiError, Params, RawRequest};
 
-use crate::{Ctx, vpc};
+use crate::{Caller, Inner, RequestInfo};
+
+pub use vpngw_ops::Product;
 
 /// A handler's answer: the response body without `RequestId`, serialized
-/// once from its view (`vpc::reply`); `Service::call` adds `RequestId`.
+/// once (`vpc::reply`); `Service::call` adds `RequestId`.
 pub type Reply = Result<vpngw_protocol::JsonAnswer, ApiError>;
-pub type Handler = for<'a> fn(&'a Ctx<'a>) -> BoxFuture<'a, Reply>;
 
-/// The products served on the one endpoint, told apart by `Version`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Product {
-    Vpc,
-    /// RAM 2015-05-01 (users, groups, roles, policies).
-    Ram,
-    /// STS 2015-04-01 (AssumeRole, GetCallerIdentity).
-    Sts,
-    /// vpngw's own operations (the data plane agent's reports), on the same
-    /// endpoint under their own `Version`.
-    Vpngw,
-}
+/// Everything after authentication, for one operation: parse, authorize,
+/// handle, encode.
+pub type Run = for<'a> fn(&'a Call<'a>) -> BoxFuture<'a, Reply>;
 
-impl Product {
-    pub const fn version(self) -> &'static str {
-        match self {
-            Product::Vpc => "2016-04-28",
-            Product::Ram => "2015-05-01",
-            Product::Sts => "2015-04-01",
-            Product::Vpngw => "2025-01-01",
-        }
-    }
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Product::Vpc => "Vpc",
-            Product::Ram => "Ram",
-            Product::Sts => "Sts",
-            Product::Vpngw => "Vpngw",
-        }
-    }
-
-    /// `HostId` of error bodies: the product's public endpoint.
-    pub const fn host_id(self) -> &'static str {
-        match self {
-            Product::Vpc => "vpc.aliyuncs.com",
-            Product::Ram => "ram.aliyuncs.com",
-            Product::Sts => "sts.aliyuncs.com",
-            Product::Vpngw => "vpngw.local",
-        }
-    }
-
-    pub fn by_version(version: &str) -> Product {
-        [Product::Vpc, Product::Vpngw]
-            .into_iter()
-            .chain([Product::Ram, Product::Sts])
-            .find(|p| p.version() == version)
-            .unwrap_or(Product::Vpc)
-    }
-
-    /// The product of a request that could not be parsed, for its error body.
-    pub fn guess(_raw: &RawRequest<'_>) -> Product {
-        Product::Vpc
-    }
+/// What the pipeline knows of a request once its caller is authenticated.
+pub struct Call<'a> {
+    pub(crate) inner: &'a Inner,
+    pub(crate) params: &'a Params,
+    pub(crate) caller: &'a Caller,
+    pub(crate) now_ms: i64,
+    pub(crate) request_id: &'a str,
+    pub(crate) info: RequestInfo,
+    pub(crate) def: &'static ActionDef,
+    /// Set by [`crate::Ctx::audited`]: the handler's write carried its audit event.
+    pub(crate) audited: &'a std::sync::atomic::AtomicBool,
 }
 
 /// One operation.
@@ -77,57 +48,77 @@ pub struct ActionDef {
     pub name: &'static str,
     /// The RAM action a policy must allow, e.g. `vpc:CreateVpnGateway`.
     pub ram_action: &'static str,
-    pub handler: Handler,
+    /// The typed declaration (every VPC and vpngw operation; RAM and STS
+    /// handlers still read their parameters themselves).
+    pub declaration: Option<Declaration>,
+    pub run: Run,
 }
 
-/// Wraps an `async fn(&Ctx) -> Reply` into a [`Handler`].
-#[macro_export]
-macro_rules! handler {
-    ($f:path) => {{
-        fn call<'a>(
-            ctx: &'a $crate::Ctx<'a>,
-        ) -> ::futures_util::future::BoxFuture<'a, $crate::actions::Reply> {
-            Box::pin($f(ctx))
+impl ActionDef {
+    /// A declared operation.
+    pub const fn declared<O: Operation>(run: Run) -> ActionDef {
+        ActionDef {
+            product: O::DECLARATION.product,
+            name: O::DECLARATION.name,
+            ram_action: O::DECLARATION.ram_action,
+            declaration: Some(O::DECLARATION),
+            run,
         }
-        call as $crate::actions::Handler
-    }};
+    }
 }
 
-/// A table of VPC operations: `Action => handler`. Each module of
-/// [`crate::vpc`] declares its own, and [`TABLES`] lists the modules.
+/// The operation table of a declared product: one line per operation,
+/// `Operation => handler,` where the handler is an
+/// `async fn(&Ctx, Request) -> Result<Answer, ApiError>` of the operation's
+/// types, or `Operation => untyped(handler),` for a handler that still reads
+/// its parameters by name (`async fn(&Ctx) -> Reply`); its request is parsed
+/// and its resources authorized all the same.
 #[macro_export]
-macro_rules! vpc_actions {
-    ($($name:ident => $f:path),+ $(,)?) => {
-        &[$($crate::actions::ActionDef {
-            product: $crate::actions::Product::Vpc,
-            name: stringify!($name),
-            ram_action: concat!("vpc:", stringify!($name)),
-            handler: $crate::handler!($f),
-        }),+]
+macro_rules! operations {
+    ($product:ident; $($rest:tt)*) => {
+        $crate::operations!(@acc [] $product; $($rest)*)
+    };
+    (@acc [$($done:expr,)*] $product:ident;) => {
+        &[$($done,)*]
+    };
+    (@acc [$($done:expr,)*] $product:ident; $op:ident => untyped($f:path), $($rest:tt)*) => {
+        $crate::operations!(@acc [$($done,)* $crate::actions::ActionDef::declared::<::vpngw_ops::$product::$op>({
+            fn run<'a>(
+                call: &'a $crate::actions::Call<'a>,
+            ) -> ::futures_util::future::BoxFuture<'a, $crate::actions::Reply> {
+                Box::pin(async move {
+                    let (ctx, _request) =
+                        $crate::operation::prepare::<::vpngw_ops::$product::$op>(call).await?;
+                    $f(&ctx).await
+                })
+            }
+            run
+        }),] $product; $($rest)*)
+    };
+    (@acc [$($done:expr,)*] $product:ident; $op:ident => $f:path, $($rest:tt)*) => {
+        $crate::operations!(@acc [$($done,)* $crate::actions::ActionDef::declared::<::vpngw_ops::$product::$op>({
+            fn run<'a>(
+                call: &'a $crate::actions::Call<'a>,
+            ) -> ::futures_util::future::BoxFuture<'a, $crate::actions::Reply> {
+                Box::pin(async move {
+                    let (ctx, request) =
+                        $crate::operation::prepare::<::vpngw_ops::$product::$op>(call).await?;
+                    let answer: <::vpngw_ops::$product::$op as ::vpngw_ops::Operation>::Answer =
+                        $f(&ctx, request).await?;
+                    $crate::operation::reply(&answer)
+                })
+            }
+            run
+        }),] $product; $($rest)*)
     };
 }
 
-/// Every module's operations. Adding a module means adding its table here.
+/// Every product's operations.
 static TABLES: &[&[ActionDef]] = &[
-    vpc::vpn_gateway::ACTIONS,
-    vpc::customer_gateway::ACTIONS,
-    vpc::connection::ACTIONS,
-    vpc::regions::ACTIONS,
+    crate::vpc::OPERATIONS,
+    crate::vpngw::OPERATIONS,
     crate::ram::ACTIONS,
     crate::sts::ACTIONS,
-    vpc::routes::vco::ACTIONS,
-    vpc::routes::gateway::ACTIONS,
-    vpc::routes::pbr::ACTIONS,
-    vpc::attachment::ACTIONS,
-    vpc::tags::ACTIONS,
-    vpc::resource_group::ACTIONS,
-    vpc::tunnel::ACTIONS,
-    vpc::connection_config::ACTIONS,
-    vpc::logs::ACTIONS,
-    vpc::diagnose::ACTIONS,
-    vpc::gateway_info::ACTIONS,
-    vpc::ssl_vpn::ACTIONS,
-    crate::vpngw::ACTIONS,
 ];
 
 static BY_NAME: LazyLock<HashMap<(&'static str, &'static str), &'static ActionDef>> =
@@ -144,42 +135,50 @@ pub fn all() -> impl Iterator<Item = &'static ActionDef> {
     TABLES.iter().flat_map(|t| t.iter())
 }
 
+/// The product a request addresses by its `Version` (VPC when unknown, for
+/// the error body).
+pub fn product_of(version: &str) -> Product {
+    Product::of_version(version).unwrap_or(Product::Vpc)
+}
+
+/// The product of a request that could not be parsed, for its error body.
+pub fn guess(_raw: &RawRequest<'_>) -> Product {
+    Product::Vpc
+}
+
+/// The refusal of an operation the product defines but vpngw does not
+/// serve: 400, so that no client takes it for "not found" (Terraform's
+/// `NotFoundError` is HTTP 404 or a message containing `NotFound`; see
+/// docs/api-decisions.md).
+pub fn unsupported(product: Product, action: &str) -> ApiError {
+    ApiError::new(
+        "UnsupportedOperation",
+        format!(
+            "The operation {action} of {} {} is not served by vpngw.",
+            product.name(),
+            product.version()
+        ),
+    )
+    .with_status(400)
+}
+
 /// Finds the operation for `Version` + `Action`.
 ///
-/// An unknown version is `InvalidVersion`; a known version without that
-/// action is `InvalidAction.NotFound` (404). An action the vendor defines
-/// for the version but vpngw does not serve yet says so plainly instead of
-/// pretending it does not exist.
+/// An unknown version is `InvalidVersion`. An action the product defines
+/// but vpngw does not serve is [`unsupported`] (400); any other unknown
+/// action `InvalidAction.NotFound` (404).
 pub fn route(version: &str, action: &str) -> Result<&'static ActionDef, ApiError> {
     if let Some(def) = BY_NAME.get(&(version, action)) {
         return Ok(def);
     }
-    if version == Product::Vpngw.version() {
-        return Err(ApiError::new(
-            "InvalidAction.NotFound",
-            "Specified api is not found, please check your url and method.",
-        ));
-    }
-    if let Some(product) = [Product::Ram, Product::Sts]
-        .into_iter()
-        .find(|p| p.version() == version)
-    {
-        return Err(crate::ram::unknown_action(product, action));
-    }
-    if version != Product::Vpc.version() {
+    let Some(product) = Product::of_version(version) else {
         return Err(ApiError::new(
             "InvalidVersion",
             "Specified parameter Version is not valid.",
         ));
+    };
+    if product.defines(action) {
+        return Err(unsupported(product, action));
     }
-    if vpngw_model::operations::operation(action).is_some() {
-        return Err(ApiError::new(
-            "UnsupportedOperation",
-            format!("The operation {action} is not supported by this vpngw server yet."),
-        ));
-    }
-    Err(ApiError::new(
-        "InvalidAction.NotFound",
-        "Specified api is not found, please check your url and method.",
-    ))
+    Err(ApiError::action_not_found())
 }

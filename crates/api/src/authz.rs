@@ -10,12 +10,13 @@
 //!   `acs:SourceIp` (the peer address), `acs:SecureTransport` (true when the
 //!   request arrived over TLS), `acs:CurrentTime` and `acs:MFAPresent` (false).
 //!
-//! Resources of VPC calls: `acs:vpc:{region}:{account}:{kind}/{id}` for every
-//! `VpnGatewayId`, `CustomerGatewayId` and `VpnConnectionId` in the request
-//! (also inside lists such as `TunnelOptionsSpecification.N.CustomerGatewayId`),
-//! plus `{kind}/*` for the operation's own kind when it names no id of that
-//! kind (creates and lists). Operations of no kind (DescribeRegions) use
-//! `acs:vpc:{region}:{account}:*`.
+//! Resources of VPC and vpngw calls come from their typed requests
+//! ([`crate::operation`]): `acs:vpc:{region}:{account}:{kind}/{id}` for every
+//! parameter the operation's declaration says names a resource (lists and
+//! nested fields too), plus `{kind}/*` for the operation's own kind when it
+//! names no id of that kind (creates and lists). Operations of no kind
+//! (DescribeRegions) use `acs:vpc:{region}:{account}:*`. RAM and STS calls
+//! name their users, groups, roles and policies ([`crate::ram::resources`]).
 //!
 //! Answers: VPC (and other products) → 403 `Forbidden.RAM` with an
 //! `AccessDeniedDetail`; but when the caller may perform the action on some
@@ -25,18 +26,18 @@
 //! RAM → 403 `NoPermission` naming resource and action; STS → 403
 //! `NoPermission`. Denied calls change nothing: the handler never runs.
 
-use std::{net::IpAddr, time::SystemTime};
+use std::net::IpAddr;
 
 use vpngw_policy::{
     AccessDeniedDetail, Decision, DeniedPrincipal, PolicyDocument, RequestContext, evaluate,
-    evaluate_session, statement_applies, system_policy, vpc_arn,
+    evaluate_session, statement_applies, system_policy,
 };
-use vpngw_protocol::{ApiError, Params};
+use vpngw_protocol::ApiError;
 use vpngw_store::identity::{PolicyKind, PrincipalKind};
 
 use crate::{
     Caller, Ctx, Inner,
-    actions::{ActionDef, Product},
+    actions::{ActionDef, Call, Product},
     auth::Identity,
 };
 
@@ -90,62 +91,6 @@ pub(crate) fn denied_principal(caller: &Caller) -> DeniedPrincipal {
     }
 }
 
-/// The resource ARNs a call acts on.
-pub(crate) fn resources(
-    def: &ActionDef,
-    params: &Params,
-    caller: &Caller,
-    region: Option<&str>,
-) -> Vec<String> {
-    if def.product == Product::Ram {
-        crate::ram::resources(def.name, params, caller)
-    } else if def.product == Product::Sts {
-        crate::sts::resources(def.name, params)
-    } else {
-        vpc_resources(def.name, params, &caller.account_id, region.unwrap_or("*"))
-    }
-}
-
-const VPC_KINDS: &[(&str, &str, &str)] = &[
-    ("VpnConnectionId", "vpnconnection", "VpnConnection"),
-    ("CustomerGatewayId", "customergateway", "CustomerGateway"),
-    ("VpnGatewayId", "vpngateway", "VpnGateway"),
-    ("SslVpnClientCertId", "sslvpnclientcert", "SslVpnClientCert"),
-    ("SslVpnServerId", "sslvpnserver", "SslVpnServer"),
-    ("VpnSslServerId", "sslvpnserver", "VpnSslServer"),
-];
-
-fn vpc_resources(action: &str, params: &Params, account: &str, region: &str) -> Vec<String> {
-    let own_kind = VPC_KINDS
-        .iter()
-        .find(|(_, _, word)| action.contains(word))
-        .map(|(param, kind, _)| (*param, *kind));
-    let mut out: Vec<String> = Vec::new();
-    for (param, kind, _) in VPC_KINDS {
-        let suffix = format!(".{param}");
-        for (name, value) in params.iter() {
-            if name != *param && !name.ends_with(&suffix) {
-                continue;
-            }
-            for id in value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
-                let arn = vpc_arn(region, account, kind, id);
-                if !out.contains(&arn) {
-                    out.push(arn);
-                }
-            }
-        }
-    }
-    if let Some((param, kind)) = own_kind
-        && params.get(param).is_none_or(str::is_empty)
-    {
-        out.insert(0, vpc_arn(region, account, kind, "*"));
-    }
-    if out.is_empty() {
-        out.push(format!("acs:vpc:{region}:{account}:*"));
-    }
-    out
-}
-
 /// The policies that apply to a RAM identity, parsed. A stored custom
 /// document that no longer parses grants nothing (and is logged).
 async fn identity_policies(
@@ -194,15 +139,26 @@ fn allowed_somewhere(policies: &[&PolicyDocument], req: &RequestContext) -> bool
     })
 }
 
-/// Checks the call; `Ok` lets the handler run.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn authorize(
+/// Checks the call on `resources` (ARNs); `Ok` lets the handler run.
+pub(crate) async fn authorize(call: &Call<'_>, resources: &[String]) -> Result<(), ApiError> {
+    check(
+        call.inner,
+        call.def,
+        call.caller,
+        resources,
+        call.now_ms,
+        call.info,
+    )
+    .await
+}
+
+/// Checks `action` of the caller of `def` on `resources`.
+pub(crate) async fn check(
     inner: &Inner,
     def: &ActionDef,
     caller: &Caller,
-    params: &Params,
-    region: Option<&str>,
-    now: SystemTime,
+    resources: &[String],
+    now_ms: i64,
     info: RequestInfo,
 ) -> Result<(), ApiError> {
     if caller.is_root() {
@@ -229,8 +185,7 @@ pub(crate) async fn authorize(
         ),
     };
     let refs: Vec<&PolicyDocument> = policies.iter().collect();
-    let now_ms = crate::context::epoch_ms(now);
-    for resource in resources(def, params, caller, region) {
+    for resource in resources {
         let req = with_keys(
             RequestContext::new(def.ram_action, resource.clone()),
             info,
@@ -247,7 +202,7 @@ pub(crate) async fn authorize(
             .map(|d| d.to_json());
         let specific = !resource.ends_with("/*") && !resource.ends_with(":*") && resource != "*";
         let err = if def.product == Product::Ram {
-            crate::ram::errors::no_permission(&resource, def.ram_action)
+            crate::ram::errors::no_permission(resource, def.ram_action)
         } else if def.product == Product::Sts {
             crate::sts::not_authorized()
         } else if matches!(decision, Decision::ImplicitDeny(_))
@@ -267,47 +222,4 @@ pub(crate) async fn authorize(
         });
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn params(pairs: &[(&str, &str)]) -> Params {
-        Params::from_pairs(pairs.iter().copied()).unwrap_or_default()
-    }
-
-    #[test]
-    fn vpc_resource_forms() {
-        let r = vpc_resources(
-            "DescribeVpnConnection",
-            &params(&[("VpnConnectionId", "vco-1")]),
-            "123",
-            "cn-hangzhou",
-        );
-        assert_eq!(r, vec!["acs:vpc:cn-hangzhou:123:vpnconnection/vco-1"]);
-        let r = vpc_resources(
-            "CreateVpnConnection",
-            &params(&[
-                ("VpnGatewayId", "vpn-1"),
-                ("CustomerGatewayId", "cgw-1"),
-                ("TunnelOptionsSpecification.1.CustomerGatewayId", "cgw-2"),
-            ]),
-            "123",
-            "cn-hangzhou",
-        );
-        assert_eq!(
-            r,
-            vec![
-                "acs:vpc:cn-hangzhou:123:vpnconnection/*",
-                "acs:vpc:cn-hangzhou:123:customergateway/cgw-1",
-                "acs:vpc:cn-hangzhou:123:customergateway/cgw-2",
-                "acs:vpc:cn-hangzhou:123:vpngateway/vpn-1",
-            ]
-        );
-        let r = vpc_resources("DescribeVpnGateways", &params(&[]), "123", "cn-hangzhou");
-        assert_eq!(r, vec!["acs:vpc:cn-hangzhou:123:vpngateway/*"]);
-        let r = vpc_resources("DescribeRegions", &params(&[]), "123", "*");
-        assert_eq!(r, vec!["acs:vpc:*:123:*"]);
-    }
 }

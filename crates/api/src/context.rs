@@ -11,7 +11,11 @@ use vpngw_model::catalog::Region;
 use vpngw_protocol::{ApiError, JsonAnswer, Params};
 use vpngw_store::{Idempotency, Kind, LogEntry, Scope, Store, StoreError, Trail};
 
-use crate::{Caller, Config, Inner, actions::ActionDef, errors};
+use crate::{
+    Caller, Config, Inner,
+    actions::{ActionDef, Call},
+    errors,
+};
 
 pub struct Ctx<'a> {
     pub(crate) inner: &'a Inner,
@@ -31,7 +35,60 @@ pub struct Ctx<'a> {
     pub(crate) audited: &'a AtomicBool,
 }
 
+impl<'a> Call<'a> {
+    /// The handler's context, once the region is known.
+    pub(crate) fn ctx(&self, region: Option<&'static Region>) -> Ctx<'a> {
+        if let Some(r) = region {
+            tracing::Span::current().record("region", r.id);
+        }
+        Ctx {
+            inner: self.inner,
+            params: self.params,
+            caller: self.caller,
+            region,
+            now_ms: self.now_ms,
+            request_id: self.request_id,
+            peer: self.info.peer,
+            secure_transport: self.info.secure_transport,
+            def: self.def,
+            audited: self.audited,
+        }
+    }
+}
+
 impl<'a> Ctx<'a> {
+    /// Authorizes resources the handler found through others (the
+    /// connection of a tunnel named by `TunnelIds`), as the pipeline
+    /// authorized those the request names.
+    pub(crate) async fn authorize(
+        &self,
+        resources: &[vpngw_ops::Resource<'_>],
+    ) -> Result<(), ApiError> {
+        let arns: Vec<String> = resources
+            .iter()
+            .map(|r| {
+                vpngw_policy::vpc_arn(
+                    self.region.map_or("*", |r| r.id),
+                    &self.caller.account_id,
+                    r.kind.arn_type(),
+                    r.id,
+                )
+            })
+            .collect();
+        crate::authz::check(
+            self.inner,
+            self.def,
+            self.caller,
+            &arns,
+            self.now_ms,
+            crate::RequestInfo {
+                peer: self.peer,
+                secure_transport: self.secure_transport,
+            },
+        )
+        .await
+    }
+
     pub fn store(&self) -> &'a dyn Store {
         &*self.inner.store
     }
@@ -74,8 +131,14 @@ impl<'a> Ctx<'a> {
     /// `answer`, whose audit event the handler's write committed
     /// ([`Ctx::trail`]): the pipeline does not write another.
     pub(crate) fn audited(&self, answer: JsonAnswer) -> JsonAnswer {
-        self.audited.store(true, Ordering::Relaxed);
+        self.mark_audited();
         answer
+    }
+
+    /// Says that the handler's write committed the audit event of its
+    /// answer ([`Ctx::trail`]): the pipeline does not write another.
+    pub(crate) fn mark_audited(&self) {
+        self.audited.store(true, Ordering::Relaxed);
     }
 
     /// A non-empty optional string parameter.
@@ -86,17 +149,12 @@ impl<'a> Ctx<'a> {
     /// `PageNumber` (default 1) and `PageSize` (default 10, at most `max`),
     /// as an offset and a limit.
     pub fn page(&self, max: i64) -> Result<(i64, i64), ApiError> {
-        let number = self.params.i64("PageNumber")?.unwrap_or(1);
-        let size = self.params.i64("PageSize")?.unwrap_or(10);
-        if number < 1 {
-            return Err(ApiError::invalid_parameter("PageNumber"));
-        }
-        if !(1..=max).contains(&size) {
-            return Err(ApiError::invalid_parameter("PageSize"));
-        }
-        Ok((number, size))
+        page(
+            self.params.i64("PageNumber")?,
+            self.params.i64("PageSize")?,
+            max,
+        )
     }
-
     /// The `ClientToken` guard for a create: the token and a fingerprint of
     /// every other business parameter, so the same token with other
     /// parameters is told apart (`IdempotentParameterMismatch`).
@@ -123,6 +181,20 @@ impl<'a> Ctx<'a> {
             fingerprint,
         }))
     }
+}
+
+/// A typed request's `PageNumber` (default 1) and `PageSize` (default 10,
+/// at most `max`); out of range is `InvalidParameter` naming it.
+pub fn page(number: Option<i64>, size: Option<i64>, max: i64) -> Result<(i64, i64), ApiError> {
+    let number = number.unwrap_or(1);
+    let size = size.unwrap_or(10);
+    if number < 1 {
+        return Err(ApiError::invalid_parameter("PageNumber"));
+    }
+    if !(1..=max).contains(&size) {
+        return Err(ApiError::invalid_parameter("PageSize"));
+    }
+    Ok((number, size))
 }
 
 /// Milliseconds since the Unix epoch.
@@ -159,11 +231,7 @@ pub fn store_error(e: StoreError, not_found: fn() -> ApiError) -> ApiError {
 /// A link that vanished between the handler's check and the write: answer
 /// the NotFound of the linked kind, judged by its ID prefix.
 fn missing_link(id: &str) -> ApiError {
-    if id.starts_with("cgw-") {
-        errors::customer_gateway_not_found()
-    } else if id.starts_with("vpn-") {
-        errors::vpn_gateway_not_found()
-    } else {
-        errors::vpn_connection_not_found()
-    }
+    vpngw_ops::Kind::of_id(id)
+        .and_then(vpngw_ops::Kind::not_found)
+        .unwrap_or_else(errors::vpn_connection_not_found)
 }

@@ -2,10 +2,10 @@
 //!
 //! [`Service::call`] is the whole request pipeline, independent of HTTP:
 //! parse → route (Version + Action through the [`actions`] table) →
-//! authenticate (key, timestamp, signature, nonce; STS tokens) → check the
-//! parameters against the operation's generated description → authorize
-//! (RAM policies, [`authz`]) → run the handler →
-//! encode JSON or XML. The server crate only adds sockets around it.
+//! authenticate (key, timestamp, signature, nonce; STS tokens) → parse the
+//! operation's typed request → authorize the resources it names (RAM
+//! policies, [`authz`]) → run the handler → encode JSON or XML
+//! ([`operation`]). The server crate only adds sockets around it.
 
 pub mod actions;
 mod answers;
@@ -16,7 +16,7 @@ pub mod bootstrap;
 mod config;
 mod context;
 pub mod errors;
-mod param_check;
+pub mod operation;
 pub mod ram;
 mod rmw;
 mod secrets;
@@ -104,7 +104,7 @@ impl Service {
     /// over `--max-body-bytes`.
     pub fn refuse(&self, raw: &RawRequest<'_>, err: &ApiError) -> (Encoded, Outcome) {
         let request_id = vpngw_protocol::new_request_id();
-        let product = actions::Product::guess(raw);
+        let product = actions::guess(raw);
         let body = encode_error(
             Format::Json,
             err,
@@ -140,7 +140,7 @@ impl Service {
                     action: String::new(),
                     code: Some(e.code.to_string()),
                 };
-                let product = actions::Product::guess(raw);
+                let product = actions::guess(raw);
                 let body = encode_error(
                     Format::Json,
                     &e,
@@ -209,7 +209,7 @@ impl Service {
         (actions::Product, ApiError),
     > {
         let def = actions::route(req.version(), req.action())
-            .map_err(|e| (actions::Product::by_version(req.version()), e))?;
+            .map_err(|e| (actions::product_of(req.version()), e))?;
         let fail = |e: ApiError| (def.product, e);
         let caller = auth::authenticate(&self.inner, req, now)
             .await
@@ -225,36 +225,17 @@ impl Service {
         }
         // Everything after authentication is audited when it is a write.
         let audited = std::sync::atomic::AtomicBool::new(false);
-        let result = async {
-            let region = param_check::check(def, req.params())?;
-            if let Some(r) = &region {
-                tracing::Span::current().record("region", r.id);
-            }
-            authz::authorize(
-                &self.inner,
-                def,
-                &caller,
-                req.params(),
-                region.map(|r| r.id),
-                now,
-                info,
-            )
-            .await?;
-            let ctx = Ctx {
-                inner: &self.inner,
-                params: req.params(),
-                caller: &caller,
-                region,
-                now_ms: context::epoch_ms(now),
-                request_id,
-                peer: info.peer,
-                secure_transport: info.secure_transport,
-                def,
-                audited: &audited,
-            };
-            (def.handler)(&ctx).await
-        }
-        .await;
+        let call = actions::Call {
+            inner: &self.inner,
+            params: req.params(),
+            caller: &caller,
+            now_ms: context::epoch_ms(now),
+            request_id,
+            info,
+            def,
+            audited: &audited,
+        };
+        let result = (def.run)(&call).await;
         // Unless the handler's write committed the event of its success
         // with the change (`Ctx::trail`).
         if !(result.is_ok() && audited.load(std::sync::atomic::Ordering::Relaxed)) {

@@ -32,14 +32,6 @@ pub(crate) static ACTIONS: &[ActionDef] = product_actions! {
     GetCallerIdentity => get_caller_identity,
 };
 
-/// Every action of STS 2015-04-01 (alibabacloud-sts20150401 `client.py`).
-pub(crate) const KNOWN_ACTIONS: &[&str] = &[
-    "AssumeRole",
-    "AssumeRoleWithOIDC",
-    "AssumeRoleWithSAML",
-    "GetCallerIdentity",
-];
-
 /// The longest `Policy` accepted (AssumeRole reference: 1 to 2,048 characters).
 const MAX_SESSION_POLICY: usize = 2048;
 

@@ -100,6 +100,14 @@ pub fn region_by_id_prefix(code: &str) -> Option<&'static Region> {
     REGIONS.iter().find(|r| r.id_prefix == code)
 }
 
+/// The region encoded in a resource id (`vco-bp1…` is in cn-hangzhou): the
+/// three characters after the type prefix's dash.
+pub fn region_of_id(id: &str) -> Option<&'static Region> {
+    id.split_once('-')
+        .and_then(|(_, rest)| rest.get(..3))
+        .and_then(region_by_id_prefix)
+}
+
 /// Builds a zone list: `zones!("cn-hangzhou-", "杭州", "Hangzhou"; b B, e E)`
 /// gives `cn-hangzhou-b` / `杭州 可用区B` / `Hangzhou Zone B`, ...
 macro_rules! zones {

@@ -24,7 +24,7 @@ pub mod wire;
 /// The generated code: rustfmt leaves it as the generator wrote it (so
 /// `vpngw-codegen --check` can compare it byte for byte).
 #[rustfmt::skip]
-#[allow(clippy::all, clippy::pedantic)]
+#[allow(clippy::all, clippy::pedantic, unused_variables)]
 mod generated {
     pub mod kinds;
     pub mod ram;

@@ -21,15 +21,29 @@ use crate::{
     auth::Identity,
 };
 
-/// Builds the action table of a product whose RAM action prefix is given:
-/// `ram_actions!(Product::Ram, "ram:"; CreateUser => f, ...)`.
+/// Builds the action table of a product without typed declarations yet
+/// (RAM, STS), whose RAM action prefix is given:
+/// `product_actions!(Product::Ram, "ram:"; CreateUser => f, ...)`. The
+/// handlers read their parameters themselves; the resources are the
+/// product's `resources()`.
 macro_rules! product_actions {
     ($product:expr, $prefix:literal; $($name:ident => $f:path),+ $(,)?) => {
         &[$($crate::actions::ActionDef {
             product: $product,
             name: stringify!($name),
             ram_action: concat!($prefix, stringify!($name)),
-            handler: $crate::handler!($f),
+            declaration: None,
+            run: {
+                fn run<'a>(
+                    call: &'a $crate::actions::Call<'a>,
+                ) -> ::futures_util::future::BoxFuture<'a, $crate::actions::Reply> {
+                    Box::pin(async move {
+                        let ctx = $crate::operation::prepare_untyped(call).await?;
+                        $f(&ctx).await
+                    })
+                }
+                run
+            },
         }),+]
     };
 }
@@ -71,98 +85,6 @@ pub(crate) static ACTIONS: &[ActionDef] = product_actions! {
     ListPoliciesForGroup => policies::list_for_group,
     ListPoliciesForRole => policies::list_for_role,
 };
-
-/// Every action of RAM 2015-05-01 (alibabacloud-ram20150501 `client.py`):
-/// those vpngw does not serve answer `UnsupportedOperation`, the rest
-/// `InvalidAction.NotFound`.
-const KNOWN_ACTIONS: &[&str] = &[
-    "AddUserToGroup",
-    "AttachPolicyToGroup",
-    "AttachPolicyToRole",
-    "AttachPolicyToUser",
-    "BindMFADevice",
-    "ChangePassword",
-    "ClearAccountAlias",
-    "CreateAccessKey",
-    "CreateGroup",
-    "CreateLoginProfile",
-    "CreatePolicy",
-    "CreatePolicyVersion",
-    "CreateRole",
-    "CreateServiceLinkedRole",
-    "CreateUser",
-    "CreateVirtualMFADevice",
-    "DecodeDiagnosticMessage",
-    "DeleteAccessKey",
-    "DeleteGroup",
-    "DeleteLoginProfile",
-    "DeletePolicy",
-    "DeletePolicyVersion",
-    "DeleteRole",
-    "DeleteServiceLinkedRole",
-    "DeleteUser",
-    "DeleteVirtualMFADevice",
-    "DetachPolicyFromGroup",
-    "DetachPolicyFromRole",
-    "DetachPolicyFromUser",
-    "GetAccessKeyLastUsed",
-    "GetAccountAlias",
-    "GetGroup",
-    "GetLoginProfile",
-    "GetPasswordPolicy",
-    "GetPolicy",
-    "GetPolicyVersion",
-    "GetRole",
-    "GetSecurityPreference",
-    "GetServiceLinkedRoleTemplate",
-    "GetUser",
-    "GetUserMFAInfo",
-    "ListAccessKeys",
-    "ListEntitiesForPolicy",
-    "ListGroups",
-    "ListGroupsForUser",
-    "ListPolicies",
-    "ListPoliciesForGroup",
-    "ListPoliciesForRole",
-    "ListPoliciesForUser",
-    "ListPolicyVersions",
-    "ListRoles",
-    "ListTagResources",
-    "ListUsers",
-    "ListUsersForGroup",
-    "ListVirtualMFADevices",
-    "RemoveUserFromGroup",
-    "SetAccountAlias",
-    "SetDefaultPolicyVersion",
-    "SetPasswordPolicy",
-    "SetSecurityPreference",
-    "TagResources",
-    "UnbindMFADevice",
-    "UntagResources",
-    "UpdateAccessKey",
-    "UpdateGroup",
-    "UpdateLoginProfile",
-    "UpdatePolicyDescription",
-    "UpdateRole",
-    "UpdateUser",
-];
-
-/// The answer for an action RAM or STS has that vpngw does not serve, or
-/// that does not exist at all.
-pub fn unknown_action(product: Product, action: &str) -> ApiError {
-    let known = match product {
-        Product::Ram => KNOWN_ACTIONS.contains(&action),
-        _ => crate::sts::KNOWN_ACTIONS.contains(&action),
-    };
-    if known {
-        ApiError::new(
-            "UnsupportedOperation",
-            format!("The operation {action} is not supported by this vpngw server yet."),
-        )
-    } else {
-        ApiError::action_not_found()
-    }
-}
 
 /// `acs:ram::<account>:<kind>/<name>`. The cloud documents RAM resources as
 /// `acs:ram:*:<account>:user/<name>`; the request ARN has an empty region,

@@ -27,17 +27,9 @@ use super::{
 };
 use crate::{
     Ctx,
-    actions::{ActionDef, Reply},
+    actions::Reply,
     context::{internal, store_error},
     errors,
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    CreateVpnAttachment => create,
-    DescribeVpnAttachments => describe_many,
-    ModifyVpnAttachmentAttribute => modify,
-    DeleteVpnAttachment => delete,
-    DescribeVpnCrossAccountAuthorizations => describe_cross_account_authorizations,
 };
 
 /// The only `AttachType` of attachments made here: for a CEN transit router.

@@ -19,20 +19,7 @@ use super::{
     views::{OpenedSecrets, VpnConnectionView},
     vpn_gateway::{self, id_list, require_active},
 };
-use crate::{
-    Ctx,
-    actions::{ActionDef, Reply},
-    context::store_error,
-    errors,
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    CreateVpnConnection => create,
-    DescribeVpnConnection => describe,
-    DescribeVpnConnections => describe_many,
-    ModifyVpnConnectionAttribute => modify,
-    DeleteVpnConnection => delete,
-};
+use crate::{Ctx, actions::Reply, context::store_error, errors};
 
 pub(crate) async fn load(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<VpnConnection>, ApiError> {
     ctx.store()

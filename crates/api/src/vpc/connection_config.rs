@@ -14,15 +14,7 @@ use vpngw_protocol::ApiError;
 use vpngw_store::StoreExt;
 
 use super::{connection, customer_gateway, reply};
-use crate::{
-    Ctx,
-    actions::{ActionDef, Reply},
-    context::internal,
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    DownloadVpnConnectionConfig => download,
-};
+use crate::{Ctx, actions::Reply, context::internal};
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -1,30 +1,25 @@
 //! CreateCustomerGateway, DescribeCustomerGateway(s),
 //! ModifyCustomerGatewayAttribute, DeleteCustomerGateway.
 
-use serde::Serialize;
 use vpngw_model::{
-    CustomerGateway, Tag,
+    CustomerGateway,
     customer_gateway::valid_asn,
     ids::{IdKind, new_id},
     validate,
 };
+use vpngw_ops::vpc::{
+    create_customer_gateway as create_op, delete_customer_gateway as delete_op,
+    describe_customer_gateway as describe_op, describe_customer_gateways as list_op,
+    modify_customer_gateway_attribute as modify_op, shapes,
+};
 use vpngw_protocol::ApiError;
 use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, Quota, StoreError, StoreExt, Versioned};
 
-use super::{reply, tag_filters, views::CustomerGatewayView, vpn_gateway::id_list};
+use super::{tag_filters_of, tags, views, vpn_gateway::id_list};
 use crate::{
     Ctx,
-    actions::{ActionDef, Reply},
-    context::store_error,
+    context::{page, store_error},
     errors,
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    CreateCustomerGateway => create,
-    DescribeCustomerGateway => describe,
-    DescribeCustomerGateways => describe_many,
-    ModifyCustomerGatewayAttribute => modify,
-    DeleteCustomerGateway => delete,
 };
 
 pub(crate) async fn load(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<CustomerGateway>, ApiError> {
@@ -40,43 +35,57 @@ fn auth_key_aad(id: &str) -> String {
     format!("customergateway:{id}:authkey")
 }
 
-fn view(ctx: &Ctx<'_>, c: &CustomerGateway) -> Result<CustomerGatewayView, ApiError> {
+/// The answer of DescribeCustomerGateway(s): the BGP key opened.
+fn view(ctx: &Ctx<'_>, c: &CustomerGateway) -> Result<shapes::CustomerGateway, ApiError> {
     let auth_key = match &c.auth_key {
         Some(sealed) => Some(ctx.secrets().open(sealed, &auth_key_aad(&c.id))?),
         None => None,
     };
-    Ok(CustomerGatewayView::of(c, auth_key))
+    Ok(shapes::CustomerGateway {
+        customer_gateway_id: c.id.clone(),
+        name: c.name.clone(),
+        description: c.description.clone(),
+        ip_address: c.ip_address.clone(),
+        asn: c.asn,
+        auth_key,
+        create_time: c.create_time_ms,
+        resource_group_id: c.resource_group_id.clone(),
+        tags: views::tags(&c.tags),
+    })
 }
 
 /// `Tags.N.Key`/`Tags.N.Value` of a create call, checked the cloud's way.
-pub(crate) fn create_tags(ctx: &Ctx<'_>) -> Result<Vec<Tag>, ApiError> {
+pub(crate) fn create_tags(ctx: &Ctx<'_>) -> Result<Vec<vpngw_model::Tag>, ApiError> {
     super::tags::parse(ctx.params, "Tags")
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Created {
-    customer_gateway_id: String,
-    ip_address: String,
-    name: String,
-    description: String,
-    create_time: i64,
+/// A BGP key: at most 64 printable ASCII characters without spaces.
+fn valid_auth_key(k: &str) -> bool {
+    k.len() <= 64 && k.bytes().all(|b| b.is_ascii_graphic())
 }
 
-pub async fn create(ctx: &Ctx<'_>) -> Reply {
-    let p = ctx.params;
+fn created(c: &CustomerGateway) -> create_op::Answer {
+    create_op::Answer {
+        customer_gateway_id: c.id.clone(),
+        ip_address: c.ip_address.clone(),
+        name: c.name.clone(),
+        description: c.description.clone(),
+        create_time: c.create_time_ms,
+    }
+}
+
+pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op::Answer, ApiError> {
     let region = ctx.region()?;
-    let ip = p.required("IpAddress")?;
-    let ip = validate::gateway_ip(ip).ok_or_else(errors::ip_wrong_format)?;
-    let name = ctx.opt("Name").unwrap_or("");
+    let ip = validate::gateway_ip(&req.ip_address).ok_or_else(errors::ip_wrong_format)?;
+    let name = req.name.as_deref().unwrap_or("");
     if !name.is_empty() && !validate::loose_name(name) {
         return Err(errors::invalid_name());
     }
-    let description = ctx.opt("Description").unwrap_or("");
+    let description = req.description.as_deref().unwrap_or("");
     if !description.is_empty() && !validate::description(description) {
         return Err(errors::invalid_description());
     }
-    let asn = match ctx.opt("Asn") {
+    let asn = match req.asn.as_deref().filter(|a| !a.is_empty()) {
         None => None,
         Some(a) => match a.parse::<i64>() {
             Ok(n) if valid_asn(n) => Some(n),
@@ -84,11 +93,9 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         },
     };
     let id = new_id(IdKind::CustomerGateway, region.id_prefix);
-    let auth_key = match ctx.opt("AuthKey") {
+    let auth_key = match req.auth_key.as_deref().filter(|k| !k.is_empty()) {
         None => None,
-        Some(k) if k.len() <= 64 && k.bytes().all(|b| b.is_ascii_graphic()) => {
-            Some(ctx.secrets().seal(k, &auth_key_aad(&id)))
-        }
+        Some(k) if valid_auth_key(k) => Some(ctx.secrets().seal(k, &auth_key_aad(&id))),
         Some(_) => return Err(ApiError::invalid_parameter("AuthKey")),
     };
     let gateway = CustomerGateway {
@@ -99,9 +106,9 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         ip_address: ip.to_string(),
         asn,
         auth_key,
-        resource_group_id: super::resource_group::from_create(ctx)?,
+        resource_group_id: super::resource_group::of_create(req.resource_group_id.as_deref())?,
         create_time_ms: ctx.now_ms,
-        tags: create_tags(ctx)?,
+        tags: tags::of_request(&req.tags)?,
     };
     let limit = ctx.config().quotas.customer_gateways_per_region;
     let guard = InsertGuard {
@@ -113,67 +120,42 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         unique: vec![("ip_address", gateway.ip_address.clone())],
     };
     // The gateway and the audit event of this answer commit together.
-    let answer = reply(&Created {
-        customer_gateway_id: gateway.id.clone(),
-        ip_address: gateway.ip_address.clone(),
-        name: gateway.name.clone(),
-        description: gateway.description.clone(),
-        create_time: gateway.create_time_ms,
-    })?;
+    let answer = created(&gateway);
+    let trail = ctx.trail(Vec::new(), &super::reply(&answer)?);
     let inserted = ctx
         .store()
-        .insert_typed_with(
-            &ctx.caller.account_id,
-            &gateway,
-            guard,
-            ctx.trail(Vec::new(), &answer),
-        )
+        .insert_typed_with(&ctx.caller.account_id, &gateway, guard, trail)
         .await
         .map_err(|e| match e {
             StoreError::Duplicate => errors::ip_already_exists(),
             e => store_error(e, errors::customer_gateway_not_found),
         })?;
     match inserted {
-        Inserted::Created => Ok(ctx.audited(answer)),
-        Inserted::Replayed { id } => {
-            let created = load(ctx, &id).await?.value;
-            reply(&Created {
-                customer_gateway_id: created.id,
-                ip_address: created.ip_address,
-                name: created.name,
-                description: created.description,
-                create_time: created.create_time_ms,
-            })
+        Inserted::Created => {
+            ctx.mark_audited();
+            Ok(answer)
         }
+        Inserted::Replayed { id } => Ok(created(&load(ctx, &id).await?.value)),
     }
 }
 
-pub async fn describe(ctx: &Ctx<'_>) -> Reply {
-    let c = load(ctx, ctx.params.required("CustomerGatewayId")?).await?;
-    reply(&view(ctx, &c.value)?)
+pub async fn describe(
+    ctx: &Ctx<'_>,
+    req: describe_op::Request,
+) -> Result<describe_op::Answer, ApiError> {
+    let c = load(ctx, &req.customer_gateway_id).await?;
+    view(ctx, &c.value)
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Page {
-    total_count: u64,
-    page_number: i64,
-    page_size: i64,
-    customer_gateways: List,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct List {
-    customer_gateway: Vec<CustomerGatewayView>,
-}
-
-pub async fn describe_many(ctx: &Ctx<'_>) -> Reply {
-    let (number, size) = ctx.page(50)?;
+pub async fn describe_many(
+    ctx: &Ctx<'_>,
+    req: list_op::Request,
+) -> Result<list_op::Answer, ApiError> {
+    let (number, size) = page(req.page_number, req.page_size, 50)?;
     let mut q = ListQuery::new(Kind::CustomerGateway, ctx.scope()?, ctx.now_ms);
-    q.ids = id_list(ctx.opt("CustomerGatewayId"));
-    q.resource_group_id = ctx.opt("ResourceGroupId").map(str::to_owned);
-    q.tags = tag_filters(ctx.params, "Tag")?;
+    q.ids = id_list(req.customer_gateway_id.as_deref());
+    q.resource_group_id = req.resource_group_id.filter(|g| !g.is_empty());
+    q.tags = tag_filters_of(&req.tag);
     q.offset = ((number - 1) * size) as u64;
     q.limit = size as u64;
     let (gateways, total) = ctx
@@ -181,11 +163,11 @@ pub async fn describe_many(ctx: &Ctx<'_>) -> Reply {
         .list_typed::<CustomerGateway>(&q)
         .await
         .map_err(crate::context::internal)?;
-    reply(&Page {
-        total_count: total,
+    Ok(list_op::Answer {
+        total_count: total as i64,
         page_number: number,
         page_size: size,
-        customer_gateways: List {
+        customer_gateways: list_op::CustomerGateways {
             customer_gateway: gateways
                 .iter()
                 .map(|c| view(ctx, c))
@@ -194,34 +176,23 @@ pub async fn describe_many(ctx: &Ctx<'_>) -> Reply {
     })
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Modified {
-    customer_gateway_id: String,
-    ip_address: String,
-    name: String,
-    description: String,
-    create_time: i64,
-    resource_group_id: String,
-}
-
-pub async fn modify(ctx: &Ctx<'_>) -> Reply {
-    let id = ctx.params.required("CustomerGatewayId")?;
+pub async fn modify(ctx: &Ctx<'_>, req: modify_op::Request) -> Result<modify_op::Answer, ApiError> {
+    let id = req.customer_gateway_id.as_str();
     let Versioned { mut value, version } = load(ctx, id).await?;
-    if let Some(name) = ctx.params.get("Name") {
-        if !name.is_empty() && !validate::loose_name(name) {
+    if let Some(name) = req.name {
+        if !name.is_empty() && !validate::loose_name(&name) {
             return Err(errors::invalid_name());
         }
-        value.name = name.to_owned();
+        value.name = name;
     }
-    if let Some(d) = ctx.params.get("Description") {
-        if !d.is_empty() && !validate::description(d) {
+    if let Some(d) = req.description {
+        if !d.is_empty() && !validate::description(&d) {
             return Err(errors::invalid_description());
         }
-        value.description = d.to_owned();
+        value.description = d;
     }
-    if let Some(k) = ctx.params.get("AuthKey") {
-        if k.len() > 64 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+    if let Some(k) = req.auth_key.as_deref() {
+        if !valid_auth_key(k) {
             return Err(ApiError::invalid_parameter("AuthKey"));
         }
         value.auth_key = (!k.is_empty()).then(|| ctx.secrets().seal(k, &auth_key_aad(id)));
@@ -230,7 +201,7 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
         .update_typed(&ctx.caller.account_id, &value, version)
         .await
         .map_err(|e| store_error(e, errors::customer_gateway_not_found))?;
-    reply(&Modified {
+    Ok(modify_op::Answer {
         customer_gateway_id: value.id,
         ip_address: value.ip_address,
         name: value.name,
@@ -240,10 +211,13 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
     })
 }
 
-pub async fn delete(ctx: &Ctx<'_>) -> Reply {
-    let id = ctx.params.required("CustomerGatewayId")?;
+pub async fn delete(ctx: &Ctx<'_>, req: delete_op::Request) -> Result<delete_op::Answer, ApiError> {
     ctx.store()
-        .delete(Kind::CustomerGateway, &ctx.scope()?, id)
+        .delete(
+            Kind::CustomerGateway,
+            &ctx.scope()?,
+            &req.customer_gateway_id,
+        )
         .await
         .map_err(|e| match e {
             StoreError::Referenced { id: user, .. } => {
@@ -251,5 +225,5 @@ pub async fn delete(ctx: &Ctx<'_>) -> Reply {
             }
             e => store_error(e, errors::customer_gateway_not_found),
         })?;
-    reply(&serde_json::json!({}))
+    Ok(delete_op::Answer {})
 }

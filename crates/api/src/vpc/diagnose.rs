@@ -37,15 +37,9 @@ use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, LogQuery, Resource, St
 use super::{connection, reply, vpn_gateway};
 use crate::{
     Ctx,
-    actions::{ActionDef, Reply},
+    actions::Reply,
     context::{internal, store_error},
     errors,
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    DiagnoseVpnConnections => diagnose_connections,
-    DiagnoseVpnGateway => diagnose_gateway,
-    GetVpnGatewayDiagnoseResult => get_result,
 };
 
 /// How bad a finding is.
@@ -762,6 +756,16 @@ async fn select_connections(
                 None => out.push((c.clone(), Some(vec![(*tid).to_owned()]))),
             }
         }
+        // A tunnel is part of its connection: the caller must be allowed
+        // the connection it names this way, as if it had named it.
+        let wholes: Vec<vpngw_ops::Resource<'_>> = out
+            .iter()
+            .map(|(c, _)| vpngw_ops::Resource {
+                kind: vpngw_ops::Kind::VpnConnection,
+                id: &c.id,
+            })
+            .collect();
+        ctx.authorize(&wholes).await?;
     }
     if ids.is_empty()
         && tunnel_ids.is_empty()

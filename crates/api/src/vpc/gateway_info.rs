@@ -5,15 +5,7 @@ use serde::Serialize;
 use vpngw_protocol::ApiError;
 
 use super::reply;
-use crate::{
-    Ctx,
-    actions::{ActionDef, Reply},
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    CheckVpnBgpEnabled => check_bgp_enabled,
-    DescribeVpnGatewayAvailableZones => available_zones,
-};
+use crate::{Ctx, actions::Reply};
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]

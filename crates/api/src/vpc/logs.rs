@@ -17,16 +17,7 @@ use vpngw_protocol::ApiError;
 use vpngw_store::{LogEntry, LogQuery, Scope};
 
 use super::reply;
-use crate::{
-    Ctx,
-    actions::{ActionDef, Reply},
-    context::internal,
-    errors,
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    DescribeVpnConnectionLogs => describe_logs,
-};
+use crate::{Ctx, actions::Reply, context::internal, errors};
 
 /// `source` of the entries the API writes.
 pub const SOURCE_API: &str = "api";

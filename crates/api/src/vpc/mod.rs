@@ -22,14 +22,88 @@ pub mod vpn_gateway;
 
 use vpngw_protocol::ApiError;
 
-/// Serializes a response view into the reply body: once, straight to the
-/// JSON text, keys in the order `serde_json::Value` gives them
-/// ([`vpngw_protocol::JsonAnswer`]).
-pub(crate) fn reply<T: serde::Serialize + ?Sized>(view: &T) -> crate::actions::Reply {
-    vpngw_protocol::JsonAnswer::new(view).map_err(|e| {
-        tracing::error!(error = %e, "response encoding failed");
-        ApiError::internal()
-    })
+use crate::actions::ActionDef;
+
+pub(crate) use crate::operation::reply;
+
+/// The VPC operations vpngw serves, one line each: the operation's typed
+/// declaration (`vpngw_ops::vpc`) and its handler. Every other operation of
+/// the product is refused with `UnsupportedOperation` (400).
+pub(crate) static OPERATIONS: &[ActionDef] = crate::operations! {
+    vpc;
+    CreateVpnGateway => untyped(vpn_gateway::create),
+    DescribeVpnGateway => untyped(vpn_gateway::describe),
+    DescribeVpnGateways => untyped(vpn_gateway::describe_many),
+    ModifyVpnGatewayAttribute => untyped(vpn_gateway::modify),
+    DeleteVpnGateway => untyped(vpn_gateway::delete),
+    CheckVpnBgpEnabled => untyped(gateway_info::check_bgp_enabled),
+    DescribeVpnGatewayAvailableZones => untyped(gateway_info::available_zones),
+    CreateCustomerGateway => customer_gateway::create,
+    DescribeCustomerGateway => customer_gateway::describe,
+    DescribeCustomerGateways => customer_gateway::describe_many,
+    ModifyCustomerGatewayAttribute => customer_gateway::modify,
+    DeleteCustomerGateway => customer_gateway::delete,
+    CreateVpnConnection => untyped(connection::create),
+    DescribeVpnConnection => untyped(connection::describe),
+    DescribeVpnConnections => untyped(connection::describe_many),
+    ModifyVpnConnectionAttribute => untyped(connection::modify),
+    DeleteVpnConnection => untyped(connection::delete),
+    ModifyTunnelAttribute => untyped(tunnel::modify_tunnel_attribute),
+    DownloadVpnConnectionConfig => untyped(connection_config::download),
+    DescribeVpnConnectionLogs => untyped(logs::describe_logs),
+    CreateVpnAttachment => untyped(attachment::create),
+    DescribeVpnAttachments => untyped(attachment::describe_many),
+    ModifyVpnAttachmentAttribute => untyped(attachment::modify),
+    DeleteVpnAttachment => untyped(attachment::delete),
+    DescribeVpnCrossAccountAuthorizations => untyped(attachment::describe_cross_account_authorizations),
+    CreateVcoRouteEntry => untyped(routes::vco::create),
+    DeleteVcoRouteEntry => untyped(routes::vco::delete),
+    DescribeVcoRouteEntries => untyped(routes::vco::describe),
+    ModifyVcoRouteEntryWeight => untyped(routes::vco::modify_weight),
+    CreateVpnRouteEntry => untyped(routes::gateway::create),
+    DeleteVpnRouteEntry => untyped(routes::gateway::delete),
+    DescribeVpnRouteEntries => untyped(routes::gateway::describe),
+    ModifyVpnRouteEntryWeight => untyped(routes::gateway::modify_weight),
+    PublishVpnRouteEntry => untyped(routes::gateway::publish),
+    CreateVpnPbrRouteEntry => untyped(routes::pbr::create),
+    DeleteVpnPbrRouteEntry => untyped(routes::pbr::delete),
+    DescribeVpnPbrRouteEntries => untyped(routes::pbr::describe),
+    ModifyVpnPbrRouteEntryWeight => untyped(routes::pbr::modify_weight),
+    ModifyVpnPbrRouteEntryPriority => untyped(routes::pbr::modify_priority),
+    ModifyVpnPbrRouteEntryAttribute => untyped(routes::pbr::modify_attribute),
+    CreateSslVpnServer => untyped(ssl_vpn::create),
+    DescribeSslVpnServers => untyped(ssl_vpn::describe_many),
+    ModifySslVpnServer => untyped(ssl_vpn::modify),
+    DeleteSslVpnServer => untyped(ssl_vpn::delete),
+    CreateSslVpnClientCert => untyped(ssl_vpn::certs::create),
+    DescribeSslVpnClientCert => untyped(ssl_vpn::certs::describe),
+    DescribeSslVpnClientCerts => untyped(ssl_vpn::certs::describe_many),
+    ModifySslVpnClientCert => untyped(ssl_vpn::certs::modify),
+    DeleteSslVpnClientCert => untyped(ssl_vpn::certs::delete),
+    DescribeSslVpnClients => untyped(ssl_vpn::online::describe_clients),
+    DescribeVpnSslServerLogs => untyped(ssl_vpn::online::describe_logs),
+    DiagnoseVpnConnections => untyped(diagnose::diagnose_connections),
+    DiagnoseVpnGateway => untyped(diagnose::diagnose_gateway),
+    GetVpnGatewayDiagnoseResult => untyped(diagnose::get_result),
+    TagResources => untyped(tags::tag),
+    UnTagResources => untyped(tags::untag),
+    ListTagResources => untyped(tags::list),
+    MoveVpnResourceGroup => untyped(resource_group::move_vpn_resource_group),
+    MoveResourceGroup => untyped(resource_group::move_resource_group),
+    DescribeRegions => untyped(regions::describe_regions),
+    DescribeZones => untyped(regions::describe_zones),
+};
+
+/// The tag filters of a typed request (`Tag.N.Key` / `Tag.N.Value`) as
+/// (key, optional value); an entry without a key filters nothing.
+pub(crate) fn tag_filters_of<T: vpngw_ops::KeyValue>(items: &[T]) -> Vec<(String, Option<String>)> {
+    items
+        .iter()
+        .filter_map(|t| {
+            let key = t.key().filter(|k| !k.is_empty())?;
+            Some((key.to_owned(), t.value().map(str::to_owned)))
+        })
+        .collect()
 }
 
 /// `Tag.N.Key` / `Tag.N.Value` (or `Tags.N.…`) as (key, optional value) filters.

@@ -4,15 +4,7 @@ use serde::Serialize;
 use vpngw_model::catalog;
 
 use super::reply;
-use crate::{
-    Ctx,
-    actions::{ActionDef, Reply},
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    DescribeRegions => describe_regions,
-    DescribeZones => describe_zones,
-};
+use crate::{Ctx, actions::Reply};
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]

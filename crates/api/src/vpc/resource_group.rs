@@ -13,17 +13,7 @@ use super::{
     records::{self, ResourceType},
     reply,
 };
-use crate::{
-    Ctx,
-    actions::{ActionDef, Reply},
-    context::internal,
-    errors,
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    MoveVpnResourceGroup => move_vpn_resource_group,
-    MoveResourceGroup => move_resource_group,
-};
+use crate::{Ctx, actions::Reply, context::internal, errors};
 
 /// The group of resources created without `ResourceGroupId`.
 pub const DEFAULT: &str = "rg-default";
@@ -41,7 +31,12 @@ pub fn valid_id(s: &str) -> bool {
 
 /// `ResourceGroupId` of a create: the given group, checked, or the default.
 pub(crate) fn from_create(ctx: &Ctx<'_>) -> Result<String, ApiError> {
-    match ctx.opt("ResourceGroupId") {
+    of_create(ctx.opt("ResourceGroupId"))
+}
+
+/// [`from_create`] of a typed request's `ResourceGroupId`.
+pub(crate) fn of_create(given: Option<&str>) -> Result<String, ApiError> {
+    match given.filter(|g| !g.is_empty()) {
         None => Ok(DEFAULT.to_owned()),
         Some(rg) if valid_id(rg) => Ok(rg.to_owned()),
         Some(_) => Err(errors::invalid_resource_group_id()),

@@ -15,18 +15,7 @@ use super::{
     records::{self, ResourceType},
     reply,
 };
-use crate::{
-    Ctx,
-    actions::{ActionDef, Reply},
-    context::internal,
-    errors,
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    TagResources => tag,
-    UnTagResources => untag,
-    ListTagResources => list,
-};
+use crate::{Ctx, actions::Reply, context::internal, errors};
 
 /// Tags one resource may carry, and tags one request may name.
 pub const MAX_TAGS: usize = 20;
@@ -64,13 +53,28 @@ pub(crate) fn check_value(value: &str) -> Result<(), ApiError> {
 /// values, no key twice. A missing value is the empty string.
 pub(crate) fn parse(params: &Params, name: &str) -> Result<Vec<Tag>, ApiError> {
     let items = params.objects(name)?;
+    checked(
+        items
+            .iter()
+            .map(|item| (item.get("Key"), item.get("Value")))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The tags of a typed request (`Tags.N.Key`/`Tags.N.Value`), checked as
+/// [`parse`] checks them.
+pub(crate) fn of_request<T: vpngw_ops::KeyValue>(items: &[T]) -> Result<Vec<Tag>, ApiError> {
+    checked(items.iter().map(|t| (t.key(), t.value())).collect())
+}
+
+fn checked(items: Vec<(Option<&str>, Option<&str>)>) -> Result<Vec<Tag>, ApiError> {
     if items.len() > MAX_TAGS {
         return Err(errors::too_many_tags());
     }
     let mut tags: Vec<Tag> = Vec::with_capacity(items.len());
-    for item in items {
-        let key = item.get("Key").unwrap_or("");
-        let value = item.get("Value").unwrap_or("");
+    for (key, value) in items {
+        let key = key.unwrap_or("");
+        let value = value.unwrap_or("");
         check_key(key)?;
         check_value(value)?;
         if tags.iter().any(|t| t.key == key) {

@@ -30,13 +30,9 @@ use vpngw_store::{Kind, ListQuery, Scope, StoreExt, Versioned};
 use super::{customer_gateway, ike_json, logs, reply, vpn_gateway};
 use crate::{
     Ctx,
-    actions::{ActionDef, Reply},
+    actions::Reply,
     context::{internal, store_error},
     errors,
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    ModifyTunnelAttribute => modify_tunnel_attribute,
 };
 
 pub(crate) const TOS: &str = "TunnelOptionsSpecification";

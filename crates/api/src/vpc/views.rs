@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use vpngw_model::{
-    CustomerGateway, Tag, VpnConnection, VpnGateway,
+    Tag, VpnConnection, VpnGateway,
     connection::{BgpConfig, HealthCheck, IkeConfig, IpsecConfig, Tunnel},
 };
 
@@ -33,6 +33,19 @@ impl Tags {
                 })
                 .collect(),
         }
+    }
+}
+
+/// A resource's tags, in the answers' `Tags: {Tag: [{Key, Value}]}` shape.
+pub fn tags(tags: &[Tag]) -> vpngw_ops::vpc::shapes::Tags {
+    vpngw_ops::vpc::shapes::Tags {
+        tag: tags
+            .iter()
+            .map(|t| vpngw_ops::vpc::shapes::Tag {
+                key: t.key.clone(),
+                value: t.value.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -125,41 +138,6 @@ impl VpnGatewayView {
             eni_instance_ids: EniInstanceIds {
                 eni_instance_id: Vec::new(),
             },
-        }
-    }
-}
-
-// ---- customer gateway --------------------------------------------------------
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CustomerGatewayView {
-    pub customer_gateway_id: String,
-    pub name: String,
-    pub description: String,
-    pub ip_address: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub asn: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_key: Option<String>,
-    pub create_time: i64,
-    pub resource_group_id: String,
-    pub tags: Tags,
-}
-
-impl CustomerGatewayView {
-    /// `auth_key` is the opened BGP key, when the caller may see it.
-    pub fn of(c: &CustomerGateway, auth_key: Option<String>) -> CustomerGatewayView {
-        CustomerGatewayView {
-            customer_gateway_id: c.id.clone(),
-            name: c.name.clone(),
-            description: c.description.clone(),
-            ip_address: c.ip_address.clone(),
-            asn: c.asn,
-            auth_key,
-            create_time: c.create_time_ms,
-            resource_group_id: c.resource_group_id.clone(),
-            tags: Tags::of(&c.tags),
         }
     }
 }

@@ -15,20 +15,7 @@ use vpngw_protocol::ApiError;
 use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, Quota, StoreExt, Versioned};
 
 use super::{reply, tag_filters, views::VpnGatewayView};
-use crate::{
-    Ctx,
-    actions::{ActionDef, Reply},
-    context::store_error,
-    errors,
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    CreateVpnGateway => create,
-    DescribeVpnGateway => describe,
-    DescribeVpnGateways => describe_many,
-    ModifyVpnGatewayAttribute => modify,
-    DeleteVpnGateway => delete,
-};
+use crate::{Ctx, actions::Reply, context::store_error, errors};
 
 /// Pay-as-you-go gateways never expire; the cloud reports this far-future time.
 const NO_EXPIRY_MS: i64 = 4_102_415_999_000;

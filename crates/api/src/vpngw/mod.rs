@@ -6,6 +6,8 @@
 //!
 //! Signed and authenticated like every other call; the RAM action is
 //! `vpngw:<Action>`.
+//!
+//! [`Product::Vpngw`]: crate::actions::Product::Vpngw
 
 mod events;
 mod learned;
@@ -13,33 +15,15 @@ mod report;
 mod reset;
 pub mod watch;
 
-use crate::actions::{ActionDef, Product};
+use crate::actions::ActionDef;
 
-pub(crate) static ACTIONS: &[ActionDef] = &[
-    ActionDef {
-        product: Product::Vpngw,
-        name: "ReportDataplaneState",
-        ram_action: "vpngw:ReportDataplaneState",
-        handler: crate::handler!(report::report),
-    },
-    ActionDef {
-        product: Product::Vpngw,
-        name: "ResetState",
-        ram_action: "vpngw:ResetState",
-        handler: crate::handler!(reset::reset),
-    },
-    ActionDef {
-        product: Product::Vpngw,
-        name: "WatchGatewayState",
-        ram_action: "vpngw:WatchGatewayState",
-        handler: crate::handler!(watch::watch),
-    },
+/// vpngw's operations.
+pub(crate) static OPERATIONS: &[ActionDef] = crate::operations! {
+    vpngw;
+    ReportDataplaneState => untyped(report::report),
+    ResetState => reset::reset,
+    WatchGatewayState => untyped(watch::watch),
     // The gateway's key, CA and CRL for the agent that runs its OpenVPN
     // (on the SSL server's ARN).
-    ActionDef {
-        product: Product::Vpngw,
-        name: "DescribeSslVpnServerPki",
-        ram_action: "vpngw:DescribeSslVpnServerPki",
-        handler: crate::handler!(crate::vpc::ssl_vpn::online::describe_pki),
-    },
-];
+    DescribeSslVpnServerPki => untyped(crate::vpc::ssl_vpn::online::describe_pki),
+};

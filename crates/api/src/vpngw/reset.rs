@@ -12,15 +12,12 @@
 //! concurrent requests see wholly or not at all). The first account and its
 //! root key stay, so the suite goes on with the key it has.
 
-use serde::Serialize;
+use vpngw_ops::vpngw::reset_state::{Answer, Request};
 use vpngw_protocol::ApiError;
 
-use crate::{Ctx, actions::Reply, context::internal, vpc::reply};
+use crate::{Ctx, context::internal};
 
-#[derive(Serialize)]
-struct Answer {}
-
-pub async fn reset(ctx: &Ctx<'_>) -> Reply {
+pub async fn reset(ctx: &Ctx<'_>, _request: Request) -> Result<Answer, ApiError> {
     if !ctx.config().reset_allowed {
         return Err(ApiError::new(
             "UnsupportedOperation",
@@ -44,5 +41,5 @@ pub async fn reset(ctx: &Ctx<'_>) -> Reply {
         .await
         .map_err(internal)?;
     tracing::info!(account = %ctx.caller.account_id, "state reset");
-    reply(&Answer {})
+    Ok(Answer::default())
 }

@@ -118,6 +118,21 @@ impl TestApi {
         action: &str,
         params: &[(&str, &str)],
     ) -> Answer {
+        self.signed(key_id, secret, version, action, params, true)
+            .await
+    }
+
+    /// A call signed with `key_id`, with exactly `params` (no default
+    /// `RegionId` unless `default_region`).
+    pub async fn signed(
+        &self,
+        key_id: &str,
+        secret: &str,
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+        default_region: bool,
+    ) -> Answer {
         let nonce = uuid_like();
         let t = time::OffsetDateTime::now_utc();
         let timestamp = format!(
@@ -139,7 +154,7 @@ impl TestApi {
             ("SignatureNonce", &nonce),
             ("Timestamp", &timestamp),
         ];
-        if !params.iter().any(|(k, _)| *k == "RegionId") {
+        if default_region && !params.iter().any(|(k, _)| *k == "RegionId") {
             pairs.push(("RegionId", "cn-hangzhou"));
         }
         pairs.extend_from_slice(params);
@@ -192,6 +207,108 @@ impl TestApi {
             )
             .await;
         (gw, cgw, vco["VpnConnectionId"].as_str().unwrap().to_owned())
+    }
+}
+
+/// RAM users and policies, made with the root key.
+impl TestApi {
+    /// A RAM user with one access key: `(key id, secret)`.
+    pub async fn ram_user(&self, name: &str) -> (String, String) {
+        let ram = |action: &'static str, p: Vec<(&'static str, String)>| async move {
+            let pairs: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let a = self
+                .call_as(KEY_ID, SECRET, "2015-05-01", action, &pairs)
+                .await;
+            assert_eq!(a.status, 200, "{action}: {}", a.body);
+            a.body
+        };
+        ram("CreateUser", vec![("UserName", name.to_owned())]).await;
+        let k = ram("CreateAccessKey", vec![("UserName", name.to_owned())]).await;
+        (
+            k["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned(),
+            k["AccessKey"]["AccessKeySecret"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )
+    }
+
+    /// Creates the custom policy `name` with `statements` and attaches it to `user`.
+    pub async fn grant(&self, user: &str, name: &str, statements: serde_json::Value) {
+        let doc = serde_json::json!({"Version": "1", "Statement": statements}).to_string();
+        for (action, p) in [
+            (
+                "CreatePolicy",
+                vec![("PolicyName", name), ("PolicyDocument", doc.as_str())],
+            ),
+            (
+                "AttachPolicyToUser",
+                vec![
+                    ("UserName", user),
+                    ("PolicyType", "Custom"),
+                    ("PolicyName", name),
+                ],
+            ),
+        ] {
+            let a = self.call_as(KEY_ID, SECRET, "2015-05-01", action, &p).await;
+            assert_eq!(a.status, 200, "{action}: {}", a.body);
+        }
+    }
+
+    /// Detaches the custom policy `name` from `user` and deletes it.
+    pub async fn revoke(&self, user: &str, name: &str) {
+        for (action, p) in [
+            (
+                "DetachPolicyFromUser",
+                vec![
+                    ("UserName", user),
+                    ("PolicyType", "Custom"),
+                    ("PolicyName", name),
+                ],
+            ),
+            ("DeletePolicy", vec![("PolicyName", name)]),
+        ] {
+            let a = self.call_as(KEY_ID, SECRET, "2015-05-01", action, &p).await;
+            assert_eq!(a.status, 200, "{action}: {}", a.body);
+        }
+    }
+
+    /// Every stored record of the root account in cn-hangzhou (kind, id,
+    /// version, document), to prove a refused call changed nothing.
+    pub async fn state(&self) -> Vec<(String, String, i64, String)> {
+        use vpngw_store::{Kind, ListQuery, Scope};
+        let account = self.account().await;
+        let mut out = Vec::new();
+        for kind in [
+            Kind::VpnGateway,
+            Kind::CustomerGateway,
+            Kind::VpnConnection,
+            Kind::VcoRoute,
+            Kind::VpnRoute,
+            Kind::VpnPbrRoute,
+            Kind::VpnDiagnosis,
+        ] {
+            let scope = Scope {
+                account_id: account.clone(),
+                region_id: "cn-hangzhou".into(),
+            };
+            let mut q = ListQuery::new(kind, scope, 0);
+            q.limit = 10_000;
+            let page = self.service.store().list(&q).await.unwrap();
+            for r in page.records {
+                out.push((kind.as_str().to_owned(), r.id, r.version, r.doc));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The root key's account id.
+    pub async fn account(&self) -> String {
+        let me = self
+            .call_as(KEY_ID, SECRET, "2015-04-01", "GetCallerIdentity", &[])
+            .await;
+        me.body["AccountId"].as_str().unwrap().to_owned()
     }
 }
 

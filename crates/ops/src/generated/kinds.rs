@@ -70,8 +70,8 @@ impl Kind {
         match self {
             Kind::CustomerGateway => Some("customer_gateway"),
             Kind::IpsecServer => None,
-            Kind::SslVpnClientCert => None,
-            Kind::SslVpnServer => None,
+            Kind::SslVpnClientCert => Some("ssl_vpn_client_cert"),
+            Kind::SslVpnServer => Some("ssl_vpn_server"),
             Kind::VSwitch => None,
             Kind::Vpc => None,
             Kind::VpnConnection => Some("vpn_connection"),
@@ -85,8 +85,8 @@ impl Kind {
         match self {
             Kind::CustomerGateway => Some(ApiError::new("InvalidCustomerGatewayInstanceId.NotFound", "The specified customer gateway instance id does not exist.")),
             Kind::IpsecServer => None,
-            Kind::SslVpnClientCert => None,
-            Kind::SslVpnServer => None,
+            Kind::SslVpnClientCert => Some(ApiError::new("InvalidSslVpnClientCertId.NotFound", "The specified SslVpnClientCertId does not exist.")),
+            Kind::SslVpnServer => Some(ApiError::new("InvalidSslVpnServerId.NotFound", "The specified SslVpnServerId does not exist.")),
             Kind::VSwitch => None,
             Kind::Vpc => None,
             Kind::VpnConnection => Some(ApiError::new("InvalidVpnConnectionInstanceId.NotFound", "The specified vpn connection instance id does not exist.")),

@@ -14,18 +14,10 @@ use super::{
 };
 use crate::{
     Ctx,
-    actions::{ActionDef, Reply},
+    actions::Reply,
     context::internal,
     errors,
     vpc::{reply, vpn_gateway},
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    CreateVpnRouteEntry => create,
-    DeleteVpnRouteEntry => delete,
-    DescribeVpnRouteEntries => describe,
-    ModifyVpnRouteEntryWeight => modify_weight,
-    PublishVpnRouteEntry => publish,
 };
 
 #[derive(Serialize)]

@@ -18,19 +18,10 @@ use super::{
 };
 use crate::{
     Ctx,
-    actions::{ActionDef, Reply},
+    actions::Reply,
     context::internal,
     errors,
     vpc::{reply, vpn_gateway},
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    CreateVpnPbrRouteEntry => create,
-    DeleteVpnPbrRouteEntry => delete,
-    DescribeVpnPbrRouteEntries => describe,
-    ModifyVpnPbrRouteEntryWeight => modify_weight,
-    ModifyVpnPbrRouteEntryPriority => modify_priority,
-    ModifyVpnPbrRouteEntryAttribute => modify_attribute,
 };
 
 #[derive(Serialize)]

@@ -20,17 +20,10 @@ use super::{
 };
 use crate::{
     Ctx,
-    actions::{ActionDef, Reply},
+    actions::Reply,
     context::internal,
     errors,
     vpc::{connection, reply, vpn_gateway},
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    CreateVcoRouteEntry => create,
-    DeleteVcoRouteEntry => delete,
-    DescribeVcoRouteEntries => describe,
-    ModifyVcoRouteEntryWeight => modify_weight,
 };
 
 /// Connection states in which a configuration task is still running. (An

@@ -37,23 +37,9 @@ use super::{
 };
 use crate::{
     Ctx,
-    actions::{ActionDef, Reply},
+    actions::Reply,
     context::{internal, store_error},
     errors,
-};
-
-pub(crate) static ACTIONS: &[ActionDef] = crate::vpc_actions! {
-    CreateSslVpnServer => create,
-    DescribeSslVpnServers => describe_many,
-    ModifySslVpnServer => modify,
-    DeleteSslVpnServer => delete,
-    CreateSslVpnClientCert => certs::create,
-    DescribeSslVpnClientCert => certs::describe,
-    DescribeSslVpnClientCerts => certs::describe_many,
-    ModifySslVpnClientCert => certs::modify,
-    DeleteSslVpnClientCert => certs::delete,
-    DescribeSslVpnClients => online::describe_clients,
-    DescribeVpnSslServerLogs => online::describe_logs,
 };
 
 pub(crate) async fn load(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<SslVpnServer>, ApiError> {

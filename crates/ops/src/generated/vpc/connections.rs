@@ -2405,48 +2405,10 @@ pub mod describe_vpn_connection_logs {
     }
 
     /// The answer, without `RequestId` (the pipeline adds it).
-    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
-    pub struct Answer {
-        #[serde(rename = "Count")]
-        pub count: i64,
-        #[serde(rename = "Data")]
-        pub data: Data,
-        #[serde(rename = "IsCompleted")]
-        pub is_completed: bool,
-        #[serde(rename = "PageNumber")]
-        pub page_number: i64,
-        #[serde(rename = "PageSize")]
-        pub page_size: i64,
-    }
-
-    impl std::fmt::Debug for Answer {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("Answer")
-                .field("count", &self.count)
-                .field("data", &self.data)
-                .field("is_completed", &self.is_completed)
-                .field("page_number", &self.page_number)
-                .field("page_size", &self.page_size)
-                .finish()
-        }
-    }
+    pub type Answer = crate::vpc::shapes::Shape2;
 
     /// `DescribeVpnConnectionLogsResponseBodyData`.
-    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
-    #[serde(default)]
-    pub struct Data {
-        #[serde(rename = "Logs")]
-        pub logs: Vec<String>,
-    }
-
-    impl std::fmt::Debug for Data {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("Data")
-                .field("logs", &self.logs)
-                .finish()
-        }
-    }
+    pub type Data = crate::vpc::shapes::Data;
 
 }
 

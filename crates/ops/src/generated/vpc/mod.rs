@@ -11,6 +11,7 @@ mod diagnosis;
 mod regions;
 mod resource_groups;
 mod routes;
+mod ssl_vpn;
 mod tags;
 mod vpn_gateways;
 pub use attachments::*;
@@ -20,6 +21,7 @@ pub use diagnosis::*;
 pub use regions::*;
 pub use resource_groups::*;
 pub use routes::*;
+pub use ssl_vpn::*;
 pub use tags::*;
 pub use vpn_gateways::*;
 
@@ -67,6 +69,17 @@ pub static DECLARATIONS: &[Declaration] = &[
     <ModifyVpnPbrRouteEntryWeight as Operation>::DECLARATION,
     <ModifyVpnPbrRouteEntryPriority as Operation>::DECLARATION,
     <ModifyVpnPbrRouteEntryAttribute as Operation>::DECLARATION,
+    <CreateSslVpnServer as Operation>::DECLARATION,
+    <DescribeSslVpnServers as Operation>::DECLARATION,
+    <ModifySslVpnServer as Operation>::DECLARATION,
+    <DeleteSslVpnServer as Operation>::DECLARATION,
+    <CreateSslVpnClientCert as Operation>::DECLARATION,
+    <DescribeSslVpnClientCert as Operation>::DECLARATION,
+    <DescribeSslVpnClientCerts as Operation>::DECLARATION,
+    <ModifySslVpnClientCert as Operation>::DECLARATION,
+    <DeleteSslVpnClientCert as Operation>::DECLARATION,
+    <DescribeSslVpnClients as Operation>::DECLARATION,
+    <DescribeVpnSslServerLogs as Operation>::DECLARATION,
     <TagResources as Operation>::DECLARATION,
     <UnTagResources as Operation>::DECLARATION,
     <ListTagResources as Operation>::DECLARATION,

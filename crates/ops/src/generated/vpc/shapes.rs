@@ -369,6 +369,50 @@ impl std::fmt::Debug for VcoHealthCheck {
     }
 }
 
+/// `DescribeVpnConnectionLogsResponseBody` and the answers of the same shape.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Shape2 {
+    #[serde(rename = "Count")]
+    pub count: i64,
+    #[serde(rename = "Data")]
+    pub data: Data,
+    #[serde(rename = "IsCompleted")]
+    pub is_completed: bool,
+    #[serde(rename = "PageNumber")]
+    pub page_number: i64,
+    #[serde(rename = "PageSize")]
+    pub page_size: i64,
+}
+
+impl std::fmt::Debug for Shape2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shape2")
+            .field("count", &self.count)
+            .field("data", &self.data)
+            .field("is_completed", &self.is_completed)
+            .field("page_number", &self.page_number)
+            .field("page_size", &self.page_size)
+            .finish()
+    }
+}
+
+/// `DescribeVpnConnectionLogsResponseBodyData` and the answers of the same shape.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Data {
+    #[serde(rename = "Logs")]
+    pub logs: Vec<String>,
+}
+
+impl std::fmt::Debug for Data {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Data")
+            .field("logs", &self.logs)
+            .finish()
+    }
+}
+
 /// `DescribeCustomerGatewayResponseBody` and the answers of the same shape.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -427,6 +471,25 @@ impl std::fmt::Debug for VpnRouteCounts {
             .field("route_count", &self.route_count)
             .field("route_entry_type", &self.route_entry_type)
             .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// `CreateSslVpnClientCertResponseBody` and the answers of the same shape.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Shape3 {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "SslVpnClientCertId")]
+    pub ssl_vpn_client_cert_id: String,
+}
+
+impl std::fmt::Debug for Shape3 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shape3")
+            .field("name", &self.name)
+            .field("ssl_vpn_client_cert_id", &self.ssl_vpn_client_cert_id)
             .finish()
     }
 }

@@ -114,3 +114,815 @@ pub mod report_dataplane_state {
 
 }
 
+/// WatchGatewayState: see [`watch_gateway_state`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WatchGatewayState;
+
+impl Operation for WatchGatewayState {
+    const DECLARATION: Declaration = Declaration {
+        product: Product::Vpngw,
+        name: "WatchGatewayState",
+        ram_action: "vpngw:WatchGatewayState",
+        region: RegionRule::Required,
+        own_kind: None,
+        resource_params: &[
+            ResourceParam { path: "VpnGatewayId", role: ResourceRole::Kind(Kind::VpnGateway) },
+        ],
+    };
+    type Request = watch_gateway_state::Request;
+    type Answer = watch_gateway_state::Answer;
+}
+
+/// The types of WatchGatewayState.
+pub mod watch_gateway_state {
+    #[allow(unused_imports)]
+    use crate::generated::prelude::*;
+
+    /// The request, as parsed from the flattened parameters.
+    #[derive(Clone, Default, PartialEq)]
+    pub struct Request {
+        /// `RegionId` (required).
+        pub region_id: String,
+        /// `Revision`.
+        pub revision: Option<String>,
+        /// `VpnGatewayId` (required).
+        pub vpn_gateway_id: String,
+        /// `WaitSeconds`.
+        pub wait_seconds: Option<i64>,
+    }
+
+    impl std::fmt::Debug for Request {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Request")
+                .field("region_id", &self.region_id)
+                .field("revision", &self.revision)
+                .field("vpn_gateway_id", &self.vpn_gateway_id)
+                .field("wait_seconds", &self.wait_seconds)
+                .finish()
+        }
+    }
+
+    impl wire::Fields for Request {
+        fn parse(p: &Params, at: &str) -> Result<Request, ApiError> {
+            Ok(Request {
+                region_id: wire::req::<String>(p, at, "RegionId")?,
+                revision: wire::opt::<String>(p, at, "Revision")?,
+                vpn_gateway_id: wire::req::<String>(p, at, "VpnGatewayId")?,
+                wait_seconds: wire::opt::<i64>(p, at, "WaitSeconds")?,
+            })
+        }
+
+        fn emit(&self, at: &str, out: &mut Vec<(String, String)>) {
+            wire::put(out, at, "RegionId", &self.region_id);
+            wire::put_opt(out, at, "Revision", &self.revision);
+            wire::put(out, at, "VpnGatewayId", &self.vpn_gateway_id);
+            wire::put_opt(out, at, "WaitSeconds", &self.wait_seconds);
+        }
+    }
+
+    impl crate::Request for Request {
+        fn from_params(p: &Params) -> Result<Request, ApiError> {
+            <Request as wire::Fields>::parse(p, "")
+        }
+
+        fn to_params(&self) -> Vec<(String, String)> {
+            let mut out = Vec::new();
+            wire::Fields::emit(self, "", &mut out);
+            out
+        }
+
+        fn resources<'a>(&'a self, out: &mut Vec<Resource<'a>>) {
+            wire::ids(out, Kind::VpnGateway, Some(&self.vpn_gateway_id));
+        }
+
+        fn region_id(&self) -> Option<&str> {
+            wire::non_empty(&self.region_id)
+        }
+    }
+
+    /// The answer, without `RequestId` (the pipeline adds it).
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Answer {
+        #[serde(rename = "Changed")]
+        pub changed: bool,
+        #[serde(rename = "CustomerGateways")]
+        pub customer_gateways: Vec<CustomerGateways>,
+        #[serde(rename = "DeletedVpnConnectionIds")]
+        pub deleted_vpn_connection_ids: Vec<String>,
+        #[serde(rename = "Full")]
+        pub full: bool,
+        #[serde(rename = "Revision")]
+        pub revision: String,
+        #[serde(rename = "VpnConnections")]
+        pub vpn_connections: Vec<VpnConnections>,
+        #[serde(rename = "VpnGateway")]
+        pub vpn_gateway: VpnGateway,
+    }
+
+    impl std::fmt::Debug for Answer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Answer")
+                .field("changed", &self.changed)
+                .field("customer_gateways", &self.customer_gateways)
+                .field("deleted_vpn_connection_ids", &self.deleted_vpn_connection_ids)
+                .field("full", &self.full)
+                .field("revision", &self.revision)
+                .field("vpn_connections", &self.vpn_connections)
+                .field("vpn_gateway", &self.vpn_gateway)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyCustomerGateway`.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct CustomerGateways {
+        #[serde(rename = "CustomerGatewayId")]
+        pub customer_gateway_id: String,
+        #[serde(rename = "IpAddress")]
+        pub ip_address: String,
+    }
+
+    impl std::fmt::Debug for CustomerGateways {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("CustomerGateways")
+                .field("customer_gateway_id", &self.customer_gateway_id)
+                .field("ip_address", &self.ip_address)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyVpnConnection`.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct VpnConnections {
+        #[serde(rename = "AttachInstanceId")]
+        pub attach_instance_id: String,
+        #[serde(rename = "AttachType")]
+        pub attach_type: String,
+        #[serde(rename = "CreateTime")]
+        pub create_time: i64,
+        #[serde(rename = "CrossAccountAuthorized")]
+        pub cross_account_authorized: bool,
+        #[serde(rename = "CustomerGatewayId")]
+        pub customer_gateway_id: String,
+        #[serde(rename = "EffectImmediately")]
+        pub effect_immediately: bool,
+        #[serde(rename = "EnableDpd")]
+        pub enable_dpd: bool,
+        #[serde(rename = "EnableNatTraversal")]
+        pub enable_nat_traversal: bool,
+        #[serde(rename = "EnableTunnelsBgp")]
+        pub enable_tunnels_bgp: bool,
+        #[serde(rename = "IkeConfig")]
+        pub ike_config: IkeConfig,
+        #[serde(rename = "InternetIp")]
+        pub internet_ip: String,
+        #[serde(rename = "IpsecConfig")]
+        pub ipsec_config: IpsecConfig,
+        #[serde(rename = "LocalSubnet")]
+        pub local_subnet: String,
+        #[serde(rename = "Name")]
+        pub name: String,
+        #[serde(rename = "NetworkType")]
+        pub network_type: String,
+        #[serde(rename = "RemoteCaCertificate")]
+        pub remote_ca_certificate: String,
+        #[serde(rename = "RemoteSubnet")]
+        pub remote_subnet: String,
+        #[serde(rename = "ResourceGroupId")]
+        pub resource_group_id: String,
+        #[serde(rename = "Spec")]
+        pub spec: String,
+        #[serde(rename = "State")]
+        pub state: String,
+        #[serde(rename = "Status")]
+        pub status: String,
+        #[serde(rename = "Tag")]
+        pub tag: Tag,
+        #[serde(rename = "TransitRouterId")]
+        pub transit_router_id: String,
+        #[serde(rename = "TransitRouterName")]
+        pub transit_router_name: String,
+        #[serde(rename = "TunnelBandwidth")]
+        pub tunnel_bandwidth: String,
+        #[serde(rename = "TunnelOptionsSpecification")]
+        pub tunnel_options_specification: TunnelOptionsSpecification,
+        #[serde(rename = "VcoHealthCheck")]
+        pub vco_health_check: VcoHealthCheck,
+        #[serde(rename = "VpnBgpConfig")]
+        pub vpn_bgp_config: VpnBgpConfig,
+        #[serde(rename = "VpnConnectionId")]
+        pub vpn_connection_id: String,
+        #[serde(rename = "VpnGatewayId")]
+        pub vpn_gateway_id: String,
+    }
+
+    impl std::fmt::Debug for VpnConnections {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("VpnConnections")
+                .field("attach_instance_id", &self.attach_instance_id)
+                .field("attach_type", &self.attach_type)
+                .field("create_time", &self.create_time)
+                .field("cross_account_authorized", &self.cross_account_authorized)
+                .field("customer_gateway_id", &self.customer_gateway_id)
+                .field("effect_immediately", &self.effect_immediately)
+                .field("enable_dpd", &self.enable_dpd)
+                .field("enable_nat_traversal", &self.enable_nat_traversal)
+                .field("enable_tunnels_bgp", &self.enable_tunnels_bgp)
+                .field("ike_config", &wire::Redacted)
+                .field("internet_ip", &self.internet_ip)
+                .field("ipsec_config", &self.ipsec_config)
+                .field("local_subnet", &self.local_subnet)
+                .field("name", &self.name)
+                .field("network_type", &self.network_type)
+                .field("remote_ca_certificate", &self.remote_ca_certificate)
+                .field("remote_subnet", &self.remote_subnet)
+                .field("resource_group_id", &self.resource_group_id)
+                .field("spec", &self.spec)
+                .field("state", &self.state)
+                .field("status", &self.status)
+                .field("tag", &self.tag)
+                .field("transit_router_id", &self.transit_router_id)
+                .field("transit_router_name", &self.transit_router_name)
+                .field("tunnel_bandwidth", &self.tunnel_bandwidth)
+                .field("tunnel_options_specification", &self.tunnel_options_specification)
+                .field("vco_health_check", &self.vco_health_check)
+                .field("vpn_bgp_config", &self.vpn_bgp_config)
+                .field("vpn_connection_id", &self.vpn_connection_id)
+                .field("vpn_gateway_id", &self.vpn_gateway_id)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyVpnConnectionIkeConfig`.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct IkeConfig {
+        #[serde(rename = "IkeAuthAlg")]
+        pub ike_auth_alg: String,
+        #[serde(rename = "IkeEncAlg")]
+        pub ike_enc_alg: String,
+        #[serde(rename = "IkeLifetime")]
+        pub ike_lifetime: i64,
+        #[serde(rename = "IkeMode")]
+        pub ike_mode: String,
+        #[serde(rename = "IkePfs")]
+        pub ike_pfs: String,
+        #[serde(rename = "IkeVersion")]
+        pub ike_version: String,
+        #[serde(rename = "LocalId")]
+        pub local_id: String,
+        #[serde(rename = "Psk")]
+        pub psk: String,
+        #[serde(rename = "RemoteId")]
+        pub remote_id: String,
+    }
+
+    impl std::fmt::Debug for IkeConfig {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("IkeConfig")
+                .field("ike_auth_alg", &self.ike_auth_alg)
+                .field("ike_enc_alg", &self.ike_enc_alg)
+                .field("ike_lifetime", &self.ike_lifetime)
+                .field("ike_mode", &self.ike_mode)
+                .field("ike_pfs", &self.ike_pfs)
+                .field("ike_version", &self.ike_version)
+                .field("local_id", &self.local_id)
+                .field("psk", &wire::Redacted)
+                .field("remote_id", &self.remote_id)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyVpnConnectionIpsecConfig`.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct IpsecConfig {
+        #[serde(rename = "IpsecAuthAlg")]
+        pub ipsec_auth_alg: String,
+        #[serde(rename = "IpsecEncAlg")]
+        pub ipsec_enc_alg: String,
+        #[serde(rename = "IpsecLifetime")]
+        pub ipsec_lifetime: i64,
+        #[serde(rename = "IpsecPfs")]
+        pub ipsec_pfs: String,
+    }
+
+    impl std::fmt::Debug for IpsecConfig {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("IpsecConfig")
+                .field("ipsec_auth_alg", &self.ipsec_auth_alg)
+                .field("ipsec_enc_alg", &self.ipsec_enc_alg)
+                .field("ipsec_lifetime", &self.ipsec_lifetime)
+                .field("ipsec_pfs", &self.ipsec_pfs)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyVpnConnectionTag`.
+    pub type Tag = crate::vpngw::shapes::Tag;
+
+    /// `WatchGatewayStateResponseBodyVpnConnectionTagTag`.
+    pub type VpnConnectionTagTag = crate::vpngw::shapes::VpnConnectionTagTag;
+
+    /// `WatchGatewayStateResponseBodyVpnConnectionTunnelOptionsSpecification`.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct TunnelOptionsSpecification {
+        #[serde(rename = "TunnelOptions")]
+        pub tunnel_options: Vec<TunnelOptions>,
+    }
+
+    impl std::fmt::Debug for TunnelOptionsSpecification {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("TunnelOptionsSpecification")
+                .field("tunnel_options", &self.tunnel_options)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyVpnConnectionTunnelOptionsSpecificationTunnelOptions`.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct TunnelOptions {
+        #[serde(rename = "CustomerGatewayId")]
+        pub customer_gateway_id: String,
+        #[serde(rename = "EnableDpd")]
+        pub enable_dpd: String,
+        #[serde(rename = "EnableNatTraversal")]
+        pub enable_nat_traversal: String,
+        #[serde(rename = "InternetIp")]
+        pub internet_ip: String,
+        #[serde(rename = "RemoteCaCertificate")]
+        pub remote_ca_certificate: String,
+        #[serde(rename = "Role")]
+        pub role: String,
+        #[serde(rename = "State")]
+        pub state: String,
+        #[serde(rename = "Status")]
+        pub status: String,
+        #[serde(rename = "TunnelBgpConfig")]
+        pub tunnel_bgp_config: TunnelBgpConfig,
+        #[serde(rename = "TunnelId")]
+        pub tunnel_id: String,
+        #[serde(rename = "TunnelIkeConfig")]
+        pub tunnel_ike_config: TunnelIkeConfig,
+        #[serde(rename = "TunnelIndex")]
+        pub tunnel_index: i64,
+        #[serde(rename = "TunnelIpsecConfig")]
+        pub tunnel_ipsec_config: TunnelIpsecConfig,
+        #[serde(rename = "ZoneNo")]
+        pub zone_no: String,
+    }
+
+    impl std::fmt::Debug for TunnelOptions {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("TunnelOptions")
+                .field("customer_gateway_id", &self.customer_gateway_id)
+                .field("enable_dpd", &self.enable_dpd)
+                .field("enable_nat_traversal", &self.enable_nat_traversal)
+                .field("internet_ip", &self.internet_ip)
+                .field("remote_ca_certificate", &self.remote_ca_certificate)
+                .field("role", &self.role)
+                .field("state", &self.state)
+                .field("status", &self.status)
+                .field("tunnel_bgp_config", &self.tunnel_bgp_config)
+                .field("tunnel_id", &self.tunnel_id)
+                .field("tunnel_ike_config", &self.tunnel_ike_config)
+                .field("tunnel_index", &self.tunnel_index)
+                .field("tunnel_ipsec_config", &self.tunnel_ipsec_config)
+                .field("zone_no", &self.zone_no)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyVpnConnectionTunnelOptionsSpecificationTunnelOptionsTunnelBgpConfig`.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct TunnelBgpConfig {
+        #[serde(rename = "BgpStatus")]
+        pub bgp_status: String,
+        #[serde(rename = "LocalAsn")]
+        pub local_asn: String,
+        #[serde(rename = "LocalBgpIp")]
+        pub local_bgp_ip: String,
+        #[serde(rename = "PeerAsn")]
+        pub peer_asn: String,
+        #[serde(rename = "PeerBgpIp")]
+        pub peer_bgp_ip: String,
+        #[serde(rename = "TunnelCidr")]
+        pub tunnel_cidr: String,
+    }
+
+    impl std::fmt::Debug for TunnelBgpConfig {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("TunnelBgpConfig")
+                .field("bgp_status", &self.bgp_status)
+                .field("local_asn", &self.local_asn)
+                .field("local_bgp_ip", &self.local_bgp_ip)
+                .field("peer_asn", &self.peer_asn)
+                .field("peer_bgp_ip", &self.peer_bgp_ip)
+                .field("tunnel_cidr", &self.tunnel_cidr)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyVpnConnectionTunnelOptionsSpecificationTunnelOptionsTunnelIkeConfig`.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct TunnelIkeConfig {
+        #[serde(rename = "IkeAuthAlg")]
+        pub ike_auth_alg: String,
+        #[serde(rename = "IkeEncAlg")]
+        pub ike_enc_alg: String,
+        #[serde(rename = "IkeLifetime")]
+        pub ike_lifetime: String,
+        #[serde(rename = "IkeMode")]
+        pub ike_mode: String,
+        #[serde(rename = "IkePfs")]
+        pub ike_pfs: String,
+        #[serde(rename = "IkeVersion")]
+        pub ike_version: String,
+        #[serde(rename = "LocalId")]
+        pub local_id: String,
+        #[serde(rename = "Psk")]
+        pub psk: String,
+        #[serde(rename = "RemoteId")]
+        pub remote_id: String,
+    }
+
+    impl std::fmt::Debug for TunnelIkeConfig {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("TunnelIkeConfig")
+                .field("ike_auth_alg", &self.ike_auth_alg)
+                .field("ike_enc_alg", &self.ike_enc_alg)
+                .field("ike_lifetime", &self.ike_lifetime)
+                .field("ike_mode", &self.ike_mode)
+                .field("ike_pfs", &self.ike_pfs)
+                .field("ike_version", &self.ike_version)
+                .field("local_id", &self.local_id)
+                .field("psk", &wire::Redacted)
+                .field("remote_id", &self.remote_id)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyVpnConnectionTunnelOptionsSpecificationTunnelOptionsTunnelIpsecConfig`.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct TunnelIpsecConfig {
+        #[serde(rename = "IpsecAuthAlg")]
+        pub ipsec_auth_alg: String,
+        #[serde(rename = "IpsecEncAlg")]
+        pub ipsec_enc_alg: String,
+        #[serde(rename = "IpsecLifetime")]
+        pub ipsec_lifetime: String,
+        #[serde(rename = "IpsecPfs")]
+        pub ipsec_pfs: String,
+    }
+
+    impl std::fmt::Debug for TunnelIpsecConfig {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("TunnelIpsecConfig")
+                .field("ipsec_auth_alg", &self.ipsec_auth_alg)
+                .field("ipsec_enc_alg", &self.ipsec_enc_alg)
+                .field("ipsec_lifetime", &self.ipsec_lifetime)
+                .field("ipsec_pfs", &self.ipsec_pfs)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyVpnConnectionVcoHealthCheck`.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct VcoHealthCheck {
+        #[serde(rename = "Dip")]
+        pub dip: String,
+        #[serde(rename = "Enable")]
+        pub enable: String,
+        #[serde(rename = "Interval")]
+        pub interval: i64,
+        #[serde(rename = "Policy")]
+        pub policy: String,
+        #[serde(rename = "Retry")]
+        pub retry: i64,
+        #[serde(rename = "Sip")]
+        pub sip: String,
+        #[serde(rename = "Status")]
+        pub status: String,
+    }
+
+    impl std::fmt::Debug for VcoHealthCheck {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("VcoHealthCheck")
+                .field("dip", &self.dip)
+                .field("enable", &self.enable)
+                .field("interval", &self.interval)
+                .field("policy", &self.policy)
+                .field("retry", &self.retry)
+                .field("sip", &self.sip)
+                .field("status", &self.status)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyVpnConnectionVpnBgpConfig`.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct VpnBgpConfig {
+        #[serde(rename = "AuthKey")]
+        pub auth_key: String,
+        #[serde(rename = "LocalAsn")]
+        pub local_asn: i64,
+        #[serde(rename = "LocalBgpIp")]
+        pub local_bgp_ip: String,
+        #[serde(rename = "PeerAsn")]
+        pub peer_asn: i64,
+        #[serde(rename = "PeerBgpIp")]
+        pub peer_bgp_ip: String,
+        #[serde(rename = "Status")]
+        pub status: String,
+        #[serde(rename = "TunnelCidr")]
+        pub tunnel_cidr: String,
+    }
+
+    impl std::fmt::Debug for VpnBgpConfig {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("VpnBgpConfig")
+                .field("auth_key", &wire::Redacted)
+                .field("local_asn", &self.local_asn)
+                .field("local_bgp_ip", &self.local_bgp_ip)
+                .field("peer_asn", &self.peer_asn)
+                .field("peer_bgp_ip", &self.peer_bgp_ip)
+                .field("status", &self.status)
+                .field("tunnel_cidr", &self.tunnel_cidr)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyVpnGateway`.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct VpnGateway {
+        #[serde(rename = "AutoPropagate")]
+        pub auto_propagate: bool,
+        #[serde(rename = "BusinessStatus")]
+        pub business_status: String,
+        #[serde(rename = "ChargeType")]
+        pub charge_type: String,
+        #[serde(rename = "CreateTime")]
+        pub create_time: i64,
+        #[serde(rename = "Description")]
+        pub description: String,
+        #[serde(rename = "DisasterRecoveryInternetIp")]
+        pub disaster_recovery_internet_ip: String,
+        #[serde(rename = "DisasterRecoveryVSwitchId")]
+        pub disaster_recovery_v_switch_id: String,
+        #[serde(rename = "EnableBgp")]
+        pub enable_bgp: bool,
+        #[serde(rename = "EndTime")]
+        pub end_time: i64,
+        #[serde(rename = "EniInstanceIds")]
+        pub eni_instance_ids: EniInstanceIds,
+        #[serde(rename = "GatewayType")]
+        pub gateway_type: String,
+        #[serde(rename = "InternetIp")]
+        pub internet_ip: String,
+        #[serde(rename = "IpsecVpn")]
+        pub ipsec_vpn: String,
+        #[serde(rename = "Name")]
+        pub name: String,
+        #[serde(rename = "NetworkType")]
+        pub network_type: String,
+        #[serde(rename = "ReservationData")]
+        pub reservation_data: ReservationData,
+        #[serde(rename = "ResourceGroupId")]
+        pub resource_group_id: String,
+        #[serde(rename = "Spec")]
+        pub spec: String,
+        #[serde(rename = "SslMaxConnections")]
+        pub ssl_max_connections: i64,
+        #[serde(rename = "SslVpn")]
+        pub ssl_vpn: String,
+        #[serde(rename = "SslVpnInternetIp")]
+        pub ssl_vpn_internet_ip: String,
+        #[serde(rename = "Status")]
+        pub status: String,
+        #[serde(rename = "Tag")]
+        pub tag: String,
+        #[serde(rename = "Tags")]
+        pub tags: Tags,
+        #[serde(rename = "VSwitchId")]
+        pub v_switch_id: String,
+        #[serde(rename = "VpcId")]
+        pub vpc_id: String,
+        #[serde(rename = "VpnGatewayId")]
+        pub vpn_gateway_id: String,
+        #[serde(rename = "VpnType")]
+        pub vpn_type: String,
+    }
+
+    impl std::fmt::Debug for VpnGateway {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("VpnGateway")
+                .field("auto_propagate", &self.auto_propagate)
+                .field("business_status", &self.business_status)
+                .field("charge_type", &self.charge_type)
+                .field("create_time", &self.create_time)
+                .field("description", &self.description)
+                .field("disaster_recovery_internet_ip", &self.disaster_recovery_internet_ip)
+                .field("disaster_recovery_v_switch_id", &self.disaster_recovery_v_switch_id)
+                .field("enable_bgp", &self.enable_bgp)
+                .field("end_time", &self.end_time)
+                .field("eni_instance_ids", &self.eni_instance_ids)
+                .field("gateway_type", &self.gateway_type)
+                .field("internet_ip", &self.internet_ip)
+                .field("ipsec_vpn", &self.ipsec_vpn)
+                .field("name", &self.name)
+                .field("network_type", &self.network_type)
+                .field("reservation_data", &self.reservation_data)
+                .field("resource_group_id", &self.resource_group_id)
+                .field("spec", &self.spec)
+                .field("ssl_max_connections", &self.ssl_max_connections)
+                .field("ssl_vpn", &self.ssl_vpn)
+                .field("ssl_vpn_internet_ip", &self.ssl_vpn_internet_ip)
+                .field("status", &self.status)
+                .field("tag", &self.tag)
+                .field("tags", &self.tags)
+                .field("v_switch_id", &self.v_switch_id)
+                .field("vpc_id", &self.vpc_id)
+                .field("vpn_gateway_id", &self.vpn_gateway_id)
+                .field("vpn_type", &self.vpn_type)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyVpnGatewayEniInstanceIds`.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct EniInstanceIds {
+        #[serde(rename = "EniInstanceId")]
+        pub eni_instance_id: Vec<String>,
+    }
+
+    impl std::fmt::Debug for EniInstanceIds {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("EniInstanceIds")
+                .field("eni_instance_id", &self.eni_instance_id)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyVpnGatewayReservationData`.
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct ReservationData {
+        #[serde(rename = "ReservationEndTime")]
+        pub reservation_end_time: String,
+        #[serde(rename = "ReservationIpsec")]
+        pub reservation_ipsec: String,
+        #[serde(rename = "ReservationMaxConnections")]
+        pub reservation_max_connections: i64,
+        #[serde(rename = "ReservationOrderType")]
+        pub reservation_order_type: String,
+        #[serde(rename = "ReservationSpec")]
+        pub reservation_spec: String,
+        #[serde(rename = "ReservationSsl")]
+        pub reservation_ssl: String,
+        #[serde(rename = "Status")]
+        pub status: String,
+    }
+
+    impl std::fmt::Debug for ReservationData {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("ReservationData")
+                .field("reservation_end_time", &self.reservation_end_time)
+                .field("reservation_ipsec", &self.reservation_ipsec)
+                .field("reservation_max_connections", &self.reservation_max_connections)
+                .field("reservation_order_type", &self.reservation_order_type)
+                .field("reservation_spec", &self.reservation_spec)
+                .field("reservation_ssl", &self.reservation_ssl)
+                .field("status", &self.status)
+                .finish()
+        }
+    }
+
+    /// `WatchGatewayStateResponseBodyVpnGatewayTags`.
+    pub type Tags = crate::vpngw::shapes::Tag;
+
+    /// `WatchGatewayStateResponseBodyVpnGatewayTagsTag`.
+    pub type VpnGatewayTagsTag = crate::vpngw::shapes::VpnConnectionTagTag;
+
+}
+
+/// DescribeSslVpnServerPki: see [`describe_ssl_vpn_server_pki`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DescribeSslVpnServerPki;
+
+impl Operation for DescribeSslVpnServerPki {
+    const DECLARATION: Declaration = Declaration {
+        product: Product::Vpngw,
+        name: "DescribeSslVpnServerPki",
+        ram_action: "vpngw:DescribeSslVpnServerPki",
+        region: RegionRule::Required,
+        own_kind: Some(Kind::SslVpnServer),
+        resource_params: &[
+            ResourceParam { path: "SslVpnServerId", role: ResourceRole::Kind(Kind::SslVpnServer) },
+        ],
+    };
+    type Request = describe_ssl_vpn_server_pki::Request;
+    type Answer = describe_ssl_vpn_server_pki::Answer;
+}
+
+/// The types of DescribeSslVpnServerPki.
+pub mod describe_ssl_vpn_server_pki {
+    #[allow(unused_imports)]
+    use crate::generated::prelude::*;
+
+    /// The request, as parsed from the flattened parameters.
+    #[derive(Clone, Default, PartialEq)]
+    pub struct Request {
+        /// `RegionId` (required).
+        pub region_id: String,
+        /// `SslVpnServerId` (required).
+        pub ssl_vpn_server_id: String,
+    }
+
+    impl std::fmt::Debug for Request {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Request")
+                .field("region_id", &self.region_id)
+                .field("ssl_vpn_server_id", &self.ssl_vpn_server_id)
+                .finish()
+        }
+    }
+
+    impl wire::Fields for Request {
+        fn parse(p: &Params, at: &str) -> Result<Request, ApiError> {
+            Ok(Request {
+                region_id: wire::req::<String>(p, at, "RegionId")?,
+                ssl_vpn_server_id: wire::req::<String>(p, at, "SslVpnServerId")?,
+            })
+        }
+
+        fn emit(&self, at: &str, out: &mut Vec<(String, String)>) {
+            wire::put(out, at, "RegionId", &self.region_id);
+            wire::put(out, at, "SslVpnServerId", &self.ssl_vpn_server_id);
+        }
+    }
+
+    impl crate::Request for Request {
+        fn from_params(p: &Params) -> Result<Request, ApiError> {
+            <Request as wire::Fields>::parse(p, "")
+        }
+
+        fn to_params(&self) -> Vec<(String, String)> {
+            let mut out = Vec::new();
+            wire::Fields::emit(self, "", &mut out);
+            out
+        }
+
+        fn resources<'a>(&'a self, out: &mut Vec<Resource<'a>>) {
+            wire::ids(out, Kind::SslVpnServer, Some(&self.ssl_vpn_server_id));
+        }
+
+        fn region_id(&self) -> Option<&str> {
+            wire::non_empty(&self.region_id)
+        }
+    }
+
+    /// The answer, without `RequestId` (the pipeline adds it).
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Answer {
+        #[serde(rename = "CaCert")]
+        pub ca_cert: String,
+        #[serde(rename = "Crl")]
+        pub crl: String,
+        #[serde(rename = "RevokedCommonNames")]
+        pub revoked_common_names: Vec<String>,
+        #[serde(rename = "ServerCert")]
+        pub server_cert: String,
+        #[serde(rename = "ServerKey")]
+        pub server_key: String,
+        #[serde(rename = "SslVpnServerId")]
+        pub ssl_vpn_server_id: String,
+    }
+
+    impl std::fmt::Debug for Answer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Answer")
+                .field("ca_cert", &self.ca_cert)
+                .field("crl", &self.crl)
+                .field("revoked_common_names", &self.revoked_common_names)
+                .field("server_cert", &self.server_cert)
+                .field("server_key", &wire::Redacted)
+                .field("ssl_vpn_server_id", &self.ssl_vpn_server_id)
+                .finish()
+        }
+    }
+
+}
+

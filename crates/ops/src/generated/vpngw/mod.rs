@@ -5,17 +5,25 @@
 
 pub mod shapes;
 mod agent;
+mod local_mode;
 pub use agent::*;
+pub use local_mode::*;
 
 use crate::{Declaration, Operation};
 
 /// Every declared operation: by family (alphabetical), then as listed.
 pub static DECLARATIONS: &[Declaration] = &[
     <ReportDataplaneState as Operation>::DECLARATION,
+    <WatchGatewayState as Operation>::DECLARATION,
+    <DescribeSslVpnServerPki as Operation>::DECLARATION,
+    <ResetState as Operation>::DECLARATION,
 ];
 
 /// Every operation the vendor defines for the product (its metadata and
 /// its SDK), sorted.
 pub static OPERATION_NAMES: &[&str] = &[
+    "DescribeSslVpnServerPki",
     "ReportDataplaneState",
+    "ResetState",
+    "WatchGatewayState",
 ];

@@ -6,3 +6,38 @@
 #[allow(unused_imports)]
 use crate::generated::prelude::*;
 
+/// `WatchGatewayStateResponseBodyVpnConnectionTag` and the answers of the same shape.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Tag {
+    #[serde(rename = "Tag")]
+    pub tag: Vec<VpnConnectionTagTag>,
+}
+
+impl std::fmt::Debug for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tag")
+            .field("tag", &self.tag)
+            .finish()
+    }
+}
+
+/// `WatchGatewayStateResponseBodyVpnConnectionTagTag` and the answers of the same shape.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VpnConnectionTagTag {
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "Value")]
+    pub value: String,
+}
+
+impl std::fmt::Debug for VpnConnectionTagTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VpnConnectionTagTag")
+            .field("key", &self.key)
+            .field("value", &self.value)
+            .finish()
+    }
+}
+
