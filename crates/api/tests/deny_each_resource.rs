@@ -293,6 +293,8 @@ fn samples() -> HashMap<&'static str, Vec<Vec<(&'static str, &'static str)>>> {
                 ("Report", r#"{"Connections":[]}"#),
             ]],
         ),
+        // Names no resource (refused unless `--dev`).
+        ("ResetState", vec![vec![]]),
     ])
 }
 
