@@ -295,6 +295,68 @@ fn samples() -> HashMap<&'static str, Vec<Vec<(&'static str, &'static str)>>> {
         ),
         // Names no resource (refused unless `--dev`).
         ("ResetState", vec![vec![]]),
+        (
+            "WatchGatewayState",
+            vec![vec![("VpnGatewayId", "{gw}"), ("WaitSeconds", "0")]],
+        ),
+        (
+            "DescribeSslVpnServerPki",
+            vec![vec![("SslVpnServerId", "{vss}")]],
+        ),
+        (
+            "CreateSslVpnServer",
+            vec![vec![
+                ("VpnGatewayId", "{sgw}"),
+                ("ClientIpPool", "10.201.0.0/24"),
+                ("LocalSubnet", "10.0.0.0/24"),
+            ]],
+        ),
+        (
+            "DescribeSslVpnServers",
+            vec![vec![("SslVpnServerId", "{vss}"), ("VpnGatewayId", "{sgw}")]],
+        ),
+        (
+            "ModifySslVpnServer",
+            vec![vec![("SslVpnServerId", "{vss}"), ("Name", "renamed")]],
+        ),
+        (
+            "DeleteSslVpnServer",
+            vec![vec![("SslVpnServerId", "{vss}")]],
+        ),
+        (
+            "CreateSslVpnClientCert",
+            vec![vec![("SslVpnServerId", "{vss}"), ("Name", "another")]],
+        ),
+        (
+            "DescribeSslVpnClientCert",
+            vec![vec![("SslVpnClientCertId", "{vsc}")]],
+        ),
+        (
+            "DescribeSslVpnClientCerts",
+            vec![vec![
+                ("SslVpnClientCertId", "{vsc}"),
+                ("SslVpnServerId", "{vss}"),
+            ]],
+        ),
+        (
+            "ModifySslVpnClientCert",
+            vec![vec![("SslVpnClientCertId", "{vsc}"), ("Name", "renamed")]],
+        ),
+        (
+            "DeleteSslVpnClientCert",
+            vec![vec![("SslVpnClientCertId", "{vsc}")]],
+        ),
+        (
+            "DescribeSslVpnClients",
+            vec![vec![("VpnGatewayId", "{sgw}")]],
+        ),
+        (
+            "DescribeVpnSslServerLogs",
+            vec![vec![
+                ("VpnSslServerId", "{vss}"),
+                ("SslVpnClientCertId", "{vsc}"),
+            ]],
+        ),
     ])
 }
 
@@ -360,6 +422,42 @@ impl World {
         ids.insert("{dvco}", dvco);
         ids.insert("{tun1}", tun1);
         ids.insert("{diag}", "vpndgn-not-a-real-one".to_owned());
+        let sgw = api
+            .ok(
+                "CreateVpnGateway",
+                &[
+                    ("VpcId", "vpc-test"),
+                    ("Bandwidth", "10"),
+                    ("EnableSsl", "true"),
+                    ("SslConnections", "5"),
+                ],
+            )
+            .await["VpnGatewayId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let vss = api
+            .ok(
+                "CreateSslVpnServer",
+                &[
+                    ("VpnGatewayId", &sgw),
+                    ("ClientIpPool", "10.200.0.0/24"),
+                    ("LocalSubnet", "10.0.0.0/24"),
+                ],
+            )
+            .await["SslVpnServerId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let vsc = api
+            .ok("CreateSslVpnClientCert", &[("SslVpnServerId", &vss)])
+            .await["SslVpnClientCertId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ids.insert("{sgw}", sgw);
+        ids.insert("{vss}", vss);
+        ids.insert("{vsc}", vsc);
         World { ids }
     }
 
