@@ -109,10 +109,13 @@ def test_unknown_parameters_and_actions_are_refused_unless_forced(server):
     assert "Did you mean DescribeVpnGateways?" in r.stderr
     r = cli(server, "ram", "ListUser", check=1)
     assert "Did you mean ListUsers?" in r.stderr
-    r = cli(server, "vpc", "DescribeVpcs", check=1)
+    r = cli(server, "vpc", "DescribeVpcz", check=1)
     assert "is not an operation of `vpngw vpc`" in r.stderr, r.stderr
-    r = cli(server, "vpc", "DescribeVpcs", "--force", check=1)
-    assert r.stderr.startswith(("ERROR: UnsupportedOperation", "ERROR: InvalidAction.NotFound")), r.stderr
+    r = cli(server, "vpc", "DescribeVpcz", "--force", check=1)
+    assert r.stderr.startswith("ERROR: InvalidAction.NotFound"), r.stderr
+    # An operation of the product that vpngw does not serve is sent, and refused by the server (#12).
+    r = cli(server, "vpc", "DescribeNatGateways", check=1)
+    assert r.stderr.startswith("ERROR: UnsupportedOperation"), r.stderr
 
 
 def test_table_paths_that_match_nothing_are_errors(server):
