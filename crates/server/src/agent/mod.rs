@@ -211,12 +211,16 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
                 .state_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("/var/lib/vpngw-agent").join(&args.gateway));
+            // The IPsec server and the SSL server share the gateway's
+            // connection quota.
+            let sessions = RemoteSessions::default();
             let ssl = ssl_vpn::SslVpnPart::new(
                 vpngw_dataplane::openvpn::SslServer::new(
                     &args.openvpn,
                     args.netns.clone(),
                     state_dir.join("openvpn"),
                 ),
+                sessions.clone(),
                 reconcile,
             );
             let mut config = CharonConfig::new(state_dir, args.netns.clone());
@@ -241,8 +245,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
             let name = backend.name();
             let mut bird = BirdConfig::new(backend.config().state_dir.clone(), args.netns.clone());
             bird.bird_bin = args.bird.clone();
-            let server =
-                IpsecServerPart::new(backend.ipsec_server(), RemoteSessions::default(), reconcile);
+            let server = IpsecServerPart::new(backend.ipsec_server(), sessions, reconcile);
             let ipsec = IpsecPart::new(backend, &args.gateway, reconcile, &links);
             let bgp = BgpPart::new(Speaker::Bird(bird), args.netns.clone(), timers, &links);
             agent

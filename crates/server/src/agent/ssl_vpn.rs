@@ -9,20 +9,25 @@
 //! written in place and only the revoked clients' sessions are ended.
 //!
 //! [`Part::step`] converges the server, reads the connected clients from
-//! the management interface (`Connections`, DescribeSslVpnClients) and
+//! the management interface (`Connections`, DescribeSslVpnClients), ends
+//! the newest sessions when the gateway's remote-access servers together
+//! exceed `SslConnections` ([`RemoteSessions`], shared with the IPsec
+//! server part; OpenVPN's own `max-clients` counts only its clients) and
 //! turns OpenVPN's log lines into the server's log
 //! (DescribeVpnSslServerLogs), each filed under the certificate it names.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use vpngw_dataplane::openvpn::management::{ConnectedClient, LogLine};
 use vpngw_dataplane::openvpn::{SslServer, SslServerDesired};
 use vpngw_model::dataplane::{DataplaneReport, ReportedEvent, SslVpnServerReport};
 use vpngw_model::ssl_vpn::SslClient;
+use vpngw_model::vpn_gateway::{RemoteAccess, RemoteSession};
 
 use super::desired::{FetchedSslServer, GatewayState};
+use super::ipsec_server::RemoteSessions;
 use super::part::Part;
 
 /// Log lines OpenVPN writes at `verb 3` that say nothing to the API's user.
@@ -38,6 +43,7 @@ const NOISY: &[&str] = &[
 /// The gateway's SSL server. See the module documentation.
 pub struct SslVpnPart {
     server: SslServer,
+    sessions: RemoteSessions,
     /// How often clients are read without a change.
     interval: Duration,
     next_check: Instant,
@@ -50,9 +56,10 @@ pub struct SslVpnPart {
 }
 
 impl SslVpnPart {
-    pub fn new(server: SslServer, interval: Duration) -> Self {
+    pub fn new(server: SslServer, sessions: RemoteSessions, interval: Duration) -> Self {
         SslVpnPart {
             server,
+            sessions,
             interval,
             next_check: Instant::now(),
             wanted: None,
@@ -100,6 +107,70 @@ impl SslVpnPart {
             }
         }
     }
+}
+
+impl SslVpnPart {
+    /// Publishes the SSL sessions and ends those over the quota the
+    /// gateway's remote-access servers share (the newest of all go,
+    /// whichever server they are on); returns the clients still connected
+    /// and a log line for each one ended.
+    async fn enforce_quota(
+        &mut self,
+        server_id: &str,
+        mut clients: Vec<ConnectedClient>,
+    ) -> (Vec<ConnectedClient>, Vec<ReportedEvent>) {
+        let now = epoch_s(SystemTime::now());
+        self.sessions
+            .publish(RemoteAccess::Ssl, sessions_of(&clients, now));
+        let max = match &self.wanted {
+            Some(Ok(FetchedSslServer { desired: Ok(d), .. })) => i64::from(d.max_clients),
+            _ => return (clients, Vec::new()),
+        };
+        let mut events = Vec::new();
+        for cut in self.sessions.over_quota(RemoteAccess::Ssl, max) {
+            let Some(pos) = clients.iter().position(|c| c.client_id == cut.session) else {
+                continue;
+            };
+            match self.server.disconnect(&cut.session).await {
+                Ok(_) => {
+                    let c = clients.remove(pos);
+                    events.push(ReportedEvent {
+                        time: now.saturating_mul(1000),
+                        message: format!(
+                            "{}/{}:{} disconnected: SslConnections {max} reached (shared with the IPsec server)",
+                            c.common_name, c.real_address, c.real_port
+                        ),
+                        ssl_vpn_server_id: server_id.to_owned(),
+                        ssl_vpn_client_cert_id: c.common_name,
+                        ..ReportedEvent::default()
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "ending a session over the connection quota failed");
+                }
+            }
+        }
+        (clients, events)
+    }
+}
+
+fn epoch_s(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The SSL clients as sessions of the shared quota, at `now` (seconds since
+/// the epoch).
+fn sessions_of(clients: &[ConnectedClient], now: i64) -> Vec<RemoteSession> {
+    clients
+        .iter()
+        .map(|c| RemoteSession {
+            server: RemoteAccess::Ssl,
+            session: c.client_id.clone(),
+            connected_for_s: u64::try_from(now.saturating_sub(c.connected_since)).unwrap_or(0),
+        })
+        .collect()
 }
 
 /// What DescribeSslVpnClients shows of a connected client.
@@ -169,6 +240,7 @@ impl Part for SslVpnPart {
         let Some(id) = self.server_id() else {
             // No server: its log lines have nobody to go to.
             let _ = self.server.take_log().await;
+            self.sessions.publish(RemoteAccess::Ssl, Vec::new());
             return;
         };
         let clients = match self.server.clients().await {
@@ -180,11 +252,13 @@ impl Part for SslVpnPart {
                 Vec::new()
             }
         };
+        let (clients, mut ended) = self.enforce_quota(&id, clients).await;
         for line in self.server.take_log().await {
             if let Some(e) = event_of(&id, line) {
                 out.events.push(e);
             }
         }
+        out.events.append(&mut ended);
         let clients: Vec<SslClient> = clients.into_iter().map(client_of).collect();
         out.ssl_vpn_servers.push(SslVpnServerReport {
             ssl_vpn_server_id: id,
@@ -224,6 +298,39 @@ mod tests {
             message: "MANAGEMENT: Client connected from /x".into(),
         };
         assert!(event_of("vss-1", noise).is_none());
+    }
+
+    #[test]
+    fn the_newest_sessions_of_either_server_go_over_the_shared_quota() {
+        let client = |id: &str, since: i64| ConnectedClient {
+            common_name: format!("vsc-{id}"),
+            real_address: "198.18.0.2".into(),
+            real_port: "40000".into(),
+            virtual_address: "10.200.0.6".into(),
+            bytes_received: 0,
+            bytes_sent: 0,
+            connected_since: since,
+            client_id: id.into(),
+        };
+        let now = 1_700_000_100;
+        let ssl = sessions_of(&[client("1", now - 100), client("2", now - 10)], now);
+        assert_eq!(ssl[0].connected_for_s, 100);
+        let board = RemoteSessions::default();
+        board.publish(RemoteAccess::Ssl, ssl);
+        board.publish(
+            RemoteAccess::Ipsec,
+            vec![RemoteSession {
+                server: RemoteAccess::Ipsec,
+                session: "7".into(),
+                connected_for_s: 50,
+            }],
+        );
+        // Three sessions, two allowed: the SSL client of 10 s goes.
+        let cut = board.over_quota(RemoteAccess::Ssl, 2);
+        assert_eq!(cut.len(), 1);
+        assert_eq!(cut[0].session, "2");
+        assert!(board.over_quota(RemoteAccess::Ipsec, 2).is_empty());
+        assert!(board.over_quota(RemoteAccess::Ssl, 3).is_empty());
     }
 
     #[test]
