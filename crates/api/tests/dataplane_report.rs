@@ -588,3 +588,90 @@ async fn ipsec_server_reports_and_log_lines() {
     let stored = fetch().await;
     assert_eq!(stored.measured_at_ms, 1_000);
 }
+
+/// An SSL server's log lines are filed under it only from its own
+/// gateway's agent: another gateway's report that names it (with a client
+/// section, so that the server is "in the report") is `Unknown` and files
+/// nothing (DescribeVpnSslServerLogs stays as it was).
+#[tokio::test]
+async fn ssl_server_log_lines_only_from_its_own_gateway() {
+    let api = TestApi::new().await;
+    let ssl_gateway = || async {
+        api.ok(
+            "CreateVpnGateway",
+            &[
+                ("VpcId", "vpc-test"),
+                ("Bandwidth", "10"),
+                ("EnableSsl", "true"),
+                ("SslConnections", "5"),
+            ],
+        )
+        .await["VpnGatewayId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let gw = ssl_gateway().await;
+    let other = ssl_gateway().await;
+    let vss = api
+        .ok(
+            "CreateSslVpnServer",
+            &[
+                ("VpnGatewayId", &gw),
+                ("ClientIpPool", "10.200.0.0/24"),
+                ("LocalSubnet", "10.0.0.0/24"),
+            ],
+        )
+        .await["SslVpnServerId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = |at: i64, line: &str| {
+        json!({
+            "Agent": "test",
+            "Backend": "strongswan",
+            "MeasuredAt": at,
+            "Connections": [],
+            "SslVpnServers": [{"SslVpnServerId": vss, "Connections": 0, "Clients": []}],
+            "Events": [{"SslVpnServerId": vss, "Time": at, "Message": line}],
+        })
+        .to_string()
+    };
+    let lines = || async {
+        let logs = api
+            .ok(
+                "DescribeVpnSslServerLogs",
+                &[("VpnSslServerId", &vss), ("MinutePeriod", "10")],
+            )
+            .await;
+        logs["Data"]["Logs"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|x| x.as_str().unwrap_or("").to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+
+    let a = send(&api, &other, &body(now, "forged by another gateway")).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["Unknown"], json!([vss]));
+    assert!(
+        lines().await.iter().all(|l| !l.contains("forged")),
+        "{:?}",
+        lines().await
+    );
+
+    let a = send(&api, &gw, &body(now + 1, "client connected")).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(
+        lines().await.iter().any(|l| l.contains("client connected")),
+        "{:?}",
+        lines().await
+    );
+}

@@ -30,7 +30,7 @@ pub(super) async fn entries(
         .map(|c| c.vpn_connection_id.clone())
         .filter(|id| !unknown.contains(id))
         .collect();
-    // IPsec servers found to be this gateway's.
+    // SSL and IPsec servers found to be this gateway's.
     let mut servers: Vec<String> = Vec::new();
     let mut entries = Vec::new();
     for e in &report.events {
@@ -39,22 +39,27 @@ pub(super) async fn entries(
         }
         if !e.ssl_vpn_server_id.is_empty() {
             // An SSL server's line (DescribeVpnSslServerLogs), filed under
-            // the server and the client certificate it names; only for the
-            // server this report was accepted for.
-            let accepted = report
-                .ssl_vpn_servers
-                .iter()
-                .any(|s| s.ssl_vpn_server_id == e.ssl_vpn_server_id)
-                && !unknown.contains(&e.ssl_vpn_server_id);
-            if accepted {
-                entries.push(entry(
-                    &scope,
-                    &e.ssl_vpn_server_id,
-                    &e.ssl_vpn_client_cert_id,
-                    e,
-                    ctx.now_ms,
-                ));
+            // the server and the client certificate it names, when the
+            // server is this gateway's. (The entries are made before the
+            // servers' sections are judged: naming a server in the report
+            // proves nothing, so look it up.)
+            if !servers.contains(&e.ssl_vpn_server_id) {
+                let owned = !unknown.contains(&e.ssl_vpn_server_id)
+                    && crate::vpc::ssl_vpn::load(ctx, &e.ssl_vpn_server_id)
+                        .await
+                        .is_ok_and(|s| s.value.vpn_gateway_id == gateway_id);
+                if !owned {
+                    continue;
+                }
+                servers.push(e.ssl_vpn_server_id.clone());
             }
+            entries.push(entry(
+                &scope,
+                &e.ssl_vpn_server_id,
+                &e.ssl_vpn_client_cert_id,
+                e,
+                ctx.now_ms,
+            ));
             continue;
         }
         if !e.ipsec_server_id.is_empty() {
