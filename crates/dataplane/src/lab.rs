@@ -155,9 +155,26 @@ pub fn teardown_tag(tag: &str) {
     }
 }
 
+/// Held from a lab's first look for stale labs until its owner is written:
+/// two labs built at once in one process (tests run in parallel) must not
+/// find each other's directory before its owner is written and tear it down
+/// as stale.
+static CLAIMING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn claiming() -> std::sync::MutexGuard<'static, ()> {
+    CLAIMING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Remove leftovers of labs whose owner process is gone (a crashed or
 /// killed run). Returns the tags removed.
 pub fn cleanup_stale() -> Vec<String> {
+    let _claiming = claiming();
+    remove_stale()
+}
+
+fn remove_stale() -> Vec<String> {
     let mut tags: Vec<String> = lab_namespaces()
         .iter()
         .filter_map(|ns| {
@@ -364,7 +381,8 @@ impl Lab {
         if !(1..=2).contains(&spec.gateway_addrs) {
             return Err(LabError::Spec("gateway_addrs must be 1 or 2".into()));
         }
-        cleanup_stale();
+        let claiming = claiming();
+        remove_stale();
         teardown_tag(tag);
         let root = lab_root().join(tag);
         fs::create_dir_all(&root).map_err(|e| LabError::Command {
@@ -377,6 +395,7 @@ impl Lab {
                 message: e.to_string(),
             }
         })?;
+        drop(claiming);
 
         let gw_ns = format!("{LAB_PREFIX}{tag}-gw");
         let gw_public: Vec<IpAddr> = (1..=spec.gateway_addrs)
