@@ -339,20 +339,17 @@ async fn tls_vs_http(env: &Env) -> anyhow::Result<()> {
     let (mut http_rps, mut https_rps) = (Vec::new(), Vec::new());
     // Server CPU microseconds per answered request, per round.
     let (mut http_cpu, mut https_cpu) = (Vec::new(), Vec::new());
-    let cpu_per_request = |before: Duration, ok: u64| {
-        (server.cpu_time() - before).as_secs_f64() * 1e6 / ok.max(1) as f64
-    };
     for round in 1..=2 {
         let before = server.cpu_time();
         let plain = load::run(&http, s, make.clone()).await;
-        http_cpu.push(cpu_per_request(before, plain.ok));
+        http_cpu.push(server.cpu_us_per_request(before, plain.ok));
         println!(
             "http  {round}   {plain}   server CPU {:.0} µs/req",
             http_cpu[round - 1]
         );
         let before = server.cpu_time();
         let secure = load::run(&https, s, make.clone()).await;
-        https_cpu.push(cpu_per_request(before, secure.ok));
+        https_cpu.push(server.cpu_us_per_request(before, secure.ok));
         println!(
             "https {round}   {secure}   server CPU {:.0} µs/req",
             https_cpu[round - 1]
@@ -396,7 +393,7 @@ async fn describe(env: &Env) -> anyhow::Result<()> {
     warm(&spec, s, &make).await;
     let cpu_before = server.cpu_time();
     let vpngw = load::run(&spec, s, make.clone()).await;
-    let cpu_us = (server.cpu_time() - cpu_before).as_secs_f64() * 1e6 / vpngw.ok.max(1) as f64;
+    let cpu_us = server.cpu_us_per_request(cpu_before, vpngw.ok);
     let (rss, hwm) = server.rss_kib();
     drop(server);
     println!("vpngw       {vpngw}");

@@ -69,6 +69,12 @@ impl Proc {
         Duration::from_micros((field(14) + field(15)) * 1_000_000 / ticks)
     }
 
+    /// Server CPU microseconds per request for `requests` answered since
+    /// [`Proc::cpu_time`] was `before`.
+    pub fn cpu_us_per_request(&self, before: Duration, requests: u64) -> f64 {
+        (self.cpu_time() - before).as_secs_f64() * 1e6 / requests.max(1) as f64
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
