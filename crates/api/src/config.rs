@@ -22,6 +22,9 @@ pub struct Config {
     /// Serve `ResetState` (vpngw's own product), which empties the store
     /// back to a first start: `vpngw serve --dev` only.
     pub reset_allowed: bool,
+    /// Refuse CreateVpnGateway with a `VpcId` or `VSwitchId` vpngw does
+    /// not know (otherwise such "external" VPCs are accepted as given).
+    pub strict_vpc: bool,
 }
 
 /// Per-account limits; 0 means unlimited.
@@ -46,6 +49,7 @@ impl Default for Config {
                 .unwrap_or(900),
             rate_limit_per_account: 0,
             reset_allowed: false,
+            strict_vpc: false,
         }
     }
 }

@@ -41,6 +41,11 @@ pub struct VpnGateway {
     pub end_time_ms: i64,
     pub lifecycle: Lifecycle,
     pub tags: Vec<Tag>,
+    /// The VPC and vSwitches vpngw knows that the gateway was placed in
+    /// (CreateVpnGateway with a known `VSwitchId`): they cannot be deleted
+    /// while it exists. Empty for a gateway in an external VPC.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub placed_in: Vec<String>,
 }
 
 impl VpnGateway {

@@ -162,6 +162,10 @@ pub struct ServeArgs {
     #[arg(long, env = "VPNGW_RATE_LIMIT_PER_ACCOUNT")]
     pub rate_limit_per_account: Option<u32>,
 
+    /// CreateVpnGateway refuses a VpcId / VSwitchId vpngw does not know (else external VPCs are accepted as given) [default: false].
+    #[arg(long, env = "VPNGW_STRICT_VPC", num_args = 0..=1, default_missing_value = "true")]
+    pub strict_vpc: Option<bool>,
+
     /// Log format on stderr [default: text].
     #[arg(long, env = "VPNGW_LOG_FORMAT", value_enum)]
     pub log_format: Option<crate::config::LogFormat>,

@@ -80,6 +80,9 @@ pub struct Settings {
     pub nonce_limit_per_key: usize,
     /// Requests per second per account (token bucket); 0: no limit.
     pub rate_limit_per_account: u32,
+    /// CreateVpnGateway refuses a `VpcId` / `VSwitchId` vpngw does not know
+    /// (else such external VPCs are accepted as given).
+    pub strict_vpc: bool,
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info` or `vpngw=debug,info`.
     pub log: String,
@@ -134,6 +137,7 @@ impl Default for Settings {
             nonce_limit: vpngw_store::NonceLimits::default().total,
             nonce_limit_per_key: vpngw_store::NonceLimits::default().per_key,
             rate_limit_per_account: 0,
+            strict_vpc: false,
             log_format: LogFormat::Text,
             log: "info".into(),
             metrics: true,
@@ -249,6 +253,7 @@ impl Settings {
                 connections_per_gateway: self.quota_connections_per_gateway,
             },
             rate_limit_per_account: self.rate_limit_per_account,
+            strict_vpc: self.strict_vpc,
             reset_allowed: self.dev,
             ..vpngw_api::Config::default()
         }
@@ -420,6 +425,7 @@ mod tests {
             "1",
             "--rate-limit-per-account",
             "1",
+            "--strict-vpc",
             "--log-format",
             "json",
             "--log",

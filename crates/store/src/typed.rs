@@ -41,6 +41,10 @@ impl Resource for VpnGateway {
     fn lifecycle(&self) -> Option<&Lifecycle> {
         Some(&self.lifecycle)
     }
+    /// The known VPC and vSwitches it sits in.
+    fn links(&self) -> Vec<String> {
+        self.placed_in.clone()
+    }
 }
 
 impl Resource for CustomerGateway {

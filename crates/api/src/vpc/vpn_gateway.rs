@@ -86,6 +86,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         return Err(ApiError::invalid_parameter("SslConnections"));
     }
     let dr_vswitch = ctx.opt("DisasterRecoveryVSwitchId").map(str::to_owned);
+    let placed_in = placement(ctx, vpc_id, ctx.opt("VSwitchId"), dr_vswitch.as_deref()).await?;
     let pool = ctx.config().public_ip_pool;
     let internet_ip = random_ip(pool);
     // SSL clients dial `SslVpnInternetIp`: on a dual-tunnel gateway an
@@ -128,6 +129,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
             "active",
         ),
         tags: Vec::new(),
+        placed_in,
     };
     let limit = ctx.config().quotas.vpn_gateways_per_region;
     let guard = InsertGuard {
@@ -165,6 +167,70 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
             })
         }
     }
+}
+
+/// Where a new gateway goes: the vSwitches vpngw knows must be in the given
+/// VPC (and a dual-tunnel gateway's two in different zones), as the cloud
+/// checks; the ids of the known VPC and vSwitches are returned, for the
+/// gateway to hold them. Ids vpngw does not know are external VPCs, taken
+/// as given unless `strict_vpc` is set (docs/api-decisions.md, "VPC and
+/// vSwitch").
+async fn placement(
+    ctx: &Ctx<'_>,
+    vpc_id: &str,
+    vswitch: Option<&str>,
+    dr_vswitch: Option<&str>,
+) -> Result<Vec<String>, ApiError> {
+    let scope = ctx.scope()?;
+    let store = ctx.store();
+    let known_vpc = store
+        .get_typed::<vpngw_model::Vpc>(&scope, vpc_id)
+        .await
+        .map_err(crate::context::internal)?;
+    let mut placed = Vec::new();
+    let mut zones = Vec::new();
+    for id in [vswitch, dr_vswitch].into_iter().flatten() {
+        match store
+            .get_typed::<vpngw_model::VSwitch>(&scope, id)
+            .await
+            .map_err(crate::context::internal)?
+        {
+            Some(s) if s.value.vpc_id != vpc_id => {
+                return Err(ApiError::new(
+                    "InvalidVSwitchId.Mismatch",
+                    format!("The vSwitch {id} does not belong to the VPC {vpc_id}."),
+                ));
+            }
+            Some(s) => {
+                zones.push(s.value.zone_id);
+                placed.push(s.value.id);
+            }
+            None if known_vpc.is_some() || ctx.config().strict_vpc => {
+                return Err(ApiError::new(
+                    "InvalidVSwitchId.NotFound",
+                    "Specified virtual switch does not exist.",
+                ));
+            }
+            None => {}
+        }
+    }
+    if zones.len() == 2 && zones[0] == zones[1] {
+        return Err(ApiError::new(
+            "InvalidParameter.DisasterRecoveryVSwitchId",
+            "The two vSwitches of a dual-tunnel gateway must be in different zones.",
+        ));
+    }
+    match known_vpc {
+        Some(v) => placed.push(v.value.id),
+        None if ctx.config().strict_vpc => {
+            return Err(ApiError::new(
+                "InvalidVpcId.NotFound",
+                "Specified VPC does not exist.",
+            ));
+        }
+        None => {}
+    }
+    Ok(placed)
 }
 
 /// Orders are a billing concept vpngw does not have; the field is a number
