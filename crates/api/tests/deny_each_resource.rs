@@ -284,6 +284,46 @@ fn samples() -> HashMap<&'static str, Vec<Vec<(&'static str, &'static str)>>> {
                 ("NewResourceGroupId", "rg-elsewhere"),
             ]],
         ),
+        ("CreateVpc", vec![vec![("CidrBlock", "10.0.0.0/8")]]),
+        ("DescribeVpcs", vec![vec![("VpcId", "{vpc}")]]),
+        ("DescribeVpcAttribute", vec![vec![("VpcId", "{vpc}")]]),
+        (
+            "ModifyVpcAttribute",
+            vec![vec![("VpcId", "{vpc}"), ("VpcName", "renamed")]],
+        ),
+        ("DeleteVpc", vec![vec![("VpcId", "{vpc}")]]),
+        (
+            "CreateVSwitch",
+            vec![vec![
+                ("VpcId", "{vpc}"),
+                ("ZoneId", "cn-hangzhou-k"),
+                ("CidrBlock", "172.16.9.0/24"),
+            ]],
+        ),
+        (
+            "DescribeVSwitches",
+            vec![
+                // The route table alone: the handler authorizes its VPC.
+                vec![("RouteTableId", "{vtb}")],
+                vec![("VSwitchId", "{vsw}"), ("VpcId", "{vpc}")],
+            ],
+        ),
+        (
+            "DescribeVSwitchAttributes",
+            vec![vec![("VSwitchId", "{vsw}")]],
+        ),
+        (
+            "ModifyVSwitchAttribute",
+            vec![vec![("VSwitchId", "{vsw}"), ("VSwitchName", "renamed")]],
+        ),
+        ("DeleteVSwitch", vec![vec![("VSwitchId", "{vsw}")]]),
+        (
+            "DescribeRouteTableList",
+            vec![
+                vec![("RouteTableId", "{vtb}"), ("RouterId", "{vrt}")],
+                vec![("VpcId", "{vpc}")],
+            ],
+        ),
         ("DescribeRegions", vec![vec![]]),
         ("DescribeZones", vec![vec![]]),
         (
@@ -458,6 +498,28 @@ impl World {
         ids.insert("{sgw}", sgw);
         ids.insert("{vss}", vss);
         ids.insert("{vsc}", vsc);
+        let vpc = api.ok("CreateVpc", &[("CidrBlock", "172.16.0.0/12")]).await;
+        for (placeholder, key) in [
+            ("{vpc}", "VpcId"),
+            ("{vtb}", "RouteTableId"),
+            ("{vrt}", "VRouterId"),
+        ] {
+            ids.insert(placeholder, vpc[key].as_str().unwrap().to_owned());
+        }
+        let vsw = api
+            .ok(
+                "CreateVSwitch",
+                &[
+                    ("VpcId", &ids["{vpc}"]),
+                    ("ZoneId", "cn-hangzhou-k"),
+                    ("CidrBlock", "172.16.1.0/24"),
+                ],
+            )
+            .await["VSwitchId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ids.insert("{vsw}", vsw);
         World { ids }
     }
 
@@ -474,6 +536,7 @@ impl World {
         match part {
             "{tun1}" => &self.ids["{dvco}"],
             "{diag}" => &self.ids["{gw}"],
+            "{vtb}" | "{vrt}" => &self.ids["{vpc}"],
             other => panic!("no whole known for {other}"),
         }
     }

@@ -18,6 +18,7 @@ pub mod ssl_vpn;
 pub mod tags;
 pub mod tunnel;
 pub mod views;
+pub mod vpcs;
 pub mod vpn_gateway;
 
 use vpngw_protocol::ApiError;
@@ -31,6 +32,17 @@ pub(crate) use crate::operation::reply;
 /// the product is refused with `UnsupportedOperation` (400).
 pub(crate) static OPERATIONS: &[ActionDef] = crate::operations! {
     vpc;
+    CreateVpc => vpcs::create,
+    DescribeVpcs => vpcs::describe_many,
+    DescribeVpcAttribute => vpcs::describe,
+    ModifyVpcAttribute => vpcs::modify,
+    DeleteVpc => vpcs::delete,
+    CreateVSwitch => vpcs::create_vswitch,
+    DescribeVSwitches => vpcs::describe_vswitches,
+    DescribeVSwitchAttributes => vpcs::describe_vswitch,
+    ModifyVSwitchAttribute => vpcs::modify_vswitch,
+    DeleteVSwitch => vpcs::delete_vswitch,
+    DescribeRouteTableList => vpcs::describe_route_tables,
     CreateVpnGateway => untyped(vpn_gateway::create),
     DescribeVpnGateway => untyped(vpn_gateway::describe),
     DescribeVpnGateways => untyped(vpn_gateway::describe_many),

@@ -72,8 +72,8 @@ impl Kind {
             Kind::IpsecServer => None,
             Kind::SslVpnClientCert => Some("ssl_vpn_client_cert"),
             Kind::SslVpnServer => Some("ssl_vpn_server"),
-            Kind::VSwitch => None,
-            Kind::Vpc => None,
+            Kind::VSwitch => Some("vswitch"),
+            Kind::Vpc => Some("vpc"),
             Kind::VpnConnection => Some("vpn_connection"),
             Kind::VpnGateway => Some("vpn_gateway"),
         }
@@ -87,8 +87,8 @@ impl Kind {
             Kind::IpsecServer => None,
             Kind::SslVpnClientCert => Some(ApiError::new("InvalidSslVpnClientCertId.NotFound", "The specified SslVpnClientCertId does not exist.")),
             Kind::SslVpnServer => Some(ApiError::new("InvalidSslVpnServerId.NotFound", "The specified SslVpnServerId does not exist.")),
-            Kind::VSwitch => None,
-            Kind::Vpc => None,
+            Kind::VSwitch => Some(ApiError::new("InvalidVSwitchId.NotFound", "Specified virtual switch does not exist.")),
+            Kind::Vpc => Some(ApiError::new("InvalidVpcId.NotFound", "Specified VPC does not exist.")),
             Kind::VpnConnection => Some(ApiError::new("InvalidVpnConnectionInstanceId.NotFound", "The specified vpn connection instance id does not exist.")),
             Kind::VpnGateway => Some(ApiError::new("InvalidVpnGatewayInstanceId.NotFound", "The specified vpn gateway instance id does not exist.")),
         }

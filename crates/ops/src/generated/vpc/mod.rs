@@ -13,6 +13,7 @@ mod resource_groups;
 mod routes;
 mod ssl_vpn;
 mod tags;
+mod vpcs;
 mod vpn_gateways;
 pub use attachments::*;
 pub use connections::*;
@@ -23,6 +24,7 @@ pub use resource_groups::*;
 pub use routes::*;
 pub use ssl_vpn::*;
 pub use tags::*;
+pub use vpcs::*;
 pub use vpn_gateways::*;
 
 use crate::{Declaration, Operation};
@@ -83,6 +85,17 @@ pub static DECLARATIONS: &[Declaration] = &[
     <TagResources as Operation>::DECLARATION,
     <UnTagResources as Operation>::DECLARATION,
     <ListTagResources as Operation>::DECLARATION,
+    <CreateVpc as Operation>::DECLARATION,
+    <DescribeVpcs as Operation>::DECLARATION,
+    <DescribeVpcAttribute as Operation>::DECLARATION,
+    <ModifyVpcAttribute as Operation>::DECLARATION,
+    <DeleteVpc as Operation>::DECLARATION,
+    <CreateVSwitch as Operation>::DECLARATION,
+    <DescribeVSwitches as Operation>::DECLARATION,
+    <DescribeVSwitchAttributes as Operation>::DECLARATION,
+    <ModifyVSwitchAttribute as Operation>::DECLARATION,
+    <DeleteVSwitch as Operation>::DECLARATION,
+    <DescribeRouteTableList as Operation>::DECLARATION,
     <CreateVpnGateway as Operation>::DECLARATION,
     <DescribeVpnGateway as Operation>::DECLARATION,
     <DescribeVpnGateways as Operation>::DECLARATION,

@@ -494,6 +494,175 @@ impl std::fmt::Debug for Shape3 {
     }
 }
 
+/// `DescribeVpcsResponseBodyVpcsVpcIpv6CidrBlocks` and the answers of the same shape.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Ipv6CidrBlocks {
+    #[serde(rename = "Ipv6CidrBlock")]
+    pub ipv6_cidr_block: Vec<Ipv6CidrBlock>,
+}
+
+impl std::fmt::Debug for Ipv6CidrBlocks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ipv6CidrBlocks")
+            .field("ipv6_cidr_block", &self.ipv6_cidr_block)
+            .finish()
+    }
+}
+
+/// `DescribeVpcsResponseBodyVpcsVpcIpv6CidrBlocksIpv6CidrBlock` and the answers of the same shape.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Ipv6CidrBlock {
+    #[serde(rename = "Ipv6CidrBlock")]
+    pub ipv6_cidr_block: String,
+    #[serde(rename = "Ipv6Isp")]
+    pub ipv6_isp: String,
+}
+
+impl std::fmt::Debug for Ipv6CidrBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ipv6CidrBlock")
+            .field("ipv6_cidr_block", &self.ipv6_cidr_block)
+            .field("ipv6_isp", &self.ipv6_isp)
+            .finish()
+    }
+}
+
+/// `DescribeVpcsResponseBodyVpcsVpcSecondaryCidrBlocks` and the answers of the same shape.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecondaryCidrBlocks {
+    #[serde(rename = "SecondaryCidrBlock")]
+    pub secondary_cidr_block: Vec<String>,
+}
+
+impl std::fmt::Debug for SecondaryCidrBlocks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecondaryCidrBlocks")
+            .field("secondary_cidr_block", &self.secondary_cidr_block)
+            .finish()
+    }
+}
+
+/// `DescribeVpcsResponseBodyVpcsVpcUserCidrs` and the answers of the same shape.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserCidrs {
+    #[serde(rename = "UserCidr")]
+    pub user_cidr: Vec<String>,
+}
+
+impl std::fmt::Debug for UserCidrs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCidrs")
+            .field("user_cidr", &self.user_cidr)
+            .finish()
+    }
+}
+
+/// `DescribeVpcsResponseBodyVpcsVpcVSwitchIds` and the answers of the same shape.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VSwitchIds {
+    #[serde(rename = "VSwitchId")]
+    pub v_switch_id: Vec<String>,
+}
+
+impl std::fmt::Debug for VSwitchIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VSwitchIds")
+            .field("v_switch_id", &self.v_switch_id)
+            .finish()
+    }
+}
+
+/// `DescribeVSwitchesResponseBodyVSwitchesVSwitch` and the answers of the same shape.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VSwitch {
+    #[serde(rename = "AvailableIpAddressCount")]
+    pub available_ip_address_count: i64,
+    #[serde(rename = "CidrBlock")]
+    pub cidr_block: String,
+    #[serde(rename = "CreationTime")]
+    pub creation_time: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "EnabledIpv6")]
+    pub enabled_ipv6: bool,
+    #[serde(rename = "Ipv6CidrBlock")]
+    pub ipv6_cidr_block: String,
+    #[serde(rename = "IsDefault")]
+    pub is_default: bool,
+    #[serde(rename = "NetworkAclId")]
+    pub network_acl_id: String,
+    #[serde(rename = "OwnerId")]
+    pub owner_id: i64,
+    #[serde(rename = "ResourceGroupId")]
+    pub resource_group_id: String,
+    #[serde(rename = "RouteTable")]
+    pub route_table: RouteTable,
+    #[serde(rename = "ShareType")]
+    pub share_type: String,
+    #[serde(rename = "Status")]
+    pub status: String,
+    #[serde(rename = "Tags")]
+    pub tags: Tags,
+    #[serde(rename = "VSwitchId")]
+    pub v_switch_id: String,
+    #[serde(rename = "VSwitchName")]
+    pub v_switch_name: String,
+    #[serde(rename = "VpcId")]
+    pub vpc_id: String,
+    #[serde(rename = "ZoneId")]
+    pub zone_id: String,
+}
+
+impl std::fmt::Debug for VSwitch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VSwitch")
+            .field("available_ip_address_count", &self.available_ip_address_count)
+            .field("cidr_block", &self.cidr_block)
+            .field("creation_time", &self.creation_time)
+            .field("description", &self.description)
+            .field("enabled_ipv6", &self.enabled_ipv6)
+            .field("ipv6_cidr_block", &self.ipv6_cidr_block)
+            .field("is_default", &self.is_default)
+            .field("network_acl_id", &self.network_acl_id)
+            .field("owner_id", &self.owner_id)
+            .field("resource_group_id", &self.resource_group_id)
+            .field("route_table", &self.route_table)
+            .field("share_type", &self.share_type)
+            .field("status", &self.status)
+            .field("tags", &self.tags)
+            .field("v_switch_id", &self.v_switch_id)
+            .field("v_switch_name", &self.v_switch_name)
+            .field("vpc_id", &self.vpc_id)
+            .field("zone_id", &self.zone_id)
+            .finish()
+    }
+}
+
+/// `DescribeVSwitchesResponseBodyVSwitchesVSwitchRouteTable` and the answers of the same shape.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RouteTable {
+    #[serde(rename = "RouteTableId")]
+    pub route_table_id: String,
+    #[serde(rename = "RouteTableType")]
+    pub route_table_type: String,
+}
+
+impl std::fmt::Debug for RouteTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteTable")
+            .field("route_table_id", &self.route_table_id)
+            .field("route_table_type", &self.route_table_type)
+            .finish()
+    }
+}
+
 /// `DescribeVpnGatewayResponseBody` and the answers of the same shape.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

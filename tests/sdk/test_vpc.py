@@ -1,0 +1,224 @@
+"""VPCs and vSwitches through the official SDK: CreateVpc … DeleteVSwitch and DescribeRouteTableList,
+with the cloud's asynchronous states (Pending, then Available), CIDR rules, dependencies, ClientToken,
+DryRun, tags and errors (docs/api-decisions.md, "VPC and vSwitch")."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ipaddress
+import re
+
+import pytest
+from alibabacloud_vpc20160428 import models as m
+
+from helpers import REGION, capture_error, check_error, expect_error, rand_suffix, wait_for
+
+VPC_ID = re.compile(r"^vpc-bp1[a-z0-9]+$")
+VSW_ID = re.compile(r"^vsw-bp1[a-z0-9]+$")
+ZONE = "cn-hangzhou-k"
+
+
+def create_vpc(client, cidr: str = "192.168.0.0/16", **kw) -> dict:
+    return client.create_vpc(m.CreateVpcRequest(region_id=REGION, cidr_block=cidr, **kw)).body.to_map()
+
+
+def vpc_attr(client, vpc_id: str) -> dict:
+    return client.describe_vpc_attribute(m.DescribeVpcAttributeRequest(region_id=REGION, vpc_id=vpc_id)).body.to_map()
+
+
+def wait_available(client, vpc_id: str) -> dict:
+    def available():
+        attr = vpc_attr(client, vpc_id)
+        return attr if attr["Status"] == "Available" else None
+    return wait_for(available, what="VPC Available")
+
+
+def create_vswitch(client, vpc_id: str, cidr: str, zone: str = ZONE, **kw) -> str:
+    return client.create_vswitch(m.CreateVSwitchRequest(
+        region_id=REGION, vpc_id=vpc_id, zone_id=zone, cidr_block=cidr, **kw)).body.v_switch_id
+
+
+def vswitch_attr(client, vsw: str) -> dict:
+    return client.describe_vswitch_attributes(
+        m.DescribeVSwitchAttributesRequest(region_id=REGION, v_switch_id=vsw)).body.to_map()
+
+
+def delete_vpc(client, vpc_id: str) -> None:
+    client.delete_vpc(m.DeleteVpcRequest(region_id=REGION, vpc_id=vpc_id))
+
+
+def test_vpc_lifecycle(vpc):
+    name = "net-" + rand_suffix(6)
+    token = "tok-" + rand_suffix(10)
+    body = create_vpc(vpc, "10.0.0.0/8", vpc_name=name, description="lab network", client_token=token,
+                      tag=[m.CreateVpcRequestTag(key="env", value="lab")])
+    vpc_id = body["VpcId"]
+    assert VPC_ID.match(vpc_id), body
+    assert body["VRouterId"].startswith("vrt-") and body["RouteTableId"].startswith("vtb-"), body
+    assert body["ResourceGroupId"], body
+    # The same ClientToken is the same VPC.
+    assert create_vpc(vpc, "10.0.0.0/8", vpc_name=name, description="lab network", client_token=token,
+                      tag=[m.CreateVpcRequestTag(key="env", value="lab")])["VpcId"] == vpc_id
+    # Pending at first (the server's provisioning delay), then Available.
+    assert vpc_attr(vpc, vpc_id)["Status"] in ("Pending", "Available")
+    attr = wait_available(vpc, vpc_id)
+    assert (attr["CidrBlock"], attr["VpcName"], attr["Description"]) == ("10.0.0.0/8", name, "lab network")
+    assert attr["VRouterId"] == body["VRouterId"] and attr["RegionId"] == REGION
+    assert attr["IsDefault"] is False and attr["VSwitchIds"]["VSwitchId"] == []
+    assert attr["Tags"]["Tag"] == [{"Key": "env", "Value": "lab"}]
+    # Listed by id, by name and by tag.
+    for kw in ({"vpc_id": vpc_id}, {"vpc_name": name},
+               {"tag": [m.DescribeVpcsRequestTag(key="env", value="lab")], "vpc_id": vpc_id}):
+        listed = vpc.describe_vpcs(m.DescribeVpcsRequest(region_id=REGION, **kw)).body.to_map()
+        assert [v["VpcId"] for v in listed["Vpcs"]["Vpc"]] == [vpc_id], (kw, listed)
+        assert listed["TotalCount"] == 1
+        assert listed["Vpcs"]["Vpc"][0]["RouterTableIds"]["RouterTableIds"] == [body["RouteTableId"]]
+    assert vpc.describe_vpcs(m.DescribeVpcsRequest(region_id=REGION, is_default=True)).body.total_count == 0
+    # The system route table, as the provider's read of alicloud_vpc asks for it.
+    tables = vpc.describe_route_table_list(
+        m.DescribeRouteTableListRequest(region_id=REGION, vpc_id=vpc_id)).body.to_map()
+    [table] = tables["RouterTableList"]["RouterTableListType"]
+    assert (table["RouteTableId"], table["RouteTableType"], table["VpcId"], table["RouterId"]) == (
+        body["RouteTableId"], "System", vpc_id, body["VRouterId"])
+    # Modify, then delete: gone.
+    vpc.modify_vpc_attribute(m.ModifyVpcAttributeRequest(region_id=REGION, vpc_id=vpc_id, vpc_name=name + "-2",
+                                                         description="renamed"))
+    attr = vpc_attr(vpc, vpc_id)
+    assert (attr["VpcName"], attr["Description"]) == (name + "-2", "renamed")
+    delete_vpc(vpc, vpc_id)
+    expect_error(vpc_attr, "InvalidVpcId.NotFound", 404, vpc, vpc_id)
+    expect_error(delete_vpc, "InvalidVpcId.NotFound", 404, vpc, vpc_id)
+
+
+@pytest.mark.parametrize("cidr", ["100.64.0.0/16", "127.0.0.0/8", "10.0.0.0/29", "10.0.0.1/8", "10.0.0.0", "fd00::/8"])
+def test_vpc_cidr_rules(vpc3, cidr):
+    before = vpc3.describe_vpcs(m.DescribeVpcsRequest(region_id=REGION)).body.total_count
+    expect_error(create_vpc, "InvalidCidrBlock.Malformed", 400, vpc3, cidr)
+    assert vpc3.describe_vpcs(m.DescribeVpcsRequest(region_id=REGION)).body.total_count == before
+
+
+def test_dry_run_creates_nothing(vpc3):
+    before = vpc3.describe_vpcs(m.DescribeVpcsRequest(region_id=REGION)).body.total_count
+    expect_error(create_vpc, "DryRunOperation", 400, vpc3, "10.0.0.0/8", dry_run=True)
+    assert vpc3.describe_vpcs(m.DescribeVpcsRequest(region_id=REGION)).body.total_count == before
+
+
+def test_vswitch_rules_and_dependencies(vpc):
+    vpc_id = create_vpc(vpc, "192.168.0.0/16")["VpcId"]
+    wait_available(vpc, vpc_id)
+    table = vpc.describe_route_table_list(m.DescribeRouteTableListRequest(
+        region_id=REGION, vpc_id=vpc_id)).body.router_table_list.router_table_list_type[0].route_table_id
+    # Refusals, each changing nothing.
+    for cidr, code, status in (
+        ("10.0.0.0/24", "InvalidCidrBlock.Mismatch", 400),
+        ("192.168.0.0/30", "InvalidCidrBlock.Malformed", 400),
+        ("192.168.0.0/15", "InvalidCidrBlock.Malformed", 400),
+        ("192.168.1.1/24", "InvalidCidrBlock.Malformed", 400),
+    ):
+        expect_error(create_vswitch, code, status, vpc, vpc_id, cidr)
+    expect_error(create_vswitch, "InvalidZoneId.NotFound", 404, vpc, vpc_id, "192.168.1.0/24", zone="cn-hangzhou-z")
+    expect_error(create_vswitch, "InvalidZoneId.NotFound", 404, vpc, vpc_id, "192.168.1.0/24", zone="cn-shanghai-b")
+    expect_error(create_vswitch, "InvalidVpcId.NotFound", 404, vpc, "vpc-bp1doesnotexist", "192.168.1.0/24")
+    assert vpc_attr(vpc, vpc_id)["VSwitchIds"]["VSwitchId"] == []
+
+    vsw = create_vswitch(vpc, vpc_id, "192.168.1.0/24", v_switch_name="app", description="apps",
+                         tag=[m.CreateVSwitchRequestTag(key="tier", value="app")])
+    assert VSW_ID.match(vsw), vsw
+    def available():
+        attr = vswitch_attr(vpc, vsw)
+        return attr if attr["Status"] == "Available" else None
+    attr = wait_for(available, what="vSwitch Available")
+    assert (attr["VpcId"], attr["ZoneId"], attr["CidrBlock"], attr["VSwitchName"], attr["Description"]) == (
+        vpc_id, ZONE, "192.168.1.0/24", "app", "apps")
+    # The first and the last three addresses are reserved.
+    assert attr["AvailableIpAddressCount"] == 252
+    assert attr["RouteTable"] == {"RouteTableId": table, "RouteTableType": "System"}
+    assert attr["Tags"]["Tag"] == [{"Key": "tier", "Value": "app"}]
+    assert vpc_attr(vpc, vpc_id)["VSwitchIds"]["VSwitchId"] == [vsw]
+    err = expect_error(create_vswitch, "InvalidCidrBlock.Overlapped", 400, vpc, vpc_id, "192.168.1.128/25")
+    assert vsw in err.message
+    # Listed by VPC and by zone.
+    listed = vpc.describe_vswitches(m.DescribeVSwitchesRequest(region_id=REGION, vpc_id=vpc_id)).body.to_map()
+    assert [s["VSwitchId"] for s in listed["VSwitches"]["VSwitch"]] == [vsw] and listed["TotalCount"] == 1
+    assert vpc.describe_vswitches(m.DescribeVSwitchesRequest(
+        region_id=REGION, vpc_id=vpc_id, zone_id="cn-hangzhou-b")).body.total_count == 0
+    # A VPC with a vSwitch cannot go.
+    expect_error(delete_vpc, "DependencyViolation.VSwitch", 400, vpc, vpc_id)
+    vpc.modify_vswitch_attribute(m.ModifyVSwitchAttributeRequest(region_id=REGION, v_switch_id=vsw,
+                                                                 v_switch_name="app-2"))
+    assert vswitch_attr(vpc, vsw)["VSwitchName"] == "app-2"
+    vpc.delete_vswitch(m.DeleteVSwitchRequest(region_id=REGION, v_switch_id=vsw))
+    expect_error(vswitch_attr, "InvalidVSwitchId.NotFound", 404, vpc, vsw)
+    # Its block is free again.
+    again = create_vswitch(vpc, vpc_id, "192.168.1.0/25")
+    vpc.delete_vswitch(m.DeleteVSwitchRequest(region_id=REGION, v_switch_id=again))
+    delete_vpc(vpc, vpc_id)
+
+
+def test_overlapping_vswitches_created_at_once(vpc3):
+    """Eight overlapping CreateVSwitch calls at the same time: exactly one vSwitch stays."""
+    vpc_id = create_vpc(vpc3, "10.0.0.0/8")["VpcId"]
+    wait_available(vpc3, vpc_id)
+    blocks = ["10.1.0.0/16", "10.1.0.0/24", "10.1.1.0/24", "10.1.0.0/20"] * 2
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(lambda b: _try(vpc3, vpc_id, b), blocks))
+    made = [o for o in outcomes if isinstance(o, str)]
+    refused = [o for o in outcomes if not isinstance(o, str)]
+    assert refused, outcomes
+    for err in refused:
+        check_error(err, re.compile(r"InvalidCidrBlock\.Overlapped|VpnTask\.CONFLICT|TaskConflict"), 400)
+    kept = vpc3.describe_vswitches(m.DescribeVSwitchesRequest(region_id=REGION, vpc_id=vpc_id)).body
+    kept_blocks = [s.cidr_block for s in kept.v_switches.v_switch]
+    assert kept.total_count == len(made) and len(kept_blocks) == len(made), (made, kept_blocks)
+    nets = [ipaddress.ip_network(b) for b in kept_blocks]
+    assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:]), kept_blocks
+    assert sorted(vpc_attr(vpc3, vpc_id)["VSwitchIds"]["VSwitchId"]) == sorted(made)
+    for vsw in made:
+        vpc3.delete_vswitch(m.DeleteVSwitchRequest(region_id=REGION, v_switch_id=vsw))
+    delete_vpc(vpc3, vpc_id)
+
+
+def _try(client, vpc_id: str, block: str):
+    try:
+        return create_vswitch(client, vpc_id, block)
+    except Exception as e:  # noqa: BLE001 - returned for classification
+        return capture_error(_raise, e)
+
+
+def _raise(e: Exception):
+    raise e
+
+
+def test_gateway_in_a_known_vswitch(vpc3):
+    from helpers import create_gateway, new_vpc_id
+
+    vpc_id = create_vpc(vpc3, "172.16.0.0/12")["VpcId"]
+    other = create_vpc(vpc3, "10.0.0.0/8")["VpcId"]
+    wait_available(vpc3, vpc_id)
+    wait_available(vpc3, other)
+    vsw = create_vswitch(vpc3, vpc_id, "172.16.1.0/24")
+    vsw_b = create_vswitch(vpc3, vpc_id, "172.16.2.0/24", zone="cn-hangzhou-b")
+    vsw_k2 = create_vswitch(vpc3, vpc_id, "172.16.3.0/24")
+    # Refused, each creating nothing: a vSwitch of another VPC, an unknown vSwitch in a known VPC,
+    # two vSwitches of one zone.
+    before = vpc3.describe_vpn_gateways(m.DescribeVpnGatewaysRequest(region_id=REGION)).body.total_count
+    expect_error(create_gateway, "InvalidVSwitchId.Mismatch", 400, vpc3, vpc_id=other, v_switch_id=vsw)
+    expect_error(create_gateway, "InvalidVSwitchId.NotFound", 404, vpc3, vpc_id=vpc_id, v_switch_id="vsw-bp1nothere")
+    expect_error(create_gateway, "InvalidParameter.DisasterRecoveryVSwitchId", 400, vpc3, vpc_id=vpc_id,
+                 v_switch_id=vsw, disaster_recovery_v_switch_id=vsw_k2)
+    assert vpc3.describe_vpn_gateways(m.DescribeVpnGatewaysRequest(region_id=REGION)).body.total_count == before
+    # Unknown ids are an external VPC, as before.
+    create_gateway(vpc3, vpc_id=new_vpc_id(), v_switch_id="vsw-external")
+    # In a known vSwitch: it holds the vSwitch and the VPC.
+    gw = create_gateway(vpc3, vpc_id=vpc_id, v_switch_id=vsw, disaster_recovery_v_switch_id=vsw_b)
+    described = vpc3.describe_vpn_gateway(m.DescribeVpnGatewayRequest(region_id=REGION, vpn_gateway_id=gw)).body
+    assert (described.vpc_id, described.v_switch_id, described.disaster_recovery_v_switch_id) == (vpc_id, vsw, vsw_b)
+    err = expect_error(lambda: vpc3.delete_vswitch(m.DeleteVSwitchRequest(region_id=REGION, v_switch_id=vsw)),
+                       "DependencyViolation", 400)
+    assert gw in err.message
+    vpc3.delete_vswitch(m.DeleteVSwitchRequest(region_id=REGION, v_switch_id=vsw_k2))
+    vpc3.delete_vpn_gateway(m.DeleteVpnGatewayRequest(region_id=REGION, vpn_gateway_id=gw))
+    for s in (vsw, vsw_b):
+        vpc3.delete_vswitch(m.DeleteVSwitchRequest(region_id=REGION, v_switch_id=s))
+    delete_vpc(vpc3, vpc_id)
+    delete_vpc(vpc3, other)
