@@ -205,14 +205,14 @@ def test_gateway_in_a_known_vswitch(vpc3):
     expect_error(create_gateway, "InvalidVSwitchId.Mismatch", 400, vpc3, vpc_id=other, v_switch_id=vsw)
     expect_error(create_gateway, "InvalidVSwitchId.NotFound", 404, vpc3, vpc_id=vpc_id, v_switch_id="vsw-bp1nothere")
     expect_error(create_gateway, "InvalidParameter.DisasterRecoveryVSwitchId", 400, vpc3, vpc_id=vpc_id,
-                 v_switch_id=vsw, disaster_recovery_v_switch_id=vsw_k2)
+                 v_switch_id=vsw, disaster_recovery_vswitch_id=vsw_k2)
     assert vpc3.describe_vpn_gateways(m.DescribeVpnGatewaysRequest(region_id=REGION)).body.total_count == before
     # Unknown ids are an external VPC, as before.
     create_gateway(vpc3, vpc_id=new_vpc_id(), v_switch_id="vsw-external")
     # In a known vSwitch: it holds the vSwitch and the VPC.
-    gw = create_gateway(vpc3, vpc_id=vpc_id, v_switch_id=vsw, disaster_recovery_v_switch_id=vsw_b)
+    gw = create_gateway(vpc3, vpc_id=vpc_id, v_switch_id=vsw, disaster_recovery_vswitch_id=vsw_b)
     described = vpc3.describe_vpn_gateway(m.DescribeVpnGatewayRequest(region_id=REGION, vpn_gateway_id=gw)).body
-    assert (described.vpc_id, described.v_switch_id, described.disaster_recovery_v_switch_id) == (vpc_id, vsw, vsw_b)
+    assert (described.vpc_id, described.v_switch_id, described.disaster_recovery_vswitch_id) == (vpc_id, vsw, vsw_b)
     err = expect_error(lambda: vpc3.delete_vswitch(m.DeleteVSwitchRequest(region_id=REGION, v_switch_id=vsw)),
                        "DependencyViolation", 400)
     assert gw in err.message
