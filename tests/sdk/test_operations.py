@@ -246,6 +246,21 @@ def test_every_answer_round_trips_through_the_sdk_model(server):
     call.wait_active(sgw)
     call("DeleteSslVpnServer", SslVpnServerId=vss)
     call.wait_active(sgw)
+    # VPCs and vSwitches.
+    net = call("CreateVpc", CidrBlock="10.0.0.0/8", VpcName="rt-net", **{"Tag.1.Key": "env", "Tag.1.Value": "rt"})
+    while call("DescribeVpcAttribute", VpcId=net["VpcId"])["Status"] != "Available":
+        time.sleep(0.05)
+    call("DescribeVpcs", VpcId=net["VpcId"])
+    call("ModifyVpcAttribute", VpcId=net["VpcId"], Description="round trip")
+    vsw = call("CreateVSwitch", VpcId=net["VpcId"], ZoneId="cn-hangzhou-k", CidrBlock="10.1.0.0/24")["VSwitchId"]
+    call("DescribeVSwitches", VpcId=net["VpcId"])
+    call("DescribeVSwitchAttributes", VSwitchId=vsw)
+    call("ModifyVSwitchAttribute", VSwitchId=vsw, VSwitchName="rt-vsw")
+    call("DescribeRouteTableList", VpcId=net["VpcId"])
+    while call("DescribeVSwitchAttributes", VSwitchId=vsw)["Status"] != "Available":
+        time.sleep(0.05)
+    call("DeleteVSwitch", VSwitchId=vsw)
+    call("DeleteVpc", VpcId=net["VpcId"])
     # Deletes last.
     call("DeleteVpnConnection", VpnConnectionId=vco)
     call.wait_active(gw)
