@@ -265,3 +265,24 @@ def test_legacy_create_and_describe(legacy):
         time.sleep(0.05)
     check_response("DescribeVpnGateway", desc)
     assert (desc["Spec"], desc["Name"]) == ("20M", "legacy-gw")
+
+
+def test_strict_vpc_refuses_external_ids(tmp_path):
+    """`--strict-vpc`: a VpcId or VSwitchId vpngw does not know is refused, and nothing is made;
+    without it (every other test here) such external VPCs are accepted as given."""
+    from conftest import VpngwServer
+
+    srv = VpngwServer(tmp_path)
+    srv.extra_args = ["--strict-vpc"]
+    srv.start()
+    try:
+        client = srv.tea_client()
+        expect_error(client.create_vpn_gateway, "InvalidVpcId.NotFound", 404,
+                     m.CreateVpnGatewayRequest(region_id=REGION, vpc_id=new_vpc_id(), bandwidth=10))
+        expect_error(client.create_vpn_gateway, "InvalidVSwitchId.NotFound", 404,
+                     m.CreateVpnGatewayRequest(region_id=REGION, vpc_id=new_vpc_id(), bandwidth=10,
+                                               v_switch_id="vsw-bp1external"))
+        body = client.describe_vpn_gateways(m.DescribeVpnGatewaysRequest(region_id=REGION)).body
+        assert body.total_count == 0
+    finally:
+        srv.stop()

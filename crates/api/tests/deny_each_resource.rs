@@ -325,6 +325,7 @@ fn samples() -> HashMap<&'static str, Vec<Vec<(&'static str, &'static str)>>> {
             ],
         ),
         ("DescribeRegions", vec![vec![]]),
+        ("ResetState", vec![vec![]]),
         ("DescribeZones", vec![vec![]]),
         (
             "ReportDataplaneState",
