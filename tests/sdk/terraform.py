@@ -140,11 +140,12 @@ class Provider:
 
     # ---- calls ----------------------------------------------------------------------
 
-    def rpc_post(self, action: str, query: dict | None, body: dict | None) -> dict:
-        """One client.RpcPost; raises TerraformError on HTTP 4xx/5xx."""
+    def rpc_post(self, action: str, query: dict | None, body: dict | None, *, method: str = "POST") -> dict:
+        """One client.RpcPost (client.RpcGet with method="GET": the query only); raises
+        TerraformError on HTTP 4xx/5xx."""
         q = flatten(query or {})
         b = flatten(body or {})
-        resp = self.raw.v1(action, q, body_params=b, fmt="json")
+        resp = self.raw.v1(action, q, body_params=b, fmt="json", method=method)
         answer = resp.json()
         self.calls.append(Call(action, q, b, resp.status, answer))
         if resp.status >= 400:
@@ -161,6 +162,7 @@ class Provider:
         timeout_s: float,
         fresh_token: bool = True,
         waits: tuple[float, float] = (3, 5),
+        method: str = "POST",
     ) -> dict:
         """resource.Retry(timeout, …) around RpcPost: the expected codes and NeedRetry are
         retried after incrementalWait(first, then) and the loop's back-off (0.5 s, 1 s, 2 s, …,
@@ -170,7 +172,7 @@ class Provider:
         backoff = 0.5
         while True:
             try:
-                return self.rpc_post(action, query, body)
+                return self.rpc_post(action, query, body, method=method)
             except TerraformError as e:
                 if not (e.expected(expected) or e.need_retry) or time.monotonic() > deadline:
                     raise

@@ -1,0 +1,330 @@
+"""The Example Usage of terraform-provider-alicloud's VPN resource pages
+(website/docs/r/vpn_*.html.markdown at 81c43b67), replayed call for call (terraform.py,
+terraform_vpc.py) against vpngw's local mode, as a test suite would run them: `vpngw serve --dev`,
+emptied with ResetState before each example (docs/local-mode.md).
+
+Each example is applied as written, resource by resource in Terraform's dependency order, its data
+sources included; then `terraform plan` must find nothing to do, and `terraform destroy` runs in
+the reverse order. The one change made to an example is `data "alicloud_zones"` (ECS, not served:
+docs/api-decisions.md, "Terraform's Example Usage"), read as `data "alicloud_vpn_gateway_zones"`.
+What an example expects to exist already (the acceptance-test account's `default-NODELETING` VPC,
+a VPN gateway for `data "alicloud_vpn_gateways"`) is made first by a console user (the Tea SDK).
+"""
+
+from __future__ import annotations
+
+import pytest
+from alibabacloud_vpc20160428 import models as m
+
+from helpers import REGION
+from terraform import CustomerGateway, Provider, Resource, TerraformError, VpnConnection, VpnGateway, check_types
+from terraform_vpc import (
+    Vpc,
+    VpnPbrRouteEntry,
+    VpnRouteEntry,
+    VSwitch,
+    data_vpcs,
+    data_vpn_gateway_zones,
+    data_vpn_gateways,
+    data_vswitches,
+)
+from test_local_mode import dev_server, reset_state  # noqa: F401  (the local-mode server)
+
+NAME = "terraform-example"  # variable "name" of the examples
+
+
+@pytest.fixture
+def tf(dev_server) -> Provider:  # noqa: F811
+    """A provider against a freshly emptied local-mode server."""
+    reset_state(dev_server)
+    return Provider(dev_server.raw_client())
+
+
+@pytest.fixture
+def console(dev_server):  # noqa: F811
+    return dev_server.tea_client("v3")
+
+
+class Stack:
+    """One configuration's resources in the order `terraform apply` made them."""
+
+    def __init__(self, tf: Provider):
+        self.tf = tf
+        self.resources: list[Resource] = []
+
+    def apply(self, kind: type[Resource], config: dict) -> Resource:
+        resource = kind(self.tf)
+        resource.apply(config)
+        self.resources.append(resource)
+        return resource
+
+    def plan(self) -> dict:
+        """`terraform plan`: every resource refreshed; the changes it would make."""
+        return {f"{r.TYPE}.{i}": change for i, r in enumerate(self.resources) if (change := r.plan())}
+
+    def destroy(self) -> None:
+        """`terraform destroy`: the reverse order, each resource gone before the one it needs."""
+        for resource in reversed(self.resources):
+            if resource.id is not None:
+                resource.destroy()
+
+
+# The example's connection (vpn_connection, vpn_route_entry, vpn_pbr_route_entry pages): dual
+# tunnel with BGP, both tunnels to one customer gateway.
+def example_connection(gateway_id: str, cgw_id: str) -> dict:
+    return {
+        "vpn_gateway_id": gateway_id,
+        "vpn_connection_name": NAME,
+        "local_subnet": ["3.0.0.0/24"],
+        "remote_subnet": ["10.0.0.0/24", "10.0.1.0/24"],
+        "tags": {"Created": "TF", "For": "example"},
+        "enable_tunnels_bgp": True,
+        "tunnel_options_specification": [
+            {
+                "tunnel_ipsec_config": [{"ipsec_auth_alg": "md5", "ipsec_enc_alg": "aes256", "ipsec_lifetime": 16400,
+                                         "ipsec_pfs": "group5"}],
+                "customer_gateway_id": cgw_id,
+                "role": "master",
+                "tunnel_bgp_config": [{"local_asn": "1219002", "tunnel_cidr": "169.254.30.0/30",
+                                       "local_bgp_ip": "169.254.30.1"}],
+                "tunnel_ike_config": [{"ike_mode": "aggressive", "ike_version": "ikev2", "local_id": "localid_tunnel2",
+                                       "psk": "12345678", "remote_id": "remote2", "ike_auth_alg": "md5",
+                                       "ike_enc_alg": "aes256", "ike_lifetime": 3600, "ike_pfs": "group14"}],
+            },
+            {
+                "tunnel_ike_config": [{"remote_id": "remote24", "ike_enc_alg": "aes256", "ike_lifetime": 27000,
+                                       "ike_mode": "aggressive", "ike_pfs": "group5", "ike_auth_alg": "md5",
+                                       "ike_version": "ikev2", "local_id": "localid_tunnel2", "psk": "12345678"}],
+                "tunnel_ipsec_config": [{"ipsec_lifetime": 2700, "ipsec_pfs": "group14", "ipsec_auth_alg": "md5",
+                                         "ipsec_enc_alg": "aes256"}],
+                "customer_gateway_id": cgw_id,
+                "role": "slave",
+                "tunnel_bgp_config": [{"local_asn": "1219002", "local_bgp_ip": "169.254.40.1",
+                                       "tunnel_cidr": "169.254.40.0/30"}],
+            },
+        ],
+    }
+
+
+def example_customer_gateways(stack: Stack) -> tuple[Resource, Resource]:
+    """defaultCustomerGateway and changeCustomerGateway of the connection and route examples."""
+    first = stack.apply(CustomerGateway, {"description": "defaultCustomerGateway", "ip_address": "2.2.2.5",
+                                          "asn": "2224", "customer_gateway_name": NAME})
+    second = stack.apply(CustomerGateway, {"description": "changeCustomerGateway", "ip_address": "2.2.2.6",
+                                           "asn": "2225", "customer_gateway_name": NAME})
+    return first, second
+
+
+VPC_TYPES = {"VpcId": str, "VpcName": str, "CidrBlock": str, "Status": str, "VRouterId": str, "RegionId": str,
+             "IsDefault": bool, "CreationTime": str, "Description": str, "ResourceGroupId": str,
+             "VSwitchIds.VSwitchId": list, "UserCidrs.UserCidr": list, "SecondaryCidrBlocks.SecondaryCidrBlock": list,
+             "Tags.Tag": list}
+VSWITCH_TYPES = {"VSwitchId": str, "VSwitchName": str, "VpcId": str, "ZoneId": str, "CidrBlock": str,
+                 "Status": str, "IsDefault": bool, "CreationTime": str, "Description": str,
+                 "AvailableIpAddressCount": int, "Tags.Tag": list}
+
+
+def release_by_hand(console, gateway_id: str) -> None:
+    """What the provider's page says to do with a subscription gateway Terraform forgot: release
+    it in the console."""
+    console.delete_vpn_gateway(m.DeleteVpnGatewayRequest(region_id=REGION, vpn_gateway_id=gateway_id))
+
+
+# --------------------------------------------------------------------- r/vpn_connection
+
+
+def test_vpn_connection_example(tf, console):
+    stack = Stack(tf)
+    mark = tf.mark()
+    zones = data_vpn_gateway_zones(tf, {"spec": "5M"})
+    assert tf.actions(mark) == ["DescribeVpnGatewayAvailableZones"]
+    assert tf.since(mark)[0].body == {} and tf.since(mark)[0].query == {"RegionId": REGION, "Spec": "5M"}
+    assert len(zones["ids"]) >= 2, zones
+
+    mark = tf.mark()
+    vpc = stack.apply(Vpc, {"cidr_block": "172.16.0.0/16", "vpc_name": NAME})
+    # Create, wait for Available, the update path (the system route table), Read (both again).
+    assert tf.actions(mark) == ["CreateVpc", "DescribeVpcAttribute", "DescribeRouteTableList", "DescribeVpcAttribute",
+                                "DescribeRouteTableList"]
+    create = tf.since(mark)[0]
+    assert create.query == {} and create.body == {"RegionId": REGION, "ClientToken": create.body["ClientToken"],
+                                                  "CidrBlock": "172.16.0.0/16", "VpcName": NAME}
+    check_types(vpc.raw, VPC_TYPES)
+    assert vpc.state["status"] == "Available" and vpc.state["route_table_id"].startswith("vtb-")
+    assert vpc.state["router_id"] == vpc.raw["VRouterId"]
+
+    mark = tf.mark()
+    vsw0 = stack.apply(VSwitch, {"cidr_block": "172.16.0.0/24", "vpc_id": vpc.id, "zone_id": zones["ids"][0]})
+    assert tf.actions(mark) == ["CreateVSwitch", "DescribeVSwitchAttributes"]
+    assert tf.since(mark)[0].query == {}
+    vsw1 = stack.apply(VSwitch, {"cidr_block": "172.16.1.0/24", "vpc_id": vpc.id, "zone_id": zones["ids"][1]})
+    check_types(vsw0.raw, VSWITCH_TYPES)
+    assert (vsw0.state["zone_id"], vsw1.state["zone_id"]) == tuple(zones["ids"][:2])
+    assert vsw0.state["status"] == "Available" and vsw0.raw["AvailableIpAddressCount"] == 252
+
+    gw = stack.apply(VpnGateway, {
+        "vpn_type": "Normal", "disaster_recovery_vswitch_id": vsw1.id, "vpn_gateway_name": NAME,
+        "vswitch_id": vsw0.id, "auto_pay": True, "vpc_id": vpc.id, "network_type": "public",
+        "payment_type": "Subscription", "enable_ipsec": True, "bandwidth": 5})
+    assert (gw.state["vpc_id"], gw.state["vswitch_id"], gw.state["disaster_recovery_vswitch_id"]) == (
+        vpc.id, vsw0.id, vsw1.id)
+    assert gw.state["status"] == "active" and gw.state["payment_type"] == "Subscription"
+
+    cgw, _ = example_customer_gateways(stack)
+    conn = stack.apply(VpnConnection, example_connection(gw.id, cgw.id))
+    assert conn.state["enable_tunnels_bgp"] is True and conn.state["tags"] == {"Created": "TF", "For": "example"}
+    tunnels = conn.raw["TunnelOptionsSpecification"]["TunnelOptions"]
+    assert [t["InternetIp"] for t in tunnels] == [gw.state["internet_ip"], gw.state["disaster_recovery_internet_ip"]]
+
+    # ---- plan: nothing to do --------------------------------------------------------------
+    assert stack.plan() == {}
+
+    # ---- destroy ----------------------------------------------------------------------------
+    # The connection and customer gateways go; the subscription gateway is only forgotten, and
+    # stays in its vSwitches: DeleteVSwitch answers DependencyViolation until the destroy's
+    # timeout, as the cloud does.
+    gw_id = gw.id
+    for resource in (conn, *stack.resources[4:6], gw):
+        resource.destroy()
+    mark = tf.mark()
+    with pytest.raises(TerraformError) as refused:
+        vsw1.destroy()
+    assert refused.value.code == "DependencyViolation" and refused.value.status == 400
+    assert len(tf.since(mark)) > 3 and {c.action for c in tf.since(mark)} == {"DeleteVSwitch"}
+    release_by_hand(console, gw_id)
+    mark = tf.mark()
+    stack.destroy()
+    actions = tf.actions(mark)
+    assert actions[:2] == ["DeleteVSwitch", "DescribeVSwitchAttributes"] and actions[-2:] == ["DeleteVpc",
+                                                                                            "DescribeVpcAttribute"]
+    last = tf.since(mark)[-1]
+    assert (last.status, last.code) == (404, "InvalidVpcId.NotFound")
+    assert data_vpcs(tf, {})["ids"] == []
+
+
+# ------------------------------------------------------------------------ r/vpn_gateway
+
+
+def test_vpn_gateway_example(tf, console):
+    """The example reads the account's `default-NODELETING` VPC (172.16.0.0/16) and a vSwitch of
+    it in each of two zones. Decoys: the same name with another block, another name."""
+
+    def made_by_hand(name: str, cidr: str, zones: list[str]) -> tuple[str, list[str]]:
+        vpc_id = console.create_vpc(m.CreateVpcRequest(region_id=REGION, cidr_block=cidr, vpc_name=name)).body.vpc_id
+        vsws = [console.create_vswitch(m.CreateVSwitchRequest(
+            region_id=REGION, vpc_id=vpc_id, zone_id=zone, cidr_block=cidr.replace(".0.0/16", f".{i}.0/24"))).body.v_switch_id
+            for i, zone in enumerate(zones)]
+        return vpc_id, vsws
+
+    zone_ids = data_vpn_gateway_zones(tf, {"spec": "20M"})["ids"]  # for data "alicloud_zones"
+    home, (vsw_a, vsw_b) = made_by_hand("default-NODELETING", "172.16.0.0/16", zone_ids[:2])
+    made_by_hand("default-NODELETING", "172.17.0.0/16", zone_ids[:1])
+    made_by_hand("default-NODELETING-2", "172.16.0.0/16", zone_ids[:1])
+
+    mark = tf.mark()
+    vpcs = data_vpcs(tf, {"name_regex": "^default-NODELETING$", "cidr_block": "172.16.0.0/16"})
+    assert vpcs["ids"] == [home] and vpcs["total_count"] == 3
+    # DescribeVpcs once (one page of 50), then the system route table of the VPC found.
+    assert tf.actions(mark) == ["DescribeVpcs", "DescribeRouteTableList"]
+    listed = tf.since(mark)[0]
+    assert listed.body == {"RegionId": REGION, "PageNumber": "1", "PageSize": "50"} and listed.query == {}
+    assert vpcs["vpcs"][0]["route_table_id"].startswith("vtb-") and vpcs["vpcs"][0]["vswitch_ids"] == [vsw_a, vsw_b]
+    for vpc in listed.answer["Vpcs"]["Vpc"]:
+        check_types(vpc, VPC_TYPES)
+
+    default0 = data_vswitches(tf, {"vpc_id": vpcs["ids"][0], "zone_id": zone_ids[0]})
+    default1 = data_vswitches(tf, {"vpc_id": vpcs["ids"][0], "zone_id": zone_ids[1]})
+    assert (default0["ids"], default1["ids"]) == ([vsw_a], [vsw_b])
+    listed = tf.calls[-1]
+    assert listed.body == {"RegionId": REGION, "VpcId": home, "ZoneId": zone_ids[1], "PageSize": "50",
+                           "PageNumber": "1"}
+    check_types(listed.answer["VSwitches"]["VSwitch"][0], {**VSWITCH_TYPES, "RouteTable.RouteTableId": str})
+    assert default1["vswitches"][0]["route_table_id"] == vpcs["vpcs"][0]["route_table_id"]
+
+    stack = Stack(tf)
+    gw = stack.apply(VpnGateway, {
+        "vpn_type": "Normal", "vpn_gateway_name": NAME, "vswitch_id": default0["ids"][0],
+        "disaster_recovery_vswitch_id": default1["ids"][0], "auto_pay": True, "vpc_id": vpcs["ids"][0],
+        "network_type": "public", "payment_type": "Subscription", "enable_ipsec": True, "bandwidth": 20})
+    assert gw.raw["Spec"] == "20M" and gw.state["vswitch_id"] == vsw_a
+    assert stack.plan() == {}
+    mark = tf.mark()
+    stack.destroy()
+    assert tf.since(mark) == []  # a subscription gateway is only forgotten
+    release_by_hand(console, gw.raw["VpnGatewayId"])
+
+
+# --------------------------------------------------------------- r/vpn_customer_gateway
+
+
+def test_vpn_customer_gateway_example(dev_server):  # noqa: F811
+    reset_state(dev_server)
+    tf = Provider(dev_server.raw_client(), region="ap-southeast-1")  # provider "alicloud" { region = … }
+    stack = Stack(tf)
+    cgw = stack.apply(CustomerGateway, {"description": NAME, "ip_address": "4.3.2.10", "asn": "1219002",
+                                        "customer_gateway_name": NAME})
+    assert cgw.state["asn"] == 1219002 and cgw.state["ip_address"] == "4.3.2.10"
+    assert tf.calls[0].body["RegionId"] == "ap-southeast-1"
+    assert stack.plan() == {}
+    stack.destroy()
+    with pytest.raises(TerraformError) as gone:
+        cgw.id = tf.calls[0].answer["CustomerGatewayId"]
+        cgw.describe()
+    assert gone.value.code == "InvalidCustomerGatewayInstanceId.NotFound"
+
+
+# ------------------------------------------------- r/vpn_route_entry, r/vpn_pbr_route_entry
+
+
+@pytest.mark.parametrize("kind", [VpnRouteEntry, VpnPbrRouteEntry], ids=["route_entry", "pbr_route_entry"])
+def test_vpn_route_entry_examples(tf, console, kind):
+    """Both pages read an existing gateway with `data "alicloud_vpn_gateways" {}` and route
+    10.0.0.0/24 to the example's connection. Then `publish_vpc` and `weight` change."""
+    vpc_id = console.create_vpc(m.CreateVpcRequest(region_id=REGION, cidr_block="172.16.0.0/16")).body.vpc_id
+    zone_ids = data_vpn_gateway_zones(tf, {"spec": "10M"})["ids"]
+    vsws = [console.create_vswitch(m.CreateVSwitchRequest(
+        region_id=REGION, vpc_id=vpc_id, zone_id=zone, cidr_block=f"172.16.{i}.0/24")).body.v_switch_id
+        for i, zone in enumerate(zone_ids[:2])]
+    console.create_vpn_gateway(m.CreateVpnGatewayRequest(
+        region_id=REGION, vpc_id=vpc_id, v_switch_id=vsws[0], disaster_recovery_vswitch_id=vsws[1], bandwidth=10,
+        enable_ipsec=True))
+
+    mark = tf.mark()
+    gateways = data_vpn_gateways(tf, {})
+    assert tf.actions(mark) == ["DescribeVpnGateways"] and len(gateways["ids"]) == 1
+    assert tf.calls[-1].body == {"RegionId": REGION, "PageNumber": "1", "PageSize": "50"}
+
+    stack = Stack(tf)
+    cgw, _ = example_customer_gateways(stack)
+    conn = stack.apply(VpnConnection, example_connection(gateways["ids"][0], cgw.id))
+    config = {"vpn_gateway_id": gateways["ids"][0], "route_dest": "10.0.0.0/24", "next_hop": conn.id, "weight": 0,
+              "publish_vpc": False}
+    if kind is VpnPbrRouteEntry:
+        config["route_source"] = "192.168.1.0/24"
+    mark = tf.mark()
+    route = stack.apply(kind, config)
+    create = tf.since(mark)[0]
+    assert create.action == kind.CREATE and create.query == {}
+    assert {k: create.body[k] for k in ("Weight", "PublishVpc", "NextHop")} == {
+        "Weight": "0", "PublishVpc": "false", "NextHop": conn.id}
+    assert route.id.split(":")[0] == gateways["ids"][0]
+    assert route.state["status"] == "normal" and route.state["publish_vpc"] is False
+    assert stack.plan() == {}
+
+    # ---- publish it to the VPC and give it the weight 100 --------------------------------
+    mark = tf.mark()
+    route.apply({**config, "publish_vpc": True, "weight": 100})
+    calls = tf.since(mark)
+    publish = next(c for c in calls if c.action == "PublishVpnRouteEntry")
+    assert (publish.body["RouteType"], publish.body["PublishVpc"]) == (kind.ROUTE_TYPE, "true")
+    weight = next(c for c in calls if c.action == kind.WEIGHT)
+    assert (weight.body["Weight"], weight.body["NewWeight"]) == ("0", "100") and "ClientToken" not in weight.body
+    assert route.state["status"] == "published" and route.state["weight"] == 100
+    assert stack.plan() == {}
+
+    # ---- destroy ----------------------------------------------------------------------------
+    mark = tf.mark()
+    stack.destroy()
+    delete = tf.since(mark)[0]
+    assert delete.action == kind.DELETE and delete.body["Weight"] == "100"
+    assert tf.actions(mark)[1] == kind.DESCRIBE
