@@ -70,10 +70,9 @@ fn incorrect_vpc_status() -> ApiError {
 /// Names of VPCs and vSwitches: 1–128 characters, not starting with a
 /// URL scheme (the CreateVpc/CreateVSwitch references).
 fn check_name(name: Option<&str>, code: &'static str) -> Result<(), ApiError> {
+    let valid = |n: &str| n.is_empty() || (validate::loose_name(n) && n.chars().count() <= 128);
     match name {
-        Some(n) if !n.is_empty() && !(validate::loose_name(n) && n.chars().count() <= 128) => {
-            Err(ApiError::new(code, "The specified name is not valid."))
-        }
+        Some(n) if !valid(n) => Err(ApiError::new(code, "The specified name is not valid.")),
         _ => Ok(()),
     }
 }
