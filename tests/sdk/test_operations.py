@@ -257,6 +257,7 @@ def test_every_answer_round_trips_through_the_sdk_model(server):
     call("DescribeVSwitchAttributes", VSwitchId=vsw)
     call("ModifyVSwitchAttribute", VSwitchId=vsw, VSwitchName="rt-vsw")
     call("DescribeRouteTableList", VpcId=net["VpcId"])
+    call("DescribeRouteEntryList", RouteTableId=net["RouteTableId"])
     while call("DescribeVSwitchAttributes", VSwitchId=vsw)["Status"] != "Available":
         time.sleep(0.05)
     call("DeleteVSwitch", VSwitchId=vsw)

@@ -124,6 +124,16 @@ VSWITCH_TYPES = {"VSwitchId": str, "VSwitchName": str, "VpcId": str, "ZoneId": s
                  "AvailableIpAddressCount": int, "Tags.Tag": list}
 
 
+def vpc_routes(console, vpc_id: str) -> dict[str, list[str]]:
+    """The VPC's system route table as the console shows it: destination → next hops."""
+    table = console.describe_vpcs(m.DescribeVpcsRequest(region_id=REGION, vpc_id=vpc_id)).body.to_map()
+    table_id = table["Vpcs"]["Vpc"][0]["RouterTableIds"]["RouterTableIds"][0]
+    listed = console.describe_route_entry_list(m.DescribeRouteEntryListRequest(
+        region_id=REGION, route_table_id=table_id, max_result=100)).body.to_map()
+    return {e["DestinationCidrBlock"]: [h["NextHopId"] or h["NextHopType"] for h in e["NextHops"]["NextHop"]]
+            for e in listed["RouteEntrys"]["RouteEntry"]}
+
+
 def release_by_hand(console, gateway_id: str) -> None:
     """What the provider's page says to do with a subscription gateway Terraform forgot: release
     it in the console."""
@@ -321,6 +331,9 @@ def test_vpn_route_entry_examples(tf, console, kind):
     assert (weight.body["Weight"], weight.body["NewWeight"]) == ("0", "100") and "ClientToken" not in weight.body
     assert route.state["status"] == "published" and route.state["weight"] == 100
     assert stack.plan() == {}
+    # Published: the VPC's system route table sends 10.0.0.0/24 to the gateway.
+    assert vpc_routes(console, vpc_id) == {"172.16.0.0/24": ["local"], "172.16.1.0/24": ["local"],
+                                           "10.0.0.0/24": [gateways["ids"][0]]}
 
     # ---- destroy ----------------------------------------------------------------------------
     mark = tf.mark()
@@ -328,3 +341,4 @@ def test_vpn_route_entry_examples(tf, console, kind):
     delete = tf.since(mark)[0]
     assert delete.action == kind.DELETE and delete.body["Weight"] == "100"
     assert tf.actions(mark)[1] == kind.DESCRIBE
+    assert "10.0.0.0/24" not in vpc_routes(console, vpc_id)

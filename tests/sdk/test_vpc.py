@@ -222,3 +222,91 @@ def test_gateway_in_a_known_vswitch(vpc3):
         vpc3.delete_vswitch(m.DeleteVSwitchRequest(region_id=REGION, v_switch_id=s))
     delete_vpc(vpc3, vpc_id)
     delete_vpc(vpc3, other)
+
+
+def test_routes_a_gateway_publishes_reach_the_vpc(vpc3):
+    """DescribeRouteEntryList: the vSwitches' blocks (System, next hop local), then what the VPC's
+    VPN gateways publish (next hop the gateway), in and out with PublishVpnRouteEntry and the
+    route's deletion (docs/api-decisions.md, "The VPC's route table")."""
+    from helpers import create_connection, create_customer_gateway, create_gateway, retrying, wait_gateway_active
+
+    vpc_id = create_vpc(vpc3, "172.16.0.0/12")["VpcId"]
+    wait_available(vpc3, vpc_id)
+    vsw = create_vswitch(vpc3, vpc_id, "172.16.1.0/24")
+    create_vswitch(vpc3, vpc_id, "172.16.0.0/24", zone="cn-hangzhou-b")
+    table = vpc3.describe_route_table_list(m.DescribeRouteTableListRequest(
+        region_id=REGION, vpc_id=vpc_id)).body.router_table_list.router_table_list_type[0].route_table_id
+
+    def entries(**kw) -> dict:
+        return vpc3.describe_route_entry_list(m.DescribeRouteEntryListRequest(
+            region_id=REGION, route_table_id=table, **kw)).body.to_map()
+
+    def summary(listed: dict) -> list:
+        return [(e["DestinationCidrBlock"], e["Type"], [(h["NextHopType"], h["NextHopId"]) for h in e["NextHops"]["NextHop"]])
+                for e in listed["RouteEntrys"]["RouteEntry"]]
+
+    locals_ = [("172.16.0.0/24", "System", [("local", "")]), ("172.16.1.0/24", "System", [("local", "")])]
+    listed = entries()
+    assert summary(listed) == locals_ and listed["TotalCount"] == 2 and listed["NextToken"] == ""
+    first = listed["RouteEntrys"]["RouteEntry"][0]
+    assert re.match(r"^rte-bp1[a-z0-9]{18}$", first["RouteEntryId"]), first
+    assert (first["RouteTableId"], first["Status"], first["IpVersion"]) == (table, "Available", "ipv4")
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\dZ$", first["GmtModified"]), first
+
+    gw = create_gateway(vpc3, vpc_id=vpc_id, v_switch_id=vsw)
+    cgw = create_customer_gateway(vpc3)
+    vco = create_connection(vpc3, gw, cgw)
+    retrying(vpc3.create_vpn_route_entry, m.CreateVpnRouteEntryRequest(
+        region_id=REGION, vpn_gateway_id=gw, route_dest="10.10.0.0/16", next_hop=vco, weight=0, publish_vpc=False))
+    wait_gateway_active(vpc3, gw)
+    assert summary(entries()) == locals_  # not published: not in the VPC
+    retrying(vpc3.publish_vpn_route_entry, m.PublishVpnRouteEntryRequest(
+        region_id=REGION, vpn_gateway_id=gw, route_dest="10.10.0.0/16", next_hop=vco, route_type="dbr",
+        publish_vpc=True))
+    wait_gateway_active(vpc3, gw)
+    retrying(vpc3.create_vpn_pbr_route_entry, m.CreateVpnPbrRouteEntryRequest(
+        region_id=REGION, vpn_gateway_id=gw, route_source="172.16.1.0/24", route_dest="10.20.0.0/16", next_hop=vco,
+        weight=0, publish_vpc=True))
+    wait_gateway_active(vpc3, gw)
+    published = [("10.10.0.0/16", "Custom", [("VpnGateway", gw)]), ("10.20.0.0/16", "Custom", [("VpnGateway", gw)])]
+    listed = entries()
+    assert summary(listed) == locals_ + published and listed["TotalCount"] == 4
+    assert listed["RouteEntrys"]["RouteEntry"][0]["RouteEntryId"] == first["RouteEntryId"]  # stable
+
+    # Filters, and pages of one through NextToken.
+    ids = [e["RouteEntryId"] for e in listed["RouteEntrys"]["RouteEntry"]]
+    assert summary(entries(route_entry_type="Custom")) == published
+    assert summary(entries(next_hop_type="local")) == locals_
+    assert summary(entries(next_hop_id=gw, destination_cidr_block="10.20.0.0/16")) == published[1:]
+    assert summary(entries(dest_cidr_block_list=["10.10.0.0/16", "172.16.1.0/24"])) == [locals_[1], published[0]]
+    assert summary(entries(route_entry_id=ids[2])) == published[:1]
+    assert entries(ip_version="ipv6")["TotalCount"] == 0 and entries(route_entry_type="BGP")["TotalCount"] == 0
+    seen, token = [], None
+    while True:
+        page = entries(max_result=1, next_token=token)
+        seen += [e["RouteEntryId"] for e in page["RouteEntrys"]["RouteEntry"]]
+        assert page["TotalCount"] == 4
+        if not page["NextToken"]:
+            break
+        token = page["NextToken"]
+    assert seen == ids
+
+    # Withdrawn, and gone with its route.
+    retrying(vpc3.publish_vpn_route_entry, m.PublishVpnRouteEntryRequest(
+        region_id=REGION, vpn_gateway_id=gw, route_dest="10.10.0.0/16", next_hop=vco, route_type="dbr",
+        publish_vpc=False))
+    wait_gateway_active(vpc3, gw)
+    assert summary(entries()) == locals_ + published[1:]
+    retrying(vpc3.delete_vpn_pbr_route_entry, m.DeleteVpnPbrRouteEntryRequest(
+        region_id=REGION, vpn_gateway_id=gw, route_source="172.16.1.0/24", route_dest="10.20.0.0/16", next_hop=vco,
+        weight=0))
+    wait_gateway_active(vpc3, gw)
+    assert summary(entries()) == locals_
+
+    # Refusals.
+    expect_error(entries, "InvalidParameter", 400, max_result=101)
+    expect_error(entries, "InvalidParameter", 400, route_entry_type="Static")
+    expect_error(entries, "InvalidParameter", 400, destination_cidr_block="10.0.0.0/33")
+    expect_error(entries, "InvalidParameter", 400, next_token="not-a-token")
+    expect_error(lambda: vpc3.describe_route_entry_list(m.DescribeRouteEntryListRequest(
+        region_id=REGION, route_table_id="vtb-bp1doesnotexist")), "InvalidRouteTable.NotFound", 404)

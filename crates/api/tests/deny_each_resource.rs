@@ -324,6 +324,11 @@ fn samples() -> HashMap<&'static str, Vec<Vec<(&'static str, &'static str)>>> {
                 vec![("VpcId", "{vpc}")],
             ],
         ),
+        (
+            "DescribeRouteEntryList",
+            // The route table alone: the handler authorizes its VPC.
+            vec![vec![("RouteTableId", "{vtb}")]],
+        ),
         ("DescribeRegions", vec![vec![]]),
         ("ResetState", vec![vec![]]),
         ("DescribeZones", vec![vec![]]),

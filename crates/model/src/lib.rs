@@ -15,6 +15,7 @@ pub mod ssl_vpn;
 pub mod tags;
 pub mod validate;
 pub mod vpc;
+pub mod vpc_routes;
 pub mod vpn_gateway;
 mod wire_enum;
 

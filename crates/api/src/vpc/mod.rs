@@ -18,6 +18,7 @@ pub mod ssl_vpn;
 pub mod tags;
 pub mod tunnel;
 pub mod views;
+pub mod vpc_routes;
 pub mod vpcs;
 pub mod vpn_gateway;
 
@@ -43,6 +44,7 @@ pub(crate) static OPERATIONS: &[ActionDef] = crate::operations! {
     ModifyVSwitchAttribute => vpcs::modify_vswitch,
     DeleteVSwitch => vpcs::delete_vswitch,
     DescribeRouteTableList => vpcs::describe_route_tables,
+    DescribeRouteEntryList => vpc_routes::describe_route_entries,
     CreateVpnGateway => untyped(vpn_gateway::create),
     DescribeVpnGateway => untyped(vpn_gateway::describe),
     DescribeVpnGateways => untyped(vpn_gateway::describe_many),

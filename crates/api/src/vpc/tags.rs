@@ -256,11 +256,11 @@ struct ListPage {
 }
 
 /// `NextToken`: the position of the next entry, as 32 hex digits.
-fn encode_token(offset: usize) -> String {
+pub(crate) fn encode_token(offset: usize) -> String {
     format!("{offset:032x}")
 }
 
-fn decode_token(token: &str) -> Result<usize, ApiError> {
+pub(crate) fn decode_token(token: &str) -> Result<usize, ApiError> {
     if token.len() != 32 {
         return Err(ApiError::invalid_parameter("NextToken"));
     }

@@ -13,6 +13,7 @@ mod resource_groups;
 mod routes;
 mod ssl_vpn;
 mod tags;
+mod vpc_routes;
 mod vpcs;
 mod vpn_gateways;
 pub use attachments::*;
@@ -24,6 +25,7 @@ pub use resource_groups::*;
 pub use routes::*;
 pub use ssl_vpn::*;
 pub use tags::*;
+pub use vpc_routes::*;
 pub use vpcs::*;
 pub use vpn_gateways::*;
 
@@ -85,6 +87,7 @@ pub static DECLARATIONS: &[Declaration] = &[
     <TagResources as Operation>::DECLARATION,
     <UnTagResources as Operation>::DECLARATION,
     <ListTagResources as Operation>::DECLARATION,
+    <DescribeRouteEntryList as Operation>::DECLARATION,
     <CreateVpc as Operation>::DECLARATION,
     <DescribeVpcs as Operation>::DECLARATION,
     <DescribeVpcAttribute as Operation>::DECLARATION,
