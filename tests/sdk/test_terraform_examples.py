@@ -342,3 +342,67 @@ def test_vpn_route_entry_examples(tf, console, kind):
     assert delete.action == kind.DELETE and delete.body["Weight"] == "100"
     assert tf.actions(mark)[1] == kind.DESCRIBE
     assert "10.0.0.0/24" not in vpc_routes(console, vpc_id)
+
+
+# ---------------------------------------------- r/vpc, r/vswitch: what later applies change
+
+
+def test_vpc_and_vswitch_updates(tf, console):
+    """A module's later applies: names, descriptions and tags of alicloud_vpc and alicloud_vswitch
+    (TagResources with ResourceType VPC / VSWITCH), the VPC's resource group (MoveResourceGroup);
+    drift made in the console shows in the plan and the next apply takes it back."""
+    stack = Stack(tf)
+    config = {"cidr_block": "172.16.0.0/12", "vpc_name": NAME, "description": "example description",
+              "tags": {"Created": "TF"}}
+    mark = tf.mark()
+    vpc = stack.apply(Vpc, config)
+    calls = tf.since(mark)
+    assert tf.actions(mark) == ["CreateVpc", "DescribeVpcAttribute", "DescribeRouteTableList", "TagResources",
+                                "DescribeVpcAttribute", "DescribeRouteTableList"]
+    assert {k: v for k, v in calls[0].body.items() if k.startswith("Tag.")} == {"Tag.1.Key": "Created",
+                                                                                 "Tag.1.Value": "TF"}
+    tag = next(c for c in calls if c.action == "TagResources")
+    assert tag.body == {"ResourceId.1": vpc.id, "RegionId": REGION, "ResourceType": "VPC", "Tag.1.Key": "Created",
+                        "Tag.1.Value": "TF"}
+    zone = data_vpn_gateway_zones(tf, {"spec": "10M"})["ids"][0]
+    vsw_config = {"vswitch_name": NAME, "cidr_block": "172.16.0.0/21", "vpc_id": vpc.id, "zone_id": zone,
+                  "tags": {"BuiltBy": "example_value", "Environment": "example_value"}}
+    vsw = stack.apply(VSwitch, vsw_config)
+    assert vsw.state["tags"] == vsw_config["tags"] and vsw.raw["AvailableIpAddressCount"] == 2044
+    assert stack.plan() == {}
+
+    # ---- change names, descriptions, tags and the group --------------------------------------
+    changed = {**config, "vpc_name": NAME + "-2", "description": "changed", "tags": {"Created": "TF", "Env": "lab"},
+               "resource_group_id": "rg-acfmvpc0002"}
+    mark = tf.mark()
+    vpc.apply(changed)
+    assert tf.actions(mark) == ["DescribeVpcAttribute", "DescribeRouteTableList", "ModifyVpcAttribute",
+                                "DescribeVpcAttribute", "MoveResourceGroup", "DescribeRouteTableList", "TagResources",
+                                "DescribeVpcAttribute", "DescribeRouteTableList"]
+    modify = next(c for c in tf.since(mark) if c.action == "ModifyVpcAttribute")
+    assert modify.body == {"VpcId": vpc.id, "RegionId": REGION, "Description": "changed", "VpcName": NAME + "-2"}
+    assert vpc.state["resource_group_id"] == "rg-acfmvpc0002" and vpc.state["tags"] == changed["tags"]
+    mark = tf.mark()
+    vsw.apply({**vsw_config, "vswitch_name": NAME + "-2", "description": "app tier",
+               "tags": {"BuiltBy": "example_value"}})
+    assert tf.actions(mark) == ["DescribeVSwitchAttributes", "ModifyVSwitchAttribute", "DescribeVSwitchAttributes",
+                                "UnTagResources", "TagResources", "DescribeVSwitchAttributes"]
+    untag = next(c for c in tf.since(mark) if c.action == "UnTagResources")
+    assert untag.body == {"ResourceId.1": vsw.id, "RegionId": REGION, "ResourceType": "VSWITCH",
+                          "TagKey.1": "Environment"}
+    assert (vsw.state["vswitch_name"], vsw.state["description"], vsw.state["tags"]) == (
+        NAME + "-2", "app tier", {"BuiltBy": "example_value"})
+    assert stack.plan() == {}
+
+    # ---- drift: a tag added in the console ----------------------------------------------------
+    console.tag_resources(m.TagResourcesRequest(region_id=REGION, resource_type="VPC", resource_id=[vpc.id],
+                                                tag=[m.TagResourcesRequestTag(key="Owner", value="ops")]))
+    assert stack.plan() == {f"{Vpc.TYPE}.0": {"tags": (changed["tags"], {**changed["tags"], "Owner": "ops"})}}
+    vpc.apply(changed)
+    assert stack.plan() == {}
+    listed = console.list_tag_resources(m.ListTagResourcesRequest(
+        region_id=REGION, resource_type="VSWITCH", resource_id=[vsw.id])).body.to_map()
+    assert [(t["ResourceType"], t["TagKey"]) for t in listed["TagResources"]["TagResource"]] == [("VSWITCH", "BuiltBy")]
+
+    stack.destroy()
+    assert data_vpcs(tf, {})["ids"] == []

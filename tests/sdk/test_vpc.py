@@ -310,3 +310,40 @@ def test_routes_a_gateway_publishes_reach_the_vpc(vpc3):
     expect_error(entries, "InvalidParameter", 400, next_token="not-a-token")
     expect_error(lambda: vpc3.describe_route_entry_list(m.DescribeRouteEntryListRequest(
         region_id=REGION, route_table_id="vtb-bp1doesnotexist")), "InvalidRouteTable.NotFound", 404)
+
+
+def test_vpc_and_vswitch_tags_and_groups(vpc3):
+    """ResourceType VPC / VSWITCH in the tag operations and MoveResourceGroup (not in
+    MoveVpnResourceGroup, which is for VPN resources)."""
+    vpc_id = create_vpc(vpc3, "192.168.0.0/16")["VpcId"]
+    wait_available(vpc3, vpc_id)
+    vsw = create_vswitch(vpc3, vpc_id, "192.168.3.0/24")
+    key = "k" + rand_suffix(8)
+    for rtype, rid in (("VPC", vpc_id), ("vSwitch", vsw)):
+        vpc3.tag_resources(m.TagResourcesRequest(region_id=REGION, resource_type=rtype, resource_id=[rid],
+                                                 tag=[m.TagResourcesRequestTag(key=key, value=rtype)]))
+    listed = vpc3.list_tag_resources(m.ListTagResourcesRequest(
+        region_id=REGION, resource_type="VPC", tag=[m.ListTagResourcesRequestTag(key=key)])).body.to_map()
+    assert [(t["ResourceId"], t["ResourceType"], t["TagValue"]) for t in listed["TagResources"]["TagResource"]] == [
+        (vpc_id, "VPC", "VPC")]
+    assert vswitch_attr(vpc3, vsw)["Tags"]["Tag"] == [{"Key": key, "Value": "vSwitch"}]
+    vpc3.un_tag_resources(m.UnTagResourcesRequest(region_id=REGION, resource_type="VSWITCH", resource_id=[vsw],
+                                                  tag_key=[key]))
+    assert vswitch_attr(vpc3, vsw)["Tags"]["Tag"] == []
+    expect_error(lambda: vpc3.tag_resources(m.TagResourcesRequest(
+        region_id=REGION, resource_type="VPC", resource_id=["vpc-bp1doesnotexist"],
+        tag=[m.TagResourcesRequestTag(key=key, value="x")])), "InvalidResourceId.NotFound", 404)
+
+    group = "rg-acfm" + rand_suffix(8)
+    vpc3.move_resource_group(m.MoveResourceGroupRequest(region_id=REGION, resource_type="VPC", resource_id=vpc_id,
+                                                        new_resource_group_id=group))
+    assert vpc_attr(vpc3, vpc_id)["ResourceGroupId"] == group
+    moved = vpc3.describe_vpcs(m.DescribeVpcsRequest(region_id=REGION, resource_group_id=group)).body.to_map()
+    assert [v["VpcId"] for v in moved["Vpcs"]["Vpc"]] == [vpc_id]
+    expect_error(lambda: vpc3.move_vpn_resource_group(m.MoveVpnResourceGroupRequest(
+        region_id=REGION, resource_type="VPC", instance_id=vpc_id, new_resource_group_id="rg-acfmother")),
+        "InvalidResourceType.NotFound", 404)
+    assert vpc_attr(vpc3, vpc_id)["ResourceGroupId"] == group
+    vpc3.delete_vswitch(m.DeleteVSwitchRequest(region_id=REGION, v_switch_id=vsw))
+    wait_for(lambda: capture_error(vswitch_attr, vpc3, vsw), what="vSwitch gone")
+    delete_vpc(vpc3, vpc_id)

@@ -3,7 +3,7 @@
 //! document (`tags`, `resource_group_id`) under optimistic concurrency.
 
 use serde_json::Value;
-use vpngw_model::{CustomerGateway, VpnConnection, VpnGateway};
+use vpngw_model::{CustomerGateway, VSwitch, Vpc, VpnConnection, VpnGateway};
 use vpngw_protocol::ApiError;
 use vpngw_store::{Kind, Resource, StoreError, StoreExt};
 
@@ -20,17 +20,21 @@ pub(crate) enum ResourceType {
     VpnConnection,
     /// A connection made with CreateVpnAttachment (no VPN gateway).
     VpnAttachment,
+    Vpc,
+    VSwitch,
 }
 
 impl ResourceType {
     /// Parses a `ResourceType` value; anything else is
     /// `InvalidResourceType.NotFound` (404).
     pub fn parse(s: &str) -> Result<ResourceType, ApiError> {
-        const ALL: [ResourceType; 4] = [
+        const ALL: [ResourceType; 6] = [
             ResourceType::VpnGateway,
             ResourceType::CustomerGateway,
             ResourceType::VpnConnection,
             ResourceType::VpnAttachment,
+            ResourceType::Vpc,
+            ResourceType::VSwitch,
         ];
         ALL.into_iter()
             .find(|t| t.upper().eq_ignore_ascii_case(s))
@@ -44,6 +48,8 @@ impl ResourceType {
             ResourceType::CustomerGateway => "CUSTOMERGATEWAY",
             ResourceType::VpnConnection => "VPNCONNECTION",
             ResourceType::VpnAttachment => "VPNATTACHMENT",
+            ResourceType::Vpc => "VPC",
+            ResourceType::VSwitch => "VSWITCH",
         }
     }
 
@@ -52,6 +58,8 @@ impl ResourceType {
             ResourceType::VpnGateway => Kind::VpnGateway,
             ResourceType::CustomerGateway => Kind::CustomerGateway,
             ResourceType::VpnConnection | ResourceType::VpnAttachment => Kind::VpnConnection,
+            ResourceType::Vpc => Kind::Vpc,
+            ResourceType::VSwitch => Kind::VSwitch,
         }
     }
 
@@ -104,6 +112,8 @@ pub(crate) async fn rewrite(
         Kind::VpnGateway => rewrite_as::<VpnGateway>(ctx, id, edit).await,
         Kind::CustomerGateway => rewrite_as::<CustomerGateway>(ctx, id, edit).await,
         Kind::VpnConnection => rewrite_as::<VpnConnection>(ctx, id, edit).await,
+        Kind::Vpc => rewrite_as::<Vpc>(ctx, id, edit).await,
+        Kind::VSwitch => rewrite_as::<VSwitch>(ctx, id, edit).await,
         _ => Ok(None),
     }
 }

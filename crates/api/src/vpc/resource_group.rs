@@ -51,6 +51,8 @@ fn not_found(rtype: ResourceType) -> ApiError {
         ResourceType::VpnConnection | ResourceType::VpnAttachment => {
             errors::vpn_connection_not_found()
         }
+        ResourceType::Vpc => super::vpcs::vpc_not_found(),
+        ResourceType::VSwitch => super::vpcs::vswitch_not_found(),
     }
 }
 
@@ -108,12 +110,18 @@ async fn move_to(ctx: &Ctx<'_>, rtype_param: &str, id_param: &str) -> Reply {
 }
 
 /// MoveVpnResourceGroup: `InstanceId`, `ResourceType` (VpnGateway,
-/// CustomerGateway, VpnAttachment; any case), `NewResourceGroupId`.
+/// CustomerGateway, VpnAttachment; any case), `NewResourceGroupId`. VPCs and
+/// vSwitches are not VPN resources: MoveResourceGroup moves them.
 pub async fn move_vpn_resource_group(ctx: &Ctx<'_>) -> Reply {
+    let rtype = ResourceType::parse(ctx.params.required("ResourceType")?)?;
+    if matches!(rtype, ResourceType::Vpc | ResourceType::VSwitch) {
+        return Err(errors::invalid_resource_type());
+    }
     move_to(ctx, "ResourceType", "InstanceId").await
 }
 
-/// MoveResourceGroup: the VPC-wide form (`ResourceId`), for the same types.
+/// MoveResourceGroup: the VPC-wide form (`ResourceId`), for the same types
+/// and VPCs (`VPC`, what the provider's alicloud_vpc sends) and vSwitches.
 pub async fn move_resource_group(ctx: &Ctx<'_>) -> Reply {
     move_to(ctx, "ResourceType", "ResourceId").await
 }

@@ -35,11 +35,11 @@ use crate::{
 
 // ---------------------------------------------------------------- errors
 
-fn vpc_not_found() -> ApiError {
+pub(crate) fn vpc_not_found() -> ApiError {
     ApiError::new("InvalidVpcId.NotFound", "Specified VPC does not exist.")
 }
 
-fn vswitch_not_found() -> ApiError {
+pub(crate) fn vswitch_not_found() -> ApiError {
     ApiError::new(
         "InvalidVSwitchId.NotFound",
         "Specified virtual switch does not exist.",

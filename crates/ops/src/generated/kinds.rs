@@ -107,9 +107,11 @@ pub static DIAGNOSIS: TypeTable = TypeTable {
 pub static VPN_RESOURCES: TypeTable = TypeTable {
     values: &[
         ("CUSTOMERGATEWAY", Kind::CustomerGateway),
+        ("VPC", Kind::Vpc),
         ("VPNATTACHMENT", Kind::VpnConnection),
         ("VPNCONNECTION", Kind::VpnConnection),
         ("VPNGATEWAY", Kind::VpnGateway),
+        ("VSWITCH", Kind::VSwitch),
     ],
     unknown: Some(("InvalidResourceType.NotFound", "The ResourceType provided does not exist in our records.")),
 };
