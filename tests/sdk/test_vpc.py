@@ -347,3 +347,32 @@ def test_vpc_and_vswitch_tags_and_groups(vpc3):
     vpc3.delete_vswitch(m.DeleteVSwitchRequest(region_id=REGION, v_switch_id=vsw))
     wait_for(lambda: capture_error(vswitch_attr, vpc3, vsw), what="vSwitch gone")
     delete_vpc(vpc3, vpc_id)
+
+
+def test_private_gateway_takes_its_addresses_from_its_vswitches(vpc3):
+    """NetworkType private in vSwitches vpngw knows: InternetIp from the vSwitch's usable
+    addresses (not the first, not the last three), DisasterRecoveryInternetIp from the second
+    vSwitch's; no address twice in the VPC. A public gateway keeps public addresses."""
+    from helpers import create_gateway, describe_gateway
+
+    vpc_id = create_vpc(vpc3, "10.0.0.0/8")["VpcId"]
+    wait_available(vpc3, vpc_id)
+    vsw = create_vswitch(vpc3, vpc_id, "10.1.0.0/29")  # .1 to .4 usable
+    dr = create_vswitch(vpc3, vpc_id, "10.2.0.0/24", zone="cn-hangzhou-b")
+    usable = {f"10.1.0.{i}" for i in range(1, 5)}
+    seen = []
+    for _ in range(2):
+        gw = describe_gateway(vpc3, create_gateway(vpc3, vpc_id=vpc_id, v_switch_id=vsw,
+                                                   disaster_recovery_vswitch_id=dr, network_type="private"))
+        assert gw["NetworkType"] == "private" and gw["InternetIp"] in usable, gw
+        assert ipaddress.ip_address(gw["DisasterRecoveryInternetIp"]) in ipaddress.ip_network("10.2.0.0/24"), gw
+        seen += [gw["InternetIp"], gw["DisasterRecoveryInternetIp"]]
+    assert len(set(seen)) == len(seen), seen
+    public = describe_gateway(vpc3, create_gateway(vpc3, vpc_id=vpc_id, v_switch_id=vsw,
+                                                   disaster_recovery_vswitch_id=dr))
+    assert ipaddress.ip_address(public["InternetIp"]) not in ipaddress.ip_network("10.0.0.0/8"), public
+    # Two more private gateways take the last two usable addresses; the next finds none.
+    for _ in range(2):
+        create_gateway(vpc3, vpc_id=vpc_id, v_switch_id=vsw, network_type="private")
+    expect_error(lambda: create_gateway(vpc3, vpc_id=vpc_id, v_switch_id=vsw, network_type="private"),
+                 "QuotaExceeded.PrivateIpAddress", 400)

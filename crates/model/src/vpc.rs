@@ -168,10 +168,41 @@ pub fn available_ip_count(block: &Ipv4Net, used: usize) -> u64 {
     size.saturating_sub(4).saturating_sub(used as u64)
 }
 
+/// An address of a vSwitch's block for something placed in it (a private
+/// VPN gateway): one of the usable addresses (not the first, not the last
+/// three, as [`available_ip_count`] counts them), the first from the
+/// `start`-th one on, wrapping, that `taken` does not hold; `None` when every
+/// usable address is taken.
+pub fn free_host(
+    block: &Ipv4Net,
+    start: u64,
+    taken: &[std::net::Ipv4Addr],
+) -> Option<std::net::Ipv4Addr> {
+    let usable = available_ip_count(block, 0);
+    let first = u64::from(u32::from(block.network())) + 1;
+    (0..usable)
+        .map(|i| std::net::Ipv4Addr::from((first + (start + i) % usable) as u32))
+        .find(|a| !taken.contains(a))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn free_hosts_are_usable_and_untaken() {
+        let block = net("192.168.1.0/29"); // .1 to .4 usable
+        let addr = |s: &str| s.parse::<std::net::Ipv4Addr>().unwrap();
+        assert_eq!(free_host(&block, 0, &[]), Some(addr("192.168.1.1")));
+        assert_eq!(free_host(&block, 5, &[]), Some(addr("192.168.1.2")));
+        assert_eq!(
+            free_host(&block, 3, &[addr("192.168.1.4")]),
+            Some(addr("192.168.1.1"))
+        );
+        let all: Vec<_> = (1..=4).map(|i| addr(&format!("192.168.1.{i}"))).collect();
+        assert_eq!(free_host(&block, 0, &all), None);
+    }
 
     fn net(s: &str) -> Ipv4Net {
         s.parse().unwrap()

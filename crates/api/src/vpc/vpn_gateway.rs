@@ -9,6 +9,7 @@ use vpngw_model::{
     Lifecycle, VpnGateway,
     ids::{IdKind, new_id},
     validate,
+    vpc::free_host,
     vpn_gateway::{BANDWIDTHS, SSL_CONNECTIONS},
 };
 use vpngw_protocol::ApiError;
@@ -86,9 +87,26 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         return Err(ApiError::invalid_parameter("SslConnections"));
     }
     let dr_vswitch = ctx.opt("DisasterRecoveryVSwitchId").map(str::to_owned);
-    let placed_in = placement(ctx, vpc_id, ctx.opt("VSwitchId"), dr_vswitch.as_deref()).await?;
+    let placed = placement(ctx, vpc_id, ctx.opt("VSwitchId"), dr_vswitch.as_deref()).await?;
     let pool = ctx.config().public_ip_pool;
-    let internet_ip = random_ip(pool);
+    // A private gateway in vSwitches vpngw knows takes its addresses from
+    // them; a public one (or one in an external VPC) from the public pool.
+    let (internet_ip, dr_ip) = if network_type == "private" {
+        let taken = addresses_in_vpc(ctx, vpc_id).await?;
+        let pick = |block: Option<ipnet::Ipv4Net>, taken: &[Ipv4Addr]| match block {
+            Some(b) => free_host(&b, rand::rng().random::<u64>(), taken)
+                .map(|a| a.to_string())
+                .ok_or_else(vswitch_full),
+            None => Ok(random_ip(pool)),
+        };
+        let first = pick(placed.blocks[0], &taken)?;
+        let taken = [taken, first.parse().into_iter().collect()].concat();
+        let second = pick(placed.blocks[1], &taken)?;
+        (first, second)
+    } else {
+        (random_ip(pool), random_ip(pool))
+    };
+    let placed_in = placed.links;
     // SSL clients dial `SslVpnInternetIp`: on a dual-tunnel gateway an
     // address of its own, as the cloud gives one; on a single-tunnel one the
     // gateway's `InternetIp` (docs/api-decisions.md, "SSL-VPN").
@@ -105,7 +123,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         vpc_id: vpc_id.to_owned(),
         vswitch_id: ctx.opt("VSwitchId").unwrap_or("").to_owned(),
         internet_ip,
-        disaster_recovery_internet_ip: dr_vswitch.as_ref().map(|_| random_ip(pool)),
+        disaster_recovery_internet_ip: dr_vswitch.as_ref().map(|_| dr_ip),
         disaster_recovery_vswitch_id: dr_vswitch,
         ssl_vpn_internet_ip,
         bandwidth_mbps: bandwidth,
@@ -175,12 +193,50 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
 /// gateway to hold them. Ids vpngw does not know are external VPCs, taken
 /// as given unless `strict_vpc` is set (docs/api-decisions.md, "VPC and
 /// vSwitch").
+/// Where a new gateway goes: the known VPC and vSwitches it holds (store
+/// links), and the blocks of its vSwitch and disaster-recovery vSwitch when
+/// vpngw knows them.
+struct Placement {
+    links: Vec<String>,
+    blocks: [Option<ipnet::Ipv4Net>; 2],
+}
+
+fn vswitch_full() -> ApiError {
+    ApiError::new(
+        "QuotaExceeded.PrivateIpAddress",
+        "The vSwitch has no free private IP address.",
+    )
+}
+
+/// The addresses the VPC's gateways already have.
+async fn addresses_in_vpc(ctx: &Ctx<'_>, vpc_id: &str) -> Result<Vec<Ipv4Addr>, ApiError> {
+    let mut q = ListQuery::new(Kind::VpnGateway, ctx.scope()?, ctx.now_ms);
+    q.fields.push(("vpc_id", vpc_id.to_owned()));
+    q.limit = 10_000;
+    let (gateways, _) = ctx
+        .store()
+        .list_typed::<VpnGateway>(&q)
+        .await
+        .map_err(crate::context::internal)?;
+    Ok(gateways
+        .iter()
+        .flat_map(|g| {
+            [
+                Some(&g.internet_ip),
+                g.disaster_recovery_internet_ip.as_ref(),
+            ]
+        })
+        .flatten()
+        .filter_map(|a| a.parse().ok())
+        .collect())
+}
+
 async fn placement(
     ctx: &Ctx<'_>,
     vpc_id: &str,
     vswitch: Option<&str>,
     dr_vswitch: Option<&str>,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Placement, ApiError> {
     let scope = ctx.scope()?;
     let store = ctx.store();
     let known_vpc = store
@@ -189,7 +245,9 @@ async fn placement(
         .map_err(crate::context::internal)?;
     let mut placed = Vec::new();
     let mut zones = Vec::new();
-    for id in [vswitch, dr_vswitch].into_iter().flatten() {
+    let mut blocks = [None, None];
+    for (slot, id) in [vswitch, dr_vswitch].into_iter().enumerate() {
+        let Some(id) = id else { continue };
         match store
             .get_typed::<vpngw_model::VSwitch>(&scope, id)
             .await
@@ -203,6 +261,7 @@ async fn placement(
             }
             Some(s) => {
                 zones.push(s.value.zone_id);
+                blocks[slot] = Some(s.value.cidr_block);
                 placed.push(s.value.id);
             }
             None if known_vpc.is_some() || ctx.config().strict_vpc => {
@@ -230,7 +289,10 @@ async fn placement(
         }
         None => {}
     }
-    Ok(placed)
+    Ok(Placement {
+        links: placed,
+        blocks,
+    })
 }
 
 /// Orders are a billing concept vpngw does not have; the field is a number
