@@ -35,6 +35,7 @@ would show them (compared as Terraform's flatmap strings).
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -1182,6 +1183,24 @@ class VcoRoute(Resource):
         self.tf.wait_for_state(refresh, [], pending=["present"], delay_s=0, timeout_s=self.TIMEOUT,
                                poll_interval_s=3, continuous=3)
         self.id = None
+
+
+# ---------------------------------------------------------------------------- data sources
+
+PAGE_SIZE_LARGE = 50  # common.go PageSizeLarge: the page every list data source reads
+
+
+def filter_ids_and_name(items: list[dict], *, id_key: str, ids: list[str] | None, name_regex: str | None,
+                        name_key: str = "Name") -> list[dict]:
+    """What every list data source does with the answers: `ids` (idsMap) and `name_regex` (Go's
+    regexp.MatchString: a match anywhere in the name) filter in the provider."""
+    wanted = {i.strip() for i in ids or [] if i is not None}
+    pattern = re.compile(name_regex) if name_regex else None
+    return [
+        i for i in items
+        if (pattern is None or pattern.search(go_fmt(i.get(name_key) or "")))
+        and (not wanted or go_fmt(i.get(id_key)) in wanted)
+    ]
 
 
 def check_types(obj: dict, expected: dict[str, type | tuple[type, ...]]) -> None:

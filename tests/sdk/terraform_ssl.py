@@ -14,11 +14,19 @@ the provider's own loops (WaitForSslVpnServer / WaitForSslVpnClientCert: Default
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
-from terraform import Data, Provider, Resource, TerraformError, build_client_token, go_fmt
+from terraform import (
+    PAGE_SIZE_LARGE,
+    Data,
+    Provider,
+    Resource,
+    TerraformError,
+    build_client_token,
+    filter_ids_and_name,
+    go_fmt,
+)
 
 DEFAULT_TIMEOUT = 120
 INTERVAL_SHORT = 5
@@ -191,9 +199,6 @@ class SslVpnClientCert(Resource):
 # (PageSizeLarge = 50, PageNumber from 1) without a retry loop, until a page is empty or shorter
 # than 50; then `ids` and `name_regex` filter in the provider, and the attributes are mapped.
 
-PAGE_SIZE_LARGE = 50
-
-
 def timestamp_to_str(ms: int) -> str:
     """TimestampToStr: seconds of the millisecond value, as 2006-01-02T15:04:05Z."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
@@ -214,17 +219,6 @@ def _read_pages(tf: Provider, action: str, query: dict, outer: str, inner: str) 
     return items
 
 
-def _filter(items: list[dict], id_key: str, ids: list[str] | None, name_regex: str | None) -> list[dict]:
-    wanted = {i.strip() for i in ids or [] if i is not None}
-    pattern = re.compile(name_regex) if name_regex else None
-    return [
-        i for i in items
-        # Go's regexp.MatchString: a match anywhere in the name.
-        if (pattern is None or pattern.search(i.get("Name") or ""))
-        and (not wanted or i.get(id_key) in wanted)
-    ]
-
-
 def data_ssl_vpn_servers(tf: Provider, *, vpn_gateway_id: str | None = None, ids: list[str] | None = None,
                          name_regex: str | None = None) -> dict:
     """data "alicloud_ssl_vpn_servers": the state it sets (ids, names, servers)."""
@@ -237,7 +231,7 @@ def data_ssl_vpn_servers(tf: Provider, *, vpn_gateway_id: str | None = None, ids
             "cipher": s["Cipher"], "proto": s["Proto"], "port": s["Port"], "compress": s["Compress"],
             "connections": s["Connections"], "max_connections": s["MaxConnections"], "internet_ip": s["InternetIp"],
         }
-        for s in _filter(items, "SslVpnServerId", ids, name_regex)
+        for s in filter_ids_and_name(items, id_key="SslVpnServerId", ids=ids, name_regex=name_regex)
     ]
     return {"ids": [s["id"] for s in servers], "names": [s["name"] for s in servers], "servers": servers}
 
@@ -252,6 +246,6 @@ def data_ssl_vpn_client_certs(tf: Provider, *, ssl_vpn_server_id: str | None = N
             "ssl_vpn_server_id": c["SslVpnServerId"], "id": c["SslVpnClientCertId"], "name": c["Name"],
             "end_time": c["EndTime"], "create_time": timestamp_to_str(c["CreateTime"]), "status": c["Status"],
         }
-        for c in _filter(items, "SslVpnClientCertId", ids, name_regex)
+        for c in filter_ids_and_name(items, id_key="SslVpnClientCertId", ids=ids, name_regex=name_regex)
     ]
     return {"ids": [c["id"] for c in certs], "names": [c["name"] for c in certs], "certs": certs}

@@ -23,21 +23,21 @@ Ecs 2014-05-26), which vpngw does not serve (docs/api-decisions.md, "Terraform's
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from terraform import (
+    PAGE_SIZE_LARGE,
     Data,
     Provider,
     Resource,
     TerraformError,
     build_client_token,
+    filter_ids_and_name,
     go_fmt,
     tags_to_map,
 )
 
 PAGE_SIZE_MEDIUM = 20  # common.go PageSizeMedium
-PAGE_SIZE_LARGE = 50  # common.go PageSizeLarge
 
 
 def go_map(obj: dict, key: str) -> dict:
@@ -326,16 +326,6 @@ class VSwitch(Resource):
 # ----------------------------------------------------------------------------- data sources
 
 
-def _filtered(items: list[dict], config: dict, *, name_field: str, id_field: str) -> list[dict]:
-    """The filters every list data source applies to the answers: `name_regex` (Go's regexp, the
-    same as Python's for the patterns used here) and `ids`."""
-    pattern = re.compile(config["name_regex"]) if config.get("name_regex") else None
-    ids = set(config.get("ids") or [])
-    return [item for item in items
-            if (pattern is None or pattern.search(go_fmt(item.get(name_field))))
-            and (not ids or go_fmt(item.get(id_field)) in ids)]
-
-
 def _tag_filter(tags: dict[str, str] | None) -> list[dict[str, str]] | None:
     return [{"Key": k, "Value": v} for k, v in tags.items()] if tags else None
 
@@ -361,7 +351,7 @@ def data_vpcs(tf: Provider, config: dict) -> dict:
         if paging:
             objects = result
             break
-        for item in _filtered(result, config, name_field="VpcName", id_field="VpcId"):
+        for item in filter_ids_and_name(result, id_key="VpcId", name_key="VpcName", ids=config.get("ids"), name_regex=config.get("name_regex")):
             if config.get("cidr_block") and go_str(item, "CidrBlock") != config["cidr_block"]:
                 continue
             if config.get("vswitch_id") and config["vswitch_id"] not in (go_map(item, "VSwitchIds").get("VSwitchId") or []):
@@ -424,7 +414,7 @@ def data_vswitches(tf: Provider, config: dict) -> dict:
     while True:
         answer = tf.rpc_post("DescribeVSwitches", None, body)
         result = go_map(answer, "VSwitches").get("VSwitch") or []
-        for item in _filtered(result, config, name_field="VSwitchName", id_field="VSwitchId"):
+        for item in filter_ids_and_name(result, id_key="VSwitchId", name_key="VSwitchName", ids=config.get("ids"), name_regex=config.get("name_regex")):
             if config.get("cidr_block") and go_fmt(item.get("CidrBlock")) != config["cidr_block"].strip():
                 continue
             if config.get("status") and go_str(item, "Status") != config["status"]:
@@ -477,7 +467,7 @@ def data_vpn_gateways(tf: Provider, config: dict) -> dict:
     while True:
         answer = tf.retry("DescribeVpnGateways", None, dict(body), timeout_s=300, fresh_token=False, waits=(3, 3))
         result = go_map(answer, "VpnGateways").get("VpnGateway") or []
-        objects += _filtered(result, config, name_field="Name", id_field="VpnGatewayId")
+        objects += filter_ids_and_name(result, id_key="VpnGatewayId", ids=config.get("ids"), name_regex=config.get("name_regex"))
         if len(result) < PAGE_SIZE_LARGE:
             break
         body["PageNumber"] += 1
