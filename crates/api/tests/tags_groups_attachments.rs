@@ -243,7 +243,7 @@ async fn tag_limits_are_the_clouds_errors_and_change_nothing() {
         .call(
             "TagResources",
             &[
-                ("ResourceType", "VPC"),
+                ("ResourceType", "NATGATEWAY"),
                 ("ResourceId.1", &gw),
                 ("Tag.1.Key", "k1"),
             ],
@@ -659,7 +659,7 @@ async fn resource_groups_on_create_filter_and_move() {
             "MoveResourceGroup",
             vec![
                 ("ResourceId", gw.as_str()),
-                ("ResourceType", "Vpc"),
+                ("ResourceType", "Eip"),
                 ("NewResourceGroupId", "rg-acfmzs372ygdddd"),
             ],
         ),
