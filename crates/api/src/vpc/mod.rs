@@ -45,13 +45,13 @@ pub(crate) static OPERATIONS: &[ActionDef] = crate::operations! {
     DeleteVSwitch => vpcs::delete_vswitch,
     DescribeRouteTableList => vpcs::describe_route_tables,
     DescribeRouteEntryList => vpc_routes::describe_route_entries,
-    CreateVpnGateway => untyped(vpn_gateway::create),
-    DescribeVpnGateway => untyped(vpn_gateway::describe),
-    DescribeVpnGateways => untyped(vpn_gateway::describe_many),
-    ModifyVpnGatewayAttribute => untyped(vpn_gateway::modify),
-    DeleteVpnGateway => untyped(vpn_gateway::delete),
-    CheckVpnBgpEnabled => untyped(gateway_info::check_bgp_enabled),
-    DescribeVpnGatewayAvailableZones => untyped(gateway_info::available_zones),
+    CreateVpnGateway => vpn_gateway::create,
+    DescribeVpnGateway => vpn_gateway::describe,
+    DescribeVpnGateways => vpn_gateway::describe_many,
+    ModifyVpnGatewayAttribute => vpn_gateway::modify,
+    DeleteVpnGateway => vpn_gateway::delete,
+    CheckVpnBgpEnabled => gateway_info::check_bgp_enabled,
+    DescribeVpnGatewayAvailableZones => gateway_info::available_zones,
     CreateCustomerGateway => customer_gateway::create,
     DescribeCustomerGateway => customer_gateway::describe,
     DescribeCustomerGateways => customer_gateway::describe_many,
@@ -107,6 +107,12 @@ pub(crate) static OPERATIONS: &[ActionDef] = crate::operations! {
     DescribeRegions => untyped(regions::describe_regions),
     DescribeZones => untyped(regions::describe_zones),
 };
+
+/// A typed request's optional string, when given and not empty (the
+/// SDKs send unset strings as nothing, some clients as an empty value).
+pub(crate) fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|v| !v.is_empty())
+}
 
 /// The tag filters of a typed request (`Tag.N.Key` / `Tag.N.Value`) as
 /// (key, optional value); an entry without a key filters nothing.

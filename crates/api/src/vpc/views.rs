@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use vpngw_model::{
-    Tag, VpnConnection, VpnGateway,
+    Tag, VpnConnection,
     connection::{BgpConfig, HealthCheck, IkeConfig, IpsecConfig, Tunnel},
 };
 
@@ -49,97 +49,12 @@ pub fn tags(tags: &[Tag]) -> vpngw_ops::vpc::shapes::Tags {
     }
 }
 
-fn on_off(b: bool) -> &'static str {
+pub(crate) fn on_off(b: bool) -> &'static str {
     if b { "enable" } else { "disable" }
 }
 
 fn bool_str(b: bool) -> String {
     b.to_string()
-}
-
-// ---- VPN gateway -------------------------------------------------------------
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct VpnGatewayView {
-    pub vpn_gateway_id: String,
-    pub vpc_id: String,
-    #[serde(rename = "VSwitchId")]
-    pub vswitch_id: String,
-    pub name: String,
-    pub description: String,
-    pub internet_ip: String,
-    pub disaster_recovery_internet_ip: String,
-    #[serde(rename = "DisasterRecoveryVSwitchId")]
-    pub disaster_recovery_vswitch_id: String,
-    pub ssl_vpn_internet_ip: String,
-    pub create_time: i64,
-    pub end_time: i64,
-    pub spec: String,
-    pub status: String,
-    pub business_status: String,
-    pub charge_type: String,
-    pub ipsec_vpn: &'static str,
-    pub ssl_vpn: &'static str,
-    pub ssl_max_connections: i64,
-    pub network_type: String,
-    pub vpn_type: String,
-    pub gateway_type: &'static str,
-    pub enable_bgp: bool,
-    pub auto_propagate: bool,
-    pub resource_group_id: String,
-    /// A legacy free-text field; the cloud sends an empty string.
-    pub tag: &'static str,
-    pub tags: Tags,
-    pub eni_instance_ids: EniInstanceIds,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct EniInstanceIds {
-    pub eni_instance_id: Vec<String>,
-}
-
-impl VpnGatewayView {
-    pub fn of(g: &VpnGateway, now_ms: i64) -> VpnGatewayView {
-        VpnGatewayView {
-            vpn_gateway_id: g.id.clone(),
-            vpc_id: g.vpc_id.clone(),
-            vswitch_id: g.vswitch_id.clone(),
-            name: g.name.clone(),
-            description: g.description.clone(),
-            internet_ip: g.internet_ip.clone(),
-            disaster_recovery_internet_ip: g
-                .disaster_recovery_internet_ip
-                .clone()
-                .unwrap_or_default(),
-            disaster_recovery_vswitch_id: g
-                .disaster_recovery_vswitch_id
-                .clone()
-                .unwrap_or_default(),
-            ssl_vpn_internet_ip: g.ssl_vpn_internet_ip.clone().unwrap_or_default(),
-            create_time: g.create_time_ms,
-            end_time: g.end_time_ms,
-            spec: g.spec(),
-            status: g.lifecycle.effective(now_ms).to_owned(),
-            business_status: "Normal".into(),
-            charge_type: g.charge_type.clone(),
-            ipsec_vpn: on_off(g.enable_ipsec),
-            ssl_vpn: on_off(g.enable_ssl),
-            ssl_max_connections: g.ssl_connections,
-            network_type: g.network_type.clone(),
-            vpn_type: g.vpn_type.clone(),
-            gateway_type: "Normal",
-            enable_bgp: g.enable_bgp,
-            auto_propagate: g.auto_propagate,
-            resource_group_id: g.resource_group_id.clone(),
-            tag: "",
-            tags: Tags::of(&g.tags),
-            eni_instance_ids: EniInstanceIds {
-                eni_instance_id: Vec::new(),
-            },
-        }
-    }
 }
 
 // ---- IPsec connection --------------------------------------------------------

@@ -4,7 +4,6 @@
 use std::net::Ipv4Addr;
 
 use rand::Rng;
-use serde::Serialize;
 use vpngw_model::{
     Lifecycle, VpnGateway,
     ids::{IdKind, new_id},
@@ -12,11 +11,20 @@ use vpngw_model::{
     vpc::free_host,
     vpn_gateway::{BANDWIDTHS, SSL_CONNECTIONS},
 };
+use vpngw_ops::vpc::{
+    create_vpn_gateway as create_op, delete_vpn_gateway as delete_op,
+    describe_vpn_gateway as describe_op, describe_vpn_gateways as list_op,
+    modify_vpn_gateway_attribute as modify_op, shapes,
+};
 use vpngw_protocol::ApiError;
 use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, Quota, StoreExt, Versioned};
 
-use super::{reply, tag_filters, views::VpnGatewayView};
-use crate::{Ctx, actions::Reply, context::store_error, errors};
+use super::{given, tag_filters_of, views};
+use crate::{
+    Ctx,
+    context::{page, store_error},
+    errors,
+};
 
 /// Pay-as-you-go gateways never expire; the cloud reports this far-future time.
 const NO_EXPIRY_MS: i64 = 4_102_415_999_000;
@@ -38,47 +46,47 @@ pub(crate) fn random_ip(pool: ipnet::Ipv4Net) -> String {
     Ipv4Addr::from((base + offset) as u32).to_string()
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Created {
-    vpn_gateway_id: String,
-    name: String,
-    order_id: i64,
+/// The answer of CreateVpnGateway.
+fn created(id: String, name: String) -> create_op::Answer {
+    create_op::Answer {
+        vpn_gateway_id: id,
+        name,
+        order_id: order_id(),
+    }
 }
 
-pub async fn create(ctx: &Ctx<'_>) -> Reply {
-    let p = ctx.params;
+pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op::Answer, ApiError> {
     let region = ctx.region()?;
-    let vpc_id = p.required("VpcId")?;
-    let bandwidth = p.i64("Bandwidth")?.unwrap_or(0);
+    let vpc_id = req.vpc_id.as_str();
+    let bandwidth = req.bandwidth;
     if !BANDWIDTHS.contains(&bandwidth) {
         return Err(ApiError::invalid_parameter("Bandwidth"));
     }
-    let name = ctx.opt("Name").unwrap_or("");
+    let name = given(&req.name).unwrap_or("");
     if !name.is_empty() && !validate::gateway_name(name) {
         return Err(errors::invalid_name());
     }
-    let network_type = ctx.opt("NetworkType").unwrap_or("public");
+    let network_type = given(&req.network_type).unwrap_or("public");
     if !matches!(network_type, "public" | "private") {
         return Err(ApiError::invalid_parameter("NetworkType"));
     }
-    let vpn_type = ctx.opt("VpnType").unwrap_or("Normal");
+    let vpn_type = given(&req.vpn_type).unwrap_or("Normal");
     if !matches!(vpn_type, "Normal" | "NationalStandard") {
         return Err(ApiError::invalid_parameter("VpnType"));
     }
-    let prepaid = match ctx.opt("InstanceChargeType").unwrap_or("POSTPAY") {
+    let prepaid = match given(&req.instance_charge_type).unwrap_or("POSTPAY") {
         "PREPAY" => true,
         "POSTPAY" => false,
         _ => return Err(ApiError::invalid_parameter("InstanceChargeType")),
     };
-    let period = p.i64("Period")?;
+    let period = req.period;
     if let Some(months) = period
         && !(prepaid && (1..=36).contains(&months))
     {
         return Err(ApiError::invalid_parameter("Period"));
     }
-    let enable_ssl = p.bool("EnableSsl")?.unwrap_or(false);
-    let ssl_connections = match p.i64("SslConnections")? {
+    let enable_ssl = req.enable_ssl.unwrap_or(false);
+    let ssl_connections = match req.ssl_connections {
         Some(_) if !enable_ssl => return Err(errors::unnecessary_ssl_connection()),
         Some(n) => n,
         None => 5,
@@ -86,8 +94,9 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
     if !SSL_CONNECTIONS.contains(&ssl_connections) {
         return Err(ApiError::invalid_parameter("SslConnections"));
     }
-    let dr_vswitch = ctx.opt("DisasterRecoveryVSwitchId").map(str::to_owned);
-    let placed = placement(ctx, vpc_id, ctx.opt("VSwitchId"), dr_vswitch.as_deref()).await?;
+    let vswitch = given(&req.v_switch_id);
+    let dr_vswitch = given(&req.disaster_recovery_v_switch_id).map(str::to_owned);
+    let placed = placement(ctx, vpc_id, vswitch, dr_vswitch.as_deref()).await?;
     let pool = ctx.config().public_ip_pool;
     // A private gateway in vSwitches vpngw knows takes its addresses from
     // them; a public one (or one in an external VPC) from the public pool.
@@ -121,7 +130,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         name: name.to_owned(),
         description: String::new(),
         vpc_id: vpc_id.to_owned(),
-        vswitch_id: ctx.opt("VSwitchId").unwrap_or("").to_owned(),
+        vswitch_id: vswitch.unwrap_or("").to_owned(),
         internet_ip,
         disaster_recovery_internet_ip: dr_vswitch.as_ref().map(|_| dr_ip),
         disaster_recovery_vswitch_id: dr_vswitch,
@@ -129,13 +138,13 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         bandwidth_mbps: bandwidth,
         network_type: network_type.to_owned(),
         charge_type: if prepaid { "Prepay" } else { "PostpayByFlow" }.into(),
-        enable_ipsec: p.bool("EnableIpsec")?.unwrap_or(true),
+        enable_ipsec: req.enable_ipsec.unwrap_or(true),
         enable_ssl,
         ssl_connections,
         vpn_type: vpn_type.to_owned(),
         auto_propagate: false,
         enable_bgp: false,
-        resource_group_id: super::resource_group::from_create(ctx)?,
+        resource_group_id: super::resource_group::of_create(req.resource_group_id.as_deref())?,
         create_time_ms: ctx.now_ms,
         end_time_ms: match period {
             Some(months) => ctx.now_ms + months * 30 * 24 * 3600 * 1000,
@@ -159,30 +168,21 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         unique: Vec::new(),
     };
     // The gateway and the audit event of this answer commit together.
-    let answer = reply(&Created {
-        vpn_gateway_id: id,
-        name: gateway.name.clone(),
-        order_id: order_id(),
-    })?;
+    let answer = created(id, gateway.name.clone());
+    let trail = ctx.trail(Vec::new(), &super::reply(&answer)?);
     let inserted = ctx
         .store()
-        .insert_typed_with(
-            &ctx.caller.account_id,
-            &gateway,
-            guard,
-            ctx.trail(Vec::new(), &answer),
-        )
+        .insert_typed_with(&ctx.caller.account_id, &gateway, guard, trail)
         .await
         .map_err(|e| store_error(e, errors::vpn_gateway_not_found))?;
     match inserted {
-        Inserted::Created => Ok(ctx.audited(answer)),
+        Inserted::Created => {
+            ctx.mark_audited();
+            Ok(answer)
+        }
         Inserted::Replayed { id } => {
             let existing = load(ctx, &id).await?;
-            reply(&Created {
-                vpn_gateway_id: id,
-                name: existing.value.name,
-                order_id: order_id(),
-            })
+            Ok(created(id, existing.value.name))
         }
     }
 }
@@ -301,36 +301,63 @@ fn order_id() -> i64 {
     rand::rng().random_range(200_000_000_000_000..999_999_999_999_999)
 }
 
-pub async fn describe(ctx: &Ctx<'_>) -> Reply {
-    let gateway = load(ctx, ctx.params.required("VpnGatewayId")?).await?;
-    reply(&VpnGatewayView::of(&gateway.value, ctx.now_ms))
+/// A gateway as DescribeVpnGateway(s) answer it (and the agent reads it).
+pub(crate) fn view(g: &VpnGateway, now_ms: i64) -> shapes::VpnGateway {
+    shapes::VpnGateway {
+        vpn_gateway_id: g.id.clone(),
+        vpc_id: g.vpc_id.clone(),
+        v_switch_id: g.vswitch_id.clone(),
+        name: g.name.clone(),
+        description: g.description.clone(),
+        internet_ip: g.internet_ip.clone(),
+        disaster_recovery_internet_ip: g.disaster_recovery_internet_ip.clone().unwrap_or_default(),
+        disaster_recovery_v_switch_id: g.disaster_recovery_vswitch_id.clone().unwrap_or_default(),
+        ssl_vpn_internet_ip: g.ssl_vpn_internet_ip.clone().unwrap_or_default(),
+        create_time: g.create_time_ms,
+        end_time: g.end_time_ms,
+        spec: g.spec(),
+        status: g.lifecycle.effective(now_ms).to_owned(),
+        business_status: "Normal".into(),
+        charge_type: g.charge_type.clone(),
+        ipsec_vpn: views::on_off(g.enable_ipsec).into(),
+        ssl_vpn: views::on_off(g.enable_ssl).into(),
+        ssl_max_connections: g.ssl_connections,
+        network_type: g.network_type.clone(),
+        vpn_type: g.vpn_type.clone(),
+        gateway_type: "Normal".into(),
+        enable_bgp: g.enable_bgp,
+        auto_propagate: g.auto_propagate,
+        resource_group_id: g.resource_group_id.clone(),
+        // A legacy free-text field; the cloud sends an empty string.
+        tag: String::new(),
+        tags: views::tags(&g.tags),
+        eni_instance_ids: shapes::EniInstanceIds::default(),
+        // Reservations (pending renewals) are billing vpngw does not have.
+        reservation_data: None,
+    }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct GatewayPage {
-    total_count: u64,
-    page_number: i64,
-    page_size: i64,
-    vpn_gateways: GatewayList,
+pub async fn describe(
+    ctx: &Ctx<'_>,
+    req: describe_op::Request,
+) -> Result<describe_op::Answer, ApiError> {
+    let gateway = load(ctx, &req.vpn_gateway_id).await?;
+    Ok(view(&gateway.value, ctx.now_ms))
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct GatewayList {
-    vpn_gateway: Vec<VpnGatewayView>,
-}
-
-pub async fn describe_many(ctx: &Ctx<'_>) -> Reply {
-    let (number, size) = ctx.page(50)?;
+pub async fn describe_many(
+    ctx: &Ctx<'_>,
+    req: list_op::Request,
+) -> Result<list_op::Answer, ApiError> {
+    let (number, size) = page(req.page_number, req.page_size, 50)?;
     let mut q = ListQuery::new(Kind::VpnGateway, ctx.scope()?, ctx.now_ms);
-    q.ids = id_list(ctx.opt("VpnGatewayId"));
-    if let Some(vpc) = ctx.opt("VpcId") {
+    q.ids = id_list(req.vpn_gateway_id.as_deref());
+    if let Some(vpc) = given(&req.vpc_id) {
         q.fields.push(("vpc_id", vpc.to_owned()));
     }
-    q.status = ctx.opt("Status").map(str::to_owned);
-    q.resource_group_id = ctx.opt("ResourceGroupId").map(str::to_owned);
-    q.tags = tag_filters(ctx.params, "Tag")?;
+    q.status = given(&req.status).map(str::to_owned);
+    q.resource_group_id = given(&req.resource_group_id).map(str::to_owned);
+    q.tags = tag_filters_of(&req.tag);
     q.offset = ((number - 1) * size) as u64;
     q.limit = size as u64;
     let (gateways, total) = ctx
@@ -338,15 +365,12 @@ pub async fn describe_many(ctx: &Ctx<'_>) -> Reply {
         .list_typed::<VpnGateway>(&q)
         .await
         .map_err(crate::context::internal)?;
-    reply(&GatewayPage {
-        total_count: total,
+    Ok(list_op::Answer {
+        total_count: total as i64,
         page_number: number,
         page_size: size,
-        vpn_gateways: GatewayList {
-            vpn_gateway: gateways
-                .iter()
-                .map(|g| VpnGatewayView::of(g, ctx.now_ms))
-                .collect(),
+        vpn_gateways: list_op::VpnGateways {
+            vpn_gateway: gateways.iter().map(|g| view(g, ctx.now_ms)).collect(),
         },
     })
 }
@@ -372,48 +396,22 @@ pub(crate) fn require_active(g: &VpnGateway, now_ms: i64) -> Result<(), ApiError
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Modified {
-    vpn_gateway_id: String,
-    vpc_id: String,
-    #[serde(rename = "VSwitchId")]
-    vswitch_id: String,
-    name: String,
-    description: String,
-    internet_ip: String,
-    intranet_ip: String,
-    disaster_recovery_internet_ip: String,
-    #[serde(rename = "DisasterRecoveryVSwitchId")]
-    disaster_recovery_vswitch_id: String,
-    ssl_vpn_internet_ip: String,
-    create_time: i64,
-    end_time: i64,
-    spec: String,
-    status: String,
-    business_status: &'static str,
-    enable_bgp: bool,
-    auto_propagate: bool,
-    resource_group_id: String,
-}
-
-pub async fn modify(ctx: &Ctx<'_>) -> Reply {
-    let id = ctx.params.required("VpnGatewayId")?;
-    let Versioned { mut value, version } = load(ctx, id).await?;
+pub async fn modify(ctx: &Ctx<'_>, req: modify_op::Request) -> Result<modify_op::Answer, ApiError> {
+    let Versioned { mut value, version } = load(ctx, &req.vpn_gateway_id).await?;
     require_active(&value, ctx.now_ms)?;
-    if let Some(name) = ctx.params.get("Name") {
-        if !name.is_empty() && !validate::gateway_name(name) {
+    if let Some(name) = req.name {
+        if !name.is_empty() && !validate::gateway_name(&name) {
             return Err(errors::invalid_name());
         }
-        value.name = name.to_owned();
+        value.name = name;
     }
-    if let Some(d) = ctx.params.get("Description") {
-        if !d.is_empty() && !validate::description(d) {
+    if let Some(d) = req.description {
+        if !d.is_empty() && !validate::description(&d) {
             return Err(errors::invalid_description());
         }
-        value.description = d.to_owned();
+        value.description = d;
     }
-    if let Some(ap) = ctx.params.bool("AutoPropagate")? {
+    if let Some(ap) = req.auto_propagate {
         value.auto_propagate = ap;
     }
     value.lifecycle.settle(ctx.now_ms);
@@ -426,30 +424,30 @@ pub async fn modify(ctx: &Ctx<'_>) -> Reply {
         .await
         .map_err(|e| store_error(e, errors::vpn_gateway_not_found))?;
     let g = value;
-    reply(&Modified {
+    Ok(modify_op::Answer {
         status: g.lifecycle.effective(ctx.now_ms).to_owned(),
         spec: g.spec(),
         vpn_gateway_id: g.id,
         vpc_id: g.vpc_id,
-        vswitch_id: g.vswitch_id,
+        v_switch_id: g.vswitch_id,
         name: g.name,
         description: g.description,
         internet_ip: g.internet_ip,
         intranet_ip: String::new(),
         disaster_recovery_internet_ip: g.disaster_recovery_internet_ip.unwrap_or_default(),
-        disaster_recovery_vswitch_id: g.disaster_recovery_vswitch_id.unwrap_or_default(),
+        disaster_recovery_v_switch_id: g.disaster_recovery_vswitch_id.unwrap_or_default(),
         ssl_vpn_internet_ip: g.ssl_vpn_internet_ip.unwrap_or_default(),
         create_time: g.create_time_ms,
         end_time: g.end_time_ms,
-        business_status: "Normal",
+        business_status: "Normal".into(),
         enable_bgp: g.enable_bgp,
         auto_propagate: g.auto_propagate,
         resource_group_id: g.resource_group_id,
     })
 }
 
-pub async fn delete(ctx: &Ctx<'_>) -> Reply {
-    let id = ctx.params.required("VpnGatewayId")?;
+pub async fn delete(ctx: &Ctx<'_>, req: delete_op::Request) -> Result<delete_op::Answer, ApiError> {
+    let id = req.vpn_gateway_id.as_str();
     let gateway = load(ctx, id).await?;
     if gateway.value.lifecycle.effective(ctx.now_ms) == "updating" {
         return Err(errors::gateway_configuring());
@@ -467,5 +465,5 @@ pub async fn delete(ctx: &Ctx<'_>) -> Reply {
             }
             e => store_error(e, errors::vpn_gateway_not_found),
         })?;
-    reply(&serde_json::json!({}))
+    Ok(delete_op::Answer {})
 }

@@ -47,7 +47,7 @@ use crate::{
     Ctx,
     actions::Reply,
     context::internal,
-    vpc::{self, reply, views::VpnGatewayView},
+    vpc::{self, reply},
 };
 
 /// Counters are rewritten at most this often when nothing else changed.
@@ -106,7 +106,7 @@ pub async fn report(ctx: &Ctx<'_>) -> Reply {
         }
     }
     let gateway = vpc::vpn_gateway::load(ctx, gateway_id).await?;
-    let gateway_view = serde_json::to_value(VpnGatewayView::of(&gateway.value, ctx.now_ms))
+    let gateway_view = serde_json::to_value(vpc::vpn_gateway::view(&gateway.value, ctx.now_ms))
         .map_err(|_| ApiError::internal())?;
 
     let mut cgw_ips: HashMap<String, Option<String>> = HashMap::new();

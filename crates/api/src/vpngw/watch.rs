@@ -39,7 +39,7 @@ use crate::{
     Ctx,
     actions::Reply,
     context::internal,
-    vpc::{self, reply, views::VpnGatewayView},
+    vpc::{self, reply},
 };
 
 /// The longest a `WatchGatewayState` request is held open, in seconds. An
@@ -60,7 +60,7 @@ struct Answer {
     /// True: `VpnConnections` is every connection of the gateway.
     full: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    vpn_gateway: Option<VpnGatewayView>,
+    vpn_gateway: Option<vpngw_ops::vpc::shapes::VpnGateway>,
     vpn_connections: Vec<serde_json::Value>,
     deleted_vpn_connection_ids: Vec<String>,
     customer_gateways: Vec<CustomerGatewayAddress>,
@@ -134,7 +134,7 @@ async fn changed(ctx: &Ctx<'_>, gateway_id: &str, first: bool, changes: GatewayC
         revision: changes.revision.to_string(),
         changed: true,
         full: first || changes.changed.is_none(),
-        vpn_gateway: Some(VpnGatewayView::of(&gateway.value, ctx.now_ms)),
+        vpn_gateway: Some(vpc::vpn_gateway::view(&gateway.value, ctx.now_ms)),
         ..Answer::default()
     };
     let of_gateway = |q: &mut ListQuery| {

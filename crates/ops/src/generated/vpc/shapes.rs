@@ -697,8 +697,8 @@ pub struct VpnGateway {
     pub name: String,
     #[serde(rename = "NetworkType")]
     pub network_type: String,
-    #[serde(rename = "ReservationData")]
-    pub reservation_data: ReservationData,
+    #[serde(rename = "ReservationData", skip_serializing_if = "Option::is_none")]
+    pub reservation_data: Option<ReservationData>,
     #[serde(rename = "ResourceGroupId")]
     pub resource_group_id: String,
     #[serde(rename = "Spec")]
