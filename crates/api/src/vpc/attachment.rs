@@ -269,7 +269,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
     conn.tunnel_bandwidth = Some(tunnel_bandwidth(
         ctx.opt("TunnelBandwidth").unwrap_or("Standard"),
     )?);
-    conn.resource_group_id = resource_group::from_create(ctx)?;
+    conn.resource_group_id = resource_group::of_create(ctx.opt("ResourceGroupId"))?;
     conn.tags = tags::parse(ctx.params, "Tags")?;
     conn.state = Lifecycle::settled(STATE_UNBOUND);
     conn.attachment = Some(Attachment {

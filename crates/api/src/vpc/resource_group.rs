@@ -9,11 +9,10 @@ use serde_json::Value;
 use vpngw_protocol::ApiError;
 use vpngw_store::{Kind, ListQuery};
 
-use super::{
-    records::{self, ResourceType},
-    reply,
-};
-use crate::{Ctx, actions::Reply, context::internal, errors};
+use vpngw_ops::vpc::{move_resource_group as move_op, move_vpn_resource_group as move_vpn_op};
+
+use super::records::{self, ResourceType};
+use crate::{Ctx, context::internal, errors};
 
 /// The group of resources created without `ResourceGroupId`.
 pub const DEFAULT: &str = "rg-default";
@@ -30,11 +29,6 @@ pub fn valid_id(s: &str) -> bool {
 }
 
 /// `ResourceGroupId` of a create: the given group, checked, or the default.
-pub(crate) fn from_create(ctx: &Ctx<'_>) -> Result<String, ApiError> {
-    of_create(ctx.opt("ResourceGroupId"))
-}
-
-/// [`from_create`] of a typed request's `ResourceGroupId`.
 pub(crate) fn of_create(given: Option<&str>) -> Result<String, ApiError> {
     match given.filter(|g| !g.is_empty()) {
         None => Ok(DEFAULT.to_owned()),
@@ -66,12 +60,16 @@ fn set_group(doc: &mut Value, group: &str) -> Result<bool, ApiError> {
     Ok(true)
 }
 
-/// Moves one resource. A VPN gateway takes its connections along, as the
-/// cloud documents; a gateway's connection cannot move on its own.
-async fn move_to(ctx: &Ctx<'_>, rtype_param: &str, id_param: &str) -> Reply {
-    let rtype = ResourceType::parse(ctx.params.required(rtype_param)?)?;
-    let id = ctx.params.required(id_param)?;
-    let group = ctx.params.required("NewResourceGroupId")?;
+/// Moves one resource (`id`, named by the parameter `id_param`) to
+/// `group`. A VPN gateway takes its connections along, as the cloud
+/// documents; a gateway's connection cannot move on its own.
+async fn move_to(
+    ctx: &Ctx<'_>,
+    rtype: ResourceType,
+    id: &str,
+    id_param: &str,
+    group: &str,
+) -> Result<(), ApiError> {
     if !valid_id(group) {
         return Err(errors::invalid_resource_group_id());
     }
@@ -106,24 +104,35 @@ async fn move_to(ctx: &Ctx<'_>, rtype_param: &str, id_param: &str) -> Reply {
             .await?;
         }
     }
-    reply(&serde_json::json!({}))
+    Ok(())
 }
 
 /// MoveVpnResourceGroup: `InstanceId`, `ResourceType` (VpnGateway,
 /// CustomerGateway, VpnAttachment; any case), `NewResourceGroupId`. VPCs and
 /// vSwitches are not VPN resources: MoveResourceGroup moves them.
-pub async fn move_vpn_resource_group(ctx: &Ctx<'_>) -> Reply {
-    let rtype = ResourceType::parse(ctx.params.required("ResourceType")?)?;
+pub async fn move_vpn_resource_group(
+    ctx: &Ctx<'_>,
+    req: move_vpn_op::Request,
+) -> Result<move_vpn_op::Answer, ApiError> {
+    let rtype = ResourceType::parse(&req.resource_type)?;
     if matches!(rtype, ResourceType::Vpc | ResourceType::VSwitch) {
         return Err(errors::invalid_resource_type());
     }
-    move_to(ctx, "ResourceType", "InstanceId").await
+    let group = &req.new_resource_group_id;
+    move_to(ctx, rtype, &req.instance_id, "InstanceId", group).await?;
+    Ok(move_vpn_op::Answer {})
 }
 
 /// MoveResourceGroup: the VPC-wide form (`ResourceId`), for the same types
 /// and VPCs (`VPC`, what the provider's alicloud_vpc sends) and vSwitches.
-pub async fn move_resource_group(ctx: &Ctx<'_>) -> Reply {
-    move_to(ctx, "ResourceType", "ResourceId").await
+pub async fn move_resource_group(
+    ctx: &Ctx<'_>,
+    req: move_op::Request,
+) -> Result<move_op::Answer, ApiError> {
+    let rtype = ResourceType::parse(&req.resource_type)?;
+    let group = &req.new_resource_group_id;
+    move_to(ctx, rtype, &req.resource_id, "ResourceId", group).await?;
+    Ok(move_op::Answer {})
 }
 
 #[cfg(test)]

@@ -5,17 +5,19 @@
 //! Tags live in each resource's document (`tags: [{key, value}]`); writes go
 //! through [`records::rewrite`], one module for every kind.
 
-use serde::Serialize;
 use serde_json::Value;
 use vpngw_model::{Tag, tags::upsert};
+use vpngw_ops::vpc::{
+    list_tag_resources as list_op, tag_resources as tag_op, un_tag_resources as untag_op,
+};
 use vpngw_protocol::{ApiError, Params};
 use vpngw_store::{ListQuery, StoreError};
 
 use super::{
+    given,
     records::{self, ResourceType},
-    reply,
 };
-use crate::{Ctx, actions::Reply, context::internal, errors};
+use crate::{Ctx, context::internal, errors};
 
 /// Tags one resource may carry, and tags one request may name.
 pub const MAX_TAGS: usize = 20;
@@ -88,19 +90,28 @@ fn checked(items: Vec<(Option<&str>, Option<&str>)>) -> Result<Vec<Tag>, ApiErro
     Ok(tags)
 }
 
-/// `ResourceId.N`: at most 50 entries; duplicates folded.
-fn resource_ids(params: &Params) -> Result<Vec<String>, ApiError> {
-    let given = params.list("ResourceId")?;
+/// `ResourceId.N`: at most 50 entries; empty ones dropped, duplicates folded.
+fn resource_ids(given: Vec<String>) -> Result<Vec<String>, ApiError> {
     if given.len() > MAX_RESOURCES {
         return Err(errors::too_many_resource_ids());
     }
     let mut ids: Vec<String> = Vec::new();
     for id in given {
-        if !id.is_empty() && !ids.iter().any(|i| i == id) {
-            ids.push(id.to_owned());
+        if !id.is_empty() && !ids.contains(&id) {
+            ids.push(id);
         }
     }
     Ok(ids)
+}
+
+/// The resource type and the ids a tag operation names: at least one id.
+fn named(rtype: &str, ids: Vec<String>) -> Result<(ResourceType, Vec<String>), ApiError> {
+    let rtype = ResourceType::parse(rtype)?;
+    let ids = resource_ids(ids)?;
+    if ids.is_empty() {
+        return Err(ApiError::missing_parameter("ResourceId"));
+    }
+    Ok((rtype, ids))
 }
 
 /// The tags of a stored document.
@@ -175,13 +186,9 @@ fn merge(tags: &mut Vec<Tag>, new: &[Tag]) -> Result<(), ApiError> {
 /// TagResources: adds or overwrites tags on up to 50 resources. Every
 /// resource and the resulting tag count are checked before anything is
 /// written, so a refused request changes nothing.
-pub async fn tag(ctx: &Ctx<'_>) -> Reply {
-    let rtype = ResourceType::parse(ctx.params.required("ResourceType")?)?;
-    let ids = resource_ids(ctx.params)?;
-    if ids.is_empty() {
-        return Err(ApiError::missing_parameter("ResourceId"));
-    }
-    let new = parse(ctx.params, "Tag")?;
+pub async fn tag(ctx: &Ctx<'_>, req: tag_op::Request) -> Result<tag_op::Answer, ApiError> {
+    let (rtype, ids) = named(&req.resource_type, req.resource_id)?;
+    let new = of_request(&req.tag)?;
     if new.is_empty() {
         return Err(ApiError::missing_parameter("Tag"));
     }
@@ -191,24 +198,15 @@ pub async fn tag(ctx: &Ctx<'_>) -> Reply {
     for id in &ids {
         retag(ctx, rtype, id, |tags| merge(tags, &new)).await?;
     }
-    reply(&serde_json::json!({}))
+    Ok(tag_op::Answer {})
 }
 
 /// UnTagResources: removes the keys named by `TagKey.N` (or every tag with
 /// `All=true`) from up to 50 resources. Keys a resource does not have are
 /// ignored; naming no key without `All` removes nothing.
-pub async fn untag(ctx: &Ctx<'_>) -> Reply {
-    let rtype = ResourceType::parse(ctx.params.required("ResourceType")?)?;
-    let ids = resource_ids(ctx.params)?;
-    if ids.is_empty() {
-        return Err(ApiError::missing_parameter("ResourceId"));
-    }
-    let keys: Vec<String> = ctx
-        .params
-        .list("TagKey")?
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+pub async fn untag(ctx: &Ctx<'_>, req: untag_op::Request) -> Result<untag_op::Answer, ApiError> {
+    let (rtype, ids) = named(&req.resource_type, req.resource_id)?;
+    let keys = req.tag_key;
     if keys.len() > MAX_TAGS {
         return Err(errors::too_many_tags());
     }
@@ -217,7 +215,7 @@ pub async fn untag(ctx: &Ctx<'_>) -> Reply {
             return Err(errors::invalid_tag_key());
         }
     }
-    let all = ctx.params.bool("All")?.unwrap_or(false);
+    let all = req.all.unwrap_or(false);
     load_all(ctx, rtype, &ids).await?;
     for id in &ids {
         retag(ctx, rtype, id, |tags| {
@@ -230,29 +228,7 @@ pub async fn untag(ctx: &Ctx<'_>) -> Reply {
         })
         .await?;
     }
-    reply(&serde_json::json!({}))
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct TagResourceView {
-    resource_id: String,
-    resource_type: &'static str,
-    tag_key: String,
-    tag_value: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct TagResourceList {
-    tag_resource: Vec<TagResourceView>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListPage {
-    next_token: String,
-    tag_resources: TagResourceList,
+    Ok(untag_op::Answer {})
 }
 
 /// `NextToken`: the position of the next entry, as 32 hex digits.
@@ -278,32 +254,30 @@ const SCAN_PAGE: u64 = 500;
 /// resources carrying all of them are listed, and only their tags with
 /// those keys; with `ResourceId.N` alone, every tag of those resources.
 /// Paged by `MaxResults` (1–50, default 50) and `NextToken`.
-pub async fn list(ctx: &Ctx<'_>) -> Reply {
-    let rtype = ResourceType::parse(ctx.params.required("ResourceType")?)?;
-    let ids = resource_ids(ctx.params)?;
-    let items = ctx.params.objects("Tag")?;
-    if items.len() > MAX_TAGS {
+pub async fn list(ctx: &Ctx<'_>, req: list_op::Request) -> Result<list_op::Answer, ApiError> {
+    let rtype = ResourceType::parse(&req.resource_type)?;
+    let ids = resource_ids(req.resource_id)?;
+    if req.tag.len() > MAX_TAGS {
         return Err(errors::too_many_tags());
     }
     let mut filters: Vec<(String, Option<String>)> = Vec::new();
-    for item in items {
-        let key = item.get("Key").unwrap_or("");
-        check_key(key)?;
-        let value = item.get("Value").map(str::to_owned);
-        if let Some(v) = &value {
+    for item in req.tag {
+        let key = item.key.unwrap_or_default();
+        check_key(&key)?;
+        if let Some(v) = &item.value {
             check_value(v)?;
         }
-        filters.push((key.to_owned(), value));
+        filters.push((key, item.value));
     }
     if ids.is_empty() && filters.is_empty() {
         return Err(ApiError::missing_parameter("ResourceId"));
     }
-    let max = ctx.params.i64("MaxResults")?.unwrap_or(50);
+    let max = req.max_results.unwrap_or(50);
     if !(1..=50).contains(&max) {
         return Err(ApiError::invalid_parameter("MaxResults"));
     }
     let max = usize::try_from(max).unwrap_or(50);
-    let start = match ctx.opt("NextToken") {
+    let start = match given(&req.next_token) {
         Some(t) => decode_token(t)?,
         None => 0,
     };
@@ -312,7 +286,7 @@ pub async fn list(ctx: &Ctx<'_>) -> Reply {
     q.ids = ids;
     q.tags = filters.clone();
     q.limit = SCAN_PAGE;
-    let mut entries: Vec<TagResourceView> = Vec::new();
+    let mut entries: Vec<list_op::TagResource> = Vec::new();
     loop {
         let page = ctx.store().list(&q).await.map_err(internal)?;
         let n = page.records.len() as u64;
@@ -326,9 +300,9 @@ pub async fn list(ctx: &Ctx<'_>) -> Reply {
                 if !filters.is_empty() && !filters.iter().any(|(k, _)| *k == t.key) {
                     continue;
                 }
-                entries.push(TagResourceView {
+                entries.push(list_op::TagResource {
                     resource_id: record.id.clone(),
-                    resource_type: rtype.upper(),
+                    resource_type: rtype.upper().to_owned(),
                     tag_key: t.key,
                     tag_value: t.value,
                 });
@@ -348,10 +322,11 @@ pub async fn list(ctx: &Ctx<'_>) -> Reply {
     } else {
         String::new()
     };
-    let page: Vec<TagResourceView> = entries.drain(start..end).collect();
-    reply(&ListPage {
+    Ok(list_op::Answer {
         next_token,
-        tag_resources: TagResourceList { tag_resource: page },
+        tag_resources: list_op::TagResources {
+            tag_resource: entries.drain(start..end).collect(),
+        },
     })
 }
 
