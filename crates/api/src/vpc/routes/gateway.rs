@@ -2,48 +2,30 @@
 //! DeleteVpnRouteEntry, DescribeVpnRouteEntries, ModifyVpnRouteEntryWeight,
 //! and PublishVpnRouteEntry (which also serves policy-based routes).
 
-use serde::Serialize;
 use vpngw_model::{VpnPbrRoute, VpnRoute, routes::RouteEntryType};
+use vpngw_ops::vpc::{
+    create_vpn_route_entry as create_op, delete_vpn_route_entry as delete_op,
+    describe_vpn_route_entries as list_op, modify_vpn_route_entry_weight as weight_op,
+    publish_vpn_route_entry as publish_op, shapes,
+};
 use vpngw_protocol::ApiError;
 use vpngw_store::{Inserted, Kind, ListQuery, StoreExt, Versioned};
 
 use super::{
-    Done, active_gateway, cidr, delete_route, description, entry_type, find_custom, gateway_task,
+    Named, active_gateway, cidr, delete_route, description, entry_type, find_custom, gateway_task,
     insert_error, insert_route, load_route, next_hop, non_empty, overlay_mode, page,
-    required_weight, save_route,
+    refuse_dry_run, save_route, weight,
 };
-use crate::{
-    Ctx,
-    actions::Reply,
-    context::internal,
-    errors,
-    vpc::{reply, vpn_gateway},
-};
+use crate::{Ctx, context::internal, errors, vpc::vpn_gateway};
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Created {
-    vpn_instance_id: String,
-    route_dest: String,
-    next_hop: String,
-    weight: i64,
-    overlay_mode: String,
-    description: String,
-    state: &'static str,
-    create_time: i64,
-}
-
-pub async fn create(ctx: &Ctx<'_>) -> Reply {
-    let gateway_id = ctx.params.required("VpnGatewayId")?;
-    let dest = cidr(ctx, "RouteDest")?;
-    let hop = ctx.params.required("NextHop")?;
-    let weight = required_weight(ctx, "Weight")?;
-    let publish = ctx
-        .params
-        .bool("PublishVpc")?
-        .ok_or_else(|| ApiError::missing_parameter("PublishVpc"))?;
-    let overlay = overlay_mode(ctx)?;
-    let description = description(ctx)?;
+pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op::Answer, ApiError> {
+    let gateway_id = req.vpn_gateway_id.as_str();
+    let dest = cidr("RouteDest", &req.route_dest)?;
+    let hop = req.next_hop.as_str();
+    let weight = weight("Weight", req.weight)?;
+    let publish = req.publish_vpc;
+    let overlay = overlay_mode(&req.overlay_mode)?;
+    let description = description(&req.description)?;
     let region = ctx.region()?;
     let gateway = vpn_gateway::load(ctx, gateway_id).await?;
     next_hop(ctx, gateway_id, hop).await?;
@@ -64,9 +46,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         community: String::new(),
         create_time_ms: ctx.now_ms,
     };
-    if ctx.params.bool("DryRun")?.unwrap_or(false) {
-        return Err(errors::dry_run_passed());
-    }
+    refuse_dry_run(req.dry_run)?;
     let inserted = insert_route(ctx, &route, ctx.idempotency()?)
         .await
         .map_err(|e| insert_error(e, &dest, |_| errors::quota_full()))?;
@@ -77,8 +57,8 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         }
         Inserted::Replayed { id } => load_route::<VpnRoute>(ctx, &id).await?.value,
     };
-    reply(&Created {
-        state: route.state(),
+    Ok(create_op::Answer {
+        state: route.state().to_owned(),
         vpn_instance_id: route.vpn_gateway_id,
         route_dest: route.route_dest,
         next_hop: route.next_hop,
@@ -91,106 +71,73 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
 
 /// The custom route named by `VpnGatewayId`, `RouteDest` and `NextHop`,
 /// whose weight must be `Weight`.
-async fn find(ctx: &Ctx<'_>, gateway_id: &str) -> Result<Versioned<VpnRoute>, ApiError> {
+async fn find(
+    ctx: &Ctx<'_>,
+    gateway_id: &str,
+    named: Named<'_>,
+) -> Result<Versioned<VpnRoute>, ApiError> {
     let key = |dest: &str, hop: &str| VpnRoute::key(gateway_id, RouteEntryType::Custom, dest, hop);
-    find_custom(ctx, key, |r: &VpnRoute| r.weight).await
+    find_custom(ctx, named, key, |r: &VpnRoute| r.weight).await
 }
 
-pub async fn delete(ctx: &Ctx<'_>) -> Reply {
-    let gateway_id = ctx.params.required("VpnGatewayId")?;
-    overlay_mode(ctx)?;
+pub async fn delete(ctx: &Ctx<'_>, req: delete_op::Request) -> Result<delete_op::Answer, ApiError> {
+    let gateway_id = req.vpn_gateway_id.as_str();
+    overlay_mode(&req.overlay_mode)?;
     active_gateway(ctx, gateway_id).await?;
-    let route = find(ctx, gateway_id).await?;
+    let named = Named {
+        dest: &req.route_dest,
+        hop: &req.next_hop,
+        weight: req.weight,
+    };
+    let route = find(ctx, gateway_id, named).await?;
     delete_route(ctx, &route.value).await?;
     gateway_task(ctx, gateway_id).await?;
-    reply(&Done {})
+    Ok(delete_op::Answer {})
 }
 
-pub async fn modify_weight(ctx: &Ctx<'_>) -> Reply {
-    let gateway_id = ctx.params.required("VpnGatewayId")?;
-    let new_weight = required_weight(ctx, "NewWeight")?;
-    overlay_mode(ctx)?;
+pub async fn modify_weight(
+    ctx: &Ctx<'_>,
+    req: weight_op::Request,
+) -> Result<weight_op::Answer, ApiError> {
+    let gateway_id = req.vpn_gateway_id.as_str();
+    let new_weight = weight("NewWeight", req.new_weight)?;
+    overlay_mode(&req.overlay_mode)?;
     active_gateway(ctx, gateway_id).await?;
-    let Versioned { mut value, version } = find(ctx, gateway_id).await?;
+    let named = Named {
+        dest: &req.route_dest,
+        hop: &req.next_hop,
+        weight: req.weight,
+    };
+    let Versioned { mut value, version } = find(ctx, gateway_id, named).await?;
     value.weight = new_weight;
     save_route(ctx, &value, version).await?;
     gateway_task(ctx, gateway_id).await?;
-    reply(&Done {})
+    Ok(weight_op::Answer {})
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct RouteView {
-    vpn_instance_id: String,
-    route_dest: String,
-    next_hop: String,
-    weight: i64,
-    state: String,
-    route_entry_type: &'static str,
-    create_time: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    as_path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    community: Option<String>,
-}
-
-impl RouteView {
-    fn of(r: &VpnRoute) -> RouteView {
-        RouteView {
-            vpn_instance_id: r.vpn_gateway_id.clone(),
-            route_dest: r.route_dest.clone(),
-            next_hop: r.next_hop.clone(),
-            weight: r.weight,
-            state: r.state().to_owned(),
-            route_entry_type: r.route_entry_type.as_str(),
-            create_time: r.create_time_ms,
-            source: non_empty(&r.source),
-            as_path: non_empty(&r.as_path),
-            community: non_empty(&r.community),
-        }
+fn view(r: &VpnRoute) -> list_op::VpnRouteEntry {
+    list_op::VpnRouteEntry {
+        vpn_instance_id: r.vpn_gateway_id.clone(),
+        route_dest: r.route_dest.clone(),
+        next_hop: r.next_hop.clone(),
+        weight: r.weight,
+        state: r.state().to_owned(),
+        route_entry_type: r.route_entry_type.as_str().to_owned(),
+        create_time: r.create_time_ms,
+        source: non_empty(&r.source),
+        as_path: non_empty(&r.as_path),
+        community: non_empty(&r.community),
+        next_hop_tunnel_id: None,
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct RouteCount {
-    route_entry_type: &'static str,
-    /// Where BGP routes were learned; absent for custom routes.
-    #[serde(skip_serializing_if = "str::is_empty")]
-    source: &'static str,
-    route_count: u64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Page {
-    total_count: u64,
-    page_number: i64,
-    page_size: i64,
-    vpn_route_entries: Entries,
-    vpn_route_counts: Counts,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Entries {
-    vpn_route_entry: Vec<RouteView>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Counts {
-    vpn_route_count: Vec<RouteCount>,
-}
-
-/// Routes of a gateway by type (and, for BGP, by where they were learned).
+/// Routes of a gateway (or connection) by type (and, for BGP, by where
+/// they were learned); the source is absent for custom routes.
 pub(crate) async fn route_counts(
     ctx: &Ctx<'_>,
     kind: Kind,
     parent: &str,
-) -> Result<Vec<(&'static str, &'static str, u64)>, ApiError> {
+) -> Result<Vec<shapes::VpnRouteCounts>, ApiError> {
     let groups: [(&'static str, &'static str); 3] =
         [("custom", ""), ("bgp", "VPN_BGP"), ("bgp", "CLOUD")];
     let mut out = Vec::new();
@@ -204,16 +151,20 @@ pub(crate) async fn route_counts(
         q.limit = 0;
         let total = ctx.store().list(&q).await.map_err(internal)?.total;
         if total > 0 {
-            out.push((entry_type, source, total));
+            out.push(shapes::VpnRouteCounts {
+                route_entry_type: entry_type.to_owned(),
+                source: non_empty(source),
+                route_count: i64::try_from(total).unwrap_or(i64::MAX),
+            });
         }
     }
     Ok(out)
 }
 
-pub async fn describe(ctx: &Ctx<'_>) -> Reply {
-    let gateway_id = ctx.params.required("VpnGatewayId")?;
-    let entry_type = entry_type(ctx)?;
-    let (number, size, offset, limit) = page(ctx)?;
+pub async fn describe(ctx: &Ctx<'_>, req: list_op::Request) -> Result<list_op::Answer, ApiError> {
+    let gateway_id = req.vpn_gateway_id.as_str();
+    let entry_type = entry_type(&req.route_entry_type)?;
+    let (number, size, offset, limit) = page(req.page_number, req.page_size)?;
     vpn_gateway::load(ctx, gateway_id).await?;
     let mut q = ListQuery::new(Kind::VpnRoute, ctx.scope()?, ctx.now_ms);
     q.parent_id = Some(gateway_id.to_owned());
@@ -227,22 +178,15 @@ pub async fn describe(ctx: &Ctx<'_>) -> Reply {
         .await
         .map_err(internal)?;
     let counts = route_counts(ctx, Kind::VpnRoute, gateway_id).await?;
-    reply(&Page {
-        total_count: total,
+    Ok(list_op::Answer {
+        total_count: i64::try_from(total).unwrap_or(i64::MAX),
         page_number: number,
         page_size: size,
-        vpn_route_entries: Entries {
-            vpn_route_entry: routes.iter().map(RouteView::of).collect(),
+        vpn_route_entries: list_op::VpnRouteEntries {
+            vpn_route_entry: routes.iter().map(view).collect(),
         },
-        vpn_route_counts: Counts {
-            vpn_route_count: counts
-                .into_iter()
-                .map(|(route_entry_type, source, route_count)| RouteCount {
-                    route_entry_type,
-                    source,
-                    route_count,
-                })
-                .collect(),
+        vpn_route_counts: list_op::VpnRouteCounts {
+            vpn_route_count: counts,
         },
     })
 }
@@ -276,15 +220,15 @@ async fn by_dest<R: vpngw_store::Resource>(
 /// policy-based route is named by destination and next hop only, so every
 /// source matches. Withdrawing a route also withdraws the published route
 /// with the same destination in the other table, as the cloud documents.
-pub async fn publish(ctx: &Ctx<'_>) -> Reply {
-    let gateway_id = ctx.params.required("VpnGatewayId")?;
-    let dest = cidr(ctx, "RouteDest")?;
-    let hop = ctx.params.required("NextHop")?;
-    let publish = ctx
-        .params
-        .bool("PublishVpc")?
-        .ok_or_else(|| ApiError::missing_parameter("PublishVpc"))?;
-    let pbr = match ctx.params.required("RouteType")? {
+pub async fn publish(
+    ctx: &Ctx<'_>,
+    req: publish_op::Request,
+) -> Result<publish_op::Answer, ApiError> {
+    let gateway_id = req.vpn_gateway_id.as_str();
+    let dest = cidr("RouteDest", &req.route_dest)?;
+    let hop = req.next_hop.as_str();
+    let publish = req.publish_vpc;
+    let pbr = match req.route_type.as_str() {
         "pbr" => true,
         "dbr" => false,
         _ => return Err(ApiError::invalid_parameter("RouteType")),
@@ -327,5 +271,5 @@ pub async fn publish(ctx: &Ctx<'_>) -> Reply {
         }
     }
     gateway_task(ctx, gateway_id).await?;
-    reply(&Done {})
+    Ok(publish_op::Answer {})
 }

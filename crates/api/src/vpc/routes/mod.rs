@@ -25,7 +25,7 @@ use vpngw_store::{
     Idempotency, InsertGuard, Inserted, Kind, Quota, Resource, StoreError, StoreExt, Versioned,
 };
 
-use super::{connection, vpn_gateway};
+use super::{connection, given, vpn_gateway};
 use crate::{
     Ctx,
     context::{internal, store_error},
@@ -41,49 +41,44 @@ pub(crate) const CASCADE: &[Kind] = &[Kind::VcoRoute, Kind::VpnRoute, Kind::VpnP
 /// policy-based and 20 destination-based routes per gateway).
 pub(crate) const ROUTES_PER_TABLE: u32 = 20;
 
-/// A required CIDR parameter (`RouteDest`, `RouteSource`), normalised.
-pub(crate) fn cidr(ctx: &Ctx<'_>, name: &str) -> Result<String, ApiError> {
-    let value = ctx.params.required(name)?;
+/// A CIDR parameter (`RouteDest`, `RouteSource`), normalised.
+pub(crate) fn cidr(name: &str, value: &str) -> Result<String, ApiError> {
     routes::route_cidr(value).ok_or_else(|| errors::illegal_subnet(name, value))
 }
 
 /// A weight parameter: 0 (standby) or 100 (active).
-pub(crate) fn weight(ctx: &Ctx<'_>, name: &str) -> Result<Option<i64>, ApiError> {
-    match ctx.params.i64(name)? {
-        Some(w) if !WEIGHTS.contains(&w) => Err(ApiError::invalid_parameter_because(
+pub(crate) fn weight(name: &str, w: i64) -> Result<i64, ApiError> {
+    if !WEIGHTS.contains(&w) {
+        return Err(ApiError::invalid_parameter_because(
             name,
             "the weight of a route is 0 or 100.",
-        )),
-        w => Ok(w),
+        ));
     }
-}
-
-pub(crate) fn required_weight(ctx: &Ctx<'_>, name: &str) -> Result<i64, ApiError> {
-    weight(ctx, name)?.ok_or_else(|| ApiError::missing_parameter(name))
+    Ok(w)
 }
 
 /// A priority parameter of a policy-based route: 1–100.
-pub(crate) fn priority(ctx: &Ctx<'_>, name: &str) -> Result<Option<i64>, ApiError> {
-    match ctx.params.i64(name)? {
-        Some(p) if !PRIORITY_RANGE.contains(&p) => Err(ApiError::invalid_parameter_because(
+pub(crate) fn priority(name: &str, p: i64) -> Result<i64, ApiError> {
+    if !PRIORITY_RANGE.contains(&p) {
+        return Err(ApiError::invalid_parameter_because(
             name,
             "the priority of a policy-based route is 1 to 100.",
-        )),
-        p => Ok(p),
+        ));
     }
+    Ok(p)
 }
 
 /// `OverlayMode`: only `Ipsec` exists, and it is the default.
-pub(crate) fn overlay_mode(ctx: &Ctx<'_>) -> Result<String, ApiError> {
-    match ctx.opt("OverlayMode") {
+pub(crate) fn overlay_mode(mode: &Option<String>) -> Result<String, ApiError> {
+    match given(mode) {
         None | Some(OVERLAY_IPSEC) => Ok(OVERLAY_IPSEC.to_owned()),
         Some(_) => Err(ApiError::invalid_parameter("OverlayMode")),
     }
 }
 
 /// `Description`: 1–100 characters, not starting with `http://`/`https://`.
-pub(crate) fn description(ctx: &Ctx<'_>) -> Result<String, ApiError> {
-    match ctx.opt("Description") {
+pub(crate) fn description(d: &Option<String>) -> Result<String, ApiError> {
+    match given(d) {
         None => Ok(String::new()),
         Some(d) if d.chars().count() <= 100 && validate::description(d) => Ok(d.to_owned()),
         Some(_) => Err(errors::invalid_description()),
@@ -91,13 +86,21 @@ pub(crate) fn description(ctx: &Ctx<'_>) -> Result<String, ApiError> {
 }
 
 /// `RouteEntryType` of the Describe calls: `custom` (default) or `bgp`.
-pub(crate) fn entry_type(ctx: &Ctx<'_>) -> Result<RouteEntryType, ApiError> {
-    match ctx.opt("RouteEntryType") {
+pub(crate) fn entry_type(t: &Option<String>) -> Result<RouteEntryType, ApiError> {
+    match given(t) {
         None => Ok(RouteEntryType::Custom),
         Some(t) => {
             RouteEntryType::parse(t).ok_or_else(|| ApiError::invalid_parameter("RouteEntryType"))
         }
     }
+}
+
+/// `DryRun=true`: every check passed, nothing is written.
+pub(crate) fn refuse_dry_run(dry_run: Option<bool>) -> Result<(), ApiError> {
+    if dry_run.unwrap_or(false) {
+        return Err(errors::dry_run_passed());
+    }
+    Ok(())
 }
 
 /// A gateway that can take a route write now.
@@ -215,18 +218,26 @@ pub(crate) async fn save_route<R: Resource>(
         .map_err(|e| store_error(e, errors::route_not_found))
 }
 
-/// The custom route a Delete/Modify call names by `RouteDest` and `NextHop`
-/// (`key` makes its stored key of them), which must have the request's
-/// `Weight` now: any mismatch is the route NotFound, as on the cloud.
+/// How a Delete/Modify call names a custom route: `RouteDest` and
+/// `NextHop`, and the `Weight` the route must have now.
+pub(crate) struct Named<'a> {
+    pub dest: &'a str,
+    pub hop: &'a str,
+    pub weight: i64,
+}
+
+/// The custom route a Delete/Modify call names (`key` makes its stored key
+/// of destination and next hop), which must have the request's `Weight`
+/// now: any mismatch is the route NotFound, as on the cloud.
 pub(crate) async fn find_custom<R: Resource>(
     ctx: &Ctx<'_>,
+    named: Named<'_>,
     key: impl FnOnce(&str, &str) -> String,
     weight_of: fn(&R) -> i64,
 ) -> Result<Versioned<R>, ApiError> {
-    let dest = cidr(ctx, "RouteDest")?;
-    let hop = ctx.params.required("NextHop")?;
-    let weight = required_weight(ctx, "Weight")?;
-    let route = load_route::<R>(ctx, &key(&dest, hop)).await?;
+    let dest = cidr("RouteDest", named.dest)?;
+    let weight = weight("Weight", named.weight)?;
+    let route = load_route::<R>(ctx, &key(&dest, named.hop)).await?;
     if weight_of(&route.value) != weight {
         return Err(errors::route_not_found());
     }
@@ -249,17 +260,16 @@ pub(crate) fn insert_error(e: StoreError, dest: &str, quota: fn(u32) -> ApiError
     }
 }
 
-/// The `(offset, limit)` of a Describe page.
-pub(crate) fn page(ctx: &Ctx<'_>) -> Result<(i64, i64, u64, u64), ApiError> {
-    let (number, size) = ctx.page(50)?;
+/// The page number and size of a Describe call, with its `(offset, limit)`.
+pub(crate) fn page(
+    number: Option<i64>,
+    size: Option<i64>,
+) -> Result<(i64, i64, u64, u64), ApiError> {
+    let (number, size) = crate::context::page(number, size, 50)?;
     let offset = u64::try_from((number - 1).saturating_mul(size)).unwrap_or(u64::MAX);
     let limit = u64::try_from(size).unwrap_or(10);
     Ok((number, size, offset, limit))
 }
-
-/// The answer of the writes that return nothing but the `RequestId`.
-#[derive(serde::Serialize)]
-pub(crate) struct Done {}
 
 /// Non-empty strings only: BGP attributes are absent from custom routes.
 pub(crate) fn non_empty(s: &str) -> Option<String> {

@@ -6,38 +6,23 @@
 //! calls also carry the route's current `Weight` (and optionally `Priority`),
 //! which must match it.
 
-use serde::Serialize;
 use vpngw_model::{VpnPbrRoute, routes::DEFAULT_PRIORITY};
+use vpngw_ops::vpc::{
+    create_vpn_pbr_route_entry as create_op, delete_vpn_pbr_route_entry as delete_op,
+    describe_vpn_pbr_route_entries as list_op,
+    modify_vpn_pbr_route_entry_attribute as attribute_op,
+    modify_vpn_pbr_route_entry_priority as priority_op,
+    modify_vpn_pbr_route_entry_weight as weight_op,
+};
 use vpngw_protocol::ApiError;
 use vpngw_store::{Inserted, Kind, ListQuery, StoreExt, Versioned};
 
 use super::{
-    Done, ROUTES_PER_TABLE, active_gateway, cidr, delete_route, description, gateway_task,
-    insert_error, insert_route, load_route, next_hop, overlay_mode, page, priority,
-    required_weight, save_route, weight,
+    ROUTES_PER_TABLE, active_gateway, cidr, delete_route, description, gateway_task, insert_error,
+    insert_route, load_route, next_hop, overlay_mode, page, priority, refuse_dry_run, save_route,
+    weight,
 };
-use crate::{
-    Ctx,
-    actions::Reply,
-    context::internal,
-    errors,
-    vpc::{reply, vpn_gateway},
-};
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Created {
-    vpn_instance_id: String,
-    route_source: String,
-    route_dest: String,
-    next_hop: String,
-    weight: i64,
-    priority: i64,
-    overlay_mode: String,
-    description: String,
-    state: &'static str,
-    create_time: i64,
-}
+use crate::{Ctx, context::internal, errors, vpc::vpn_gateway};
 
 /// The cloud keeps one active route per source and destination: a second
 /// route of weight 100 for the same pair is refused (the standby has 0).
@@ -64,19 +49,19 @@ async fn check_single_active(ctx: &Ctx<'_>, route: &VpnPbrRoute) -> Result<(), A
     Ok(())
 }
 
-pub async fn create(ctx: &Ctx<'_>) -> Reply {
-    let gateway_id = ctx.params.required("VpnGatewayId")?;
-    let source = cidr(ctx, "RouteSource")?;
-    let dest = cidr(ctx, "RouteDest")?;
-    let hop = ctx.params.required("NextHop")?;
-    let weight = required_weight(ctx, "Weight")?;
-    let priority = priority(ctx, "Priority")?.unwrap_or(DEFAULT_PRIORITY);
-    let publish = ctx
-        .params
-        .bool("PublishVpc")?
-        .ok_or_else(|| ApiError::missing_parameter("PublishVpc"))?;
-    let overlay = overlay_mode(ctx)?;
-    let description = description(ctx)?;
+pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op::Answer, ApiError> {
+    let gateway_id = req.vpn_gateway_id.as_str();
+    let source = cidr("RouteSource", &req.route_source)?;
+    let dest = cidr("RouteDest", &req.route_dest)?;
+    let hop = req.next_hop.as_str();
+    let weight = weight("Weight", req.weight)?;
+    let priority = match req.priority {
+        Some(p) => priority("Priority", p)?,
+        None => DEFAULT_PRIORITY,
+    };
+    let publish = req.publish_vpc;
+    let overlay = overlay_mode(&req.overlay_mode)?;
+    let description = description(&req.description)?;
     let region = ctx.region()?;
     let gateway = vpn_gateway::load(ctx, gateway_id).await?;
     next_hop(ctx, gateway_id, hop).await?;
@@ -99,9 +84,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
     // A ClientToken replay (or a duplicate) meets its own route here, which
     // the rule skips: the store answers those.
     check_single_active(ctx, &route).await?;
-    if ctx.params.bool("DryRun")?.unwrap_or(false) {
-        return Err(errors::dry_run_passed());
-    }
+    refuse_dry_run(req.dry_run)?;
     let inserted = match insert_route(ctx, &route, idempotency).await {
         Ok(i) => i,
         Err(vpngw_store::StoreError::QuotaExceeded { limit }) => {
@@ -120,8 +103,8 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         }
         Inserted::Replayed { id } => load_route::<VpnPbrRoute>(ctx, &id).await?.value,
     };
-    reply(&Created {
-        state: route.state(),
+    Ok(create_op::Answer {
+        state: route.state().to_owned(),
         vpn_instance_id: route.vpn_gateway_id,
         route_source: route.route_source,
         route_dest: route.route_dest,
@@ -134,50 +117,70 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
     })
 }
 
-/// The route named by the request: `RouteSource`, `RouteDest` and
-/// `NextHop`, with `Weight` and (if given) `Priority` as it has them now.
-async fn find(
-    ctx: &Ctx<'_>,
-    gateway_id: &str,
-    priority_required: bool,
-) -> Result<Versioned<VpnPbrRoute>, ApiError> {
-    let source = cidr(ctx, "RouteSource")?;
-    let dest = cidr(ctx, "RouteDest")?;
-    let hop = ctx.params.required("NextHop")?;
-    let weight = required_weight(ctx, "Weight")?;
-    let priority = priority(ctx, "Priority")?;
-    if priority_required && priority.is_none() {
-        return Err(ApiError::missing_parameter("Priority"));
-    }
-    let route =
-        load_route::<VpnPbrRoute>(ctx, &VpnPbrRoute::key(gateway_id, &source, &dest, hop)).await?;
+/// How a Delete/Modify call names a policy-based route: `RouteSource`,
+/// `RouteDest` and `NextHop`, with the `Weight` and (if given) `Priority`
+/// the route has now.
+struct Named<'a> {
+    gateway_id: &'a str,
+    source: &'a str,
+    dest: &'a str,
+    hop: &'a str,
+    weight: i64,
+    priority: Option<i64>,
+}
+
+/// The [`Named`] of one request type (they differ only in their `New…`
+/// fields and whether `Priority` is required).
+macro_rules! named {
+    ($req:expr) => {
+        Named {
+            gateway_id: &$req.vpn_gateway_id,
+            source: &$req.route_source,
+            dest: &$req.route_dest,
+            hop: &$req.next_hop,
+            weight: $req.weight,
+            priority: $req.priority.into(),
+        }
+    };
+}
+
+/// The route a request names, checked against its current weight and
+/// priority.
+async fn find(ctx: &Ctx<'_>, named: &Named<'_>) -> Result<Versioned<VpnPbrRoute>, ApiError> {
+    let source = cidr("RouteSource", named.source)?;
+    let dest = cidr("RouteDest", named.dest)?;
+    let weight = weight("Weight", named.weight)?;
+    let priority = named
+        .priority
+        .map(|p| priority("Priority", p))
+        .transpose()?;
+    let key = VpnPbrRoute::key(named.gateway_id, &source, &dest, named.hop);
+    let route = load_route::<VpnPbrRoute>(ctx, &key).await?;
     if route.value.weight != weight || priority.is_some_and(|p| p != route.value.priority) {
         return Err(errors::route_not_found());
     }
     Ok(route)
 }
 
-pub async fn delete(ctx: &Ctx<'_>) -> Reply {
-    let gateway_id = ctx.params.required("VpnGatewayId")?;
-    overlay_mode(ctx)?;
-    active_gateway(ctx, gateway_id).await?;
-    let route = find(ctx, gateway_id, false).await?;
+pub async fn delete(ctx: &Ctx<'_>, req: delete_op::Request) -> Result<delete_op::Answer, ApiError> {
+    overlay_mode(&req.overlay_mode)?;
+    let named = named!(req);
+    active_gateway(ctx, named.gateway_id).await?;
+    let route = find(ctx, &named).await?;
     delete_route(ctx, &route.value).await?;
-    gateway_task(ctx, gateway_id).await?;
-    reply(&Done {})
+    gateway_task(ctx, named.gateway_id).await?;
+    Ok(delete_op::Answer {})
 }
 
 /// Applies a new weight and/or priority to the named route.
 async fn modify(
     ctx: &Ctx<'_>,
+    named: Named<'_>,
     new_weight: Option<i64>,
     new_priority: Option<i64>,
-    priority_required: bool,
-) -> Reply {
-    let gateway_id = ctx.params.required("VpnGatewayId")?;
-    overlay_mode(ctx)?;
-    active_gateway(ctx, gateway_id).await?;
-    let Versioned { mut value, version } = find(ctx, gateway_id, priority_required).await?;
+) -> Result<(), ApiError> {
+    active_gateway(ctx, named.gateway_id).await?;
+    let Versioned { mut value, version } = find(ctx, &named).await?;
     if let Some(w) = new_weight {
         value.weight = w;
         check_single_active(ctx, &value).await?;
@@ -186,63 +189,49 @@ async fn modify(
         value.priority = p;
     }
     save_route(ctx, &value, version).await?;
-    gateway_task(ctx, gateway_id).await?;
-    reply(&Done {})
+    gateway_task(ctx, named.gateway_id).await
 }
 
-pub async fn modify_weight(ctx: &Ctx<'_>) -> Reply {
-    let new_weight = required_weight(ctx, "NewWeight")?;
-    modify(ctx, Some(new_weight), None, false).await
+pub async fn modify_weight(
+    ctx: &Ctx<'_>,
+    req: weight_op::Request,
+) -> Result<weight_op::Answer, ApiError> {
+    let new_weight = weight("NewWeight", req.new_weight)?;
+    overlay_mode(&req.overlay_mode)?;
+    modify(ctx, named!(req), Some(new_weight), None).await?;
+    Ok(weight_op::Answer {})
 }
 
-pub async fn modify_priority(ctx: &Ctx<'_>) -> Reply {
-    let new_priority =
-        priority(ctx, "NewPriority")?.ok_or_else(|| ApiError::missing_parameter("NewPriority"))?;
-    modify(ctx, None, Some(new_priority), false).await
+pub async fn modify_priority(
+    ctx: &Ctx<'_>,
+    req: priority_op::Request,
+) -> Result<priority_op::Answer, ApiError> {
+    let new_priority = priority("NewPriority", req.new_priority)?;
+    modify(ctx, named!(req), None, Some(new_priority)).await?;
+    Ok(priority_op::Answer {})
 }
 
 /// ModifyVpnPbrRouteEntryAttribute: `NewWeight`, `NewPriority` or both; the
 /// current `Priority` is required here.
-pub async fn modify_attribute(ctx: &Ctx<'_>) -> Reply {
-    let new_weight = weight(ctx, "NewWeight")?;
-    let new_priority = priority(ctx, "NewPriority")?;
+pub async fn modify_attribute(
+    ctx: &Ctx<'_>,
+    req: attribute_op::Request,
+) -> Result<attribute_op::Answer, ApiError> {
+    let new_weight = req.new_weight.map(|w| weight("NewWeight", w)).transpose()?;
+    let new_priority = req
+        .new_priority
+        .map(|p| priority("NewPriority", p))
+        .transpose()?;
     if new_weight.is_none() && new_priority.is_none() {
         return Err(ApiError::missing_parameter("NewWeight"));
     }
-    modify(ctx, new_weight, new_priority, true).await
+    modify(ctx, named!(req), new_weight, new_priority).await?;
+    Ok(attribute_op::Answer {})
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct RouteView {
-    vpn_instance_id: String,
-    route_source: String,
-    route_dest: String,
-    next_hop: String,
-    weight: i64,
-    priority: i64,
-    state: &'static str,
-    create_time: i64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Page {
-    total_count: u64,
-    page_number: i64,
-    page_size: i64,
-    vpn_pbr_route_entries: Entries,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Entries {
-    vpn_pbr_route_entry: Vec<RouteView>,
-}
-
-pub async fn describe(ctx: &Ctx<'_>) -> Reply {
-    let gateway_id = ctx.params.required("VpnGatewayId")?;
-    let (number, size, offset, limit) = page(ctx)?;
+pub async fn describe(ctx: &Ctx<'_>, req: list_op::Request) -> Result<list_op::Answer, ApiError> {
+    let gateway_id = req.vpn_gateway_id.as_str();
+    let (number, size, offset, limit) = page(req.page_number, req.page_size)?;
     vpn_gateway::load(ctx, gateway_id).await?;
     let mut q = ListQuery::new(Kind::VpnPbrRoute, ctx.scope()?, ctx.now_ms);
     q.parent_id = Some(gateway_id.to_owned());
@@ -253,22 +242,23 @@ pub async fn describe(ctx: &Ctx<'_>) -> Reply {
         .list_typed::<VpnPbrRoute>(&q)
         .await
         .map_err(internal)?;
-    reply(&Page {
-        total_count: total,
+    Ok(list_op::Answer {
+        total_count: i64::try_from(total).unwrap_or(i64::MAX),
         page_number: number,
         page_size: size,
-        vpn_pbr_route_entries: Entries {
+        vpn_pbr_route_entries: list_op::VpnPbrRouteEntries {
             vpn_pbr_route_entry: routes
                 .iter()
-                .map(|r| RouteView {
+                .map(|r| list_op::VpnPbrRouteEntry {
                     vpn_instance_id: r.vpn_gateway_id.clone(),
                     route_source: r.route_source.clone(),
                     route_dest: r.route_dest.clone(),
                     next_hop: r.next_hop.clone(),
                     weight: r.weight,
                     priority: r.priority,
-                    state: r.state(),
+                    state: r.state().to_owned(),
                     create_time: r.create_time_ms,
+                    next_hop_tunnel_id: None,
                 })
                 .collect(),
         },

@@ -5,25 +5,27 @@
 //! The next hop of such a route is the connection itself; a route is named
 //! by destination and next hop, and the calls carry its current weight.
 
-use serde::Serialize;
 use vpngw_model::{
     VcoRoute, VpnConnection,
     routes::{RouteEntryType, STATE_PUBLISHED},
+};
+use vpngw_ops::vpc::{
+    create_vco_route_entry as create_op, delete_vco_route_entry as delete_op,
+    describe_vco_route_entries as list_op, modify_vco_route_entry_weight as weight_op,
 };
 use vpngw_protocol::ApiError;
 use vpngw_store::{Inserted, Kind, ListQuery, StoreExt, Versioned};
 
 use super::{
-    Done, cidr, connection_task, delete_route, description, entry_type, find_custom,
+    Named, cidr, connection_task, delete_route, description, entry_type, find_custom,
     gateway::route_counts, insert_error, insert_route, load_route, non_empty, overlay_mode, page,
-    required_weight, save_route,
+    refuse_dry_run, save_route, weight,
 };
 use crate::{
     Ctx,
-    actions::Reply,
     context::internal,
     errors,
-    vpc::{connection, reply, vpn_gateway},
+    vpc::{connection, vpn_gateway},
 };
 
 /// Connection states in which a configuration task is still running. (An
@@ -46,8 +48,7 @@ async fn writable(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<VpnConnection>, A
 }
 
 /// `NextHop` of a connection's route: the connection itself.
-fn next_hop<'a>(ctx: &Ctx<'a>, conn: &str) -> Result<&'a str, ApiError> {
-    let hop = ctx.params.required("NextHop")?;
+fn next_hop<'a>(hop: &'a str, conn: &str) -> Result<&'a str, ApiError> {
     if hop != conn {
         return Err(ApiError::invalid_parameter_because(
             "NextHop",
@@ -57,33 +58,20 @@ fn next_hop<'a>(ctx: &Ctx<'a>, conn: &str) -> Result<&'a str, ApiError> {
     Ok(hop)
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Created {
-    vpn_connection_id: String,
-    route_dest: String,
-    next_hop: String,
-    weight: i64,
-    overlay_mode: String,
-    description: String,
-    state: String,
-    create_time: i64,
-}
-
-pub async fn create(ctx: &Ctx<'_>) -> Reply {
-    let conn_id = ctx.params.required("VpnConnectionId")?;
-    let dest = cidr(ctx, "RouteDest")?;
+pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op::Answer, ApiError> {
+    let conn_id = req.vpn_connection_id.as_str();
+    let dest = cidr("RouteDest", &req.route_dest)?;
     if dest == "0.0.0.0/0" {
         // "You cannot create a destination-based route whose destination
         // CIDR block is 0.0.0.0/0" (CreateVcoRouteEntry usage notes).
         return Err(errors::illegal_subnet("RouteDest", &dest));
     }
-    let weight = required_weight(ctx, "Weight")?;
-    let overlay = overlay_mode(ctx)?;
-    let description = description(ctx)?;
+    let weight = weight("Weight", req.weight)?;
+    let overlay = overlay_mode(&req.overlay_mode)?;
+    let description = description(&req.description)?;
     let region = ctx.region()?;
     let conn = connection::load(ctx, conn_id).await?;
-    let hop = next_hop(ctx, conn_id)?;
+    let hop = next_hop(&req.next_hop, conn_id)?;
     writable(ctx, conn_id).await?;
     let route = VcoRoute {
         id: VcoRoute::key(conn_id, RouteEntryType::Custom, &dest, hop),
@@ -101,9 +89,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         state: STATE_PUBLISHED.to_owned(),
         create_time_ms: ctx.now_ms,
     };
-    if ctx.params.bool("DryRun")?.unwrap_or(false) {
-        return Err(errors::dry_run_passed());
-    }
+    refuse_dry_run(req.dry_run)?;
     let inserted = insert_route(ctx, &route, ctx.idempotency()?)
         .await
         .map_err(|e| insert_error(e, &dest, |_| errors::quota_full()))?;
@@ -114,7 +100,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         }
         Inserted::Replayed { id } => load_route::<VcoRoute>(ctx, &id).await?.value,
     };
-    reply(&Created {
+    Ok(create_op::Answer {
         vpn_connection_id: route.vpn_connection_id,
         route_dest: route.route_dest,
         next_hop: route.next_hop,
@@ -127,73 +113,48 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
 }
 
 /// The custom route named by the request, checked against its `Weight`.
-async fn find(ctx: &Ctx<'_>, conn_id: &str) -> Result<Versioned<VcoRoute>, ApiError> {
+async fn find(
+    ctx: &Ctx<'_>,
+    conn_id: &str,
+    named: Named<'_>,
+) -> Result<Versioned<VcoRoute>, ApiError> {
     let key = |dest: &str, hop: &str| VcoRoute::key(conn_id, RouteEntryType::Custom, dest, hop);
-    find_custom(ctx, key, |r: &VcoRoute| r.weight).await
+    find_custom(ctx, named, key, |r: &VcoRoute| r.weight).await
 }
 
-pub async fn delete(ctx: &Ctx<'_>) -> Reply {
-    let conn_id = ctx.params.required("VpnConnectionId")?;
-    overlay_mode(ctx)?;
+pub async fn delete(ctx: &Ctx<'_>, req: delete_op::Request) -> Result<delete_op::Answer, ApiError> {
+    let conn_id = req.vpn_connection_id.as_str();
+    overlay_mode(&req.overlay_mode)?;
     writable(ctx, conn_id).await?;
-    let route = find(ctx, conn_id).await?;
+    let named = Named {
+        dest: &req.route_dest,
+        hop: &req.next_hop,
+        weight: req.weight,
+    };
+    let route = find(ctx, conn_id, named).await?;
     delete_route(ctx, &route.value).await?;
     connection_task(ctx, conn_id).await?;
-    reply(&Done {})
+    Ok(delete_op::Answer {})
 }
 
-pub async fn modify_weight(ctx: &Ctx<'_>) -> Reply {
-    let conn_id = ctx.params.required("VpnConnectionId")?;
-    let new_weight = required_weight(ctx, "NewWeight")?;
-    overlay_mode(ctx)?;
+pub async fn modify_weight(
+    ctx: &Ctx<'_>,
+    req: weight_op::Request,
+) -> Result<weight_op::Answer, ApiError> {
+    let conn_id = req.vpn_connection_id.as_str();
+    let new_weight = weight("NewWeight", req.new_weight)?;
+    overlay_mode(&req.overlay_mode)?;
     writable(ctx, conn_id).await?;
-    let Versioned { mut value, version } = find(ctx, conn_id).await?;
+    let named = Named {
+        dest: &req.route_dest,
+        hop: &req.next_hop,
+        weight: req.weight,
+    };
+    let Versioned { mut value, version } = find(ctx, conn_id, named).await?;
     value.weight = new_weight;
     save_route(ctx, &value, version).await?;
     connection_task(ctx, conn_id).await?;
-    reply(&Done {})
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct RouteView {
-    vpn_connection_id: String,
-    route_dest: String,
-    next_hop: String,
-    weight: i64,
-    state: String,
-    route_entry_type: &'static str,
-    create_time: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    as_path: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    community: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_hop_tunnel_id_list: Option<Vec<String>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct RouteCount {
-    route_entry_type: &'static str,
-    /// Where BGP routes were learned; absent for custom routes.
-    #[serde(skip_serializing_if = "str::is_empty")]
-    source: &'static str,
-    route_count: u64,
-}
-
-/// Unlike the gateway's lists, these two lists are not wrapped.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Page {
-    total_count: u64,
-    page_number: i64,
-    page_size: i64,
-    vco_route_entries: Vec<RouteView>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vpn_route_counts: Option<Vec<RouteCount>>,
+    Ok(weight_op::Answer {})
 }
 
 /// The tunnels a route of a dual-tunnel connection can leave by: those
@@ -255,10 +216,10 @@ async fn learned_by(
     Ok((routes, total))
 }
 
-pub async fn describe(ctx: &Ctx<'_>) -> Reply {
-    let conn_id = ctx.params.required("VpnConnectionId")?;
-    let entry_type = entry_type(ctx)?;
-    let (number, size, offset, limit) = page(ctx)?;
+pub async fn describe(ctx: &Ctx<'_>, req: list_op::Request) -> Result<list_op::Answer, ApiError> {
+    let conn_id = req.vpn_connection_id.as_str();
+    let entry_type = entry_type(&req.route_entry_type)?;
+    let (number, size, offset, limit) = page(req.page_number, req.page_size)?;
     let conn = connection::load(ctx, conn_id).await?.value;
     let (routes, total) = match (entry_type, super::gateway_of(&conn)) {
         // What a gateway connection's BGP sessions learned is filed under
@@ -282,34 +243,25 @@ pub async fn describe(ctx: &Ctx<'_>) -> Reply {
     };
     let tunnels = tunnel_ids(&conn);
     // Route statistics are reported for dual-tunnel connections only.
+    // (Unlike the gateway's lists, these two lists are not wrapped.)
     let counts = if conn.tunnels.is_empty() {
         None
     } else {
-        Some(
-            route_counts(ctx, Kind::VcoRoute, conn_id)
-                .await?
-                .into_iter()
-                .map(|(route_entry_type, source, route_count)| RouteCount {
-                    route_entry_type,
-                    source,
-                    route_count,
-                })
-                .collect(),
-        )
+        Some(route_counts(ctx, Kind::VcoRoute, conn_id).await?)
     };
-    reply(&Page {
-        total_count: total,
+    Ok(list_op::Answer {
+        total_count: i64::try_from(total).unwrap_or(i64::MAX),
         page_number: number,
         page_size: size,
         vco_route_entries: routes
             .iter()
-            .map(|r| RouteView {
+            .map(|r| list_op::VcoRouteEntries {
                 vpn_connection_id: r.vpn_connection_id.clone(),
                 route_dest: r.route_dest.clone(),
                 next_hop: r.next_hop.clone(),
                 weight: r.weight,
                 state: r.state.clone(),
-                route_entry_type: r.route_entry_type.as_str(),
+                route_entry_type: r.route_entry_type.as_str().to_owned(),
                 create_time: r.create_time_ms,
                 source: non_empty(&r.source),
                 as_path: non_empty(&r.as_path),

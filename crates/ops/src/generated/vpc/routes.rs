@@ -374,8 +374,8 @@ pub mod describe_vco_route_entries {
         pub total_count: i64,
         #[serde(rename = "VcoRouteEntries")]
         pub vco_route_entries: Vec<VcoRouteEntries>,
-        #[serde(rename = "VpnRouteCounts")]
-        pub vpn_route_counts: Vec<VpnRouteCounts>,
+        #[serde(rename = "VpnRouteCounts", skip_serializing_if = "Option::is_none")]
+        pub vpn_route_counts: Option<Vec<VpnRouteCounts>>,
     }
 
     impl std::fmt::Debug for Answer {
@@ -394,22 +394,22 @@ pub mod describe_vco_route_entries {
     #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
     pub struct VcoRouteEntries {
-        #[serde(rename = "AsPath")]
-        pub as_path: String,
-        #[serde(rename = "Community")]
-        pub community: String,
+        #[serde(rename = "AsPath", skip_serializing_if = "Option::is_none")]
+        pub as_path: Option<String>,
+        #[serde(rename = "Community", skip_serializing_if = "Option::is_none")]
+        pub community: Option<String>,
         #[serde(rename = "CreateTime")]
         pub create_time: i64,
         #[serde(rename = "NextHop")]
         pub next_hop: String,
-        #[serde(rename = "NextHopTunnelIdList")]
-        pub next_hop_tunnel_id_list: Vec<String>,
+        #[serde(rename = "NextHopTunnelIdList", skip_serializing_if = "Option::is_none")]
+        pub next_hop_tunnel_id_list: Option<Vec<String>>,
         #[serde(rename = "RouteDest")]
         pub route_dest: String,
         #[serde(rename = "RouteEntryType")]
         pub route_entry_type: String,
-        #[serde(rename = "Source")]
-        pub source: String,
+        #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
+        pub source: Option<String>,
         #[serde(rename = "State")]
         pub state: String,
         #[serde(rename = "VpnConnectionId")]
@@ -977,22 +977,22 @@ pub mod describe_vpn_route_entries {
     #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
     pub struct VpnRouteEntry {
-        #[serde(rename = "AsPath")]
-        pub as_path: String,
-        #[serde(rename = "Community")]
-        pub community: String,
+        #[serde(rename = "AsPath", skip_serializing_if = "Option::is_none")]
+        pub as_path: Option<String>,
+        #[serde(rename = "Community", skip_serializing_if = "Option::is_none")]
+        pub community: Option<String>,
         #[serde(rename = "CreateTime")]
         pub create_time: i64,
         #[serde(rename = "NextHop")]
         pub next_hop: String,
-        #[serde(rename = "NextHopTunnelId")]
-        pub next_hop_tunnel_id: String,
+        #[serde(rename = "NextHopTunnelId", skip_serializing_if = "Option::is_none")]
+        pub next_hop_tunnel_id: Option<String>,
         #[serde(rename = "RouteDest")]
         pub route_dest: String,
         #[serde(rename = "RouteEntryType")]
         pub route_entry_type: String,
-        #[serde(rename = "Source")]
-        pub source: String,
+        #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
+        pub source: Option<String>,
         #[serde(rename = "State")]
         pub state: String,
         #[serde(rename = "VpnInstanceId")]
@@ -1668,8 +1668,8 @@ pub mod describe_vpn_pbr_route_entries {
         pub create_time: i64,
         #[serde(rename = "NextHop")]
         pub next_hop: String,
-        #[serde(rename = "NextHopTunnelId")]
-        pub next_hop_tunnel_id: String,
+        #[serde(rename = "NextHopTunnelId", skip_serializing_if = "Option::is_none")]
+        pub next_hop_tunnel_id: Option<String>,
         #[serde(rename = "Priority")]
         pub priority: i64,
         #[serde(rename = "RouteDest")]

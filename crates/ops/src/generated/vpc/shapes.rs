@@ -461,8 +461,8 @@ pub struct VpnRouteCounts {
     pub route_count: i64,
     #[serde(rename = "RouteEntryType")]
     pub route_entry_type: String,
-    #[serde(rename = "Source")]
-    pub source: String,
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl std::fmt::Debug for VpnRouteCounts {
