@@ -229,10 +229,16 @@ def fd_count(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+# How soon /healthz and a signed request must be answered while under attack (see below).
+ANSWERED_WITHIN = 5.0
+
+
 def test_slowloris_and_fd_exhaustion_do_not_keep_others_out(guarded):
     """One unauthenticated client opens connection after connection and sends half a head on
     each, far more than the server's file descriptors (ulimit -n 256). /healthz and signed
-    requests keep being answered within 1 s throughout."""
+    requests keep being answered throughout. Without the cap and the head timeout they are not
+    answered at all (accept fails with EMFILE), so the bound is generous (5 s, against ~1 ms
+    unloaded): CI machines are shared and a one-second bound flaked at 1.05 s under load."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
     stop = threading.Event()
@@ -257,7 +263,7 @@ def test_slowloris_and_fd_exhaustion_do_not_keep_others_out(guarded):
     attacker = threading.Thread(target=attack, daemon=True)
     attacker.start()
     raw = guarded.raw_client()
-    raw.timeout = 1.0
+    raw.timeout = ANSWERED_WITHIN
     worst = {"healthz": 0.0, "signed": 0.0}
     max_fds = 0
     try:
@@ -266,7 +272,7 @@ def test_slowloris_and_fd_exhaustion_do_not_keep_others_out(guarded):
         checks = 0
         while time.monotonic() < deadline:
             t0 = time.monotonic()
-            with urllib.request.urlopen(f"http://{guarded.endpoint}/healthz", timeout=1) as r:
+            with urllib.request.urlopen(f"http://{guarded.endpoint}/healthz", timeout=ANSWERED_WITHIN) as r:
                 assert r.status == 200
             worst["healthz"] = max(worst["healthz"], time.monotonic() - t0)
             t0 = time.monotonic()
@@ -284,7 +290,7 @@ def test_slowloris_and_fd_exhaustion_do_not_keep_others_out(guarded):
     print(f"\n[security] {opened[0]} attacking connections; worst /healthz {worst['healthz']*1000:.0f} ms, "
           f"signed {worst['signed']*1000:.0f} ms over {checks} checks; server fds at most {max_fds}")
     assert opened[0] > 2 * FD_LIMIT, opened[0]
-    assert worst["healthz"] < 1.0 and worst["signed"] < 1.0, worst
+    assert worst["healthz"] < ANSWERED_WITHIN and worst["signed"] < ANSWERED_WITHIN, worst
     assert max_fds <= FD_LIMIT
     log = stderr_of(guarded)
     assert "Too many open files" not in log
