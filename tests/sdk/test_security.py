@@ -12,6 +12,7 @@ import re
 import resource
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import threading
@@ -223,6 +224,74 @@ def test_half_sent_heads_idle_connections_and_unfinished_bodies_are_closed(guard
     assert head.startswith(b"HTTP/1.1 408"), data[:300]
     assert b"connection: close" in head.lower()
     assert json.loads(body)["Code"] == "RequestTimeout"
+
+
+@pytest.fixture(scope="module")
+def guarded_tls():
+    """`guarded`'s timeouts on an HTTPS listener (generated CA), where clients speak HTTP/2."""
+    srv, workdir = _new_server("vpngw-sec-tls-")
+    srv.extra_args = ["--tls", "self-signed"]
+    srv.tls_ca = srv.data_dir / "tls" / "ca.pem"
+    srv.extra_env = {
+        "VPNGW_HEADER_READ_TIMEOUT_MS": str(int(HEADER_TIMEOUT_S * 1000)),
+        "VPNGW_IDLE_TIMEOUT_MS": str(int(IDLE_TIMEOUT_S * 1000)),
+    }
+    srv.start()
+    yield srv
+    _cleanup(srv, workdir)
+
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def h2_frame(kind: int, flags: int, stream: int, payload: bytes = b"") -> bytes:
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def h2_connect(server) -> ssl.SSLSocket:
+    context = ssl.create_default_context(cafile=str(server.tls_ca))
+    context.set_alpn_protocols(["h2"])
+    sock = context.wrap_socket(connect(server), server_hostname="127.0.0.1")
+    assert sock.selected_alpn_protocol() == "h2"
+    return sock
+
+
+def h2_healthz(sock: ssl.SSLSocket) -> None:
+    """GET /healthz on stream 1 (HPACK by hand: static-table entries and literals, no Huffman), and
+    reads frames until its answer's HEADERS frame says 200."""
+    block = b"\x82\x87" + b"\x04\x08/healthz" + b"\x01\x01x"  # GET, https, :path, :authority
+    sock.sendall(H2_PREFACE + h2_frame(4, 0, 0) + h2_frame(1, 0x5, 1, block))  # END_STREAM|END_HEADERS
+    sock.settimeout(5)
+    data = b""
+    while True:
+        while len(data) >= 9 and len(data) >= 9 + int.from_bytes(data[:3], "big"):
+            length, kind, stream = int.from_bytes(data[:3], "big"), data[3], int.from_bytes(data[5:9], "big")
+            payload, data = data[9:9 + length], data[9 + length:]
+            if kind == 1 and stream == 1:
+                assert payload[:1] == b"\x88", payload  # :status 200, static-table index 8
+                return
+        chunk = sock.recv(65536)
+        assert chunk, "closed before the answer"
+        data += chunk
+
+
+def test_http2_over_tls_idle_and_half_sent_connections_are_closed(guarded_tls):
+    """The timeouts hold on the HTTPS listener for HTTP/2 as for HTTP/1.1: the same accept loop
+    serves both, and these would stay open forever without it."""
+    # Answered, then idle: closed at the idle timeout (hyper sends GOAWAY first).
+    s = h2_connect(guarded_tls)
+    h2_healthz(s)
+    took, _ = until_closed(s, 10)
+    assert IDLE_TIMEOUT_S * 0.9 <= took <= IDLE_TIMEOUT_S * 1.25 + 1.5, took
+
+    # A preface and nothing more: the connection is reading its first request; closed at the header
+    # timeout, which is shorter than the idle one.
+    s = h2_connect(guarded_tls)
+    t0 = time.monotonic()
+    s.sendall(H2_PREFACE[:10])
+    until_closed(s, 10)
+    took = time.monotonic() - t0
+    assert HEADER_TIMEOUT_S * 0.9 <= took <= HEADER_TIMEOUT_S * 1.25 + 1.0, took
 
 
 def fd_count(pid: int) -> int:
