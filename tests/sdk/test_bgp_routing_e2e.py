@@ -52,7 +52,38 @@ def wait_for(what: str, check, timeout: float, lab: Lab, interval: float = 0.2):
         if last:
             return last, time.monotonic() - t0
         time.sleep(interval)
-    raise AssertionError(f"waited {timeout}s for {what}; last {last!r}\n{lab.tail()}")
+    raise AssertionError(f"waited {timeout}s for {what}; last {last!r}\n{bgp_diagnostics(lab)}\n{lab.tail()}")
+
+
+def bgp_diagnostics(lab: Lab) -> str:
+    """What both ends' BIRD and the gateway's kernel say about the sessions, first in a failure's
+    message (CI keeps the head and the tail of long output): protocols, TCP-MD5 counters, SAs and
+    the agent's BGP lines."""
+    st = lab.state
+    out = []
+
+    def run(title: str, *cmd: str) -> None:
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            text = (r.stdout + r.stderr).strip()
+        except (OSError, subprocess.TimeoutExpired) as e:
+            text = repr(e)
+        out.append(f"--- {title} ---\n{text[-3000:]}")
+
+    gw_dir = Path(st["agent_log"]).parent / "gw"
+    run("gateway: birdc show protocols all", "birdc", "-s", str(gw_dir / "bird.ctl"), "show", "protocols", "all")
+    for peer in st["peers"]:
+        if Path(peer["bird_socket"]).exists():
+            run(f"peer {peer['ns']}: birdc show protocols", "birdc", "-s", peer["bird_socket"], "show", "protocols")
+    run("gateway: TCP-MD5 counters", "sh", "-c",
+        f"ip netns exec {st['gateway_ns']} grep TcpExt: /proc/net/netstat | "
+        "awk 'NR==1{for(i=1;i<=NF;i++)n[i]=$i} NR==2{for(i=1;i<=NF;i++) if(n[i]~/MD5/) print n[i], $i}'")
+    out.append("--- gateway: swanctl --list-sas ---\n" + gw_swanctl(lab, "--list-sas")[-3000:])
+    agent = Path(st["agent_log"])
+    if agent.exists():
+        lines = [line for line in agent.read_text(errors="replace").splitlines() if "bgp" in line.lower()]
+        out.append("--- agent.log, BGP lines ---\n" + "\n".join(lines[-30:]))
+    return "\n".join(out)
 
 
 def gw_swanctl(lab: Lab, *args: str) -> str:

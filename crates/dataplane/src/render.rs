@@ -696,6 +696,11 @@ pub(crate) fn is_route_child_name(tunnel: &str, child: &str) -> bool {
         .is_some_and(|hash| hash.len() == 8 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// Whether `child` is `tunnel`'s BGP session child (`<tunnel>-bgp`).
+pub(crate) fn is_bgp_child_name(tunnel: &str, child: &str) -> bool {
+    child.strip_prefix(tunnel) == Some("-bgp")
+}
+
 /// Render a whole gateway. Tunnels that fail are listed in
 /// [`Rendered::errors`]; the others render normally.
 pub fn render_gateway(desired: &GatewayDesired, options: &RenderOptions) -> Rendered {
@@ -944,6 +949,9 @@ mod tests {
             routed.children.last().expect("route child")
         ));
         assert!(!is_route_child_name("vco-r", "vco-r-bgp"));
+        assert!(is_bgp_child_name("vco-r", "vco-r-bgp"));
+        assert!(!is_bgp_child_name("vco-r", "vco-r-2"));
+        assert!(!is_bgp_child_name("vco-r", "vco-rr-bgp"));
         assert!(!is_route_child_name("vco-r", "vco-r-2"));
     }
 

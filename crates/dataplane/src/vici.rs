@@ -15,7 +15,7 @@ use crate::conf::Section;
 use crate::ipsec_server::is_server_name;
 use crate::model::{GatewayDesired, StartAction};
 use crate::render::{
-    RenderOptions, RenderedSecret, RenderedTunnel, TunnelError, TunnelErrorKind,
+    RenderOptions, RenderedSecret, RenderedTunnel, TunnelError, TunnelErrorKind, is_bgp_child_name,
     is_route_child_name, render_gateway,
 };
 use crate::status::{
@@ -451,11 +451,11 @@ pub struct Applier {
     options: RenderOptions,
     applied: BTreeMap<String, RenderedTunnel>,
     synced: bool,
-    /// Route children asked for again by [`Applier::ensure_initiated`], and when.
+    /// Route and BGP children asked for again by [`Applier::ensure_initiated`], and when.
     child_retried: BTreeMap<(String, String), Instant>,
 }
 
-/// How long a missing route child waits before it is initiated again.
+/// How long a missing route or BGP child waits before it is initiated again.
 pub const ROUTE_CHILD_RETRY: Duration = Duration::from_secs(5);
 
 impl Applier {
@@ -639,8 +639,8 @@ impl Applier {
     /// Initiate every loaded tunnel with `StartAction::Start` that has no
     /// IKE SA at all (after DPD cleared it, or the peer deleted it) and that
     /// `may_initiate` lets through (asked once per such tunnel: the agent's
-    /// back-off), and the route children missing from an established one
-    /// (the peer closed them or could not install them), each at most every
+    /// back-off), and the route and BGP children missing from an established
+    /// one (the peer closed, refused or could not install them), each at most every
     /// [`ROUTE_CHILD_RETRY`]. Call it periodically. Returns the tunnels
     /// initiated.
     pub async fn ensure_initiated(
@@ -670,7 +670,11 @@ impl Applier {
             if !mine.iter().any(|s| s.is_established()) {
                 continue;
             }
-            for child in t.children.iter().filter(|c| is_route_child_name(name, c)) {
+            // The BGP child too: the session runs only through it, and a
+            // peer that refused it once (its configuration arrived after
+            // ours) would otherwise keep BGP down until the IKE SA rekeys.
+            let retried = |c: &&String| is_route_child_name(name, c) || is_bgp_child_name(name, c);
+            for child in t.children.iter().filter(retried) {
                 let present = mine
                     .iter()
                     .any(|s| s.children.iter().any(|c| c.name == *child));

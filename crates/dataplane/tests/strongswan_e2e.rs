@@ -13,7 +13,7 @@ use vpngw_dataplane::crypto::PluginState;
 use vpngw_dataplane::lab::{self, Lab, LabSpec, lab_psk, skip};
 use vpngw_dataplane::{
     Applier, CharonConfig, Dataplane, DataplaneEvent, DpdTiming, EventKind, IkeSettings,
-    IkeVersion, IpsecSettings, RenderError, RenderOptions, StartAction, StrongSwan,
+    IkeVersion, IpsecSettings, RenderError, RenderOptions, StartAction, StrongSwan, TunnelBgp,
     TunnelErrorKind, TunnelState, TunnelStatus, Vici, failure_reason, mirror, render_gateway,
 };
 
@@ -671,4 +671,94 @@ async fn host_crypto_is_read_at_start() {
         })
     );
     eprintln!("[crypto] log line: {err}");
+}
+
+/// Whether the gateway holds an installed child named `child` of `tunnel`.
+async fn has_child(gw: &Applier, tunnel: &str, child: &str) -> bool {
+    gw.vici()
+        .list_sas()
+        .await
+        .expect("list-sas")
+        .iter()
+        .filter(|s| s.name == tunnel)
+        .any(|s| s.children.iter().any(|c| c.name == child))
+}
+
+/// A tunnel's BGP session child that could not be installed when it was
+/// first negotiated is initiated again by `ensure_initiated`: the session
+/// runs only through that child, so without the retry BGP stays down until
+/// the IKE SA is renegotiated. Here, as in the agent when its BGP part is a
+/// moment late: `LocalBgpIp` is not yet on the gateway's `lo`, and
+/// kernel-libipsec cannot install a child without a local address inside
+/// its local selector ("unable to install IPsec policies").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bgp_child_that_failed_is_initiated_again() {
+    if skip("a_bgp_child_that_failed_is_initiated_again") {
+        return;
+    }
+    let mut lab = Lab::build(&LabSpec::new("bgpch", 1)).expect("build lab");
+    lab.start_all().expect("start charons");
+    let ike = IkeSettings {
+        psk: lab_psk("bgpch"),
+        ..IkeSettings::default()
+    };
+    let mut conn = lab
+        .connection(0, "vco-bgpch", &[0], &ike, &IpsecSettings::default())
+        .expect("connection");
+    let (local, peer_ip) = ("169.254.44.1", "169.254.44.2");
+    conn.tunnels[0].bgp = Some(TunnelBgp {
+        local_ip: local.parse().expect("ip"),
+        peer_ip: peer_ip.parse().expect("ip"),
+    });
+    let tunnel = conn.tunnels[0].tunnel_id.clone();
+    let bgp_child = format!("{tunnel}-bgp");
+    let on_lo = |node: &vpngw_dataplane::lab::LabNode, addr: &str| {
+        let out = node
+            .exec(&["ip", "addr", "add", &format!("{addr}/32"), "dev", "lo"])
+            .expect("ip addr add");
+        assert!(out.status.success(), "{out:?}");
+    };
+
+    on_lo(&lab.peers[0], peer_ip);
+    let mut peer = applier(&lab, Some(0)).await;
+    peer.apply(&mirror(&conn)).await.expect("peer apply");
+    let mut gw = applier(&lab, None).await;
+    gw.apply(&lab.gateway_desired(vec![conn.clone()]))
+        .await
+        .expect("gw apply");
+    wait_status(&gw, &tunnel, Duration::from_secs(10), established)
+        .await
+        .expect("established");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !has_child(&gw, &tunnel, &bgp_child).await,
+        "{bgp_child} installed without its local address"
+    );
+
+    // The address arrives; the next ensure_initiated asks again.
+    on_lo(&lab.gateway, local);
+    let t0 = Instant::now();
+    gw.ensure_initiated(&mut |_| true)
+        .await
+        .expect("ensure_initiated");
+    while !has_child(&gw, &tunnel, &bgp_child).await {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "{bgp_child} not initiated again\n{}",
+            lab.log_tails(60)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "[bgpch] {bgp_child} up {:?} after ensure_initiated",
+        t0.elapsed()
+    );
+    assert!(
+        established(&vpngw_dataplane::tunnel_status(
+            &tunnel,
+            &gw.vici().list_sas().await.expect("list-sas")
+        )),
+        "the tunnel's own child is still up"
+    );
+    lab.teardown();
 }
