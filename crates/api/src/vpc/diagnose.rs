@@ -31,14 +31,17 @@ use vpngw_model::{
     },
     validate,
 };
+use vpngw_ops::vpc::{
+    diagnose_vpn_connections as connections_op, diagnose_vpn_gateway as gateway_op,
+    get_vpn_gateway_diagnose_result as result_op,
+};
 use vpngw_protocol::ApiError;
 use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, LogQuery, Resource, StoreExt};
 
-use super::{connection, reply, vpn_gateway};
+use super::{connection, given, vpn_gateway};
 use crate::{
     Ctx,
-    actions::Reply,
-    context::{internal, store_error},
+    context::{internal, page, store_error},
     errors,
 };
 
@@ -653,32 +656,6 @@ fn run(l: &Loaded, now_ms: i64) -> Vec<Finding> {
 
 // ---- DiagnoseVpnConnections ------------------------------------------------------
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ConnectionDiagnosis {
-    vpn_connection_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tunnel_id: Option<String>,
-    severity: &'static str,
-    failed_reason_code: String,
-    failed_reason: String,
-    failed_time: i64,
-    mismatch_local_param: String,
-    /// What the peer has is unknown to vpngw (the data plane reports
-    /// failures, not the peer's proposal); always empty.
-    mismatch_remote_param: String,
-    source_log: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ConnectionsPage {
-    total_count: usize,
-    page_number: i64,
-    page_size: i64,
-    vpn_connections: Vec<ConnectionDiagnosis>,
-}
-
 /// The newest log line about a side, and when it was written.
 async fn last_log(
     ctx: &Ctx<'_>,
@@ -711,10 +688,11 @@ async fn last_log(
 /// for (`None`: every side).
 async fn select_connections(
     ctx: &Ctx<'_>,
+    req: &connections_op::Request,
 ) -> Result<Vec<(VpnConnection, Option<Vec<String>>)>, ApiError> {
-    let ids = ctx.params.list("VpnConnectionIds")?;
-    let tunnel_ids = ctx.params.list("TunnelIds")?;
-    let gateway_id = ctx.opt("VpnGatewayId");
+    let ids = &req.vpn_connection_ids;
+    let tunnel_ids = &req.tunnel_ids;
+    let gateway_id = given(&req.vpn_gateway_id);
     if ids.is_empty() && tunnel_ids.is_empty() && gateway_id.is_none() {
         return Err(ApiError::missing_parameter("VpnConnectionIds"));
     }
@@ -722,7 +700,7 @@ async fn select_connections(
         vpn_gateway::load(ctx, g).await?;
     }
     let mut out: Vec<(VpnConnection, Option<Vec<String>>)> = Vec::new();
-    for id in &ids {
+    for id in ids {
         let c = connection::load(ctx, id).await?.value;
         if gateway_id.is_some_and(|g| c.vpn_gateway_id.as_deref() != Some(g)) {
             return Err(errors::vpn_connection_not_found());
@@ -744,7 +722,7 @@ async fn select_connections(
                     .0
             }
         };
-        for tid in &tunnel_ids {
+        for tid in tunnel_ids {
             let c = pool
                 .iter()
                 .find(|c| c.tunnels.iter().any(|t| t.id == *tid))
@@ -752,8 +730,8 @@ async fn select_connections(
             match out.iter_mut().find(|(o, _)| o.id == c.id) {
                 // Asked for as a whole already.
                 Some((_, None)) => {}
-                Some((_, Some(list))) => list.push((*tid).to_owned()),
-                None => out.push((c.clone(), Some(vec![(*tid).to_owned()]))),
+                Some((_, Some(list))) => list.push(tid.clone()),
+                None => out.push((c.clone(), Some(vec![tid.clone()]))),
             }
         }
         // A tunnel is part of its connection: the caller must be allowed
@@ -780,9 +758,12 @@ async fn select_connections(
     Ok(out)
 }
 
-pub async fn diagnose_connections(ctx: &Ctx<'_>) -> Reply {
-    let (number, size) = ctx.page(50)?;
-    let selected = select_connections(ctx).await?;
+pub async fn diagnose_connections(
+    ctx: &Ctx<'_>,
+    req: connections_op::Request,
+) -> Result<connections_op::Answer, ApiError> {
+    let (number, size) = page(req.page_number, req.page_size, 50)?;
+    let selected = select_connections(ctx, &req).await?;
     let mut entries = Vec::new();
     for (conn, only) in selected {
         let loaded = load_subject(ctx, conn).await?;
@@ -824,10 +805,10 @@ pub async fn diagnose_connections(ctx: &Ctx<'_>) -> Reply {
                 .collect();
             mine.sort_by_key(|f| std::cmp::Reverse(f.severity));
             if mine.is_empty() {
-                entries.push(ConnectionDiagnosis {
+                entries.push(connections_op::VpnConnections {
                     vpn_connection_id: c.id.clone(),
                     tunnel_id: side_id.clone(),
-                    severity: Severity::Normal.connection_word(),
+                    severity: Severity::Normal.connection_word().to_owned(),
                     failed_reason_code: String::new(),
                     failed_reason: String::new(),
                     failed_time: log_time,
@@ -838,14 +819,16 @@ pub async fn diagnose_connections(ctx: &Ctx<'_>) -> Reply {
                 continue;
             }
             for f in mine {
-                entries.push(ConnectionDiagnosis {
+                entries.push(connections_op::VpnConnections {
                     vpn_connection_id: c.id.clone(),
                     tunnel_id: side_id.clone(),
-                    severity: f.severity.connection_word(),
+                    severity: f.severity.connection_word().to_owned(),
                     failed_reason_code: f.code.to_owned(),
                     failed_reason: f.reason.clone(),
                     failed_time: log_time,
                     mismatch_local_param: f.local_param.clone(),
+                    // What the peer has is unknown to vpngw (the data plane
+                    // reports failures, not the peer's proposal).
                     mismatch_remote_param: String::new(),
                     source_log: source_log.clone(),
                 });
@@ -859,8 +842,8 @@ pub async fn diagnose_connections(ctx: &Ctx<'_>) -> Reply {
         .skip(start)
         .take(usize::try_from(size).unwrap_or(10))
         .collect();
-    reply(&ConnectionsPage {
-        total_count: total,
+    Ok(connections_op::Answer {
+        total_count: i64::try_from(total).unwrap_or(i64::MAX),
         page_number: number,
         page_size: size,
         vpn_connections: page,
@@ -955,9 +938,9 @@ fn item(name: &str, findings: &[&Finding], mut description: serde_json::Value) -
 }
 
 /// `IPsecExtendInfo`: `{"PrivateSourceIp": "…", "PrivateDestinationIp": "…"}`.
-fn extend_info(ctx: &Ctx<'_>) -> Result<Option<(Ipv4Addr, Ipv4Addr)>, ApiError> {
+fn extend_info(given: Option<&str>) -> Result<Option<(Ipv4Addr, Ipv4Addr)>, ApiError> {
     const NAME: &str = "IPsecExtendInfo";
-    let Some(text) = ctx.opt(NAME) else {
+    let Some(text) = given else {
         return Ok(None);
     };
     let v: serde_json::Value =
@@ -1108,30 +1091,23 @@ fn items_for(
     items
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Started {
-    diagnose_id: String,
-}
-
-pub async fn diagnose_gateway(ctx: &Ctx<'_>) -> Reply {
+pub async fn diagnose_gateway(
+    ctx: &Ctx<'_>,
+    req: gateway_op::Request,
+) -> Result<gateway_op::Answer, ApiError> {
     let region = ctx.region()?;
-    let gateway = vpn_gateway::load(ctx, ctx.params.required("VpnGatewayId")?)
-        .await?
-        .value;
-    let rtype = ctx.params.required("ResourceType")?;
-    if !rtype.eq_ignore_ascii_case("IPsec") {
+    let gateway = vpn_gateway::load(ctx, &req.vpn_gateway_id).await?.value;
+    if !req.resource_type.eq_ignore_ascii_case("IPsec") {
         return Err(ApiError::invalid_parameter("ResourceType"));
     }
-    let resource_id = ctx.params.required("ResourceId")?;
-    let conn = connection::load(ctx, resource_id).await?.value;
+    let conn = connection::load(ctx, &req.resource_id).await?.value;
     if conn.vpn_gateway_id.as_deref() != Some(gateway.id.as_str()) {
         return Err(ApiError::invalid_parameter_because(
             "ResourceId",
             "the IPsec-VPN connection does not belong to the VPN gateway.",
         ));
     }
-    let private = extend_info(ctx)?;
+    let private = extend_info(given(&req.i_psec_extend_info))?;
     let loaded = load_subject(ctx, conn).await?;
     let findings = run(&loaded, ctx.now_ms);
     let items = items_for(
@@ -1165,29 +1141,7 @@ pub async fn diagnose_gateway(ctx: &Ctx<'_>) -> Reply {
         Inserted::Created => diagnosis.id,
         Inserted::Replayed { id } => id,
     };
-    reply(&Started { diagnose_id: id })
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ResultItem {
-    diagnose_name: String,
-    diagnose_result_description: String,
-    diagnose_result_level: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct DiagnoseResult {
-    diagnose_id: String,
-    vpn_gateway_id: String,
-    resource_type: String,
-    resource_instance_id: String,
-    begin_time: String,
-    finish_time: String,
-    total_count: usize,
-    finished_count: usize,
-    diagnose_result: Vec<ResultItem>,
+    Ok(gateway_op::Answer { diagnose_id: id })
 }
 
 /// `YYYY-MM-DDThh:mm:ssZ`, as the cloud writes these times.
@@ -1205,10 +1159,13 @@ fn utc(ms: i64) -> String {
     )
 }
 
-pub async fn get_result(ctx: &Ctx<'_>) -> Reply {
+pub async fn get_result(
+    ctx: &Ctx<'_>,
+    req: result_op::Request,
+) -> Result<result_op::Answer, ApiError> {
     let scope = ctx.scope()?;
-    let gateway_id = ctx.opt("VpnGatewayId");
-    let diagnosis = match ctx.opt("DiagnoseId") {
+    let gateway_id = given(&req.vpn_gateway_id);
+    let diagnosis = match given(&req.diagnose_id) {
         Some(id) => {
             let d = ctx
                 .store()
@@ -1243,8 +1200,8 @@ pub async fn get_result(ctx: &Ctx<'_>) -> Reply {
                 .ok_or_else(errors::diagnose_not_found)?
         }
     };
-    let n = diagnosis.items.len();
-    reply(&DiagnoseResult {
+    let n = i64::try_from(diagnosis.items.len()).unwrap_or(i64::MAX);
+    Ok(result_op::Answer {
         begin_time: utc(diagnosis.begin_ms),
         finish_time: utc(diagnosis.finish_ms),
         total_count: n,
@@ -1252,7 +1209,7 @@ pub async fn get_result(ctx: &Ctx<'_>) -> Reply {
         diagnose_result: diagnosis
             .items
             .into_iter()
-            .map(|i| ResultItem {
+            .map(|i| result_op::DiagnoseResult {
                 diagnose_name: i.name,
                 diagnose_result_description: i.description,
                 diagnose_result_level: i.level,

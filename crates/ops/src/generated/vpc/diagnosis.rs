@@ -150,8 +150,8 @@ pub mod diagnose_vpn_connections {
         pub severity: String,
         #[serde(rename = "SourceLog")]
         pub source_log: String,
-        #[serde(rename = "TunnelId")]
-        pub tunnel_id: String,
+        #[serde(rename = "TunnelId", skip_serializing_if = "Option::is_none")]
+        pub tunnel_id: Option<String>,
         #[serde(rename = "VpnConnectionId")]
         pub vpn_connection_id: String,
     }
