@@ -8,16 +8,20 @@
 
 use std::fmt::Display;
 
-use serde::Serialize;
 use vpngw_model::{
     VpnConnection,
     connection::{BgpConfig, IkeConfig, IpsecConfig, Tunnel},
 };
+use vpngw_ops::vpc::describe_vpn_connection_logs as logs_op;
 use vpngw_protocol::ApiError;
 use vpngw_store::{LogEntry, LogQuery, Scope};
 
-use super::reply;
-use crate::{Ctx, actions::Reply, context::internal, errors};
+use super::given;
+use crate::{
+    Ctx,
+    context::{internal, page},
+    errors,
+};
 
 /// `source` of the entries the API writes.
 pub const SOURCE_API: &str = "api";
@@ -376,18 +380,7 @@ const MAX_MINUTE_PERIOD: i64 = 10;
 /// `[from_ms, to_ms]` from `From`/`To` (Unix seconds) and `MinutePeriod`
 /// (minutes), as the SDK documents them: `From` needs `To` or
 /// `MinutePeriod`, `To` needs `From` or `MinutePeriod`, and without either
-/// `MinutePeriod` alone means the last minutes.
-fn window_of_params(ctx: &Ctx<'_>) -> Result<(i64, i64), ApiError> {
-    let p = ctx.params;
-    window(
-        ctx.now_ms,
-        p.i64("From")?,
-        p.i64("To")?,
-        p.i64("MinutePeriod")?,
-    )
-}
-
-/// [`window_of_params`] from the values themselves (DescribeVpnSslServerLogs
+/// `MinutePeriod` alone means the last minutes (DescribeVpnSslServerLogs
 /// takes the same three).
 pub(crate) fn window(
     now_ms: i64,
@@ -443,32 +436,20 @@ pub(crate) fn render(e: &LogEntry) -> String {
     )
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Logs {
-    logs: Vec<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct LogsPage {
-    count: usize,
-    is_completed: bool,
-    page_number: i64,
-    page_size: i64,
-    data: Logs,
-}
-
-pub async fn describe_logs(ctx: &Ctx<'_>) -> Reply {
-    let id = ctx.params.required("VpnConnectionId")?;
-    let conn = super::connection::load(ctx, id).await?.value;
-    let tunnel_id = match ctx.opt("TunnelId") {
+pub async fn describe_logs(
+    ctx: &Ctx<'_>,
+    req: logs_op::Request,
+) -> Result<logs_op::Answer, ApiError> {
+    let conn = super::connection::load(ctx, &req.vpn_connection_id)
+        .await?
+        .value;
+    let tunnel_id = match given(&req.tunnel_id) {
         None => None,
         Some(t) if conn.tunnels.iter().any(|x| x.id == t) => Some(t.to_owned()),
         Some(_) => return Err(errors::tunnel_not_found()),
     };
-    let (from_ms, to_ms) = window_of_params(ctx)?;
-    let (number, size) = ctx.page(50)?;
+    let (from_ms, to_ms) = window(ctx.now_ms, req.from, req.to, req.minute_period)?;
+    let (number, size) = page(req.page_number, req.page_size, 50)?;
     let page = ctx
         .store()
         .list_logs(&LogQuery {
@@ -483,13 +464,13 @@ pub async fn describe_logs(ctx: &Ctx<'_>) -> Reply {
         .await
         .map_err(internal)?;
     let logs: Vec<String> = page.entries.iter().map(render).collect();
-    reply(&LogsPage {
-        count: logs.len(),
+    Ok(logs_op::Answer {
+        count: i64::try_from(logs.len()).unwrap_or(i64::MAX),
         // The log is kept in full: what is there is all there is.
         is_completed: true,
         page_number: number,
         page_size: size,
-        data: Logs { logs },
+        data: logs_op::Data { logs },
     })
 }
 

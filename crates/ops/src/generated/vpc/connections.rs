@@ -2159,22 +2159,22 @@ pub mod download_vpn_connection_config {
     #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
     pub struct VpnConnectionConfig {
-        #[serde(rename = "BgpConfigs")]
-        pub bgp_configs: BgpConfigs,
-        #[serde(rename = "IkeConfig")]
-        pub ike_config: IkeConfig,
-        #[serde(rename = "IpsecConfig")]
-        pub ipsec_config: IpsecConfig,
-        #[serde(rename = "Local")]
-        pub local: String,
+        #[serde(rename = "BgpConfigs", skip_serializing_if = "Option::is_none")]
+        pub bgp_configs: Option<BgpConfigs>,
+        #[serde(rename = "IkeConfig", skip_serializing_if = "Option::is_none")]
+        pub ike_config: Option<IkeConfig>,
+        #[serde(rename = "IpsecConfig", skip_serializing_if = "Option::is_none")]
+        pub ipsec_config: Option<IpsecConfig>,
+        #[serde(rename = "Local", skip_serializing_if = "Option::is_none")]
+        pub local: Option<String>,
         #[serde(rename = "LocalSubnet")]
         pub local_subnet: String,
-        #[serde(rename = "Remote")]
-        pub remote: String,
+        #[serde(rename = "Remote", skip_serializing_if = "Option::is_none")]
+        pub remote: Option<String>,
         #[serde(rename = "RemoteSubnet")]
         pub remote_subnet: String,
-        #[serde(rename = "TunnelsConfig")]
-        pub tunnels_config: TunnelsConfig,
+        #[serde(rename = "TunnelsConfig", skip_serializing_if = "Option::is_none")]
+        pub tunnels_config: Option<TunnelsConfig>,
     }
 
     impl std::fmt::Debug for VpnConnectionConfig {
@@ -2212,18 +2212,18 @@ pub mod download_vpn_connection_config {
     #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
     pub struct BgpConfig {
-        #[serde(rename = "LocalAsn")]
-        pub local_asn: String,
-        #[serde(rename = "LocalBgpIp")]
-        pub local_bgp_ip: String,
-        #[serde(rename = "PeerAsn")]
-        pub peer_asn: String,
-        #[serde(rename = "PeerBgpIp")]
-        pub peer_bgp_ip: String,
-        #[serde(rename = "TunnelCidr")]
-        pub tunnel_cidr: String,
-        #[serde(rename = "TunnelId")]
-        pub tunnel_id: String,
+        #[serde(rename = "LocalAsn", skip_serializing_if = "Option::is_none")]
+        pub local_asn: Option<String>,
+        #[serde(rename = "LocalBgpIp", skip_serializing_if = "Option::is_none")]
+        pub local_bgp_ip: Option<String>,
+        #[serde(rename = "PeerAsn", skip_serializing_if = "Option::is_none")]
+        pub peer_asn: Option<String>,
+        #[serde(rename = "PeerBgpIp", skip_serializing_if = "Option::is_none")]
+        pub peer_bgp_ip: Option<String>,
+        #[serde(rename = "TunnelCidr", skip_serializing_if = "Option::is_none")]
+        pub tunnel_cidr: Option<String>,
+        #[serde(rename = "TunnelId", skip_serializing_if = "Option::is_none")]
+        pub tunnel_id: Option<String>,
     }
 
     impl std::fmt::Debug for BgpConfig {
