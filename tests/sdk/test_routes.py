@@ -38,7 +38,9 @@ def body(resp) -> dict:
 
 def gateway_with_connection(vpc) -> tuple[str, str]:
     gw = create_gateway(vpc)
-    vco = create_connection(vpc, gw, create_customer_gateway(vpc))
+    # AutoConfigRoute=false: these tests start from empty route tables (the automatic routes have
+    # their own test below).
+    vco = create_connection(vpc, gw, create_customer_gateway(vpc), auto_config_route=False)
     return gw, vco
 
 
@@ -375,7 +377,7 @@ def test_pbr_routes_create_describe_modify_delete(vpc):
 def test_pbr_route_rules_and_quota(vpc3):
     vpc = vpc3
     gw, vco = gateway_with_connection(vpc)
-    vco2 = create_connection(vpc, gw, create_customer_gateway(vpc))
+    vco2 = create_connection(vpc, gw, create_customer_gateway(vpc), auto_config_route=False)
 
     def create(**kw):
         args = dict(
@@ -458,3 +460,62 @@ def test_deleting_a_connection_deletes_its_routes(vpc):
         m.DescribeVcoRouteEntriesRequest(region_id=REGION, vpn_connection_id=vco),
     )
     retrying(vpc.delete_vpn_gateway, m.DeleteVpnGatewayRequest(region_id=REGION, vpn_gateway_id=gw))
+
+
+# ------------------------------------------------------------------------------ AutoConfigRoute
+
+
+def test_auto_config_route_creates_published_policy_routes(vpc3):
+    """AutoConfigRoute (default true): one policy-based route per LocalSubnet and RemoteSubnet block,
+    next hop the connection, published to the VPC (docs/api-decisions.md, "AutoConfigRoute"); a
+    second connection for the same blocks gets the standby (weight 0); a change of the subnets
+    replaces the routes made for the old ones, and leaves the user's; false makes none."""
+    from test_vpc import create_vpc, create_vswitch, wait_available
+
+    vpc_id = create_vpc(vpc3, "172.16.0.0/12")["VpcId"]
+    wait_available(vpc3, vpc_id)
+    vsw = create_vswitch(vpc3, vpc_id, "172.16.1.0/24")
+    gw = create_gateway(vpc3, vpc_id=vpc_id, v_switch_id=vsw)
+    table = vpc3.describe_route_table_list(m.DescribeRouteTableListRequest(
+        region_id=REGION, vpc_id=vpc_id)).body.router_table_list.router_table_list_type[0].route_table_id
+
+    def vpc_table() -> dict:
+        listed = vpc3.describe_route_entry_list(m.DescribeRouteEntryListRequest(
+            region_id=REGION, route_table_id=table, max_result=100)).body.to_map()
+        return {e["DestinationCidrBlock"]: [h["NextHopId"] or h["NextHopType"] for h in e["NextHops"]["NextHop"]]
+                for e in listed["RouteEntrys"]["RouteEntry"]}
+
+    def pbr() -> list[tuple]:
+        return sorted((e["RouteSource"], e["RouteDest"], e["NextHop"], e["Weight"], e["Priority"], e["State"])
+                      for e in pbr_routes(vpc3, gw, page_size=50)["VpnPbrRouteEntries"]["VpnPbrRouteEntry"])
+
+    a = create_connection(vpc3, gw, create_customer_gateway(vpc3), local_subnet="172.16.1.0/24,172.16.2.0/24",
+                          remote_subnet="10.50.0.0/16")
+    assert pbr() == [("172.16.1.0/24", "10.50.0.0/16", a, 100, 10, "published"),
+                     ("172.16.2.0/24", "10.50.0.0/16", a, 100, 10, "published")]
+    assert gateway_routes(vpc3, gw)["TotalCount"] == 0  # policy-based, not destination-based
+    assert vpc_table() == {"172.16.1.0/24": ["local"], "10.50.0.0/16": [gw]}
+
+    # Same blocks through a second connection: its route is the standby.
+    b = create_connection(vpc3, gw, create_customer_gateway(vpc3), local_subnet="172.16.1.0/24",
+                          remote_subnet="10.50.0.0/16", auto_config_route=True)
+    assert ("172.16.1.0/24", "10.50.0.0/16", b, 0, 10, "published") in pbr() and len(pbr()) == 3
+
+    # A route of the user's through `a`, then `a`'s RemoteSubnet changes: its automatic routes follow.
+    retrying(vpc3.create_vpn_pbr_route_entry, m.CreateVpnPbrRouteEntryRequest(
+        region_id=REGION, vpn_gateway_id=gw, route_source="172.16.3.0/24", route_dest="10.50.0.0/16", next_hop=a,
+        weight=100, publish_vpc=False))
+    retrying(vpc3.modify_vpn_connection_attribute, m.ModifyVpnConnectionAttributeRequest(
+        region_id=REGION, vpn_connection_id=a, remote_subnet="10.60.0.0/16"))
+    assert pbr() == sorted([("172.16.1.0/24", "10.60.0.0/16", a, 100, 10, "published"),
+                            ("172.16.2.0/24", "10.60.0.0/16", a, 100, 10, "published"),
+                            ("172.16.1.0/24", "10.50.0.0/16", b, 0, 10, "published"),
+                            ("172.16.3.0/24", "10.50.0.0/16", a, 100, 10, "normal")])
+    assert vpc_table() == {"172.16.1.0/24": ["local"], "10.50.0.0/16": [gw], "10.60.0.0/16": [gw]}
+
+    # AutoConfigRoute=false: nothing is made; a connection's deletion takes its routes.
+    c = create_connection(vpc3, gw, create_customer_gateway(vpc3), local_subnet="172.16.1.0/24",
+                          remote_subnet="10.70.0.0/16", auto_config_route=False)
+    assert not [r for r in pbr() if r[2] == c]
+    retrying(vpc3.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=a))
+    assert pbr() == [("172.16.1.0/24", "10.50.0.0/16", b, 0, 10, "published")]

@@ -331,9 +331,11 @@ def test_vpn_route_entry_examples(tf, console, kind):
     assert (weight.body["Weight"], weight.body["NewWeight"]) == ("0", "100") and "ClientToken" not in weight.body
     assert route.state["status"] == "published" and route.state["weight"] == 100
     assert stack.plan() == {}
-    # Published: the VPC's system route table sends 10.0.0.0/24 to the gateway.
+    # Published: the VPC's system route table sends 10.0.0.0/24 to the gateway. So does the
+    # example's connection for its whole RemoteSubnet: it leaves auto_config_route unset (true), and
+    # the policy-based routes AutoConfigRoute makes are published (docs/api-decisions.md).
     assert vpc_routes(console, vpc_id) == {"172.16.0.0/24": ["local"], "172.16.1.0/24": ["local"],
-                                           "10.0.0.0/24": [gateways["ids"][0]]}
+                                           "10.0.0.0/24": [gateways["ids"][0]], "10.0.1.0/24": [gateways["ids"][0]]}
 
     # ---- destroy ----------------------------------------------------------------------------
     mark = tf.mark()

@@ -136,6 +136,11 @@ pub struct VpnPbrRoute {
     pub description: String,
     pub publish_vpc: bool,
     pub create_time_ms: i64,
+    /// Created by the connection's `AutoConfigRoute` (see
+    /// [`auto_config_pairs`]), so that a change of its subnets replaces
+    /// it; never on the wire. Routes stored before this field: `false`.
+    #[serde(default)]
+    pub auto_configured: bool,
 }
 
 impl VpnPbrRoute {
@@ -169,9 +174,53 @@ pub fn route_cidr(s: &str) -> Option<String> {
     (net.network() == net.addr() && canonical == s).then_some(canonical)
 }
 
+/// The policy-based routes `AutoConfigRoute=true` gives a connection of a
+/// VPN gateway, as (source, destination): one per `LocalSubnet` block and
+/// `RemoteSubnet` block, in the order given. A destination of `0.0.0.0/0`
+/// (a connection in destination routing mode) gives none: the cloud refuses
+/// that destination for policy-based routes.
+pub fn auto_config_pairs(local_subnet: &str, remote_subnet: &str) -> Vec<(String, String)> {
+    let blocks = |list: &str| -> Vec<Ipv4Net> {
+        list.split(',')
+            .filter_map(|s| Ipv4Net::from_str(s.trim()).ok())
+            .map(|n| n.trunc())
+            .collect()
+    };
+    let remotes: Vec<Ipv4Net> = blocks(remote_subnet)
+        .into_iter()
+        .filter(|n| n.prefix_len() > 0)
+        .collect();
+    let mut out = Vec::new();
+    for l in blocks(local_subnet) {
+        for r in &remotes {
+            let pair = (l.to_string(), r.to_string());
+            if !out.contains(&pair) {
+                out.push(pair);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_config_routes_pair_every_local_block_with_every_remote_block() {
+        let pairs = auto_config_pairs("10.0.0.0/24,10.0.1.0/24", "192.168.0.0/16");
+        assert_eq!(
+            pairs,
+            [
+                ("10.0.0.0/24".to_owned(), "192.168.0.0/16".to_owned()),
+                ("10.0.1.0/24".to_owned(), "192.168.0.0/16".to_owned())
+            ]
+        );
+        // Destination routing mode: no policy-based route to 0.0.0.0/0.
+        assert!(auto_config_pairs("0.0.0.0/0", "0.0.0.0/0").is_empty());
+        assert_eq!(auto_config_pairs("0.0.0.0/0", "10.0.0.0/8").len(), 1);
+        assert!(auto_config_pairs("", "10.0.0.0/8").is_empty());
+    }
 
     #[test]
     fn cidrs() {

@@ -271,7 +271,10 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
             e => store_error(e, errors::vpn_connection_not_found),
         })?;
     match inserted {
-        Inserted::Created => Ok(ctx.audited(answer)),
+        Inserted::Created => {
+            super::routes::auto::configure(ctx, &opened).await?;
+            Ok(ctx.audited(answer))
+        }
         Inserted::Replayed { id } => {
             let created = load(ctx, &id).await?.value;
             reply(&Created {
@@ -454,6 +457,7 @@ async fn modify_once(ctx: &Ctx<'_>) -> Reply {
         )
         .await
         .map_err(|e| store_error(e, errors::vpn_connection_not_found))?;
+    super::routes::auto::configure(ctx, &conn).await?;
     Ok(ctx.audited(answer))
 }
 

@@ -11,6 +11,7 @@
 //! overlapping writes get `VpnGateway.Configuring` / `VpnConnection.Configuring`,
 //! as on the cloud.
 
+pub mod auto;
 pub mod gateway;
 pub mod pbr;
 pub mod vco;

@@ -79,6 +79,7 @@ pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op:
         description,
         publish_vpc: publish,
         create_time_ms: ctx.now_ms,
+        auto_configured: false,
     };
     let idempotency = ctx.idempotency()?;
     // A ClientToken replay (or a duplicate) meets its own route here, which
