@@ -9,6 +9,12 @@ BIRD, which announces the connection's RemoteSubnet over each tunnel's session.
 - Destination routes, active and standby through two connections: a health check failing under
   revoke_route moves the traffic to the standby, and back.
 - Policy-based routes choose the connection by source.
+- AutoConfigRoute makes the connection's policy-based routes, which steer like any other.
+- VCO routes (a connection's own route table) choose the connection.
+- The gateway announces the routes it publishes to the VPC to its BGP peers (the peer's BIRD
+  learns them), never to the peer they lead to, and withdraws them with the publication.
+- BGP down while the tunnel stays up (the peer shuts the session): BgpStatus false, the learned
+  routes withdrawn, the reason in the connection's log; and back.
 - A wrong AuthKey (TCP-MD5): the session stays down, and the log says why.
 
 Which tunnel carries a flow is read from the gateway's SA counters (`swanctl --list-sas`).
@@ -136,6 +142,29 @@ def tunnels_of(vpc, vco: str) -> dict[str, dict]:
 def bgp_routes(vpc, gw: str) -> list[dict]:
     req = m.DescribeVpnRouteEntriesRequest(region_id=REGION, vpn_gateway_id=gw, route_entry_type="bgp", page_size=50)
     return vpc.describe_vpn_route_entries(req).body.to_map()["VpnRouteEntries"]["VpnRouteEntry"]
+
+
+def peer_birdc(lab: Lab, peer_ip: str, *args: str) -> str:
+    """A command to the BIRD of the customer gateway at `peer_ip` (its control socket)."""
+    sock = lab.peer_of(peer_ip)["bird_socket"]
+    return subprocess.run(["birdc", "-s", sock, *args], capture_output=True, text=True, timeout=10).stdout
+
+
+def peer_learned(lab: Lab, peer_ip: str) -> set[str]:
+    """The prefixes the peer's BIRD learned over BGP (its own static routes left out). They are
+    `unreachable` there: the lab's BIRD resolves no next hop (it has no kernel protocol)."""
+    routes = peer_birdc(lab, peer_ip, "show", "route")
+    return {m_.group(1) for m_ in re.finditer(r"^(\d+\.\d+\.\d+\.\d+/\d+)\s+\w+ \[t_", routes, re.M)}
+
+
+def bird_protocol(tunnel_id: str) -> str:
+    """BIRD's name of a tunnel's session (crates/dataplane/src/bgp/mod.rs, protocol_name)."""
+    return "t_" + re.sub(r"[^a-z0-9]", "_", tunnel_id.lower())
+
+
+def pbr_entries(vpc, gw: str) -> list[dict]:
+    req = m.DescribeVpnPbrRouteEntriesRequest(region_id=REGION, vpn_gateway_id=gw, page_size=50)
+    return vpc.describe_vpn_pbr_route_entries(req).body.to_map()["VpnPbrRouteEntries"]["VpnPbrRouteEntry"]
 
 
 def link(lab: Lab, peer_ip: str, up: bool) -> None:
@@ -308,6 +337,118 @@ def test_policy_routes_choose_the_connection_by_source(single_lab):
              lab)
     for vco in (a, b):
         retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+
+
+def test_auto_config_route_makes_policy_routes_that_steer(single_lab):
+    """AutoConfigRoute (left to its default, true): each connection gets the policy-based route
+    LocalSubnet -> RemoteSubnet through itself, published; the second one for the same blocks is the
+    standby. The routes steer like any other: moving the weights moves the traffic."""
+    vpc, gw, lab = single_lab
+    local, remote = "10.43.0.0/24", "192.168.43.0/24"
+    a = create_single(vpc, gw, create_customer_gateway(vpc), local, remote, effect_immediately=True)
+    b = create_single(vpc, gw, create_customer_gateway(vpc), local, remote, effect_immediately=True,
+                      auto_config_route=True)
+    made = {(r["NextHop"], r["RouteSource"], r["RouteDest"], r["Weight"], r["State"]) for r in pbr_entries(vpc, gw)
+            if r["NextHop"] in (a, b)}
+    assert made == {(a, local, remote, 100, "published"), (b, local, remote, 0, "published")}, made
+    src, dst = "10.43.0.1", "192.168.43.1"
+    wait_for("the active automatic route's connection carrying", lambda: carrier(lab, [a, b], src, dst) == a, 30, lab)
+    for hop, weight, new in ((a, 100, 0), (b, 0, 100)):
+        retrying(vpc.modify_vpn_pbr_route_entry_weight, m.ModifyVpnPbrRouteEntryWeightRequest(
+            region_id=REGION, vpn_gateway_id=gw, route_source=local, route_dest=remote, next_hop=hop, weight=weight,
+            new_weight=new))
+    _, took = wait_for("the other connection carrying", lambda: carrier(lab, [a, b], src, dst) == b, 30, lab)
+    print(f"\n[routes] AutoConfigRoute: weights swapped, traffic through the other connection {took:.2f}s later")
+    for vco in (a, b):
+        retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+
+
+def test_vco_routes_choose_the_connection(single_lab):
+    """A connection's own routes (CreateVcoRouteEntry, next hop the connection): the one whose
+    route table sends the destination there carries the traffic; moving the route moves it."""
+    vpc, gw, lab = single_lab
+    local, remote = "10.44.0.0/24", "192.168.44.0/24"
+    a = single(vpc, gw, create_customer_gateway(vpc), local, remote)
+    b = single(vpc, gw, create_customer_gateway(vpc), local, remote)
+    src, dst = "10.44.0.1", "192.168.44.1"
+
+    def vco_route(vco: str, create: bool) -> None:
+        if create:
+            retrying(vpc.create_vco_route_entry, m.CreateVcoRouteEntryRequest(
+                region_id=REGION, vpn_connection_id=vco, route_dest=remote, next_hop=vco, weight=100))
+        else:
+            retrying(vpc.delete_vco_route_entry, m.DeleteVcoRouteEntryRequest(
+                region_id=REGION, vpn_connection_id=vco, route_dest=remote, next_hop=vco, weight=100))
+
+    for first, second in ((a, b), (b, a)):
+        vco_route(first, True)
+        _, took = wait_for(f"{first}'s VCO route carrying", lambda: carrier(lab, [a, b], src, dst) == first, 40, lab)
+        print(f"\n[routes] VCO route on {first}: traffic through it {took:.2f}s later")
+        vco_route(first, False)
+    for vco in (a, b):
+        retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+
+
+def test_bgp_announces_published_routes_and_goes_down_with_the_tunnel_up(single_lab):
+    """The gateway announces its VPC side and the routes it publishes to the VPC; the peer's BIRD
+    learns them, not the route that leads to that peer itself, and loses them when the route is
+    withdrawn from the VPC. Then the peer shuts the session while the tunnel stays up: BgpStatus
+    false, the learned route withdrawn, the reason logged; re-enabled: back."""
+    vpc, gw, lab = single_lab
+    bgp_ip, other_ip = new_peer_ip(), new_peer_ip()
+    bgp = json.dumps({"EnableBgp": True, "LocalAsn": 65010, "TunnelCidr": "169.254.32.0/30",
+                      "LocalBgpIp": "169.254.32.1"})
+    local, learned_prefix = "10.45.0.0/24", "192.168.45.0/24"
+    vco = single(vpc, gw, create_customer_gateway(vpc, ip=bgp_ip, asn="65003"), local, learned_prefix,
+                 bgp_config=bgp)
+    other = single(vpc, gw, create_customer_gateway(vpc, ip=other_ip), local, "192.168.46.0/24")
+    for dest, hop in (("192.168.46.0/24", other), (learned_prefix, vco)):
+        retrying(vpc.create_vpn_route_entry, m.CreateVpnRouteEntryRequest(
+            region_id=REGION, vpn_gateway_id=gw, route_dest=dest, next_hop=hop, weight=100, publish_vpc=False))
+
+    def bgp_up() -> bool:
+        return describe_connection(vpc, vco)["VpnBgpConfig"]["Status"] == "true"
+
+    def learned_here() -> list[dict]:
+        return [r for r in bgp_routes(vpc, gw) if r["NextHop"] == vco and r["RouteDest"] == learned_prefix]
+
+    wait_for("the BGP session up", bgp_up, 40, lab)
+    wait_for("the peer learning the VPC side", lambda: local in peer_learned(lab, bgp_ip), 20, lab)
+    assert "192.168.46.0/24" not in peer_learned(lab, bgp_ip)
+
+    def publish(dest: str, hop: str, on: bool) -> None:
+        retrying(vpc.publish_vpn_route_entry, m.PublishVpnRouteEntryRequest(
+            region_id=REGION, vpn_gateway_id=gw, route_dest=dest, next_hop=hop, route_type="dbr", publish_vpc=on))
+
+    publish("192.168.46.0/24", other, True)
+    publish(learned_prefix, vco, True)
+    _, took = wait_for("the peer learning the published route",
+                       lambda: "192.168.46.0/24" in peer_learned(lab, bgp_ip), 20, lab)
+    print(f"\n[bgp] published route announced: the peer's BIRD learned it {took:.2f}s after PublishVpnRouteEntry")
+    # The route to the peer's own network is not sent back to it.
+    assert learned_prefix not in peer_learned(lab, bgp_ip)
+    publish("192.168.46.0/24", other, False)
+    wait_for("the withdrawal reaching the peer", lambda: "192.168.46.0/24" not in peer_learned(lab, bgp_ip), 20, lab)
+
+    # BGP down, tunnel up.
+    wait_for("the peer's prefix learned", learned_here, 20, lab)
+    peer_birdc(lab, bgp_ip, "disable", bird_protocol(vco))
+    try:
+        _, took = wait_for("BgpStatus false", lambda: not bgp_up(), 15, lab)
+        print(f"[bgp] the peer shut the session: BgpStatus false {took:.2f}s later")
+        wait_for("the learned route withdrawn", lambda: not learned_here(), 10, lab)
+        assert describe_connection(vpc, vco)["Status"] == "ipsec_sa_established"
+        lines, _ = wait_for("the reason in the log", lambda: [
+            line for line in logs_of(vpc, vco) if "BGP session with 169.254.32.2" in line and "down:" in line], 10, lab)
+        print(f"[bgp] {lines[0]}")
+        assert any("administrative shutdown" in line.lower() for line in lines), lines
+    finally:
+        peer_birdc(lab, bgp_ip, "enable", bird_protocol(vco))
+    _, took = wait_for("BgpStatus back", bgp_up, 30, lab)
+    wait_for("the learned route back", learned_here, 10, lab)
+    print(f"[bgp] session re-enabled: established again {took:.2f}s later")
+    for c in (vco, other):
+        retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=c))
 
 
 def test_wrong_auth_key_keeps_the_session_down_and_says_why(single_lab):

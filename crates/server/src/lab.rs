@@ -901,6 +901,7 @@ impl Lab {
                         .unwrap_or(vpngw_dataplane::bgp::DEFAULT_LOCAL_ASN),
                     auth_key: Secret::new(key),
                     enabled: true,
+                    withheld: Vec::new(),
                 });
                 entry.1.extend(
                     c.spec

@@ -96,6 +96,9 @@ pub struct SessionDesired {
     pub auth_key: Secret,
     /// Whether the session should run now (its tunnel has an IPsec SA).
     pub enabled: bool,
+    /// Advertised prefixes this peer is not sent: the routes that lead to
+    /// it (a route is never announced to the peer it points to).
+    pub withheld: Vec<Ipv4Net>,
 }
 
 /// What BIRD must do.
@@ -225,7 +228,19 @@ pub fn render_bird_conf(desired: &BgpDesired, log: &Path) -> RenderedBird {
         );
         text.push_str("  connect delay time 1; connect retry time 1; error wait time 1,4;\n");
         text.push_str("  debug { states, events };\n");
-        text.push_str("  ipv4 { import all; export filter vpngw_export; };\n}\n");
+        let mut withheld: Vec<Ipv4Net> = s.withheld.iter().map(|p| p.trunc()).collect();
+        withheld.sort();
+        withheld.dedup();
+        if withheld.is_empty() {
+            text.push_str("  ipv4 { import all; export filter vpngw_export; };\n}\n");
+        } else {
+            let list: Vec<String> = withheld.iter().map(ToString::to_string).collect();
+            let _ = writeln!(
+                text,
+                "  ipv4 {{ import all; export filter {{ if net ~ [ {} ] then reject; if proto = \"{ADVERTISED}\" then accept; reject; }}; }};\n}}",
+                list.join(", ")
+            );
+        }
     }
     RenderedBird { text, errors }
 }
@@ -244,6 +259,7 @@ mod tests {
             peer_asn: 65001,
             auth_key: Secret::new("s3cret"),
             enabled: true,
+            withheld: Vec::new(),
         }
     }
 
@@ -299,6 +315,7 @@ mod tests {
         );
         let mut d = desired();
         d.sessions[1].auth_key = Secret::new("a'b\\c#{}$%^&*() é");
+        d.sessions[1].withheld = vec!["10.0.1.0/24".parse().expect("net")];
         let dir = std::env::temp_dir().join(format!("vpngw-bird-parse-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let conf = dir.join("bird.conf");
@@ -318,6 +335,22 @@ mod tests {
             String::from_utf8_lossy(&out.stderr),
             r.text
         );
+    }
+
+    #[test]
+    fn routes_are_not_announced_to_the_peer_they_lead_to() {
+        let mut d = desired();
+        d.sessions[1].withheld = vec![
+            "10.0.1.0/24".parse().expect("net"),
+            "10.0.0.0/24".parse().expect("net"),
+        ];
+        let text = render_bird_conf(&d, Path::new("/tmp/bird.log")).text;
+        let a1 = &text[text.find("protocol bgp t_tun_a1").expect("a1")..];
+        let b2 = &text[text.find("protocol bgp t_tun_b2").expect("b2")..];
+        assert!(a1.contains(
+            "export filter { if net ~ [ 10.0.0.0/24, 10.0.1.0/24 ] then reject; if proto = \"vpngw_advertised\" then accept; reject; };"
+        ));
+        assert!(b2[..b2.find("}\n").expect("end")].contains("export filter vpngw_export;"));
     }
 
     #[test]

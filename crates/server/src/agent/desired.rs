@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use ipnet::Ipv4Net;
 use vpngw_client::{Client, ClientError};
 use vpngw_dataplane::forwarding::{RouteTable, StaticRoute};
 use vpngw_dataplane::ipsec_server::IpsecServerDesired;
@@ -18,6 +19,7 @@ use vpngw_dataplane::{
 use vpngw_model::dataplane::{
     ConnectionSpec, IpsecServerSpec, TunnelSpec, ipsec_server_spec_from_api, spec_from_api,
 };
+use vpngw_model::routes::STATE_PUBLISHED;
 
 /// DescribeVpnConnections' largest page.
 const PAGE_SIZE: usize = 50;
@@ -92,6 +94,10 @@ pub struct GatewayState {
     /// connections' VCO routes, each table oldest first (the order breaks
     /// ties). Read with [`fetch_routes`].
     pub routes: Vec<StaticRoute>,
+    /// The destinations of the gateway's destination-based and policy-based
+    /// routes that are published to its VPC (`State` `published`), with
+    /// their next hop: the gateway announces them to its BGP peers.
+    pub published: Vec<(Ipv4Net, String)>,
     /// The gateway's SSL server (`None`: none), or why it cannot be read.
     pub ssl_server: Option<Result<FetchedSslServer, String>>,
     /// The IPsec server part's section: the gateway's IPsec server, if any
@@ -137,6 +143,7 @@ impl GatewayState {
             && self.local_addrs == other.local_addrs
             && self.unreadable == other.unreadable
             && self.routes == other.routes
+            && self.published == other.published
             && self.connections.len() == other.connections.len()
             && self
                 .connections
@@ -279,7 +286,7 @@ pub async fn fetch(
             }
         }
     }
-    state.routes = fetch_routes(client, gateway_id, vco_routes, &state).await?;
+    (state.routes, state.published) = fetch_routes(client, gateway_id, vco_routes, &state).await?;
     Ok(state)
 }
 
@@ -340,16 +347,26 @@ fn route_of(
     })
 }
 
-/// The gateway's static routes (see [`GatewayState::routes`]); the VCO
-/// routes of new connections at once, the others every [`VCO_REFRESH`].
+/// A gateway route's destination and next hop when it is published to the
+/// VPC.
+fn published_of(v: &serde_json::Value) -> Option<(Ipv4Net, String)> {
+    let route = route_of(v, RouteTable::Destination, None)?;
+    (v.get("State").and_then(|s| s.as_str()) == Some(STATE_PUBLISHED))
+        .then_some((route.dest, route.next_hop))
+}
+
+/// The gateway's static routes (see [`GatewayState::routes`]) and the
+/// published ones ([`GatewayState::published`]); the VCO routes of new
+/// connections at once, the others every [`VCO_REFRESH`].
 pub async fn fetch_routes(
     client: &Client,
     gateway_id: &str,
     vco: &mut VcoRoutes,
     state: &GatewayState,
-) -> Result<Vec<StaticRoute>, ClientError> {
+) -> Result<(Vec<StaticRoute>, Vec<(Ipv4Net, String)>), ClientError> {
     let gw = [("VpnGatewayId", gateway_id)];
     let mut routes = Vec::new();
+    let mut published = Vec::new();
     for r in all_pages(
         client,
         "DescribeVpnPbrRouteEntries",
@@ -367,6 +384,7 @@ pub async fn fetch_routes(
         };
         let priority = r.get("Priority").and_then(|p| p.as_i64()).unwrap_or(10);
         routes.extend(route_of(&r, RouteTable::Policy { source, priority }, None));
+        published.extend(published_of(&r));
     }
     for r in all_pages(
         client,
@@ -377,7 +395,10 @@ pub async fn fetch_routes(
     .await?
     {
         routes.extend(route_of(&r, RouteTable::Destination, None));
+        published.extend(published_of(&r));
     }
+    published.sort();
+    published.dedup();
     vco.retain(|id, _| state.connections.contains_key(id));
     let now = Instant::now();
     let mut due: Vec<&String> = state
@@ -414,7 +435,7 @@ pub async fn fetch_routes(
             routes.extend(list.iter().cloned());
         }
     }
-    Ok(routes)
+    Ok((routes, published))
 }
 
 /// The gateway's SSL server: DescribeSslVpnServers, then what only the

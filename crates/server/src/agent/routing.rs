@@ -103,6 +103,7 @@ fn session(
         peer_asn: asn(bgp.peer_asn, "PeerAsn")?,
         auth_key: Secret::new(bgp.auth_key.clone()),
         enabled: up,
+        withheld: Vec::new(),
     })
 }
 
@@ -119,7 +120,10 @@ pub fn bgp_desired(
         for t in &c.spec.tunnels {
             let Some(bgp) = &t.bgp else { continue };
             match session(&c.spec.connection_id, t, bgp, up.contains(&t.tunnel_id)) {
-                Ok(s) => sessions.push(s),
+                Ok(mut s) => {
+                    s.withheld = withheld(state, &c.spec.connection_id);
+                    sessions.push(s);
+                }
                 Err(why) => {
                     problems.insert(t.tunnel_id.clone(), why);
                 }
@@ -146,15 +150,52 @@ pub fn bgp_desired(
     (desired, problems)
 }
 
-/// What the gateway announces to its BGP peers: its VPC side, i.e. every
-/// connection's `LocalSubnet` (a route-based connection's `0.0.0.0/0` is
-/// no prefix of the VPC).
-pub fn advertised(state: &GatewayState) -> Vec<Ipv4Net> {
-    let mut out: Vec<Ipv4Net> = state
+/// The VPC side of the gateway: every connection's `LocalSubnet` (a
+/// route-based connection's `0.0.0.0/0` is no prefix of the VPC).
+fn vpc_side(state: &GatewayState) -> Vec<Ipv4Net> {
+    state
         .connections
         .values()
         .flat_map(|c| v4_nets(&c.spec.local_subnet))
         .filter(|n| n.prefix_len() > 0)
+        .collect()
+}
+
+/// What the gateway announces to its BGP peers: its VPC side and the routes
+/// it publishes to the VPC's route table (PublishVpnRouteEntry), which are
+/// routes of the VPC from then on (docs/api-decisions.md, "What the gateway
+/// announces").
+pub fn advertised(state: &GatewayState) -> Vec<Ipv4Net> {
+    let mut out = vpc_side(state);
+    out.extend(
+        state
+            .published
+            .iter()
+            .map(|(dest, _)| *dest)
+            .filter(|n| n.prefix_len() > 0),
+    );
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The announced prefixes a connection's peers are not sent: published
+/// routes that lead to the connection itself, unless the prefix is also
+/// the VPC's or published through another connection.
+fn withheld(state: &GatewayState, connection: &str) -> Vec<Ipv4Net> {
+    let vpc = vpc_side(state);
+    let elsewhere = |dest: &Ipv4Net| {
+        vpc.contains(dest)
+            || state
+                .published
+                .iter()
+                .any(|(d, hop)| d == dest && hop != connection)
+    };
+    let mut out: Vec<Ipv4Net> = state
+        .published
+        .iter()
+        .filter(|(dest, hop)| hop == connection && !elsewhere(dest))
+        .map(|(dest, _)| *dest)
         .collect();
     out.sort();
     out.dedup();
@@ -238,7 +279,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn advertises_the_vpc_side_only() {
+    fn advertises_published_routes_but_not_to_the_peer_they_lead_to() {
+        let mut state = GatewayState::default();
+        let c = super::super::desired::tests::fetched("vco-1");
+        let local = c.spec.local_subnet.clone();
+        state.connections.insert("vco-1".into(), c);
+        let net = |s: &str| s.parse::<Ipv4Net>().expect("net");
+        state.published = vec![
+            (net("192.168.1.0/24"), "vco-1".into()),
+            (net("192.168.2.0/24"), "vco-2".into()),
+            // Published through both: vco-1's peers hear it (from vco-2).
+            (net("192.168.3.0/24"), "vco-1".into()),
+            (net("192.168.3.0/24"), "vco-2".into()),
+        ];
+        let got: Vec<String> = advertised(&state).iter().map(ToString::to_string).collect();
+        let mut want: Vec<String> = v4_nets(&local).iter().map(ToString::to_string).collect();
+        want.extend(["192.168.1.0/24", "192.168.2.0/24", "192.168.3.0/24"].map(String::from));
+        want.sort_by_key(|s| net(s));
+        assert_eq!(got, want);
+        assert_eq!(withheld(&state, "vco-1"), [net("192.168.1.0/24")]);
+        assert_eq!(withheld(&state, "vco-2"), [net("192.168.2.0/24")]);
+        assert!(withheld(&state, "vco-3").is_empty());
+    }
+
+    #[test]
+    fn advertises_the_vpc_side() {
         let mut state = GatewayState::default();
         for (id, local) in [
             ("vco-1", "10.0.0.0/24,10.0.1.0/24"),
