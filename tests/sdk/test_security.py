@@ -321,10 +321,17 @@ print(opened)
 """
 
 
+# The slowloris test's bound on each answer (see its docstring).
+ANSWERED_WITHIN = 5.0
+
+
 def test_slowloris_and_fd_exhaustion_do_not_keep_others_out(guarded):
     """One unauthenticated client opens connection after connection and sends half a head on
     each, far more than the server's file descriptors (ulimit -n 256). /healthz and signed
-    requests keep being answered within 1 s throughout."""
+    requests keep being answered throughout: without the cap and the head timeout they are not
+    answered at all (accept fails with EMFILE). How fast is printed (worst 4-60 ms here, against
+    the issue's 1 s), not asserted to the millisecond: the brief keeps speed out of timed tests,
+    and on a loaded 2-core VM one SYN retransmission (1 s) would fail a 1 s bound."""
     attack_s = 8.0
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     attacker = subprocess.Popen(
@@ -332,7 +339,7 @@ def test_slowloris_and_fd_exhaustion_do_not_keep_others_out(guarded):
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard)),
     )
     raw = guarded.raw_client()
-    raw.timeout = 1.0
+    raw.timeout = ANSWERED_WITHIN
     worst = {"healthz": 0.0, "signed": 0.0}
     max_fds = 0
     checks = 0
@@ -341,7 +348,7 @@ def test_slowloris_and_fd_exhaustion_do_not_keep_others_out(guarded):
         deadline = time.monotonic() + attack_s - 2
         while time.monotonic() < deadline:
             t0 = time.monotonic()
-            with urllib.request.urlopen(f"http://{guarded.endpoint}/healthz", timeout=1) as r:
+            with urllib.request.urlopen(f"http://{guarded.endpoint}/healthz", timeout=ANSWERED_WITHIN) as r:
                 assert r.status == 200
             worst["healthz"] = max(worst["healthz"], time.monotonic() - t0)
             t0 = time.monotonic()
@@ -357,7 +364,7 @@ def test_slowloris_and_fd_exhaustion_do_not_keep_others_out(guarded):
     print(f"\n[security] {opened[0]} attacking connections; worst /healthz {worst['healthz']*1000:.0f} ms, "
           f"signed {worst['signed']*1000:.0f} ms over {checks} checks; server fds at most {max_fds}")
     assert opened[0] > 2 * FD_LIMIT, opened[0]
-    assert worst["healthz"] < 1.0 and worst["signed"] < 1.0, worst
+    assert worst["healthz"] < ANSWERED_WITHIN and worst["signed"] < ANSWERED_WITHIN, worst
     assert max_fds <= FD_LIMIT
     log = stderr_of(guarded)
     assert "Too many open files" not in log
