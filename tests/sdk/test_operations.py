@@ -283,9 +283,6 @@ def test_every_answer_round_trips_through_the_sdk_model(server):
 # declarations (issue 12, stage 2).
 NOT_YET_TYPED = [
     "DescribeVpnConnections: VpnConnections.VpnConnection.[0].VpnBgpConfig.EnableBgp: dropped by the SDK model",
-    # The SSL server's view is shared by DescribeSslVpnServers and ModifySslVpnServer (#14).
-    "ModifySslVpnServer: DnsServers: dropped by the SDK model",
-    "ModifySslVpnServer: IDaaSRegionId: dropped by the SDK model",
     "ModifyVpnAttachmentAttribute: VcoHealthCheck.Status: dropped by the SDK model",
     "ModifyVpnConnectionAttribute: VcoHealthCheck.Policy: dropped by the SDK model",
     "ModifyVpnConnectionAttribute: VcoHealthCheck.Status: dropped by the SDK model",

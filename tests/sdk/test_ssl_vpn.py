@@ -189,11 +189,15 @@ def test_modify_and_its_refusals(vpc3):
             name="renamed",
             enable_multi_factor_auth=True,
             idaa_sapplication_id="app_1",
+            dns_servers="223.5.5.5,8.8.8.8",
         )
     ).body.to_map()
     assert (body["Proto"], body["Port"], body["Cipher"], body["Compress"]) == ("UDP", 1195, "AES-256-CBC", True)
     assert body["LocalSubnet"] == "10.0.0.0/24,192.168.7.0/24" and body["Name"] == "renamed"
+    # The SDK's ModifySslVpnServerResponseBody has neither; DescribeSslVpnServers shows both.
+    assert "DnsServers" not in body and "IDaaSRegionId" not in body, body
     s = server(vpc3, vss)
+    assert s["DnsServers"] == "223.5.5.5,8.8.8.8", s
     assert (s["Proto"], s["Port"], s["IDaaSInstanceId"], s["IDaaSInstanceVersion"]) == (
         "UDP",
         1195,

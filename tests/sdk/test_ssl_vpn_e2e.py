@@ -123,7 +123,7 @@ def test_clients_connect_ping_and_a_deleted_certificate_ends_only_its_session(ss
     vpc, gw, vss, (a, b), lab = ssl_lab
     online = wait_clients(vpc, lab, gw, {a, b})
     for c in online:
-        assert c["Status"] == "online" and c["PrivateIp"].startswith("10.61.0.") and c["Port"] > 0
+        assert c["Status"] == "online" and c["PrivateIp"].startswith("10.61.0.") and int(c["Port"]) > 0
     nodes = {c["cert"]: c["ns"] for c in lab.state["ssl_clients"]}
     assert ping(nodes[a], LOCAL_HOST) and ping(nodes[b], LOCAL_HOST), client_logs(lab)
     s = vpc.describe_ssl_vpn_servers(m.DescribeSslVpnServersRequest(region_id=REGION, ssl_vpn_server_id=vss)).body

@@ -78,10 +78,12 @@ pub fn generate_in(root: &Path) -> Result<Vec<Output>> {
 
 /// Every output of the parsed spec files.
 pub fn generate(inputs: &Inputs) -> Result<Vec<Output>> {
-    let vpc = spec::build(&inputs.vpc.0, &inputs.vpc.1, Some(&inputs.api))?;
-    let vpngw = spec::build(&inputs.vpngw.0, &inputs.vpngw.1, None)?;
-    let ram = spec::build(&inputs.ram.0, &inputs.ram.1, None)?;
-    let sts = spec::build(&inputs.sts.0, &inputs.sts.1, None)?;
+    let sdk_params = spec::sdk_params(&inputs.declarations)?;
+    let none = spec::SdkParams::new();
+    let vpc = spec::build(&inputs.vpc.0, &inputs.vpc.1, Some(&inputs.api), &sdk_params)?;
+    let vpngw = spec::build(&inputs.vpngw.0, &inputs.vpngw.1, None, &none)?;
+    let ram = spec::build(&inputs.ram.0, &inputs.ram.1, None, &none)?;
+    let sts = spec::build(&inputs.sts.0, &inputs.sts.1, None, &none)?;
     let decls = decls::Declarations::parse(&inputs.declarations)?;
     let mut out = vec![Output {
         path: OUTPUT.to_owned(),
@@ -212,6 +214,21 @@ mod tests {
             .err()
             .expect("unknown operation must fail");
         assert!(err.contains("TagResourcez"), "{err}");
+    }
+
+    #[test]
+    fn an_sdk_param_must_be_the_sdks_and_not_the_metadatas() {
+        let mut inputs = inputs();
+        inputs.declarations["sdk_params"]["CreateSslVpnServer"] = serde_json::json!(["DnsServerz"]);
+        let err = generate(&inputs).err().expect("a name the SDK lacks fails");
+        assert!(
+            err.contains("DnsServerz") && err.contains("SDK model lacks"),
+            "{err}"
+        );
+        let mut inputs = self::inputs();
+        inputs.declarations["sdk_params"]["CreateSslVpnServer"] = serde_json::json!(["Port"]);
+        let err = generate(&inputs).err().expect("a metadata parameter fails");
+        assert!(err.contains("metadata has it"), "{err}");
     }
 
     #[test]

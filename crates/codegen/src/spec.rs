@@ -274,7 +274,70 @@ fn op_errors(entries: &[Value], known: &HashMap<String, DocError>, ctx: &str) ->
     Ok((errors, client_handled))
 }
 
-pub fn build(meta: &Value, sdk: &Value, api: Option<&Value>) -> Result<Product> {
+/// Request parameters the SDK's request model has and the pinned metadata
+/// lacks (newer than it), by operation: declared one by one in
+/// `spec/declarations.json` (`sdk_params`), so that a parameter the SDK
+/// sends is never dropped unnoticed. Scalars only.
+pub type SdkParams = HashMap<String, Vec<String>>;
+
+/// `sdk_params` of the declarations (absent: none).
+pub fn sdk_params(declarations: &Value) -> Result<SdkParams> {
+    let mut out = SdkParams::new();
+    let Some(v) = declarations.get("sdk_params") else {
+        return Ok(out);
+    };
+    let ops = v
+        .as_object()
+        .ok_or("declarations: `sdk_params` is not an object")?;
+    for (op, names) in ops.iter().filter(|(k, _)| !k.starts_with('_')) {
+        let names = names
+            .as_array()
+            .ok_or(format!("sdk_params.{op}: not a list"))?
+            .iter()
+            .map(|n| {
+                n.as_str()
+                    .map(str::to_owned)
+                    .ok_or(format!("sdk_params.{op}: not a name"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.insert(op.clone(), names);
+    }
+    Ok(out)
+}
+
+/// The parameter `name` of the SDK's request model `fields`, declared in
+/// `sdk_params`: optional, in the query, of the model's scalar type.
+fn sdk_only_param(
+    fields: Option<&Vec<(String, SdkType)>>,
+    meta_params: &[Param],
+    name: &str,
+    ctx: &str,
+) -> Result<Param> {
+    if meta_params.iter().any(|p| p.name == name) {
+        return Err(format!(
+            "{ctx}: declared in sdk_params but the metadata has it"
+        ));
+    }
+    let t = fields
+        .and_then(|f| f.iter().find(|(k, _)| k == name))
+        .map(|(_, t)| t)
+        .ok_or(format!(
+            "{ctx}: declared in sdk_params but the SDK model lacks it"
+        ))?;
+    Ok(Param {
+        name: name.to_owned(),
+        position: "Query",
+        kind: Kind::Scalar(scalar(t, ctx)?),
+        required: false,
+    })
+}
+
+pub fn build(
+    meta: &Value,
+    sdk: &Value,
+    api: Option<&Value>,
+    sdk_params: &SdkParams,
+) -> Result<Product> {
     let product = get(meta, "product", "metadata")?;
     let sdk = read_sdk(sdk)?;
     let reference = api.map(read_reference).transpose()?;
@@ -339,6 +402,13 @@ pub fn build(meta: &Value, sdk: &Value, api: Option<&Value>) -> Result<Product> 
             return Err(format!(
                 "{ctx}: the API reference lists other parameters than the metadata ({names:?})"
             ));
+        }
+        if let Some(names) = sdk_params.get(name) {
+            for n in names {
+                let p = sdk_only_param(request_model, &params, n, &format!("{ctx}.{n}"))?;
+                params.push(p);
+            }
+            params.sort_by(|a, b| a.name.cmp(&b.name));
         }
         let (errors, client_handled) = match (api_op, &reference) {
             (Some(a), Some(r)) => op_errors(get_array(a, "errors", ctx)?, &r.known_errors, ctx)?,

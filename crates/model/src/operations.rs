@@ -5188,6 +5188,12 @@ pub static OPERATIONS: &[Operation] = &[
                 required: false,
             },
             Param {
+                name: "DnsServers",
+                position: Position::Query,
+                kind: ParamKind::String,
+                required: false,
+            },
+            Param {
                 name: "DryRun",
                 position: Position::Query,
                 kind: ParamKind::Boolean,
@@ -18251,6 +18257,12 @@ pub static OPERATIONS: &[Operation] = &[
                 name: "Compress",
                 position: Position::Query,
                 kind: ParamKind::Boolean,
+                required: false,
+            },
+            Param {
+                name: "DnsServers",
+                position: Position::Query,
+                kind: ParamKind::String,
                 required: false,
             },
             Param {

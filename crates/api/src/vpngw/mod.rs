@@ -25,5 +25,5 @@ pub(crate) static OPERATIONS: &[ActionDef] = crate::operations! {
     WatchGatewayState => untyped(watch::watch),
     // The gateway's key, CA and CRL for the agent that runs its OpenVPN
     // (on the SSL server's ARN).
-    DescribeSslVpnServerPki => untyped(crate::vpc::ssl_vpn::online::describe_pki),
+    DescribeSslVpnServerPki => crate::vpc::ssl_vpn::online::describe_pki,
 };

@@ -13,20 +13,19 @@ use vpngw_model::{
     ids::{IdKind, new_id},
     ssl_vpn::{self, CLIENT_CERT_VALIDITY_MS, cert_status, client_config},
 };
+use vpngw_ops::vpc::{
+    create_ssl_vpn_client_cert, delete_ssl_vpn_client_cert, describe_ssl_vpn_client_cert,
+    describe_ssl_vpn_client_certs, modify_ssl_vpn_client_cert, shapes,
+};
 use vpngw_protocol::ApiError;
 use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, StoreExt, Versioned};
 
-use super::views::{CertCreated, CertKey, CertKeys, CertView, CertsPage};
-use super::{internet_ip, load as load_server, pki};
+use super::{given, internet_ip, load as load_server, pki};
 use crate::{
     Ctx,
-    actions::Reply,
-    context::{internal, store_error},
+    context::{internal, page, store_error},
     errors, rmw,
-    vpc::{
-        reply,
-        vpn_gateway::{self, id_list, require_active},
-    },
+    vpc::vpn_gateway::{self, id_list, require_active},
 };
 
 pub(crate) async fn load(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<SslVpnClientCert>, ApiError> {
@@ -41,8 +40,9 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     ssl_vpn::check_name(name).map_err(|_| errors::invalid_name())
 }
 
-fn created(c: &SslVpnClientCert) -> CertCreated {
-    CertCreated {
+/// The answer of CreateSslVpnClientCert and ModifySslVpnClientCert.
+fn created(c: &SslVpnClientCert) -> shapes::Shape3 {
+    shapes::Shape3 {
         ssl_vpn_client_cert_id: c.id.clone(),
         name: c.name.clone(),
     }
@@ -69,15 +69,16 @@ async fn issue(
     .await
 }
 
-pub async fn create(ctx: &Ctx<'_>) -> Reply {
+pub async fn create(
+    ctx: &Ctx<'_>,
+    req: create_ssl_vpn_client_cert::Request,
+) -> Result<create_ssl_vpn_client_cert::Answer, ApiError> {
     let region = ctx.region()?;
-    let name = ctx.params.get("Name").unwrap_or("").to_owned();
+    let name = req.name.unwrap_or_default();
     if !name.is_empty() {
         check_name(&name)?;
     }
-    let server = load_server(ctx, ctx.params.required("SslVpnServerId")?)
-        .await?
-        .value;
+    let server = load_server(ctx, &req.ssl_vpn_server_id).await?.value;
     let gateway = vpn_gateway::load(ctx, &server.vpn_gateway_id).await?;
     require_active(&gateway.value, ctx.now_ms)?;
     let idempotency = ctx.idempotency()?;
@@ -106,15 +107,18 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         .await
         .map_err(|e| store_error(e, errors::ssl_vpn_server_not_found))?;
     match inserted {
-        Inserted::Created => reply(&created(&cert)),
+        Inserted::Created => Ok(created(&cert)),
         // The serial reserved for this call stays unused: harmless.
-        Inserted::Replayed { id } => reply(&created(&load(ctx, &id).await?.value)),
+        Inserted::Replayed { id } => Ok(created(&load(ctx, &id).await?.value)),
     }
 }
 
-pub async fn describe(ctx: &Ctx<'_>) -> Reply {
+pub async fn describe(
+    ctx: &Ctx<'_>,
+    req: describe_ssl_vpn_client_cert::Request,
+) -> Result<describe_ssl_vpn_client_cert::Answer, ApiError> {
     // Terraform's provider takes `InvalidInstanceId.NotFound` as "gone" here.
-    let cert = load(ctx, ctx.params.required("SslVpnClientCertId")?)
+    let cert = load(ctx, &req.ssl_vpn_client_cert_id)
         .await
         .map_err(|e| {
             if e.code == errors::ssl_vpn_client_cert_not_found().code {
@@ -126,7 +130,7 @@ pub async fn describe(ctx: &Ctx<'_>) -> Reply {
         .value;
     let server = load_server(ctx, &cert.ssl_vpn_server_id).await?.value;
     let gateway = vpn_gateway::load(ctx, &server.vpn_gateway_id).await?.value;
-    reply(&CertView {
+    Ok(describe_ssl_vpn_client_cert::Answer {
         region_id: cert.region_id.clone(),
         ssl_vpn_client_cert_id: cert.id.clone(),
         name: cert.name.clone(),
@@ -142,14 +146,17 @@ pub async fn describe(ctx: &Ctx<'_>) -> Reply {
     })
 }
 
-pub async fn describe_many(ctx: &Ctx<'_>) -> Reply {
-    let (number, size) = ctx.page(50)?;
+pub async fn describe_many(
+    ctx: &Ctx<'_>,
+    req: describe_ssl_vpn_client_certs::Request,
+) -> Result<describe_ssl_vpn_client_certs::Answer, ApiError> {
+    let (number, size) = page(req.page_number, req.page_size, 50)?;
     let mut q = ListQuery::new(Kind::SslVpnClientCert, ctx.scope()?, ctx.now_ms);
-    q.ids = id_list(ctx.opt("SslVpnClientCertId"));
-    q.parent_id = ctx.opt("SslVpnServerId").map(str::to_owned);
-    q.resource_group_id = ctx.opt("ResourceGroupId").map(str::to_owned);
-    if let Some(name) = ctx.opt("Name") {
-        q.fields.push(("name", name.to_owned()));
+    q.ids = id_list(req.ssl_vpn_client_cert_id.as_deref());
+    q.parent_id = given(req.ssl_vpn_server_id);
+    q.resource_group_id = given(req.resource_group_id);
+    if let Some(name) = given(req.name) {
+        q.fields.push(("name", name));
     }
     q.offset = ((number - 1) * size) as u64;
     q.limit = size as u64;
@@ -158,14 +165,14 @@ pub async fn describe_many(ctx: &Ctx<'_>) -> Reply {
         .list_typed::<SslVpnClientCert>(&q)
         .await
         .map_err(internal)?;
-    reply(&CertsPage {
-        total_count: total,
+    Ok(describe_ssl_vpn_client_certs::Answer {
+        total_count: total as i64,
         page_number: number,
         page_size: size,
-        ssl_vpn_client_cert_keys: CertKeys {
+        ssl_vpn_client_cert_keys: describe_ssl_vpn_client_certs::SslVpnClientCertKeys {
             ssl_vpn_client_cert_key: certs
                 .into_iter()
-                .map(|c| CertKey {
+                .map(|c| describe_ssl_vpn_client_certs::SslVpnClientCertKey {
                     status: cert_status(c.end_time_ms, ctx.now_ms).to_owned(),
                     region_id: c.region_id,
                     ssl_vpn_client_cert_id: c.id,
@@ -180,29 +187,29 @@ pub async fn describe_many(ctx: &Ctx<'_>) -> Reply {
     })
 }
 
-pub async fn modify(ctx: &Ctx<'_>) -> Reply {
-    let id = ctx.params.required("SslVpnClientCertId")?;
-    let Versioned { mut value, version } = load(ctx, id).await?;
-    if let Some(name) = ctx.params.get("Name") {
+pub async fn modify(
+    ctx: &Ctx<'_>,
+    req: modify_ssl_vpn_client_cert::Request,
+) -> Result<modify_ssl_vpn_client_cert::Answer, ApiError> {
+    let Versioned { mut value, version } = load(ctx, &req.ssl_vpn_client_cert_id).await?;
+    if let Some(name) = req.name {
         if !name.is_empty() {
-            check_name(name)?;
+            check_name(&name)?;
         }
-        value.name = name.to_owned();
+        value.name = name;
     }
     ctx.store()
         .update_typed(&ctx.caller.account_id, &value, version)
         .await
         .map_err(|e| store_error(e, errors::ssl_vpn_client_cert_not_found))?;
-    reply(&CertCreated {
-        ssl_vpn_client_cert_id: value.id,
-        name: value.name,
-    })
+    Ok(created(&value))
 }
 
-pub async fn delete(ctx: &Ctx<'_>) -> Reply {
-    let cert = load(ctx, ctx.params.required("SslVpnClientCertId")?)
-        .await?
-        .value;
+pub async fn delete(
+    ctx: &Ctx<'_>,
+    req: delete_ssl_vpn_client_cert::Request,
+) -> Result<delete_ssl_vpn_client_cert::Answer, ApiError> {
+    let cert = load(ctx, &req.ssl_vpn_client_cert_id).await?.value;
     let server_id = cert.ssl_vpn_server_id.clone();
     {
         let server = load_server(ctx, &server_id).await?.value;
@@ -224,5 +231,5 @@ pub async fn delete(ctx: &Ctx<'_>) -> Reply {
         .delete(Kind::SslVpnClientCert, &ctx.scope()?, &cert.id)
         .await
         .map_err(|e| store_error(e, errors::ssl_vpn_client_cert_not_found))?;
-    reply(&serde_json::json!({}))
+    Ok(delete_ssl_vpn_client_cert::Answer {})
 }

@@ -18,9 +18,7 @@
 pub mod certs;
 pub mod online;
 pub mod pki;
-mod views;
 
-use views::{Created, ServerList, ServerView, ServersPage};
 use vpngw_model::{
     SslVpnServer, VpnGateway,
     ids::{IdKind, new_id},
@@ -28,17 +26,16 @@ use vpngw_model::{
         self, Cipher, ClientIpPool, DEFAULT_PORT, LocalSubnets, MultiFactorAuth, Proto, RuleError,
     },
 };
+use vpngw_ops::vpc::{
+    create_ssl_vpn_server, delete_ssl_vpn_server, describe_ssl_vpn_servers, modify_ssl_vpn_server,
+};
 use vpngw_protocol::ApiError;
 use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, Quota, StoreError, StoreExt, Versioned};
 
-use super::{
-    reply,
-    vpn_gateway::{self, id_list, require_active},
-};
+use super::vpn_gateway::{self, id_list, require_active};
 use crate::{
     Ctx,
-    actions::Reply,
-    context::{internal, store_error},
+    context::{internal, page, store_error},
     errors,
 };
 
@@ -90,7 +87,9 @@ fn rule_error(e: RuleError, pool: &str) -> ApiError {
 }
 
 /// The server's settings as a request gives them; `None`: not given (Create
-/// takes the default, Modify keeps the stored value).
+/// takes the default, Modify keeps the stored value). An empty `Proto` or
+/// `Cipher` is not given; an empty `Name` or `DnsServers` clears it.
+#[derive(Default)]
 struct Settings {
     name: Option<String>,
     client_ip_pool: Option<String>,
@@ -106,24 +105,44 @@ struct Settings {
     idaas_application_id: Option<String>,
 }
 
+fn given(v: Option<String>) -> Option<String> {
+    v.filter(|v| !v.is_empty())
+}
+
 impl Settings {
-    fn of(ctx: &Ctx<'_>) -> Result<Settings, ApiError> {
-        let p = ctx.params;
-        let text = |k: &str| p.get(k).map(str::to_owned);
-        Ok(Settings {
-            name: text("Name"),
-            client_ip_pool: text("ClientIpPool"),
-            local_subnet: text("LocalSubnet"),
-            proto: ctx.opt("Proto").map(str::to_owned),
-            port: p.i64("Port")?,
-            cipher: ctx.opt("Cipher").map(str::to_owned),
-            compress: p.bool("Compress")?,
-            dns_servers: text("DnsServers"),
-            enable_mfa: p.bool("EnableMultiFactorAuth")?,
-            idaas_instance_id: text("IDaaSInstanceId"),
-            idaas_region_id: text("IDaaSRegionId"),
-            idaas_application_id: text("IDaaSApplicationId"),
-        })
+    /// CreateSslVpnServer's settings; the pool and local subnets are
+    /// parsed by `create` (required there).
+    fn of_create(r: &create_ssl_vpn_server::Request) -> Settings {
+        Settings {
+            name: r.name.clone(),
+            proto: given(r.proto.clone()),
+            port: r.port,
+            cipher: given(r.cipher.clone()),
+            compress: r.compress,
+            dns_servers: r.dns_servers.clone(),
+            enable_mfa: r.enable_multi_factor_auth,
+            idaas_instance_id: r.i_daa_s_instance_id.clone(),
+            idaas_region_id: r.i_daa_s_region_id.clone(),
+            idaas_application_id: r.i_daa_s_application_id.clone(),
+            ..Settings::default()
+        }
+    }
+
+    fn of_modify(r: modify_ssl_vpn_server::Request) -> Settings {
+        Settings {
+            name: r.name,
+            client_ip_pool: r.client_ip_pool,
+            local_subnet: r.local_subnet,
+            proto: given(r.proto),
+            port: r.port,
+            cipher: given(r.cipher),
+            compress: r.compress,
+            dns_servers: r.dns_servers,
+            enable_mfa: r.enable_multi_factor_auth,
+            idaas_instance_id: r.i_daa_s_instance_id,
+            idaas_region_id: r.i_daa_s_region_id,
+            idaas_application_id: r.i_daa_s_application_id,
+        }
     }
 }
 
@@ -182,6 +201,13 @@ fn apply(server: &mut SslVpnServer, s: Settings, gateway: &VpnGateway) -> Result
     server.mfa.check().map_err(fail)
 }
 
+fn refuse_dry_run(flag: Option<bool>) -> Result<(), ApiError> {
+    if flag == Some(true) {
+        return Err(errors::dry_run_passed());
+    }
+    Ok(())
+}
+
 /// Puts the gateway into `updating` for the configured delay, as the cloud
 /// does while it applies an SSL-VPN change (Terraform waits for `active`).
 /// A conflicting write of the gateway wins: the change itself is stored.
@@ -213,19 +239,20 @@ async fn ready_gateway(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<VpnGateway>,
     Ok(gateway)
 }
 
-fn created(s: &SslVpnServer) -> Created {
-    Created {
+fn created(s: &SslVpnServer) -> create_ssl_vpn_server::Answer {
+    create_ssl_vpn_server::Answer {
         ssl_vpn_server_id: s.id.clone(),
         name: s.name.clone(),
     }
 }
 
-pub async fn create(ctx: &Ctx<'_>) -> Reply {
+pub async fn create(
+    ctx: &Ctx<'_>,
+    req: create_ssl_vpn_server::Request,
+) -> Result<create_ssl_vpn_server::Answer, ApiError> {
     let region = ctx.region()?;
-    let p = ctx.params;
-    let gateway = ready_gateway(ctx, p.required("VpnGatewayId")?).await?;
-    let pool = p.required("ClientIpPool")?;
-    let local = p.required("LocalSubnet")?;
+    let gateway = ready_gateway(ctx, &req.vpn_gateway_id).await?;
+    let pool = req.client_ip_pool.as_str();
     let id = new_id(IdKind::SslVpnServer, region.id_prefix);
     let mut server = SslVpnServer {
         id: id.clone(),
@@ -233,7 +260,7 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         vpn_gateway_id: gateway.value.id.clone(),
         name: String::new(),
         client_ip_pool: ClientIpPool::parse(pool).map_err(|e| rule_error(e, pool))?,
-        local_subnet: LocalSubnets::parse(local).map_err(|e| rule_error(e, pool))?,
+        local_subnet: LocalSubnets::parse(&req.local_subnet).map_err(|e| rule_error(e, pool))?,
         proto: Proto::Tcp,
         port: ssl_vpn::check_port(DEFAULT_PORT).map_err(|e| rule_error(e, ""))?,
         cipher: Cipher::Aes128Cbc,
@@ -257,15 +284,8 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
         clients: Vec::new(),
         measured_at_ms: 0,
     };
-    let settings = Settings {
-        client_ip_pool: None,
-        local_subnet: None,
-        ..Settings::of(ctx)?
-    };
-    apply(&mut server, settings, &gateway.value)?;
-    if p.bool("DryRun")? == Some(true) {
-        return Err(errors::dry_run_passed());
-    }
+    apply(&mut server, Settings::of_create(&req), &gateway.value)?;
+    refuse_dry_run(req.dry_run)?;
     server.pki = pki::new_server(ctx.secrets(), &id, ctx.now_ms)?;
     let guard = InsertGuard {
         // One server per gateway, counted in the insert's transaction.
@@ -287,9 +307,9 @@ pub async fn create(ctx: &Ctx<'_>) -> Reply {
     match inserted {
         Inserted::Created => {
             gateway_updating(ctx, gateway).await;
-            reply(&created(&server))
+            Ok(created(&server))
         }
-        Inserted::Replayed { id } => reply(&created(&load(ctx, &id).await?.value)),
+        Inserted::Replayed { id } => Ok(created(&load(ctx, &id).await?.value)),
     }
 }
 
@@ -301,8 +321,10 @@ pub(crate) fn internet_ip(gateway: &VpnGateway) -> String {
         .unwrap_or_else(|| gateway.internet_ip.clone())
 }
 
-fn view(s: &SslVpnServer, gateway: Option<&VpnGateway>) -> ServerView {
-    ServerView {
+/// The server as DescribeSslVpnServers shows it; `gateway` gives
+/// `MaxConnections` and `InternetIp`.
+fn view(s: &SslVpnServer, gateway: Option<&VpnGateway>) -> describe_ssl_vpn_servers::SslVpnServer {
+    describe_ssl_vpn_servers::SslVpnServer {
         region_id: s.region_id.clone(),
         ssl_vpn_server_id: s.id.clone(),
         vpn_gateway_id: s.vpn_gateway_id.clone(),
@@ -327,14 +349,17 @@ fn view(s: &SslVpnServer, gateway: Option<&VpnGateway>) -> ServerView {
     }
 }
 
-pub async fn describe_many(ctx: &Ctx<'_>) -> Reply {
-    let (number, size) = ctx.page(50)?;
+pub async fn describe_many(
+    ctx: &Ctx<'_>,
+    req: describe_ssl_vpn_servers::Request,
+) -> Result<describe_ssl_vpn_servers::Answer, ApiError> {
+    let (number, size) = page(req.page_number, req.page_size, 50)?;
     let mut q = ListQuery::new(Kind::SslVpnServer, ctx.scope()?, ctx.now_ms);
-    q.ids = id_list(ctx.opt("SslVpnServerId"));
-    q.parent_id = ctx.opt("VpnGatewayId").map(str::to_owned);
-    q.resource_group_id = ctx.opt("ResourceGroupId").map(str::to_owned);
-    if let Some(name) = ctx.opt("Name") {
-        q.fields.push(("name", name.to_owned()));
+    q.ids = id_list(req.ssl_vpn_server_id.as_deref());
+    q.parent_id = given(req.vpn_gateway_id);
+    q.resource_group_id = given(req.resource_group_id);
+    if let Some(name) = given(req.name) {
+        q.fields.push(("name", name));
     }
     q.offset = ((number - 1) * size) as u64;
     q.limit = size as u64;
@@ -348,36 +373,54 @@ pub async fn describe_many(ctx: &Ctx<'_>) -> Reply {
         let gateway = vpn_gateway::load(ctx, &s.vpn_gateway_id).await.ok();
         items.push(view(s, gateway.as_ref().map(|g| &g.value)));
     }
-    reply(&ServersPage {
-        total_count: total,
+    Ok(describe_ssl_vpn_servers::Answer {
+        total_count: total as i64,
         page_number: number,
         page_size: size,
-        ssl_vpn_servers: ServerList {
+        ssl_vpn_servers: describe_ssl_vpn_servers::SslVpnServers {
             ssl_vpn_server: items,
         },
     })
 }
 
-pub async fn modify(ctx: &Ctx<'_>) -> Reply {
-    let id = ctx.params.required("SslVpnServerId")?;
-    let settings = Settings::of(ctx)?;
-    let Versioned { mut value, version } = load(ctx, id).await?;
+/// ModifySslVpnServer answers the server as DescribeSslVpnServers shows it,
+/// less what its SDK model lacks (`DnsServers`, `IDaaSRegionId`): the same
+/// fields, carried over by name.
+fn modify_answer(
+    s: &SslVpnServer,
+    gateway: &VpnGateway,
+) -> Result<modify_ssl_vpn_server::Answer, ApiError> {
+    serde_json::to_value(view(s, Some(gateway)))
+        .and_then(serde_json::from_value)
+        .map_err(|e| {
+            tracing::error!(error = %e, "ModifySslVpnServer's answer");
+            ApiError::internal()
+        })
+}
+
+pub async fn modify(
+    ctx: &Ctx<'_>,
+    req: modify_ssl_vpn_server::Request,
+) -> Result<modify_ssl_vpn_server::Answer, ApiError> {
+    let dry_run = req.dry_run;
+    let Versioned { mut value, version } = load(ctx, &req.ssl_vpn_server_id).await?;
     let gateway = ready_gateway(ctx, &value.vpn_gateway_id).await?;
-    apply(&mut value, settings, &gateway.value)?;
-    if ctx.params.bool("DryRun")? == Some(true) {
-        return Err(errors::dry_run_passed());
-    }
+    apply(&mut value, Settings::of_modify(req), &gateway.value)?;
+    refuse_dry_run(dry_run)?;
     ctx.store()
         .update_typed(&ctx.caller.account_id, &value, version)
         .await
         .map_err(|e| store_error(e, errors::ssl_vpn_server_not_found))?;
-    let v = view(&value, Some(&gateway.value));
+    let answer = modify_answer(&value, &gateway.value)?;
     gateway_updating(ctx, gateway).await;
-    reply(&v)
+    Ok(answer)
 }
 
-pub async fn delete(ctx: &Ctx<'_>) -> Reply {
-    let server = load(ctx, ctx.params.required("SslVpnServerId")?).await?;
+pub async fn delete(
+    ctx: &Ctx<'_>,
+    req: delete_ssl_vpn_server::Request,
+) -> Result<delete_ssl_vpn_server::Answer, ApiError> {
+    let server = load(ctx, &req.ssl_vpn_server_id).await?;
     let gateway = vpn_gateway::load(ctx, &server.value.vpn_gateway_id).await?;
     require_active(&gateway.value, ctx.now_ms)?;
     // The certificates go with the server, in one transaction (the cloud's
@@ -392,5 +435,5 @@ pub async fn delete(ctx: &Ctx<'_>) -> Reply {
         .await
         .map_err(|e| store_error(e, errors::ssl_vpn_server_not_found))?;
     gateway_updating(ctx, gateway).await;
-    reply(&serde_json::json!({}))
+    Ok(delete_ssl_vpn_server::Answer {})
 }

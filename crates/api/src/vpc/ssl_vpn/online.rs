@@ -6,27 +6,30 @@
 //! own product).
 
 use vpngw_model::{SslVpnServer, dataplane::SslVpnServerReport};
+use vpngw_ops::{
+    vpc::{describe_ssl_vpn_clients, describe_vpn_ssl_server_logs, shapes},
+    vpngw::describe_ssl_vpn_server_pki,
+};
 use vpngw_protocol::ApiError;
 use vpngw_store::{LogQuery, StoreExt, Versioned};
 
-use super::views::{ClientInfo, ClientsPage, Logs, LogsPage, Pki};
-use super::{load, of_gateway, pki};
+use super::{given, load, of_gateway, pki};
 use crate::{
     Ctx,
-    actions::Reply,
-    context::{internal, store_error},
+    context::{internal, page, store_error},
     errors,
-    vpc::{logs, reply, vpn_gateway},
+    vpc::{logs, vpn_gateway},
 };
 
 /// `Status` of a connected client.
 const ONLINE: &str = "online";
 
-pub async fn describe_clients(ctx: &Ctx<'_>) -> Reply {
-    let (number, size) = ctx.page(50)?;
-    let gateway = vpn_gateway::load(ctx, ctx.params.required("VpnGatewayId")?)
-        .await?
-        .value;
+pub async fn describe_clients(
+    ctx: &Ctx<'_>,
+    req: describe_ssl_vpn_clients::Request,
+) -> Result<describe_ssl_vpn_clients::Answer, ApiError> {
+    let (number, size) = page(req.page_number, req.page_size, 50)?;
+    let gateway = vpn_gateway::load(ctx, &req.vpn_gateway_id).await?.value;
     let clients = match of_gateway(ctx, &gateway.id).await? {
         Some(s) => s.clients,
         None => Vec::new(),
@@ -37,44 +40,42 @@ pub async fn describe_clients(ctx: &Ctx<'_>) -> Reply {
         .into_iter()
         .skip(start)
         .take(usize::try_from(size).unwrap_or(0))
-        .map(|c| ClientInfo {
+        .map(|c| describe_ssl_vpn_clients::ClientInfoList {
             common_name: c.common_name,
             ip: c.ip,
-            port: c.port,
+            // A string in the SDK's model (`ClientInfoList.Port`).
+            port: c.port.to_string(),
             private_ip: c.private_ip,
             connected_time: c.connected_time,
             receive_bytes: c.receive_bytes,
             send_bytes: c.send_bytes,
-            status: ONLINE,
+            status: ONLINE.to_owned(),
         })
         .collect();
-    reply(&ClientsPage {
+    Ok(describe_ssl_vpn_clients::Answer {
         vpn_gateway_id: gateway.id,
         region_id: gateway.region_id,
-        total_count: total as u64,
+        total_count: total as i64,
         page_number: number,
         page_size: size,
         client_info_list: list,
     })
 }
 
-pub async fn describe_logs(ctx: &Ctx<'_>) -> Reply {
-    let p = ctx.params;
-    let server = load(ctx, p.required("VpnSslServerId")?).await?.value;
-    let (from_ms, to_ms) = logs::window(
-        ctx.now_ms,
-        p.i64("From")?,
-        p.i64("To")?,
-        p.i64("MinutePeriod")?,
-    )?;
-    let (number, size) = ctx.page(50)?;
+pub async fn describe_logs(
+    ctx: &Ctx<'_>,
+    req: describe_vpn_ssl_server_logs::Request,
+) -> Result<describe_vpn_ssl_server_logs::Answer, ApiError> {
+    let server = load(ctx, &req.vpn_ssl_server_id).await?.value;
+    let (from_ms, to_ms) = logs::window(ctx.now_ms, req.from, req.to, req.minute_period)?;
+    let (number, size) = page(req.page_number, req.page_size, 50)?;
     let page = ctx
         .store()
         .list_logs(&LogQuery {
             scope: ctx.scope()?,
             resource_id: server.id.clone(),
             // Lines about one client are filed under its certificate.
-            tunnel_id: ctx.opt("SslVpnClientCertId").map(str::to_owned),
+            tunnel_id: given(req.ssl_vpn_client_cert_id),
             from_ms,
             to_ms,
             offset: u64::try_from((number - 1).saturating_mul(size)).unwrap_or(u64::MAX),
@@ -83,22 +84,23 @@ pub async fn describe_logs(ctx: &Ctx<'_>) -> Reply {
         .await
         .map_err(internal)?;
     let lines: Vec<String> = page.entries.iter().map(logs::render).collect();
-    reply(&LogsPage {
-        count: lines.len(),
+    Ok(shapes::Shape2 {
+        count: lines.len() as i64,
         is_completed: true,
         page_number: number,
         page_size: size,
-        data: Logs { logs: lines },
+        data: shapes::Data { logs: lines },
     })
 }
 
 /// The agent's read of what OpenVPN needs besides the public answer: the
 /// CA, the gateway's certificate and key, the CRL and the revoked names.
-pub async fn describe_pki(ctx: &Ctx<'_>) -> Reply {
-    let server = load(ctx, ctx.params.required("SslVpnServerId")?)
-        .await?
-        .value;
-    reply(&Pki {
+pub async fn describe_pki(
+    ctx: &Ctx<'_>,
+    req: describe_ssl_vpn_server_pki::Request,
+) -> Result<describe_ssl_vpn_server_pki::Answer, ApiError> {
+    let server = load(ctx, &req.ssl_vpn_server_id).await?.value;
+    Ok(describe_ssl_vpn_server_pki::Answer {
         ssl_vpn_server_id: server.id.clone(),
         ca_cert: server.pki.ca_cert_pem.clone(),
         server_cert: server.pki.server_cert_pem.clone(),

@@ -41,6 +41,8 @@ pub mod create_ssl_vpn_server {
         pub client_token: Option<String>,
         /// `Compress`.
         pub compress: Option<bool>,
+        /// `DnsServers`.
+        pub dns_servers: Option<String>,
         /// `DryRun`.
         pub dry_run: Option<bool>,
         /// `EnableMultiFactorAuth`.
@@ -72,6 +74,7 @@ pub mod create_ssl_vpn_server {
                 .field("client_ip_pool", &self.client_ip_pool)
                 .field("client_token", &self.client_token)
                 .field("compress", &self.compress)
+                .field("dns_servers", &self.dns_servers)
                 .field("dry_run", &self.dry_run)
                 .field("enable_multi_factor_auth", &self.enable_multi_factor_auth)
                 .field("i_daa_s_application_id", &self.i_daa_s_application_id)
@@ -94,6 +97,7 @@ pub mod create_ssl_vpn_server {
                 client_ip_pool: wire::req::<String>(p, at, "ClientIpPool")?,
                 client_token: wire::opt::<String>(p, at, "ClientToken")?,
                 compress: wire::opt::<bool>(p, at, "Compress")?,
+                dns_servers: wire::opt::<String>(p, at, "DnsServers")?,
                 dry_run: wire::opt::<bool>(p, at, "DryRun")?,
                 enable_multi_factor_auth: wire::opt::<bool>(p, at, "EnableMultiFactorAuth")?,
                 i_daa_s_application_id: wire::opt::<String>(p, at, "IDaaSApplicationId")?,
@@ -113,6 +117,7 @@ pub mod create_ssl_vpn_server {
             wire::put(out, at, "ClientIpPool", &self.client_ip_pool);
             wire::put_opt(out, at, "ClientToken", &self.client_token);
             wire::put_opt(out, at, "Compress", &self.compress);
+            wire::put_opt(out, at, "DnsServers", &self.dns_servers);
             wire::put_opt(out, at, "DryRun", &self.dry_run);
             wire::put_opt(out, at, "EnableMultiFactorAuth", &self.enable_multi_factor_auth);
             wire::put_opt(out, at, "IDaaSApplicationId", &self.i_daa_s_application_id);
@@ -334,8 +339,8 @@ pub mod describe_ssl_vpn_servers {
         pub i_daa_s_application_id: String,
         #[serde(rename = "IDaaSInstanceId")]
         pub i_daa_s_instance_id: String,
-        #[serde(rename = "IDaaSInstanceVersion")]
-        pub i_daa_s_instance_version: String,
+        #[serde(rename = "IDaaSInstanceVersion", skip_serializing_if = "Option::is_none")]
+        pub i_daa_s_instance_version: Option<String>,
         #[serde(rename = "IDaaSRegionId")]
         pub i_daa_s_region_id: String,
         #[serde(rename = "InternetIp")]
@@ -425,6 +430,8 @@ pub mod modify_ssl_vpn_server {
         pub client_token: Option<String>,
         /// `Compress`.
         pub compress: Option<bool>,
+        /// `DnsServers`.
+        pub dns_servers: Option<String>,
         /// `DryRun`.
         pub dry_run: Option<bool>,
         /// `EnableMultiFactorAuth`.
@@ -456,6 +463,7 @@ pub mod modify_ssl_vpn_server {
                 .field("client_ip_pool", &self.client_ip_pool)
                 .field("client_token", &self.client_token)
                 .field("compress", &self.compress)
+                .field("dns_servers", &self.dns_servers)
                 .field("dry_run", &self.dry_run)
                 .field("enable_multi_factor_auth", &self.enable_multi_factor_auth)
                 .field("i_daa_s_application_id", &self.i_daa_s_application_id)
@@ -478,6 +486,7 @@ pub mod modify_ssl_vpn_server {
                 client_ip_pool: wire::opt::<String>(p, at, "ClientIpPool")?,
                 client_token: wire::opt::<String>(p, at, "ClientToken")?,
                 compress: wire::opt::<bool>(p, at, "Compress")?,
+                dns_servers: wire::opt::<String>(p, at, "DnsServers")?,
                 dry_run: wire::opt::<bool>(p, at, "DryRun")?,
                 enable_multi_factor_auth: wire::opt::<bool>(p, at, "EnableMultiFactorAuth")?,
                 i_daa_s_application_id: wire::opt::<String>(p, at, "IDaaSApplicationId")?,
@@ -497,6 +506,7 @@ pub mod modify_ssl_vpn_server {
             wire::put_opt(out, at, "ClientIpPool", &self.client_ip_pool);
             wire::put_opt(out, at, "ClientToken", &self.client_token);
             wire::put_opt(out, at, "Compress", &self.compress);
+            wire::put_opt(out, at, "DnsServers", &self.dns_servers);
             wire::put_opt(out, at, "DryRun", &self.dry_run);
             wire::put_opt(out, at, "EnableMultiFactorAuth", &self.enable_multi_factor_auth);
             wire::put_opt(out, at, "IDaaSApplicationId", &self.i_daa_s_application_id);
@@ -551,8 +561,8 @@ pub mod modify_ssl_vpn_server {
         pub i_daa_s_application_id: String,
         #[serde(rename = "IDaaSInstanceId")]
         pub i_daa_s_instance_id: String,
-        #[serde(rename = "IDaaSInstanceVersion")]
-        pub i_daa_s_instance_version: String,
+        #[serde(rename = "IDaaSInstanceVersion", skip_serializing_if = "Option::is_none")]
+        pub i_daa_s_instance_version: Option<String>,
         #[serde(rename = "InternetIp")]
         pub internet_ip: String,
         #[serde(rename = "LocalSubnet")]
