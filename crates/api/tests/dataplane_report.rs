@@ -593,39 +593,52 @@ async fn ipsec_server_reports_and_log_lines() {
 /// gateway's agent: another gateway's report that names it (with a client
 /// section, so that the server is "in the report") is `Unknown` and files
 /// nothing (DescribeVpnSslServerLogs stays as it was).
+/// A gateway with `EnableSsl` (5 connections).
+async fn ssl_gateway(api: &TestApi) -> String {
+    api.ok(
+        "CreateVpnGateway",
+        &[
+            ("VpcId", "vpc-test"),
+            ("Bandwidth", "10"),
+            ("EnableSsl", "true"),
+            ("SslConnections", "5"),
+        ],
+    )
+    .await["VpnGatewayId"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// An SSL server on `gw`.
+async fn ssl_server(api: &TestApi, gw: &str) -> String {
+    api.ok(
+        "CreateSslVpnServer",
+        &[
+            ("VpnGatewayId", gw),
+            ("ClientIpPool", "10.200.0.0/24"),
+            ("LocalSubnet", "10.0.0.0/24"),
+        ],
+    )
+    .await["SslVpnServerId"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
 #[tokio::test]
 async fn ssl_server_log_lines_only_from_its_own_gateway() {
     let api = TestApi::new().await;
-    let ssl_gateway = || async {
-        api.ok(
-            "CreateVpnGateway",
-            &[
-                ("VpcId", "vpc-test"),
-                ("Bandwidth", "10"),
-                ("EnableSsl", "true"),
-                ("SslConnections", "5"),
-            ],
-        )
-        .await["VpnGatewayId"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let gw = ssl_gateway().await;
-    let other = ssl_gateway().await;
-    let vss = api
-        .ok(
-            "CreateSslVpnServer",
-            &[
-                ("VpnGatewayId", &gw),
-                ("ClientIpPool", "10.200.0.0/24"),
-                ("LocalSubnet", "10.0.0.0/24"),
-            ],
-        )
-        .await["SslVpnServerId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let gw = ssl_gateway(&api).await;
+    let other = ssl_gateway(&api).await;
+    let vss = ssl_server(&api, &gw).await;
     let body = |at: i64, line: &str| {
         json!({
             "Agent": "test",
@@ -653,10 +666,7 @@ async fn ssl_server_log_lines_only_from_its_own_gateway() {
             })
             .unwrap_or_default()
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let now = now_ms();
 
     let a = send(&api, &other, &body(now, "forged by another gateway")).await;
     assert_eq!(a.status, 200, "{}", a.body);
@@ -673,5 +683,84 @@ async fn ssl_server_log_lines_only_from_its_own_gateway() {
         lines().await.iter().any(|l| l.contains("client connected")),
         "{:?}",
         lines().await
+    );
+}
+
+/// The clients of an agent that stopped reporting go: DescribeSslVpnClients
+/// and `Connections` show the last report's clients only while it is newer
+/// than `ssl_clients_fresh_ms` (90 s by default; short here), and a new
+/// report brings them back.
+#[tokio::test]
+async fn ssl_clients_expire_when_the_agent_stops_reporting() {
+    let fresh_ms = 1_500;
+    let api = TestApi::with_config(vpngw_api::Config {
+        gateway_provision_delay_ms: 0,
+        ssl_clients_fresh_ms: fresh_ms,
+        ..vpngw_api::Config::default()
+    })
+    .await;
+    let gw = ssl_gateway(&api).await;
+    let vss = ssl_server(&api, &gw).await;
+    let report = |at: i64| {
+        json!({
+            "Agent": "test",
+            "Backend": "strongswan",
+            "MeasuredAt": at,
+            "Connections": [],
+            "SslVpnServers": [{
+                "SslVpnServerId": vss,
+                "Connections": 1,
+                "Clients": [{
+                    "CommonName": "vsc-alice",
+                    "Ip": "198.18.1.2",
+                    "Port": 41234,
+                    "PrivateIp": "10.200.0.6",
+                    "ConnectedTime": at,
+                }],
+            }],
+            "Events": [],
+        })
+        .to_string()
+    };
+    let online = || async {
+        let c = api
+            .ok("DescribeSslVpnClients", &[("VpnGatewayId", &gw)])
+            .await;
+        let s = api
+            .ok("DescribeSslVpnServers", &[("SslVpnServerId", &vss)])
+            .await;
+        let names: Vec<String> = c["ClientInfoList"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|x| x["CommonName"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        (
+            names,
+            c["TotalCount"].as_i64(),
+            s["SslVpnServers"]["SslVpnServer"][0]["Connections"].as_i64(),
+        )
+    };
+
+    let a = send(&api, &gw, &report(now_ms())).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(
+        online().await,
+        (vec!["vsc-alice".to_owned()], Some(1), Some(1))
+    );
+    // Still shown within the bound.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(online().await.1, Some(1));
+    // No report for longer than the bound: nobody is online.
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    assert_eq!(online().await, (vec![], Some(0), Some(0)));
+    // The agent is back: so are its clients.
+    let a = send(&api, &gw, &report(now_ms())).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(
+        online().await,
+        (vec!["vsc-alice".to_owned()], Some(1), Some(1))
     );
 }

@@ -366,6 +366,11 @@ pub struct SslVpnServer {
     /// clock, ms); 0: never.
     #[serde(default)]
     pub measured_at_ms: i64,
+    /// When the control plane last accepted a measurement of the server
+    /// (its own clock, ms): the clients stand only while this is recent
+    /// ([`SslVpnServer::online`]).
+    #[serde(default)]
+    pub reported_at_ms: i64,
 }
 
 /// One client connected to an SSL server, as OpenVPN's management interface
@@ -387,6 +392,18 @@ pub struct SslClient {
 }
 
 impl SslVpnServer {
+    /// The clients and `Connections` as the agent last reported them, or
+    /// none when no report came for `fresh_ms` (the agent is gone: its
+    /// clients cannot be online any more; a live agent reports a server
+    /// with clients at least every 30 s).
+    pub fn online(&self, now_ms: i64, fresh_ms: i64) -> (&[SslClient], i64) {
+        if now_ms.saturating_sub(self.reported_at_ms) > fresh_ms {
+            (&[], 0)
+        } else {
+            (&self.clients, self.connections)
+        }
+    }
+
     /// `DnsServers` as the API echoes it.
     pub fn dns_servers_text(&self) -> String {
         self.dns_servers
@@ -585,6 +602,7 @@ mod tests {
             connections: 0,
             clients: vec![],
             measured_at_ms: 0,
+            reported_at_ms: 0,
         };
         let c = client_config(&server, "198.18.0.9");
         for line in [

@@ -140,12 +140,22 @@ struct SslEntry {
 }
 
 impl SslEntry {
+    /// Sent again after [`COUNTER_REFRESH`] when its counters changed, or
+    /// unchanged while clients are connected: the control plane shows the
+    /// clients only while reports keep coming (they expire when the agent
+    /// is gone).
+    fn refresh(accepted: &SslVpnServerReport, latest: &SslVpnServerReport) -> bool {
+        accepted != latest || !latest.clients.is_empty()
+    }
+
     fn due(&self, now: Instant) -> Option<&SslVpnServerReport> {
         let latest = self.latest.as_ref()?;
         match &self.accepted {
             None => Some(latest),
             Some((a, _)) if !same_ssl_but_counters(a, latest) => Some(latest),
-            Some((a, at)) if a != latest && now.duration_since(*at) >= COUNTER_REFRESH => {
+            Some((a, at))
+                if Self::refresh(a, latest) && now.duration_since(*at) >= COUNTER_REFRESH =>
+            {
                 Some(latest)
             }
             Some(_) => None,
@@ -157,7 +167,7 @@ impl SslEntry {
         match &self.accepted {
             None => Some(Instant::now()),
             Some((a, _)) if !same_ssl_but_counters(a, latest) => Some(Instant::now()),
-            Some((a, at)) if a != latest => Some(*at + COUNTER_REFRESH),
+            Some((a, at)) if Self::refresh(a, latest) => Some(*at + COUNTER_REFRESH),
             Some(_) => None,
         }
     }
@@ -606,5 +616,36 @@ mod tests {
             },
         );
         assert!(r.servers.is_empty());
+    }
+
+    #[test]
+    fn an_ssl_server_with_clients_is_reported_again_unchanged() {
+        let now = Instant::now();
+        let idle = SslVpnServerReport {
+            ssl_vpn_server_id: "vss-1".into(),
+            ..SslVpnServerReport::default()
+        };
+        let mut e = SslEntry {
+            latest: Some(idle.clone()),
+            accepted: Some((idle.clone(), now)),
+        };
+        // Nobody connected, nothing changed: nothing to send, ever.
+        assert!(e.due(now + COUNTER_REFRESH).is_none());
+        assert_eq!(e.next_due(), None);
+        // A client connected: the same report goes again every refresh, so
+        // that the control plane keeps showing it (and stops when we stop).
+        let busy = SslVpnServerReport {
+            connections: 1,
+            clients: vec![vpngw_model::ssl_vpn::SslClient {
+                common_name: "vsc-1".into(),
+                ..Default::default()
+            }],
+            ..idle
+        };
+        e.latest = Some(busy.clone());
+        e.accepted = Some((busy, now));
+        assert!(e.due(now).is_none());
+        assert!(e.due(now + COUNTER_REFRESH).is_some());
+        assert_eq!(e.next_due(), Some(now + COUNTER_REFRESH));
     }
 }

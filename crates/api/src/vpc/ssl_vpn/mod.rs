@@ -283,6 +283,7 @@ pub async fn create(
         connections: 0,
         clients: Vec::new(),
         measured_at_ms: 0,
+        reported_at_ms: 0,
     };
     apply(&mut server, Settings::of_create(&req), &gateway.value)?;
     refuse_dry_run(req.dry_run)?;
@@ -321,9 +322,14 @@ pub(crate) fn internet_ip(gateway: &VpnGateway) -> String {
         .unwrap_or_else(|| gateway.internet_ip.clone())
 }
 
-/// The server as DescribeSslVpnServers shows it; `gateway` gives
-/// `MaxConnections` and `InternetIp`.
-fn view(s: &SslVpnServer, gateway: Option<&VpnGateway>) -> describe_ssl_vpn_servers::SslVpnServer {
+/// The server as DescribeSslVpnServers shows it at `now_ms`; `gateway`
+/// gives `MaxConnections` and `InternetIp`.
+fn view(
+    ctx: &Ctx<'_>,
+    s: &SslVpnServer,
+    gateway: Option<&VpnGateway>,
+) -> describe_ssl_vpn_servers::SslVpnServer {
+    let (_, connections) = s.online(ctx.now_ms, ctx.config().ssl_clients_fresh_ms);
     describe_ssl_vpn_servers::SslVpnServer {
         region_id: s.region_id.clone(),
         ssl_vpn_server_id: s.id.clone(),
@@ -336,7 +342,7 @@ fn view(s: &SslVpnServer, gateway: Option<&VpnGateway>) -> describe_ssl_vpn_serv
         proto: s.proto.to_string(),
         port: i64::from(s.port),
         compress: s.compress,
-        connections: s.connections,
+        connections,
         max_connections: gateway.map_or(0, |g| g.ssl_connections),
         internet_ip: gateway.map(internet_ip).unwrap_or_default(),
         enable_multi_factor_auth: s.mfa.enabled,
@@ -371,7 +377,7 @@ pub async fn describe_many(
     let mut items = Vec::with_capacity(servers.len());
     for s in &servers {
         let gateway = vpn_gateway::load(ctx, &s.vpn_gateway_id).await.ok();
-        items.push(view(s, gateway.as_ref().map(|g| &g.value)));
+        items.push(view(ctx, s, gateway.as_ref().map(|g| &g.value)));
     }
     Ok(describe_ssl_vpn_servers::Answer {
         total_count: total as i64,
@@ -387,10 +393,11 @@ pub async fn describe_many(
 /// less what its SDK model lacks (`DnsServers`, `IDaaSRegionId`): the same
 /// fields, carried over by name.
 fn modify_answer(
+    ctx: &Ctx<'_>,
     s: &SslVpnServer,
     gateway: &VpnGateway,
 ) -> Result<modify_ssl_vpn_server::Answer, ApiError> {
-    serde_json::to_value(view(s, Some(gateway)))
+    serde_json::to_value(view(ctx, s, Some(gateway)))
         .and_then(serde_json::from_value)
         .map_err(|e| {
             tracing::error!(error = %e, "ModifySslVpnServer's answer");
@@ -411,7 +418,7 @@ pub async fn modify(
         .update_typed(&ctx.caller.account_id, &value, version)
         .await
         .map_err(|e| store_error(e, errors::ssl_vpn_server_not_found))?;
-    let answer = modify_answer(&value, &gateway.value)?;
+    let answer = modify_answer(ctx, &value, &gateway.value)?;
     gateway_updating(ctx, gateway).await;
     Ok(answer)
 }

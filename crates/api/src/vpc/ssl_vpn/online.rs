@@ -31,7 +31,10 @@ pub async fn describe_clients(
     let (number, size) = page(req.page_number, req.page_size, 50)?;
     let gateway = vpn_gateway::load(ctx, &req.vpn_gateway_id).await?.value;
     let clients = match of_gateway(ctx, &gateway.id).await? {
-        Some(s) => s.clients,
+        Some(s) => s
+            .online(ctx.now_ms, ctx.config().ssl_clients_fresh_ms)
+            .0
+            .to_vec(),
         None => Vec::new(),
     };
     let total = clients.len();
@@ -111,8 +114,8 @@ pub async fn describe_pki(
 }
 
 /// Stores what the agent measured of the gateway's SSL server: the clients
-/// and their count, when they changed or the stored ones are older than
-/// `refresh_ms`. A report about another gateway's server, or one deleted
+/// and their count, when they changed or the stored ones were accepted
+/// `refresh_ms` ago or more. A report about another gateway's server, or one deleted
 /// since, is `false` (unknown).
 pub(crate) async fn accept_report(
     ctx: &Ctx<'_>,
@@ -129,13 +132,19 @@ pub(crate) async fn accept_report(
         if measured_at < value.measured_at_ms {
             return Ok(true);
         }
+        // Written when something changed, and at least every `refresh_ms`
+        // of the control plane's clock (more often if the clients' freshness
+        // bound is shorter), which keeps the clients fresh
+        // (`SslVpnServer::online`) while the agent reports.
+        let refresh_ms = refresh_ms.min(ctx.config().ssl_clients_fresh_ms / 3);
         let changed = value.connections != r.connections || value.clients != r.clients;
-        if !changed && measured_at - value.measured_at_ms < refresh_ms {
+        if !changed && ctx.now_ms.saturating_sub(value.reported_at_ms) < refresh_ms {
             return Ok(true);
         }
         value.connections = r.connections;
         value.clients = r.clients.clone();
         value.measured_at_ms = measured_at;
+        value.reported_at_ms = ctx.now_ms;
         ctx.store()
             .update_typed::<SslVpnServer>(&ctx.caller.account_id, &value, version)
             .await
