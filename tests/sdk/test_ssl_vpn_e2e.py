@@ -3,7 +3,9 @@ SDK become a real OpenVPN server in the gateway's namespace (run by `vpngw agent
 `openvpn` clients in namespaces, configured only from DescribeSslVpnClientCert (`vpngw lab
 --ssl-clients`), connect, ping a LocalSubnet address and show in DescribeSslVpnClients; deleting a
 certificate ends that client's session alone; UDP, then TCP; a certificate of another server's CA
-is refused and the refusal is in DescribeVpnSslServerLogs.
+is refused and the refusal is in DescribeVpnSslServerLogs; a client over the gateway's connection
+quota is refused at connect (AUTH_FAILED, it stops) and the refusal is logged; Compress, DnsServers
+and Cipher `none` reach the client (its PUSH_REPLY and configuration).
 
 Needs root, network namespaces, /dev/net/tun and openvpn (scripts/packages.txt, group dataplane);
 skipped with a message otherwise, like test_dataplane_e2e.py. Run under `flock /work/netns.lock`.
@@ -97,6 +99,40 @@ def cert_files(vpc, vsc: str) -> dict:
     ).body.to_map()
 
 
+def new_cert(vpc, vss: str, name: str) -> str:
+    return vpc.create_ssl_vpn_client_cert(
+        m.CreateSslVpnClientCertRequest(region_id=REGION, ssl_vpn_server_id=vss, name=name)
+    ).body.ssl_vpn_client_cert_id
+
+
+def start_client(ns: str, d: Path, ca: str, cert: str, key: str, config: str, *extra: str) -> subprocess.Popen:
+    """A stock openvpn in `ns` with these files and ClientConfig in `d`, its log in d/client.log."""
+    d.mkdir(parents=True, exist_ok=True)
+    Path(d, "ca.crt").write_text(ca)
+    Path(d, "client.crt").write_text(cert)
+    Path(d, "client.key").write_text(key)
+    Path(d, "client.ovpn").write_text(config)
+    return subprocess.Popen(["ip", "netns", "exec", ns, "openvpn", "--cd", str(d), "--config", "client.ovpn",
+                             "--log", str(Path(d, "client.log")), *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start_client_of(vpc, ns: str, vsc: str, d: Path, *extra: str) -> subprocess.Popen:
+    f = cert_files(vpc, vsc)
+    return start_client(ns, d, f["CaCert"], f["ClientCert"], f["ClientKey"], f["ClientConfig"], *extra)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    # A TCP client refused in its TLS handshake may sit in its restart pause
+    # for a while before it acts on SIGTERM.
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def ssl_lab(server):
     _require_packages()
@@ -171,25 +207,81 @@ def test_a_certificate_of_another_ca_is_refused_and_logged(ssl_lab):
     ours = cert_files(vpc, b)
     ns = next(c["ns"] for c in lab.state["ssl_clients"] if c["cert"] == b)
     with tempfile.TemporaryDirectory(prefix="sslvpn-foreign-") as d:
-        Path(d, "ca.crt").write_text(ours["CaCert"])
-        Path(d, "client.crt").write_text(foreign["ClientCert"])
-        Path(d, "client.key").write_text(foreign["ClientKey"])
-        Path(d, "client.ovpn").write_text(ours["ClientConfig"])
-        proc = subprocess.Popen(["ip", "netns", "exec", ns, "openvpn", "--cd", d, "--config", "client.ovpn",
-                                 "--log", str(Path(d, "client.log"))], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = start_client(ns, Path(d), ours["CaCert"], foreign["ClientCert"], foreign["ClientKey"], ours["ClientConfig"])
         try:
             lines = wait_log(vpc, lab, vss, "VERIFY ERROR")
         finally:
-            # A TCP client refused in its TLS handshake may sit in its restart pause
-            # for a while before it acts on SIGTERM.
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop(proc)
     assert any("unable to get local issuer certificate" in line or "VERIFY ERROR" in line for line in lines)
     assert {c["CommonName"] for c in clients(vpc, gw)} == {b}
+
+
+def test_a_client_over_the_shared_connection_quota_is_refused_at_connect(ssl_lab):
+    """SslConnections=5: with 5 sessions up a sixth client is refused in its handshake
+    (management-client-auth), told why (AUTH_FAILED) and stops; it never gets in and out."""
+    vpc, gw, vss, (_, b), lab = ssl_lab
+    ns = next(c["ns"] for c in lab.state["ssl_clients"] if c["cert"] == b)
+    wait_clients(vpc, lab, gw, {b})
+    fill = [new_cert(vpc, vss, f"quota{i}") for i in range(4)]
+    over = new_cert(vpc, vss, "over")
+    procs = []
+    with tempfile.TemporaryDirectory(prefix="sslvpn-quota-") as d:
+        try:
+            # Extra clients share b's namespace: they take no pushed routes.
+            procs = [start_client_of(vpc, ns, c, Path(d, c), "--route-nopull") for c in fill]
+            wait_clients(vpc, lab, gw, {b, *fill})
+            refused = start_client_of(vpc, ns, over, Path(d, over), "--route-nopull")
+            procs.append(refused)
+            try:
+                refused.wait(timeout=UP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                raise AssertionError(f"the refused client did not stop\n{Path(d, over, 'client.log').read_text()}\n"
+                                     f"{clients(vpc, gw)}\n{lab.tail()}\n{client_logs(lab)}")
+            log = Path(d, over, "client.log").read_text(errors="replace")
+            assert "AUTH_FAILED,SslConnections 5 reached" in log, log
+            assert "Initialization Sequence Completed" not in log, log
+            wait_log(vpc, lab, vss, f"{over}/")
+            mine = server_logs(vpc, vss, cert=over)
+            assert any("refused at connect: SslConnections 5 reached" in line for line in mine), mine
+            # Nobody else was cut off for it.
+            assert {c["CommonName"] for c in clients(vpc, gw)} == {b, *fill}
+        finally:
+            for p in procs:
+                stop(p)
+    wait_clients(vpc, lab, gw, {b})
+
+
+def test_compress_dns_servers_and_cipher_none_reach_the_client(ssl_lab):
+    """The lab's client restarts with the new ClientConfig; what the server pushes (DNS,
+    compression) is in the client's PUSH_REPLY, `cipher none` and `comp-lzo` in its
+    configuration, and traffic still flows (both ends frame compression alike). Shares the lab."""
+    vpc, gw, vss, (_, b), lab = ssl_lab
+    retrying(
+        vpc.modify_ssl_vpn_server,
+        m.ModifySslVpnServerRequest(
+            region_id=REGION, ssl_vpn_server_id=vss, compress=True, dns_servers="10.60.0.53", cipher="none"
+        ),
+    )
+    node = next(c for c in lab.state["ssl_clients"] if c["cert"] == b)
+    log = Path(node["log"])
+    deadline = time.monotonic() + UP_TIMEOUT
+    text = ""
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if "dhcp-option DNS 10.60.0.53" in text and "Initialization Sequence Completed" in text:
+            break
+        time.sleep(0.3)
+    else:
+        raise AssertionError(f"the client did not come back with the new settings\n{lab.tail()}\n{client_logs(lab)}")
+    push = next(line for line in text.splitlines() if "PUSH_REPLY" in line and "dhcp-option DNS 10.60.0.53" in line)
+    assert "comp-lzo yes" in push, push
+    config = (log.parent / "client.ovpn").read_text()
+    assert "\ncipher none\n" in config and "\ncomp-lzo\n" in config, config
+    # As documented (api-decisions "Cipher"): a 2.6 client negotiates an AEAD cipher whatever
+    # `cipher` says; `none` is the server's fallback for clients that cannot negotiate.
+    assert "Data Channel: cipher 'AES-256-GCM'" in text, text
+    assert ping(node["ns"], LOCAL_HOST), client_logs(lab)
+    wait_clients(vpc, lab, gw, {b})
 
 
 def test_deleting_the_server_disconnects_everyone(ssl_lab):

@@ -63,6 +63,7 @@ impl Pki {
             connections: 0,
             clients: vec![],
             measured_at_ms: 0,
+            reported_at_ms: 0,
         };
         Pki {
             server_id: server_id.into(),
@@ -95,6 +96,7 @@ impl Pki {
             compress: self.model.compress,
             dns_servers: vec![],
             max_clients: 5,
+            admission: false,
             ca_cert_pem: self.ca.cert_pem.clone(),
             server_cert_pem: self.server.cert_pem.clone(),
             server_key_pem: Secret::new(self.server.key.expose()),

@@ -1,7 +1,10 @@
 //! OpenVPN's management interface (a unix socket in the server's state
 //! directory): the clients connected now (`status 3`), ending a client's
-//! session (`kill <common name>`), and the server's log as it happens
-//! (`log on`, lines arriving as `>LOG:` notifications between answers).
+//! session (`client-kill`), the server's log as it happens (`log on`, lines
+//! arriving as `>LOG:` notifications between answers) and, with
+//! `management-client-auth`, the clients waiting to be admitted
+//! (`>CLIENT:CONNECT` / `>CLIENT:REAUTH` and their `>CLIENT:ENV` block,
+//! answered with `client-auth-nt` or `client-deny`).
 //!
 //! The interface serves one client at a time, so the server part keeps one
 //! connection and reads every answer through [`Management::command`], which
@@ -55,6 +58,22 @@ pub struct ConnectedClient {
     /// When it connected (seconds since the epoch).
     pub connected_since: i64,
     pub client_id: String,
+}
+
+/// A client that passed the TLS handshake (its certificate is the CA's and
+/// not revoked) and waits to be admitted (`management-client-auth`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AdmissionRequest {
+    /// `>CLIENT:CONNECT` (a new session) or `>CLIENT:REAUTH` (a session
+    /// renegotiating its keys: already counted).
+    pub reauth: bool,
+    pub client_id: String,
+    pub key_id: String,
+    /// The `common_name`, `untrusted_ip` and `untrusted_port` of its
+    /// environment.
+    pub common_name: String,
+    pub address: String,
+    pub port: String,
 }
 
 /// One log line of the server.
@@ -126,6 +145,10 @@ pub struct Management {
     reader: BufReader<OwnedReadHalf>,
     writer: OwnedWriteHalf,
     log: Vec<LogLine>,
+    /// Clients waiting for an answer, their environment complete.
+    admissions: Vec<AdmissionRequest>,
+    /// The request whose `>CLIENT:ENV` lines are arriving.
+    reading_env: Option<AdmissionRequest>,
     /// Bytes read but not yet returned as a line (the start of a line not
     /// complete yet, or lines after it).
     partial: Vec<u8>,
@@ -152,6 +175,8 @@ impl Management {
             reader: BufReader::new(r),
             writer: w,
             log: Vec::new(),
+            admissions: Vec::new(),
+            reading_env: None,
             partial: Vec::new(),
         }
     }
@@ -190,6 +215,34 @@ impl Management {
                 self.log.remove(0);
             }
             self.log.push(l);
+        } else if let Some(env) = line.strip_prefix(">CLIENT:ENV,") {
+            // The environment of the last `>CLIENT:` header; only an
+            // admission's is kept.
+            let Some(r) = self.reading_env.as_mut() else {
+                return;
+            };
+            match env.split_once('=') {
+                Some(("common_name", v)) => r.common_name = v.to_owned(),
+                Some(("untrusted_ip", v)) => r.address = v.to_owned(),
+                Some(("untrusted_port", v)) => r.port = v.to_owned(),
+                _ if env == "END" => self.admissions.extend(self.reading_env.take()),
+                _ => {}
+            }
+        } else if let Some(header) = line.strip_prefix(">CLIENT:") {
+            let mut f = header.split(',');
+            let (kind, client_id, key_id) = (f.next(), f.next(), f.next());
+            self.reading_env = match (kind, client_id, key_id) {
+                (Some(k @ ("CONNECT" | "REAUTH")), Some(cid), Some(kid)) => {
+                    Some(AdmissionRequest {
+                        reauth: k == "REAUTH",
+                        client_id: cid.to_owned(),
+                        key_id: kid.to_owned(),
+                        ..AdmissionRequest::default()
+                    })
+                }
+                // ESTABLISHED, DISCONNECT, ADDRESS: nothing to answer.
+                _ => None,
+            };
         }
     }
 
@@ -243,10 +296,60 @@ impl Management {
     /// Log lines since the last call: the notifications read so far and
     /// those waiting on the socket now (without waiting for more).
     pub async fn take_log(&mut self) -> Result<Vec<LogLine>, ManagementError> {
+        self.read_waiting().await?;
+        Ok(std::mem::take(&mut self.log))
+    }
+
+    async fn read_waiting(&mut self) -> Result<(), ManagementError> {
         while let Some(line) = self.next_line(Duration::ZERO).await? {
             self.notification(&line);
         }
-        Ok(std::mem::take(&mut self.log))
+        Ok(())
+    }
+
+    /// The clients waiting to be admitted since the last call (without
+    /// waiting for more). Each must be answered with [`Self::admit`] or
+    /// [`Self::refuse`]; OpenVPN drops one left unanswered after
+    /// `hand-window` (60 s).
+    pub async fn take_admissions(&mut self) -> Result<Vec<AdmissionRequest>, ManagementError> {
+        self.read_waiting().await?;
+        Ok(std::mem::take(&mut self.admissions))
+    }
+
+    /// Returns once a client waits to be admitted; other notifications
+    /// read meanwhile are kept. Cancel-safe (nothing read is lost when the
+    /// future is dropped).
+    pub async fn admission_waiting(&mut self) -> Result<(), ManagementError> {
+        while self.admissions.is_empty() {
+            if let Some(line) = self.next_line(Duration::from_secs(3600)).await? {
+                self.notification(&line);
+            }
+        }
+        Ok(())
+    }
+
+    /// Lets the client in (`client-auth-nt`: no per-client configuration).
+    pub async fn admit(&mut self, r: &AdmissionRequest) -> Result<(), ManagementError> {
+        self.command(&format!("client-auth-nt {} {}", r.client_id, r.key_id))
+            .await
+            .map(drop)
+    }
+
+    /// Refuses the client: OpenVPN logs `reason` and sends the client
+    /// `AUTH_FAILED,<reason>`, on which a stock client stops (it does not
+    /// retry).
+    pub async fn refuse(
+        &mut self,
+        r: &AdmissionRequest,
+        reason: &str,
+    ) -> Result<(), ManagementError> {
+        let quoted = reason.replace(['"', '\\'], "'");
+        self.command(&format!(
+            "client-deny {} {} \"{quoted}\" \"{quoted}\"",
+            r.client_id, r.key_id
+        ))
+        .await
+        .map(drop)
     }
 }
 
@@ -291,6 +394,39 @@ mod tests {
             m.next_line(Duration::from_secs(1)).await,
             Err(ManagementError::Closed)
         ));
+    }
+
+    #[tokio::test]
+    async fn admissions_come_with_their_environment() {
+        let (ours, _theirs) = UnixStream::pair().expect("socket pair");
+        let mut m = Management::over(ours);
+        for line in [
+            ">CLIENT:ESTABLISHED,3",
+            ">CLIENT:ENV,common_name=vsc-old",
+            ">CLIENT:ENV,END",
+            ">CLIENT:CONNECT,4,1",
+            ">CLIENT:ENV,untrusted_ip=198.18.1.2",
+            ">CLIENT:ENV,untrusted_port=41234",
+            ">CLIENT:ENV,common_name=vsc-new",
+        ] {
+            m.notification(line);
+        }
+        assert!(m.admissions.is_empty(), "not complete before ENV,END");
+        m.notification(">CLIENT:ENV,END");
+        m.notification(">CLIENT:REAUTH,4,2");
+        m.notification(">CLIENT:ENV,common_name=vsc-new");
+        m.notification(">CLIENT:ENV,END");
+        let want = AdmissionRequest {
+            reauth: false,
+            client_id: "4".into(),
+            key_id: "1".into(),
+            common_name: "vsc-new".into(),
+            address: "198.18.1.2".into(),
+            port: "41234".into(),
+        };
+        assert_eq!(m.admissions[0], want);
+        assert!(m.admissions[1].reauth && m.admissions[1].key_id == "2");
+        assert_eq!(m.admissions.len(), 2);
     }
 
     #[test]

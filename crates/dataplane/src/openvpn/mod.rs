@@ -26,7 +26,15 @@
 //! - `crl-verify`: OpenVPN re-reads the file when it changes, at every new
 //!   TLS handshake, so a revoked certificate is refused at its next connect
 //!   without a restart.
-//! - `max-clients` is the gateway's `SslConnections`.
+//! - `max-clients` is the gateway's `SslConnections` (with admission: the
+//!   agent counts the quota, and OpenVPN's limit leaves room for the
+//!   clients it refuses).
+//! - `management-client-auth` (when [`SslServerDesired::admission`] asks for
+//!   it): a client whose certificate passed waits until the management
+//!   client admits or refuses it, so a client over a quota that OpenVPN
+//!   does not know (the one both remote-access servers share) is refused
+//!   at connect (`AUTH_FAILED`: a stock client stops) instead of being let
+//!   in and cut off again.
 
 pub mod client;
 pub mod management;
@@ -70,6 +78,12 @@ pub struct SslServerDesired {
     pub dns_servers: Vec<String>,
     /// The gateway's `SslConnections`.
     pub max_clients: u32,
+    /// Every client passing the TLS handshake waits for
+    /// [`SslServer::admit`] or [`SslServer::refuse`] (the agent, which
+    /// counts the quota the gateway's remote-access servers share); false:
+    /// OpenVPN admits every valid certificate up to `max_clients`.
+    #[serde(default)]
+    pub admission: bool,
     pub ca_cert_pem: String,
     pub server_cert_pem: String,
     pub server_key_pem: Secret,
@@ -187,7 +201,25 @@ pub fn render_server_conf(d: &SslServerDesired, dir: &Path) -> Result<String, Ss
             .map_err(|_| SslRenderError::Dns(dns.clone()))?;
         let _ = writeln!(c, "push \"dhcp-option DNS {ip}\"");
     }
-    let _ = writeln!(c, "max-clients {}", d.max_clients.max(1));
+    let max_clients = d.max_clients.max(1);
+    if d.admission {
+        // The agent holds the quota; OpenVPN's own limit only bounds the
+        // clients it keeps at once, with room for those waiting to be
+        // refused (a client over `max-clients` gets a bare reset and
+        // retries forever, never hearing why).
+        let _ = writeln!(
+            c,
+            "max-clients {}",
+            max_clients.saturating_mul(2).max(max_clients + 8)
+        );
+    } else {
+        let _ = writeln!(c, "max-clients {max_clients}");
+    }
+    if d.admission {
+        // Clients have a certificate, no password: without the second
+        // line OpenVPN would ask them for one.
+        c.push_str("management-client-auth\nauth-user-pass-optional\n");
+    }
     c.push_str("keepalive 10 60\npersist-key\npersist-tun\n");
     let _ = writeln!(
         c,
@@ -236,6 +268,7 @@ mod tests {
             compress: false,
             dns_servers: vec!["10.0.0.53".into()],
             max_clients: 5,
+            admission: false,
             ca_cert_pem: "CA".into(),
             server_cert_pem: "CERT".into(),
             server_key_pem: Secret::new("KEY"),
@@ -280,6 +313,11 @@ mod tests {
         assert!(conf.contains("proto tcp-server\n"));
         assert!(conf.contains("comp-lzo yes\n"));
         assert!(conf.contains("data-ciphers-fallback none\n"));
+        assert!(!conf.contains("management-client-auth"));
+        d.admission = true;
+        let conf = render_server_conf(&d, Path::new("/x")).expect("render");
+        assert!(conf.contains("management-client-auth\nauth-user-pass-optional\n"));
+        assert!(conf.contains("max-clients 13\n"), "room to refuse: {conf}");
     }
 
     #[test]

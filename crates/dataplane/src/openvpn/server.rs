@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::management::{ConnectedClient, LogLine, Management, ManagementError};
+use super::management::{AdmissionRequest, ConnectedClient, LogLine, Management, ManagementError};
 use super::process::{OpenVpn, ProcessError, stop_leftover, write_file};
 use super::{ServerFiles, SslRenderError, SslServerDesired, render_server_conf};
 
@@ -184,13 +184,16 @@ impl SslServer {
         }
     }
 
-    /// The clients connected now (none while no server runs).
+    /// The clients connected now (none while no server runs). OpenVPN's
+    /// status lists a client from its TLS handshake on; one without a pool
+    /// address yet (waiting to be admitted, or refused) is not connected.
     pub async fn clients(&mut self) -> Result<Vec<ConnectedClient>, SslServerError> {
         let Some(r) = self.running.as_mut() else {
             return Ok(Vec::new());
         };
         match r.management.clients().await {
             Ok(mut c) => {
+                c.retain(|c| !c.virtual_address.is_empty());
                 r.ended.retain(|id| c.iter().any(|c| c.client_id == *id));
                 c.retain(|c| !r.ended.contains(&c.client_id));
                 Ok(c)
@@ -216,6 +219,44 @@ impl SslServer {
             r.ended.insert(client_id.to_owned());
         }
         Ok(ended)
+    }
+
+    /// Returns once a client waits to be admitted (never while no server
+    /// runs). Cancel-safe.
+    pub async fn admission_waiting(&mut self) -> Result<(), SslServerError> {
+        match self.running.as_mut() {
+            Some(r) => Ok(r.management.admission_waiting().await?),
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The clients waiting to be admitted (`admission` of the desired
+    /// state); each is answered with [`Self::admit`] or [`Self::refuse`].
+    pub async fn take_admissions(&mut self) -> Result<Vec<AdmissionRequest>, SslServerError> {
+        match self.running.as_mut() {
+            Some(r) => Ok(r.management.take_admissions().await?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    pub async fn admit(&mut self, request: &AdmissionRequest) -> Result<(), SslServerError> {
+        if let Some(r) = self.running.as_mut() {
+            r.management.admit(request).await?;
+        }
+        Ok(())
+    }
+
+    /// Refuses a waiting client with `reason` (in OpenVPN's log and the
+    /// client's `AUTH_FAILED`).
+    pub async fn refuse(
+        &mut self,
+        request: &AdmissionRequest,
+        reason: &str,
+    ) -> Result<(), SslServerError> {
+        if let Some(r) = self.running.as_mut() {
+            r.management.refuse(request, reason).await?;
+        }
+        Ok(())
     }
 
     /// The server's log lines since the last call.

@@ -516,6 +516,9 @@ pub fn ssl_server_from_api(view: &serde_json::Value, pki: &serde_json::Value) ->
                 .unwrap_or(false),
             dns_servers: split_subnets(&text(view, "DnsServers")),
             max_clients: u32::try_from(int("MaxConnections")).unwrap_or(0),
+            // The SSL part admits each client against the quota it shares
+            // with the IPsec server.
+            admission: true,
             ca_cert_pem: text(pki, "CaCert"),
             server_cert_pem: text(pki, "ServerCert"),
             server_key_pem: Secret::new(text(pki, "ServerKey")),

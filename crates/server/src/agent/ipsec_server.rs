@@ -43,6 +43,11 @@ impl RemoteSessions {
         self.0.borrow_mut().insert(server, sessions);
     }
 
+    /// The sessions of every server.
+    pub fn count(&self) -> usize {
+        self.0.borrow().values().map(Vec::len).sum()
+    }
+
     /// `server`'s sessions that are over `max_connections` with every
     /// server's counted: the newest of all go, whichever server they are on.
     pub fn over_quota(&self, server: RemoteAccess, max_connections: i64) -> Vec<RemoteSession> {

@@ -9,18 +9,24 @@
 //! written in place and only the revoked clients' sessions are ended.
 //!
 //! [`Part::step`] converges the server, reads the connected clients from
-//! the management interface (`Connections`, DescribeSslVpnClients), ends
-//! the newest sessions when the gateway's remote-access servers together
-//! exceed `SslConnections` ([`RemoteSessions`], shared with the IPsec
-//! server part; OpenVPN's own `max-clients` counts only its clients) and
-//! turns OpenVPN's log lines into the server's log
-//! (DescribeVpnSslServerLogs), each filed under the certificate it names.
+//! the management interface (`Connections`, DescribeSslVpnClients), admits
+//! or refuses the clients waiting at connect (OpenVPN's
+//! `management-client-auth`: a client is refused with `AUTH_FAILED` when
+//! the gateway's remote-access servers together hold `SslConnections`
+//! sessions, and a stock client stops rather than retrying), ends the
+//! newest sessions when they exceed it anyway ([`RemoteSessions`], shared
+//! with the IPsec server part, which learns of SSL sessions only after the
+//! fact; OpenVPN's own `max-clients` counts only its clients) and turns
+//! OpenVPN's log lines into the server's log (DescribeVpnSslServerLogs),
+//! each filed under the certificate it names. [`Part::wait`] wakes as soon
+//! as a client waits to be admitted.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
-use vpngw_dataplane::openvpn::management::{ConnectedClient, LogLine};
+use vpngw_dataplane::openvpn::management::{AdmissionRequest, ConnectedClient, LogLine};
 use vpngw_dataplane::openvpn::{SslServer, SslServerDesired};
 use vpngw_model::dataplane::{DataplaneReport, ReportedEvent, SslVpnServerReport};
 use vpngw_model::ssl_vpn::SslClient;
@@ -53,7 +59,14 @@ pub struct SslVpnPart {
     converged: bool,
     /// Why the server does not take clients (empty when it does).
     problem: String,
+    /// Clients admitted but not yet in OpenVPN's status (counted against
+    /// the quota meanwhile), by client id, with when.
+    admitted: HashMap<String, Instant>,
 }
+
+/// How long an admitted client counts before it shows in the status (it
+/// failed in between otherwise).
+const ADMITTED_GRACE: Duration = Duration::from_secs(10);
 
 impl SslVpnPart {
     pub fn new(server: SslServer, sessions: RemoteSessions, interval: Duration) -> Self {
@@ -65,6 +78,7 @@ impl SslVpnPart {
             wanted: None,
             converged: false,
             problem: String::new(),
+            admitted: HashMap::new(),
         }
     }
 
@@ -154,6 +168,70 @@ impl SslVpnPart {
     }
 }
 
+impl SslVpnPart {
+    /// Answers the clients waiting at connect: a new session is admitted
+    /// while the gateway's remote-access servers hold fewer than
+    /// `SslConnections` sessions (those just admitted included), refused
+    /// otherwise; a session renewing its keys is counted already. Returns a
+    /// log line per refusal.
+    async fn answer_admissions(
+        &mut self,
+        server_id: &str,
+        connected: &[ConnectedClient],
+    ) -> Vec<ReportedEvent> {
+        let requests = match self.server.take_admissions().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the clients waiting to connect failed");
+                return Vec::new();
+            }
+        };
+        let now = Instant::now();
+        self.admitted.retain(|id, at| {
+            now.duration_since(*at) < ADMITTED_GRACE
+                && !connected.iter().any(|c| c.client_id == *id)
+        });
+        let max = match &self.wanted {
+            Some(Ok(FetchedSslServer { desired: Ok(d), .. })) => i64::from(d.max_clients),
+            _ => 0,
+        };
+        let mut events = Vec::new();
+        for r in requests {
+            let taken = self.sessions.count() + self.admitted.len();
+            let free = vpngw_model::vpn_gateway::free_connections(max, taken);
+            let answered = if r.reauth || free > 0 {
+                self.server.admit(&r).await.map(|()| {
+                    if !r.reauth {
+                        self.admitted.insert(r.client_id.clone(), now);
+                    }
+                })
+            } else {
+                let reason = format!("SslConnections {max} reached (shared with the IPsec server)");
+                events.push(refusal(server_id, &r, &reason));
+                self.server.refuse(&r, &reason).await
+            };
+            if let Err(e) = answered {
+                tracing::warn!(error = %e, "answering a client waiting to connect failed");
+            }
+        }
+        events
+    }
+}
+
+/// The log line of a client refused at connect.
+fn refusal(server_id: &str, r: &AdmissionRequest, reason: &str) -> ReportedEvent {
+    ReportedEvent {
+        time: epoch_s(SystemTime::now()).saturating_mul(1000),
+        message: format!(
+            "{}/{}:{} refused at connect: {reason}",
+            r.common_name, r.address, r.port
+        ),
+        ssl_vpn_server_id: server_id.to_owned(),
+        ssl_vpn_client_cert_id: r.common_name.clone(),
+        ..ReportedEvent::default()
+    }
+}
+
 fn epoch_s(t: SystemTime) -> i64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -229,7 +307,13 @@ impl Part for SslVpnPart {
     }
 
     async fn wait(&mut self) {
-        tokio::time::sleep_until(self.next_check.into()).await;
+        let timer = tokio::time::sleep_until(self.next_check.into());
+        tokio::select! {
+            () = timer => {}
+            // A client waits at connect: answer it now (an error, e.g.
+            // OpenVPN gone, leaves the timer to it).
+            Ok(()) = self.server.admission_waiting() => {}
+        }
     }
 
     async fn step(&mut self, out: &mut DataplaneReport) {
@@ -253,12 +337,14 @@ impl Part for SslVpnPart {
             }
         };
         let (clients, mut ended) = self.enforce_quota(&id, clients).await;
+        let mut refused = self.answer_admissions(&id, &clients).await;
         for line in self.server.take_log().await {
             if let Some(e) = event_of(&id, line) {
                 out.events.push(e);
             }
         }
         out.events.append(&mut ended);
+        out.events.append(&mut refused);
         let clients: Vec<SslClient> = clients.into_iter().map(client_of).collect();
         out.ssl_vpn_servers.push(SslVpnServerReport {
             ssl_vpn_server_id: id,
