@@ -6,7 +6,9 @@
 // address for the create flow), VPNGW_SCREENSHOTS (optional directory for PNGs),
 // VPNGW_SSL_SERVER, VPNGW_SSL_CERT (an SSL-VPN server and one of its certificates),
 // VPNGW_RENAME_FILE (a file the Python side writes the new name into after READY, to check
-// live updates), VPNGW_DOWNLOADS (a directory for the downloaded peer configurations).
+// live updates), VPNGW_DOWNLOADS (a directory for the downloaded peer configurations),
+// VPNGW_NEW_VPC (a VPC id for the gateway create flow), VPNGW_OTHER_REGION, VPNGW_OTHER_GW (a
+// region other than cn-hangzhou and a gateway there, for the region switch).
 // Prints one JSON line of findings; exits non-zero on the first failed check.
 import { chromium } from "playwright-core";
 import { readFileSync, existsSync } from "node:fs";
@@ -315,6 +317,49 @@ try {
   await page.waitForURL(/#\/customer-gateways$/, { timeout });
   await page.waitForSelector("#customer-gateways tbody tr", { timeout });
   findings.cgwGone = !(await page.$(`#customer-gateways tr[data-id="${newCgw}"]`));
+
+  // ---- a VPN gateway created and deleted through the console: the API's message inline
+  // first (no VpcId), then made, shown, and deleted once it is active.
+  await page.goto(`${url}/console/#/new/gateway`);
+  await page.waitForSelector("#gateway-form", { timeout });
+  await page.fill("#gateway-form [name=Name]", "console-gateway-made");
+  await page.click("#gateway-form button[type=submit]");
+  await page.waitForFunction(() => document.querySelector('#gateway-form label[data-param="VpcId"] .field-error').textContent.length > 0, null, { timeout });
+  findings.gwInlineError = await page.textContent('#gateway-form label[data-param="VpcId"] .field-error');
+  await layout("new-gateway-error");
+  await page.fill("#gateway-form [name=VpcId]", env("VPNGW_NEW_VPC"));
+  await page.click("#gateway-form button[type=submit]");
+  await page.waitForURL(/#\/gateway\/vpn-/, { timeout });
+  const newGw = decodeURIComponent(page.url().split("/").pop());
+  await page.waitForSelector(`#page dd[data-field="VpnGatewayId"]`, { timeout });
+  findings.createdGw = { id: newGw, name: await page.textContent(`#page dd[data-field="Name"]`) };
+  // The page polls: it shows the gateway becoming active.
+  await page.waitForFunction(() => document.querySelector('#page dd[data-field="Status"] .badge')?.dataset.status === "active", null, { timeout });
+  await page.click("#delete");
+  await page.waitForURL(/#\/gateways$/, { timeout });
+  await page.waitForSelector("#gateways tbody tr", { timeout });
+  findings.gwGone = !(await page.$(`#gateways tr[data-id="${newGw}"]`));
+
+  // ---- switching the region: the lists show that region's resources only; the choice
+  // survives a reload; and back.
+  const otherRegion = env("VPNGW_OTHER_REGION");
+  const otherGw = env("VPNGW_OTHER_GW");
+  const rows = () => page.$$eval("#gateways tbody tr[data-id]", (rs) => rs.map((r) => r.dataset.id));
+  await page.waitForSelector(`#gateways tr[data-id="${env("VPNGW_GW")}"]`, { timeout });
+  findings.regions = await page.$$eval("#region option", (os) => os.map((o) => o.value));
+  await page.selectOption("#region", otherRegion);
+  await page.waitForSelector(`#gateways tr[data-id="${otherGw}"]`, { timeout });
+  findings.otherRegionRows = await rows();
+  await page.reload();
+  await page.waitForSelector(`#gateways tr[data-id="${otherGw}"]`, { timeout });
+  findings.regionAfterReload = await page.inputValue("#region");
+  await page.goto(`${url}/console/#/`);
+  await page.waitForFunction((r) => document.querySelector("#page")?.textContent.includes(`region ${r}`), otherRegion, { timeout });
+  await page.waitForSelector(`#gateways tr[data-id="${otherGw}"]`, { timeout });
+  findings.otherOverviewRows = await rows();
+  await page.selectOption("#region", "cn-hangzhou");
+  await page.waitForSelector(`#gateways tr[data-id="${env("VPNGW_GW")}"]`, { timeout });
+  findings.backRows = await rows();
 
   // The other forms render and fit.
   for (const [hash, form] of [["#/new/gateway", "#gateway-form"], [`#/gateway/${env("VPNGW_GW")}/edit`, "#gateway-form"],

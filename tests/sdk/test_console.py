@@ -17,7 +17,16 @@ from pathlib import Path
 import pytest
 from alibabacloud_vpc20160428 import models as m
 
-from helpers import REGION, create_connection, create_customer_gateway, create_gateway, describe_connection, new_peer_ip, psk
+from helpers import (
+    REGION,
+    create_connection,
+    create_customer_gateway,
+    create_gateway,
+    describe_connection,
+    new_peer_ip,
+    new_vpc_id,
+    psk,
+)
 from test_dual_tunnel import create_dual, create_dual_gateway
 from test_ssl_vpn import cert, create_cert, create_server, ssl_gateway
 
@@ -52,6 +61,9 @@ def test_console_in_headless_chromium(own_server, tmp_path):
     ssl_gw = ssl_gateway(client)
     vss = create_server(client, ssl_gw, name="console-ssl")
     vsc = create_cert(client, vss, name="first-cert")
+    other_region = "cn-shanghai"
+    other_gw = create_gateway(client, region=other_region, name="console-shanghai", wait_active=False)
+    new_vpc = new_vpc_id()
     status = describe_connection(client, vco)["Status"]
     rename = tmp_path / "rename.txt"
     downloads = tmp_path / "downloads"
@@ -74,6 +86,9 @@ def test_console_in_headless_chromium(own_server, tmp_path):
         "VPNGW_SCREENSHOTS": str(shots),
         "VPNGW_RENAME_FILE": str(rename),
         "VPNGW_DOWNLOADS": str(downloads),
+        "VPNGW_NEW_VPC": new_vpc,
+        "VPNGW_OTHER_REGION": other_region,
+        "VPNGW_OTHER_GW": other_gw,
     }
     proc = subprocess.Popen(["node", str(REPO / "tests" / "console" / "e2e.mjs")], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO / "tests" / "console")
@@ -151,6 +166,16 @@ def test_console_in_headless_chromium(own_server, tmp_path):
     assert found["createdVco"]["name"] == "console-made"
     assert found["vcoGone"] and found["cgwGone"]
     assert found["singleFormShown"] and found["dualFormShown"]
+    # A VPN gateway made and deleted in the browser, the API's message inline first.
+    assert "MissingParameter" in found["gwInlineError"] and "VpcId" in found["gwInlineError"], found["gwInlineError"]
+    assert found["createdGw"]["name"] == "console-gateway-made" and found["gwGone"]
+    made = client.describe_vpn_gateways(m.DescribeVpnGatewaysRequest(region_id=REGION, vpc_id=new_vpc)).body
+    assert made.total_count == 0, "deleted through the API, not just hidden"
+    # The region switch: the other region's gateways only, kept across a reload, and back.
+    assert other_region in found["regions"] and "cn-hangzhou" in found["regions"]
+    assert found["otherRegionRows"] == [other_gw] and found["otherOverviewRows"] == [other_gw]
+    assert found["regionAfterReload"] == other_region
+    assert gw in found["backRows"] and other_gw not in found["backRows"]
     # Layout: nothing wider than its container, at 760 px and at desktop width, on every page.
     assert all(not bad for bad in found["overflow"].values()), found["overflow"]
     assert len(found["overflow"]) >= 30
