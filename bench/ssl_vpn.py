@@ -9,7 +9,11 @@ a /16, LocalSubnet 10.60.0.0/24), N client certificates created through the SDK.
 same run:
 
 1. baseline: `vpngw lab --ssl-clients 1` (agent, OpenVPN server, one client namespace): time
-   from starting the lab to DescribeSslVpnClients showing the client; lab torn down;
+   from starting the lab to DescribeSslVpnClients showing the client; then, what a user waits
+   for: CreateSslVpnClientCert → DescribeSslVpnClientCert → a stock `openvpn` started with that
+   configuration in the lab's client namespace → the client in DescribeSslVpnClients, `--new`
+   times, against the same-run baseline of the same client start with a certificate that
+   exists already; lab torn down;
 2. `vpngw lab --ssl-clients N`: time from starting the lab to DescribeSslVpnClients showing all
    N, the ratio to the baseline and the cost of each further client; ping to LocalSubnet through
    the first, middle and last client; RSS of the agent, the OpenVPN server and the clients;
@@ -58,6 +62,52 @@ def wait_online(c: Client, gw: str, want, timeout: float, what: str) -> float:
     return time.monotonic() - t0
 
 
+def online_names(c: Client, gw: str) -> set[str]:
+    body = c.describe_ssl_vpn_clients(m.DescribeSslVpnClientsRequest(
+        region_id=REGION, vpn_gateway_id=gw, page_size=50)).body.to_map()
+    return {x["CommonName"] for x in body.get("ClientInfoList") or []}
+
+
+def connect_user(c: Client, gw: str, vsc: str, ns: str, d: Path, timeout: float = 60) -> tuple[float, float]:
+    """Starts a stock openvpn in `ns` from certificate `vsc`'s DescribeSslVpnClientCert answer; returns
+    (seconds until the client logged its connection, seconds until DescribeSslVpnClients showed it),
+    and stops the client once it shows."""
+    t0 = time.monotonic()
+    f = c.describe_ssl_vpn_client_cert(m.DescribeSslVpnClientCertRequest(
+        region_id=REGION, ssl_vpn_client_cert_id=vsc)).body.to_map()
+    d.mkdir(parents=True, exist_ok=True)
+    for name, key in (("ca.crt", "CaCert"), ("client.crt", "ClientCert"), ("client.key", "ClientKey"),
+                      ("client.ovpn", "ClientConfig")):
+        (d / name).write_text(f[key])
+    log = d / "client.log"
+    # The lab's client already holds the pushed routes in this namespace: this one takes none.
+    proc = subprocess.Popen(["ip", "netns", "exec", ns, "openvpn", "--cd", str(d), "--config", "client.ovpn",
+                             "--route-nopull", "--log", str(log)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        connected = None
+        while True:
+            now = time.monotonic() - t0
+            if connected is None and log.exists() and "Initialization Sequence Completed" in log.read_text(errors="replace"):
+                connected = now
+            if vsc in online_names(c, gw):
+                return (connected if connected is not None else now), now
+            if now > timeout:
+                sys.exit(f"{vsc}: not in DescribeSslVpnClients after {timeout:.0f} s\n{log.read_text(errors='replace')}")
+            time.sleep(0.02)
+    finally:
+        # A client in its restart pause may take a while to act on SIGTERM.
+        proc.terminate()
+        try:
+            proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def median(xs: list[float]) -> float:
+    return sorted(xs)[len(xs) // 2]
+
+
 def pid_in(path: Path) -> int:
     try:
         return int(path.read_text().strip())
@@ -75,6 +125,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--agent-interval-ms", type=int, default=500, help="agent tick (its default: 2000)")
     ap.add_argument("--lab-sync-ms", type=int, default=200)
+    ap.add_argument("--new", type=int, default=5, help="certificates created and connected one by one")
     ap.add_argument("--bin", default=str(ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "release" / "vpngw"))
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -112,10 +163,32 @@ def main() -> None:
 
         # 1. Baseline: one client.
         t0 = time.monotonic()
-        b.lab(gw, args.agent_interval_ms, args.lab_sync_ms, ["--ssl-clients", "1"])
+        lab1 = b.lab(gw, args.agent_interval_ms, args.lab_sync_ms, ["--ssl-clients", "1"])
         base = time.monotonic() - t0 + wait_online(c, gw, lambda k: k == 1, 120, "baseline")
         print(f"baseline: vpngw lab --ssl-clients 1 -> 1 client in DescribeSslVpnClients: {base:.2f}s "
               f"(agent interval {args.agent_interval_ms} ms, lab sync {args.lab_sync_ms} ms)")
+        ns = json.loads(Path(lab1["state_path"]).read_text())["ssl_clients"][0]["ns"]
+        # Clients started with certificates that exist and were never used (the lab's client
+        # has the first; a stopped UDP client stays listed until its ping timeout, so none is
+        # used twice).
+        existing = [connect_user(c, gw, certs[1 + i], ns, work / f"existing-{i}") for i in range(args.new)]
+        created = []
+        for i in range(args.new):
+            t0 = time.monotonic()
+            vsc = c.create_ssl_vpn_client_cert(m.CreateSslVpnClientCertRequest(
+                region_id=REGION, ssl_vpn_server_id=vss, name=f"user-{i}")).body.ssl_vpn_client_cert_id
+            create = time.monotonic() - t0
+            log_s, listed_s = connect_user(c, gw, vsc, ns, work / f"new-{i}")
+            created.append((create, create + log_s, create + listed_s))
+            # Back to the N certificates of step 2.
+            c.delete_ssl_vpn_client_cert(m.DeleteSslVpnClientCertRequest(region_id=REGION, ssl_vpn_client_cert_id=vsc))
+        base_conn, base_listed = median([e[0] for e in existing]), median([e[1] for e in existing])
+        new_create = median([x[0] for x in created])
+        new_conn, new_listed = median([x[1] for x in created]), median([x[2] for x in created])
+        print(f"CreateSslVpnClientCert -> client connected (its log) {new_conn:.2f}s, -> in DescribeSslVpnClients "
+              f"{new_listed:.2f}s (median of {args.new}; the create call {new_create * 1000:.0f} ms); baseline, "
+              f"a certificate that exists: {base_conn:.2f}s / {base_listed:.2f}s; ratio "
+              f"{new_listed / base_listed:.2f}x")
         b.lab_down()
 
         # 2. N clients.
