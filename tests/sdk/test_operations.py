@@ -244,6 +244,16 @@ def test_every_answer_round_trips_through_the_sdk_model(server):
     call("DescribeVpnSslServerLogs", VpnSslServerId=vss, SslVpnClientCertId=vsc, MinutePeriod=10)
     call("DeleteSslVpnClientCert", SslVpnClientCertId=vsc)
     call.wait_active(sgw)
+    # IPsec server (#15), beside the SSL server on the same gateway.
+    iss = call("CreateIpsecServer", VpnGatewayId=sgw, ClientIpPool="10.201.0.0/24", LocalSubnet="10.10.0.0/16")[
+        "IpsecServerId"
+    ]
+    call.wait_active(sgw)
+    call("ListIpsecServers", VpnGatewayId=sgw)
+    call("UpdateIpsecServer", IpsecServerId=iss, IpsecServerName="renamed")
+    call("ListIpsecServerLogs", IpsecServerId=iss, MinutePeriod=10)
+    call("DeleteIpsecServer", IpsecServerId=iss)
+    call.wait_active(sgw)
     call("DeleteSslVpnServer", SslVpnServerId=vss)
     call.wait_active(sgw)
     # VPCs and vSwitches.

@@ -266,6 +266,32 @@ pub fn ipsec_server_not_found() -> ApiError {
     )
 }
 
+/// A second IPsec server on one gateway (the cloud publishes no code for
+/// it; docs/api-decisions.md, "IPsec server").
+pub fn ipsec_server_exists() -> ApiError {
+    ApiError::new(
+        "QuotaExceeded.IpsecServer",
+        "The specified VPN gateway already has an IPsec server.",
+    )
+}
+
+/// An IPsec server's `param` block overlaps a block the gateway's SSL
+/// server uses (`owner`'s `used_param`).
+pub fn ipsec_server_block_in_use(
+    param: &str,
+    block: &str,
+    owner: &str,
+    used_param: &str,
+    used: &str,
+) -> ApiError {
+    ApiError::new(
+        format!("IllegalParam.{param}"),
+        format!(
+            "The specified \"{param}\" block {block} overlaps the \"{used_param}\" block {used} of {owner} on the same VPN gateway."
+        ),
+    )
+}
+
 pub fn ssl_vpn_server_not_found() -> ApiError {
     ApiError::new(
         "InvalidSslVpnServerId.NotFound",

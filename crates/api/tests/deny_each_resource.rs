@@ -358,6 +358,33 @@ fn samples() -> HashMap<&'static str, Vec<Vec<(&'static str, &'static str)>>> {
             ]],
         ),
         (
+            "CreateIpsecServer",
+            vec![vec![
+                ("VpnGatewayId", "{sgw}"),
+                ("ClientIpPool", "10.202.0.0/24"),
+                ("LocalSubnet", "10.0.0.0/24"),
+            ]],
+        ),
+        (
+            "UpdateIpsecServer",
+            vec![vec![
+                ("IpsecServerId", "{iss}"),
+                ("IpsecServerName", "renamed"),
+            ]],
+        ),
+        ("DeleteIpsecServer", vec![vec![("IpsecServerId", "{iss}")]]),
+        (
+            "ListIpsecServers",
+            vec![vec![
+                ("IpsecServerId.1", "{iss}"),
+                ("VpnGatewayId", "{sgw}"),
+            ]],
+        ),
+        (
+            "ListIpsecServerLogs",
+            vec![vec![("IpsecServerId", "{iss}"), ("MinutePeriod", "10")]],
+        ),
+        (
             "DescribeSslVpnServers",
             vec![vec![("SslVpnServerId", "{vss}"), ("VpnGatewayId", "{sgw}")]],
         ),
@@ -501,6 +528,20 @@ impl World {
             .as_str()
             .unwrap()
             .to_owned();
+        let iss = api
+            .ok(
+                "CreateIpsecServer",
+                &[
+                    ("VpnGatewayId", &sgw),
+                    ("ClientIpPool", "10.203.0.0/24"),
+                    ("LocalSubnet", "10.0.0.0/24"),
+                ],
+            )
+            .await["IpsecServerId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ids.insert("{iss}", iss);
         ids.insert("{sgw}", sgw);
         ids.insert("{vss}", vss);
         ids.insert("{vsc}", vsc);

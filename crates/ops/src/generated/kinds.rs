@@ -69,7 +69,7 @@ impl Kind {
     pub const fn store_name(self) -> Option<&'static str> {
         match self {
             Kind::CustomerGateway => Some("customer_gateway"),
-            Kind::IpsecServer => None,
+            Kind::IpsecServer => Some("ipsec_server"),
             Kind::SslVpnClientCert => Some("ssl_vpn_client_cert"),
             Kind::SslVpnServer => Some("ssl_vpn_server"),
             Kind::VSwitch => Some("vswitch"),
@@ -84,7 +84,7 @@ impl Kind {
     pub fn not_found(self) -> Option<ApiError> {
         match self {
             Kind::CustomerGateway => Some(ApiError::new("InvalidCustomerGatewayInstanceId.NotFound", "The specified customer gateway instance id does not exist.")),
-            Kind::IpsecServer => None,
+            Kind::IpsecServer => Some(ApiError::new("InvalidIpsecServerId.NotFound", "The specified IpsecServerId does not exist.")),
             Kind::SslVpnClientCert => Some(ApiError::new("InvalidSslVpnClientCertId.NotFound", "The specified SslVpnClientCertId does not exist.")),
             Kind::SslVpnServer => Some(ApiError::new("InvalidSslVpnServerId.NotFound", "The specified SslVpnServerId does not exist.")),
             Kind::VSwitch => Some(ApiError::new("InvalidVSwitchId.NotFound", "Specified virtual switch does not exist.")),

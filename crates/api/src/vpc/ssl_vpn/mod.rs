@@ -64,7 +64,7 @@ pub(crate) async fn of_gateway(
 }
 
 /// The cloud's error for a broken rule.
-fn rule_error(e: RuleError, pool: &str) -> ApiError {
+pub(crate) fn rule_error(e: RuleError, pool: &str) -> ApiError {
     match e {
         RuleError::PoolMalformed | RuleError::PoolMask | RuleError::PoolReserved => {
             errors::illegal_subnet("ClientIpPool", pool)
@@ -209,9 +209,9 @@ fn refuse_dry_run(flag: Option<bool>) -> Result<(), ApiError> {
 }
 
 /// Puts the gateway into `updating` for the configured delay, as the cloud
-/// does while it applies an SSL-VPN change (Terraform waits for `active`).
+/// does while it applies an SSL-VPN or IPsec server change (Terraform waits for `active`).
 /// A conflicting write of the gateway wins: the change itself is stored.
-async fn gateway_updating(ctx: &Ctx<'_>, gateway: Versioned<VpnGateway>) {
+pub(crate) async fn gateway_updating(ctx: &Ctx<'_>, gateway: Versioned<VpnGateway>) {
     let delay = ctx.config().gateway_update_delay_ms;
     if delay <= 0 {
         return;
@@ -230,7 +230,10 @@ async fn gateway_updating(ctx: &Ctx<'_>, gateway: Versioned<VpnGateway>) {
 
 /// A gateway that takes SSL-VPN changes now: exists, has `EnableSsl`, is
 /// `active`.
-async fn ready_gateway(ctx: &Ctx<'_>, id: &str) -> Result<Versioned<VpnGateway>, ApiError> {
+pub(crate) async fn ready_gateway(
+    ctx: &Ctx<'_>,
+    id: &str,
+) -> Result<Versioned<VpnGateway>, ApiError> {
     let gateway = vpn_gateway::load(ctx, id).await?;
     if !gateway.value.enable_ssl {
         return Err(errors::ssl_vpn_disabled());

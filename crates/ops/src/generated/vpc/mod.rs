@@ -8,6 +8,7 @@ mod attachments;
 mod connections;
 mod customer_gateways;
 mod diagnosis;
+mod ipsec_server;
 mod regions;
 mod resource_groups;
 mod routes;
@@ -20,6 +21,7 @@ pub use attachments::*;
 pub use connections::*;
 pub use customer_gateways::*;
 pub use diagnosis::*;
+pub use ipsec_server::*;
 pub use regions::*;
 pub use resource_groups::*;
 pub use routes::*;
@@ -54,6 +56,11 @@ pub static DECLARATIONS: &[Declaration] = &[
     <DiagnoseVpnConnections as Operation>::DECLARATION,
     <DiagnoseVpnGateway as Operation>::DECLARATION,
     <GetVpnGatewayDiagnoseResult as Operation>::DECLARATION,
+    <CreateIpsecServer as Operation>::DECLARATION,
+    <UpdateIpsecServer as Operation>::DECLARATION,
+    <DeleteIpsecServer as Operation>::DECLARATION,
+    <ListIpsecServers as Operation>::DECLARATION,
+    <ListIpsecServerLogs as Operation>::DECLARATION,
     <DescribeRegions as Operation>::DECLARATION,
     <DescribeZones as Operation>::DECLARATION,
     <MoveVpnResourceGroup as Operation>::DECLARATION,
