@@ -18,9 +18,10 @@ What the provider does, call for call:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from terraform import Data, Resource, TerraformError, build_client_token, format_int, go_fmt, go_json
+from terraform import PAGE_SIZE_LARGE, Data, Resource, TerraformError, build_client_token, format_int, go_fmt, go_json
 
 TIMEOUT = 60  # schema.DefaultTimeout(1 * time.Minute) for create, update and delete
 
@@ -190,3 +191,59 @@ class VpnIpsecServer(Resource):
         self.tf.retry("DeleteIpsecServer", None, body, expected=["VpnGateway.Configuring"],
                       timeout_s=TIMEOUT, waits=(3, 3))
         self.id = None
+
+
+# ---- data source -------------------------------------------------------------------------------
+# data_source_alicloud_vpn_ipsec_servers.go: ListIpsecServers with MaxResults = PageSizeLarge (50),
+# the name, gateway and `ids` in the request, retried on NeedRetry (5 min), following NextToken;
+# `name_regex` filters in the provider; then the attributes are mapped.
+
+
+def _blocks(obj: dict, key: str, keys: dict[str, str], lifetime: str) -> list[dict]:
+    block = obj.get(key) or {}
+    if not block:
+        return []
+    return [{field: (format_int(block.get(wire)) if field == lifetime else block.get(wire))
+             for wire, field in keys.items()}]
+
+
+def data_vpn_ipsec_servers(tf, *, ids: list[str] | None = None, name_regex: str | None = None,
+                           ipsec_server_name: str | None = None, vpn_gateway_id: str | None = None) -> dict:
+    """data "alicloud_vpn_ipsec_servers": the state it sets (ids, names, servers)."""
+    body: dict[str, Any] = {}
+    if ipsec_server_name:
+        body["IpsecServerName"] = ipsec_server_name
+    body["RegionId"] = tf.region
+    if vpn_gateway_id:
+        body["VpnGatewayId"] = vpn_gateway_id
+    body["MaxResults"] = PAGE_SIZE_LARGE
+    if ids:
+        body["IpsecServerId"] = list(ids)
+    pattern = re.compile(name_regex) if name_regex else None
+    objects: list[dict] = []
+    while True:
+        answer = tf.retry("ListIpsecServers", None, body, timeout_s=300, fresh_token=False, waits=(3, 3))
+        for item in answer.get("IpsecServers") or []:
+            if pattern is not None and not pattern.search(go_fmt(item.get("IpsecServerName"))):
+                continue
+            objects.append(item)
+        token = answer.get("NextToken")
+        if not isinstance(token, str) or not token:
+            break
+        body["NextToken"] = token
+    servers = [
+        {
+            "client_ip_pool": o.get("ClientIpPool"), "create_time": o.get("CreationTime"),
+            "effect_immediately": o.get("EffectImmediately"), "idaas_instance_id": o.get("IDaaSInstanceId"),
+            "internet_ip": o.get("InternetIp"), "id": go_fmt(o.get("IpsecServerId")),
+            "ipsec_server_id": go_fmt(o.get("IpsecServerId")), "ipsec_server_name": o.get("IpsecServerName"),
+            "local_subnet": o.get("LocalSubnet"), "max_connections": format_int(o.get("MaxConnections")),
+            "multi_factor_auth_enabled": o.get("MultiFactorAuthEnabled"),
+            "online_client_count": format_int(o.get("OnlineClientCount")), "psk": o.get("Psk"),
+            "psk_enabled": o.get("PskEnabled"), "vpn_gateway_id": o.get("VpnGatewayId"),
+            "ike_config": _blocks(o, "IkeConfig", IKE_KEYS, "ike_lifetime"),
+            "ipsec_config": _blocks(o, "IpsecConfig", IPSEC_KEYS, "ipsec_lifetime"),
+        }
+        for o in objects
+    ]
+    return {"ids": [s["id"] for s in servers], "names": [o.get("IpsecServerName") for o in objects], "servers": servers}

@@ -377,9 +377,12 @@ def test_pages_of_list(vpc3):
         if not token:
             break
     assert sorted(seen) == sorted(ids) and body["TotalCount"] >= 3
-    for bad in (0, 21):
+    for bad in (0, -1):
         req = m.ListIpsecServersRequest(region_id=REGION, max_results=bad)
         expect_error(vpc3.list_ipsec_servers, "InvalidParameter", 400, req, message_contains="MaxResults")
+    # More than the documented 20 (Terraform's data source sends 50) is served as pages of 20.
+    body = vpc3.list_ipsec_servers(m.ListIpsecServersRequest(region_id=REGION, max_results=50)).body.to_map()
+    assert body["MaxResults"] == 20 and len(body["IpsecServers"]) <= 20
     req = m.ListIpsecServersRequest(region_id=REGION, next_token="not-a-token")
     expect_error(vpc3.list_ipsec_servers, "InvalidParameter", 400, req, message_contains="NextToken")
 

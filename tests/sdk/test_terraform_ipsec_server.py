@@ -8,7 +8,7 @@ import json
 
 from helpers import create_gateway, wait_gateway_active
 from terraform import Provider, check_types
-from terraform_ipsec_server import VpnIpsecServer
+from terraform_ipsec_server import VpnIpsecServer, data_vpn_ipsec_servers
 from test_terraform import console, tf, tf_server  # noqa: F401  (the shared server and clients)
 
 SERVER_TYPES = {
@@ -93,3 +93,28 @@ def test_vpn_ipsec_server_lifecycle(tf: Provider, console):  # noqa: F811
     after = VpnIpsecServer(tf)
     after.id = gone
     assert after.refresh() is None
+
+
+def test_data_vpn_ipsec_servers(tf: Provider, console):  # noqa: F811
+    """Three servers on three gateways, read back with MaxResults=50 (served as pages of 20,
+    followed by NextToken), by ids, by name and name_regex, by gateway."""
+    made = {}
+    for i in range(3):
+        gw = create_gateway(console, enable_ssl=True, ssl_connections=10)
+        res = VpnIpsecServer(tf)
+        res.apply({"vpn_gateway_id": gw, "ipsec_server_name": f"tf-ds-{i}", "client_ip_pool": f"10.23{i}.0.0/24",
+                   "local_subnet": "192.168.0.0/24"})
+        made[res.id] = gw
+    mark = tf.mark()
+    every = data_vpn_ipsec_servers(tf, name_regex="^tf-ds-")
+    assert sorted(every["ids"]) == sorted(made) and sorted(every["names"]) == ["tf-ds-0", "tf-ds-1", "tf-ds-2"]
+    first = tf.since(mark)[0]
+    assert first.body["MaxResults"] == "50" and first.status == 200
+    one = every["servers"][0]
+    assert one["max_connections"] == 10 and one["online_client_count"] == 0 and len(one["psk"]) == 16
+    assert one["ike_config"][0]["ike_version"] == "ikev2" and one["ipsec_config"][0]["ipsec_lifetime"] == 86400
+    picked = sorted(made)[:2]
+    assert sorted(data_vpn_ipsec_servers(tf, ids=picked)["ids"]) == picked
+    assert data_vpn_ipsec_servers(tf, ipsec_server_name="tf-ds-1")["names"] == ["tf-ds-1"]
+    iss, gw = next(iter(made.items()))
+    assert data_vpn_ipsec_servers(tf, vpn_gateway_id=gw)["ids"] == [iss]

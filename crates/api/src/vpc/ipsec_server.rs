@@ -327,8 +327,10 @@ pub async fn delete(ctx: &Ctx<'_>, req: delete_op::Request) -> Result<delete_op:
     Ok(delete_op::Answer {})
 }
 
-/// `MaxResults` of ListIpsecServers: 1–20, 10 when not given.
-const MAX_RESULTS: std::ops::RangeInclusive<i64> = 1..=20;
+/// `MaxResults` of ListIpsecServers: documented 1–20, 10 when not given.
+/// More is served as pages of 20: the Terraform provider's data source
+/// sends 50 (PageSizeLarge) and follows `NextToken`.
+const MAX_RESULTS: i64 = 20;
 const DEFAULT_MAX_RESULTS: i64 = 10;
 
 /// The ids a ListIpsecServers request filters on: `IpsecServerId.N` (the
@@ -406,9 +408,10 @@ fn view(
 
 pub async fn list(ctx: &Ctx<'_>, req: list_op::Request) -> Result<list_op::Answer, ApiError> {
     let max = req.max_results.unwrap_or(DEFAULT_MAX_RESULTS);
-    if !MAX_RESULTS.contains(&max) {
+    if max < 1 {
         return Err(ApiError::invalid_parameter("MaxResults"));
     }
+    let max = max.min(MAX_RESULTS);
     let start = match req.next_token.as_deref().filter(|t| !t.is_empty()) {
         Some(t) => decode_token(t)?,
         None => 0,
