@@ -28,13 +28,11 @@ use vpngw_ops::vpc::{
     update_ipsec_server as update_op,
 };
 use vpngw_protocol::ApiError;
-use vpngw_store::{
-    InsertGuard, Inserted, Kind, ListQuery, LogQuery, Quota, StoreError, StoreExt, Versioned,
-};
+use vpngw_store::{Inserted, Kind, ListQuery, StoreExt, Versioned};
 
 use super::{
     ike_json, logs,
-    ssl_vpn::{self, gateway_updating, ready_gateway},
+    ssl_vpn::{self, gateway_updating, insert_one_per_gateway, ready_gateway},
     tags::{decode_token, encode_token},
     views::{IkeConfigView, IpsecConfigView},
     vpn_gateway::{self, require_active},
@@ -250,24 +248,7 @@ pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op:
         return Err(errors::dry_run_passed());
     }
     server.ike.psk = ctx.secrets().seal(&server.ike.psk, &psk_aad(&server.id));
-    let guard = InsertGuard {
-        // One server per gateway, counted in the insert's transaction.
-        quota: Some(Quota {
-            limit: 1,
-            per_parent: true,
-        }),
-        idempotency: ctx.idempotency()?,
-        unique: Vec::new(),
-    };
-    let inserted = ctx
-        .store()
-        .insert_typed(&ctx.caller.account_id, &server, guard)
-        .await
-        .map_err(|e| match e {
-            StoreError::QuotaExceeded { .. } => errors::ipsec_server_exists(),
-            e => store_error(e, errors::vpn_gateway_not_found),
-        })?;
-    match inserted {
+    match insert_one_per_gateway(ctx, &server, errors::ipsec_server_exists).await? {
         Inserted::Created => {
             gateway_updating(ctx, gateway).await;
             Ok(created(&server))
@@ -452,20 +433,7 @@ pub async fn list_logs(ctx: &Ctx<'_>, req: logs_op::Request) -> Result<logs_op::
     let server = load(ctx, &req.ipsec_server_id).await?.value;
     let (from_ms, to_ms) = logs::window(ctx.now_ms, req.from, req.to, req.minute_period)?;
     let (number, size) = page(req.page_number, req.page_size, 50)?;
-    let found = ctx
-        .store()
-        .list_logs(&LogQuery {
-            scope: ctx.scope()?,
-            resource_id: server.id.clone(),
-            tunnel_id: None,
-            from_ms,
-            to_ms,
-            offset: u64::try_from((number - 1).saturating_mul(size)).unwrap_or(u64::MAX),
-            limit: u64::try_from(size).unwrap_or(10),
-        })
-        .await
-        .map_err(internal)?;
-    let data: Vec<String> = found.entries.iter().map(logs::render).collect();
+    let data = logs::lines(ctx, &server.id, None, (from_ms, to_ms), (number, size)).await?;
     Ok(logs_op::Answer {
         count: data.len() as i64,
         data,

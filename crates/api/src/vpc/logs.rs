@@ -436,6 +436,32 @@ pub(crate) fn render(e: &LogEntry) -> String {
     )
 }
 
+/// Page `number` (of `size` lines) of the log lines filed under
+/// `resource_id` (and `tunnel_id`, when given) in the window `from..=to`
+/// (epoch ms), rendered as the Describe*Logs operations answer them.
+pub(crate) async fn lines(
+    ctx: &Ctx<'_>,
+    resource_id: &str,
+    tunnel_id: Option<String>,
+    (from_ms, to_ms): (i64, i64),
+    (number, size): (i64, i64),
+) -> Result<Vec<String>, ApiError> {
+    let page = ctx
+        .store()
+        .list_logs(&LogQuery {
+            scope: ctx.scope()?,
+            resource_id: resource_id.to_owned(),
+            tunnel_id,
+            from_ms,
+            to_ms,
+            offset: u64::try_from((number - 1).saturating_mul(size)).unwrap_or(u64::MAX),
+            limit: u64::try_from(size).unwrap_or(10),
+        })
+        .await
+        .map_err(internal)?;
+    Ok(page.entries.iter().map(render).collect())
+}
+
 pub async fn describe_logs(
     ctx: &Ctx<'_>,
     req: logs_op::Request,
@@ -450,20 +476,7 @@ pub async fn describe_logs(
     };
     let (from_ms, to_ms) = window(ctx.now_ms, req.from, req.to, req.minute_period)?;
     let (number, size) = page(req.page_number, req.page_size, 50)?;
-    let page = ctx
-        .store()
-        .list_logs(&LogQuery {
-            scope: ctx.scope()?,
-            resource_id: conn.id.clone(),
-            tunnel_id,
-            from_ms,
-            to_ms,
-            offset: u64::try_from((number - 1).saturating_mul(size)).unwrap_or(u64::MAX),
-            limit: u64::try_from(size).unwrap_or(10),
-        })
-        .await
-        .map_err(internal)?;
-    let logs: Vec<String> = page.entries.iter().map(render).collect();
+    let logs = lines(ctx, &conn.id, tunnel_id, (from_ms, to_ms), (number, size)).await?;
     Ok(logs_op::Answer {
         count: i64::try_from(logs.len()).unwrap_or(i64::MAX),
         // The log is kept in full: what is there is all there is.

@@ -291,8 +291,25 @@ pub async fn create(
     apply(&mut server, Settings::of_create(&req), &gateway.value)?;
     refuse_dry_run(req.dry_run)?;
     server.pki = pki::new_server(ctx.secrets(), &id, ctx.now_ms)?;
+    match insert_one_per_gateway(ctx, &server, errors::ssl_vpn_server_exists).await? {
+        Inserted::Created => {
+            gateway_updating(ctx, gateway).await;
+            Ok(created(&server))
+        }
+        Inserted::Replayed { id } => Ok(created(&load(ctx, &id).await?.value)),
+    }
+}
+
+/// Stores a new server of the gateway's SSL-VPN feature (the SSL server,
+/// the IPsec server) under the request's `ClientToken`: one of its kind per
+/// gateway, counted in the insert's transaction; `exists` is the cloud's
+/// error for a second one.
+pub(crate) async fn insert_one_per_gateway<R: vpngw_store::Resource>(
+    ctx: &Ctx<'_>,
+    server: &R,
+    exists: fn() -> ApiError,
+) -> Result<Inserted, ApiError> {
     let guard = InsertGuard {
-        // One server per gateway, counted in the insert's transaction.
         quota: Some(Quota {
             limit: 1,
             per_parent: true,
@@ -300,21 +317,13 @@ pub async fn create(
         idempotency: ctx.idempotency()?,
         unique: Vec::new(),
     };
-    let inserted = ctx
-        .store()
-        .insert_typed(&ctx.caller.account_id, &server, guard)
+    ctx.store()
+        .insert_typed(&ctx.caller.account_id, server, guard)
         .await
         .map_err(|e| match e {
-            StoreError::QuotaExceeded { .. } => errors::ssl_vpn_server_exists(),
+            StoreError::QuotaExceeded { .. } => exists(),
             e => store_error(e, errors::vpn_gateway_not_found),
-        })?;
-    match inserted {
-        Inserted::Created => {
-            gateway_updating(ctx, gateway).await;
-            Ok(created(&server))
-        }
-        Inserted::Replayed { id } => Ok(created(&load(ctx, &id).await?.value)),
-    }
+        })
 }
 
 /// `InternetIp` of a server: the address its clients dial.

@@ -11,12 +11,12 @@ use vpngw_ops::{
     vpngw::describe_ssl_vpn_server_pki,
 };
 use vpngw_protocol::ApiError;
-use vpngw_store::{LogQuery, StoreExt, Versioned};
+use vpngw_store::{StoreExt, Versioned};
 
 use super::{given, load, of_gateway, pki};
 use crate::{
     Ctx,
-    context::{internal, page, store_error},
+    context::{page, store_error},
     errors,
     vpc::{logs, vpn_gateway},
 };
@@ -72,21 +72,9 @@ pub async fn describe_logs(
     let server = load(ctx, &req.vpn_ssl_server_id).await?.value;
     let (from_ms, to_ms) = logs::window(ctx.now_ms, req.from, req.to, req.minute_period)?;
     let (number, size) = page(req.page_number, req.page_size, 50)?;
-    let page = ctx
-        .store()
-        .list_logs(&LogQuery {
-            scope: ctx.scope()?,
-            resource_id: server.id.clone(),
-            // Lines about one client are filed under its certificate.
-            tunnel_id: given(req.ssl_vpn_client_cert_id),
-            from_ms,
-            to_ms,
-            offset: u64::try_from((number - 1).saturating_mul(size)).unwrap_or(u64::MAX),
-            limit: u64::try_from(size).unwrap_or(10),
-        })
-        .await
-        .map_err(internal)?;
-    let lines: Vec<String> = page.entries.iter().map(logs::render).collect();
+    // Lines about one client are filed under its certificate.
+    let client = given(req.ssl_vpn_client_cert_id);
+    let lines = logs::lines(ctx, &server.id, client, (from_ms, to_ms), (number, size)).await?;
     Ok(shapes::Shape2 {
         count: lines.len() as i64,
         is_completed: true,
