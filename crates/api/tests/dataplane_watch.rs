@@ -65,6 +65,7 @@ async fn first_read_then_changes_since_a_revision() {
     let full = watch_ok(&api, &gw, None, "0").await;
     assert_eq!(full["Changed"], true);
     assert_eq!(full["Full"], true);
+    assert_eq!(full["VcoRoutesChanged"], true);
     assert_eq!(full["VpnGateway"]["VpnGatewayId"], gw.as_str());
     assert_eq!(ids(&full), vec![vco.clone()]);
     assert!(
@@ -109,6 +110,7 @@ async fn first_read_then_changes_since_a_revision() {
         (json!(true), json!(false))
     );
     assert_eq!(ids(&delta), vec![second.clone()]);
+    assert_eq!(delta["VcoRoutesChanged"], false);
     let rev2 = delta["Revision"].as_str().unwrap().to_owned();
     assert!(rev2.parse::<i64>().unwrap() > rev.parse::<i64>().unwrap());
 
@@ -117,6 +119,25 @@ async fn first_read_then_changes_since_a_revision() {
         .await;
     let delta = watch_ok(&api, &gw, Some(&rev2), "0").await;
     assert_eq!(delta["DeletedVpnConnectionIds"], json!([second]));
+    assert!(ids(&delta).is_empty());
+    let rev3 = delta["Revision"].as_str().unwrap().to_owned();
+
+    // A VCO route is not in the answer: the agent is told to read them.
+    api.ok(
+        "CreateVcoRouteEntry",
+        &[
+            ("VpnConnectionId", &vco),
+            ("RouteDest", "192.168.10.0/24"),
+            ("NextHop", &vco),
+            ("Weight", "100"),
+        ],
+    )
+    .await;
+    let delta = watch_ok(&api, &gw, Some(&rev3), "0").await;
+    assert_eq!(
+        (delta["Changed"].clone(), delta["VcoRoutesChanged"].clone()),
+        (json!(true), json!(true))
+    );
     assert!(ids(&delta).is_empty());
 
     // A revision the server does not know (a restored database): everything.

@@ -8,7 +8,8 @@
 //! - one namespace per customer gateway its connections use, wearing the
 //!   customer gateway's `IpAddress`, with its own charon configured as the
 //!   mirror of each connection ([`vpngw_dataplane::mirror`]), created as
-//!   connections appear and re-synced every `--sync-interval-ms`;
+//!   connections appear and kept in step as they change (the lab watches
+//!   the gateway like its agent: `WatchGatewayState`);
 //! - the inside addresses: the first address of every `LocalSubnet` and the
 //!   health check's `Sip` in the gateway namespace, the first address of
 //!   every `RemoteSubnet` and `Dip` in the peer's.
@@ -45,6 +46,7 @@ use vpngw_dataplane::{
 
 use crate::agent::desired::{self, GatewayState};
 use crate::agent::routing;
+use crate::agent::source::Watcher;
 use vpngw_dataplane::bgp::process::BirdConfig;
 use vpngw_dataplane::bgp::{BgpDesired, BgpSpeaker, BgpTimers, SessionDesired};
 
@@ -89,7 +91,9 @@ pub struct LabArgs {
     #[arg(long)]
     pub shared_peer: bool,
 
-    /// Milliseconds between two syncs of the peers with the API.
+    /// Milliseconds between two looks after the peers, the agent and the
+    /// clients without a change (changes are pushed: WatchGatewayState), and
+    /// between two reads of the gateway with a server that cannot push.
     #[arg(long, default_value_t = 500)]
     pub sync_interval_ms: u64,
 
@@ -1190,10 +1194,26 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
         }
     };
     tokio::pin!(shutdown);
+    // The peers follow the gateway as its agent does: pushed by
+    // WatchGatewayState (polled every --sync-interval-ms only with a server
+    // that cannot push); the sync also runs every --sync-interval-ms with
+    // the state it has, to look after the agent, the peers' routes and the
+    // clients that redial.
     let interval = Duration::from_millis(args.sync_interval_ms.max(50));
-    let mut cgw_ips = HashMap::new();
-    let mut vco_routes = desired::VcoRoutes::new();
+    let (desired_tx, mut desired) = tokio::sync::watch::channel(None);
+    let watching = Watcher::new(client.clone(), &args.gateway, interval).run(desired_tx);
+    tokio::pin!(watching);
     loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            () = &mut watching => break,
+            changed = desired.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+            _ = tokio::time::sleep(interval) => {}
+        }
         if let Some(child) = lab.agent.as_mut()
             && let Ok(Some(status)) = child.try_wait()
         {
@@ -1204,11 +1224,13 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
             }
             lab.write_info();
         }
-        match desired::fetch(&client, &args.gateway, &mut cgw_ips, &mut vco_routes).await {
-            Ok(state) if state.gone => {
+        let state = desired.borrow_and_update().clone();
+        match state {
+            None => {}
+            Some(state) if state.gone => {
                 tracing::warn!("the VPN gateway is gone; the lab stays until `vpngw lab --down`");
             }
-            Ok(f) => {
+            Some(f) => {
                 match lab.sync(&f).await {
                     Ok(true) => lab.write_info(),
                     Ok(false) => {}
@@ -1225,11 +1247,6 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
                     Err(e) => tracing::warn!(error = %e, "syncing the road warriors failed"),
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "reading the gateway's connections failed"),
-        }
-        tokio::select! {
-            _ = &mut shutdown => break,
-            _ = tokio::time::sleep(interval) => {}
         }
     }
     tracing::info!("tearing the lab down");

@@ -109,8 +109,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let service = Service::new(store, config, secrets);
+    let closing = service.clone();
     let state = AppState {
-        service: Service::new(store, config, secrets),
+        service,
         ready: ready.clone(),
         metrics,
         console: args.console,
@@ -169,6 +171,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let signal = signal.clone();
         async move {
             let _ = signal.set(shutdown_signal().await);
+            // Long polls (WatchGatewayState) answer now instead of holding
+            // the stop for up to their wait.
+            closing.close();
         }
     };
     crate::listen::serve(listeners, app, needs_tls(state), limits, fd_limit, stopping).await?;

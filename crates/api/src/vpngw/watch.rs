@@ -14,6 +14,11 @@
 //!   revision given (also those whose customer gateway changed), the ids of
 //!   those deleted, and the addresses of their customer gateways.
 //!
+//! With either, `VcoRoutesChanged` when a VCO route may have changed (always
+//! with `Full`). The other routes and the remote-access servers are not in
+//! the answer: a change of them moves the revision, and the agent reads them
+//! through the public calls after an answer with `Changed`.
+//!
 //! Items are the public answers (DescribeVpnGateway, DescribeVpnConnections
 //! items with their pre-shared keys, DescribeCustomerGateway's `IpAddress`),
 //! so that the agent computes the configuration digest it reports exactly
@@ -64,6 +69,9 @@ struct Answer {
     vpn_connections: Vec<serde_json::Value>,
     deleted_vpn_connection_ids: Vec<String>,
     customer_gateways: Vec<CustomerGatewayAddress>,
+    /// Some connection's VCO routes changed (or, with `Full`, may have):
+    /// the agent reads them again (DescribeVcoRouteEntries).
+    vco_routes_changed: bool,
 }
 
 #[derive(Serialize)]
@@ -134,6 +142,7 @@ async fn changed(ctx: &Ctx<'_>, gateway_id: &str, first: bool, changes: GatewayC
         revision: changes.revision.to_string(),
         changed: true,
         full: first || changes.changed.is_none(),
+        vco_routes_changed: first || changes.changed.is_none(),
         vpn_gateway: Some(vpc::vpn_gateway::view(&gateway.value, ctx.now_ms)),
         ..Answer::default()
     };
@@ -174,8 +183,9 @@ async fn changed(ctx: &Ctx<'_>, gateway_id: &str, first: bool, changes: GatewayC
                         let (using, _) = store_list(ctx, &q).await?;
                         connections.extend(using.into_iter().map(|c| (c.id.clone(), c)));
                     }
-                    // The gateway is in every answer; other kinds (routes)
-                    // have no section yet.
+                    Kind::VcoRoute => answer.vco_routes_changed = true,
+                    // The gateway is in every answer; the other routes and
+                    // the servers are read by the agent.
                     _ => {}
                 }
             }

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ipnet::Ipv4Net;
@@ -85,8 +86,9 @@ pub struct GatewayState {
     pub gone: bool,
     /// The gateway's public addresses.
     pub local_addrs: Vec<IpAddr>,
-    /// IPsec connections by id.
-    pub connections: BTreeMap<String, FetchedConnection>,
+    /// IPsec connections by id (shared between the states published one
+    /// after another: a change copies only what changed).
+    pub connections: BTreeMap<String, Arc<FetchedConnection>>,
     /// Connections whose answer could not be read (`id -> why`); they
     /// cannot be reported on.
     pub unreadable: BTreeMap<String, String>,
@@ -174,6 +176,7 @@ impl GatewayState {
         self.connections
             .values()
             .find(|c| c.spec.tunnels.iter().any(|t| t.tunnel_id == tunnel))
+            .map(|c| &**c)
     }
 }
 
@@ -279,7 +282,7 @@ pub async fn fetch(
             .to_owned();
         match FetchedConnection::from_view(c, &gateway, &lookup) {
             Ok(conn) => {
-                state.connections.insert(id, conn);
+                state.connections.insert(id, Arc::new(conn));
             }
             Err(why) => {
                 state.unreadable.insert(id, why);
@@ -347,6 +350,26 @@ fn route_of(
     })
 }
 
+/// A VCO route changed somewhere: every connection's are read again, the
+/// oldest first, [`VCO_PER_READ`] per read of the state.
+pub fn expire_vco_routes(vco: &mut VcoRoutes) {
+    for (at, _) in vco.values_mut() {
+        *at = at.checked_sub(VCO_REFRESH).unwrap_or(*at);
+    }
+}
+
+fn vco_due(vco: &VcoRoutes, id: &str, now: Instant) -> bool {
+    vco.get(id)
+        .is_none_or(|(at, _)| now.duration_since(*at) >= VCO_REFRESH)
+}
+
+/// Whether some connection's VCO routes are due to be read
+/// ([`fetch_routes`] reads at most [`VCO_PER_READ`] each time).
+pub fn vco_routes_due(vco: &VcoRoutes, state: &GatewayState) -> bool {
+    let now = Instant::now();
+    state.connections.keys().any(|id| vco_due(vco, id, now))
+}
+
 /// A gateway route's destination and next hop when it is published to the
 /// VPC.
 fn published_of(v: &serde_json::Value) -> Option<(Ipv4Net, String)> {
@@ -404,10 +427,7 @@ pub async fn fetch_routes(
     let mut due: Vec<&String> = state
         .connections
         .keys()
-        .filter(|id| {
-            vco.get(*id)
-                .is_none_or(|(at, _)| now.duration_since(*at) >= VCO_REFRESH)
-        })
+        .filter(|id| vco_due(vco, id, now))
         .collect();
     due.sort_by_key(|id| vco.get(*id).map(|(at, _)| *at));
     for id in due.into_iter().take(VCO_PER_READ) {
@@ -441,7 +461,7 @@ pub async fn fetch_routes(
 /// The gateway's SSL server: DescribeSslVpnServers, then what only the
 /// agent is given (DescribeSslVpnServerPki). A control plane that does not
 /// serve SSL-VPN (`UnsupportedOperation`) has none.
-async fn fetch_ssl_server(
+pub async fn fetch_ssl_server(
     client: &Client,
     gateway_id: &str,
 ) -> Result<Option<Result<FetchedSslServer, String>>, ClientError> {
@@ -555,7 +575,7 @@ pub fn ssl_server_from_api(view: &serde_json::Value, pki: &serde_json::Value) ->
 
 /// The gateway's IPsec server (ListIpsecServers by `VpnGatewayId`; one per
 /// gateway). A control plane that does not serve the operation has none.
-async fn fetch_ipsec_server(
+pub async fn fetch_ipsec_server(
     client: &Client,
     gateway_id: &str,
 ) -> Result<Option<Result<FetchedIpsecServer, String>>, ClientError> {

@@ -2,8 +2,10 @@
 //! with the control plane.
 //!
 //! Three things run side by side:
-//! - the source (`source.rs`) reads the gateway's desired state through the
-//!   API and publishes every new [`desired::GatewayState`];
+//! - the source (`source.rs`) watches the gateway's desired state
+//!   (`WatchGatewayState`: the control plane answers as soon as it changes;
+//!   polling every `--interval-ms` only with a server that cannot) and
+//!   publishes every new [`desired::GatewayState`];
 //! - the loop ([`Agent::run`]) hands each new desired state to every part
 //!   (`part.rs`: one per data-plane component; `ipsec.rs` drives charon's
 //!   IPsec connections, `ipsec_server.rs` the IPsec server on the same
@@ -48,7 +50,7 @@ use ipsec_server::{IpsecServerPart, RemoteSessions};
 use part::Part;
 use report::Reporter;
 use routing::Links;
-use source::{Desired, Poller};
+use source::{Desired, Watcher};
 use vpngw_dataplane::bgp::BgpTimers;
 use vpngw_dataplane::bgp::process::BirdConfig;
 
@@ -122,10 +124,18 @@ pub struct AgentArgs {
     #[arg(long, env = "VPNGW_AGENT_CHARON_LOAD")]
     pub charon_load: Option<String>,
 
-    /// Milliseconds between two reads of the desired state, and between two
-    /// checks of every tunnel's SAs when nothing happens.
-    #[arg(long, default_value_t = 2000)]
+    /// Milliseconds between two reads of the desired state when the server
+    /// cannot push it (a server without `WatchGatewayState`): polling is
+    /// only the fallback; a server that can answers the agent's watch as
+    /// soon as something changes.
+    #[arg(long, default_value_t = 30_000)]
     pub interval_ms: u64,
+
+    /// Milliseconds between two looks at the data plane when no event came
+    /// (every tunnel's SAs read, lost ones initiated again as their back-off
+    /// allows; the remote-access servers' clients counted).
+    #[arg(long, default_value_t = 2000)]
+    pub reconcile_ms: u64,
 
     /// DPD: seconds without traffic before a liveness check.
     #[arg(long, default_value_t = 10)]
@@ -184,7 +194,7 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
         ..RenderOptions::default()
     };
     let agent = Agent::new(client, &args);
-    let reconcile = agent.interval;
+    let reconcile = Duration::from_millis(args.reconcile_ms.max(100));
     let links = Links::new();
     let timers = BgpTimers {
         hold_s: args.bgp_hold_s.max(3),
@@ -313,7 +323,7 @@ impl Agent {
         tracing::info!(gateway = %self.gateway_id, backend, parts = ?names, server = %self.client.endpoint(), "agent running");
         let (desired_tx, desired_rx) = watch::channel::<Desired>(None);
         let (report_tx, report_rx) = mpsc::unbounded_channel();
-        let source = Poller::new(self.client.clone(), &self.gateway_id, self.interval);
+        let source = Watcher::new(self.client.clone(), &self.gateway_id, self.interval);
         let reporter = Reporter::new(self.client.clone(), &self.gateway_id, backend);
         let drive = async {
             tokio::select! {

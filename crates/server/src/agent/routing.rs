@@ -277,13 +277,14 @@ pub fn routing_input(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn advertises_published_routes_but_not_to_the_peer_they_lead_to() {
         let mut state = GatewayState::default();
         let c = super::super::desired::tests::fetched("vco-1");
         let local = c.spec.local_subnet.clone();
-        state.connections.insert("vco-1".into(), c);
+        state.connections.insert("vco-1".into(), Arc::new(c));
         let net = |s: &str| s.parse::<Ipv4Net>().expect("net");
         state.published = vec![
             (net("192.168.1.0/24"), "vco-1".into()),
@@ -311,7 +312,7 @@ mod tests {
         ] {
             let mut c = super::super::desired::tests::fetched(id);
             c.spec.local_subnet = local.into();
-            state.connections.insert(id.into(), c);
+            state.connections.insert(id.into(), Arc::new(c));
         }
         let got: Vec<String> = advertised(&state).iter().map(ToString::to_string).collect();
         assert_eq!(got, ["10.0.0.0/24", "10.0.1.0/24"]);
@@ -329,7 +330,9 @@ mod tests {
             peer_bgp_ip: "169.254.10.2".into(),
             auth_key: "k".into(),
         });
-        state.connections.insert("vco-1".into(), c.clone());
+        state
+            .connections
+            .insert("vco-1".into(), Arc::new(c.clone()));
         let up = BTreeSet::from(["vco-1".to_owned()]);
         let (d, problems) = bgp_desired(&state, &up, BgpTimers::default());
         assert!(problems.is_empty());
@@ -338,7 +341,7 @@ mod tests {
         assert_eq!(d.router_id, Ipv4Addr::new(169, 254, 10, 1));
         // No customer gateway ASN: said, not silently skipped.
         c.spec.tunnels[0].bgp.as_mut().expect("bgp").peer_asn = 0;
-        state.connections.insert("vco-1".into(), c);
+        state.connections.insert("vco-1".into(), Arc::new(c));
         let (d, problems) = bgp_desired(&state, &BTreeSet::new(), BgpTimers::default());
         assert!(d.sessions.is_empty());
         assert!(problems["vco-1"].contains("PeerAsn"), "{problems:?}");

@@ -214,6 +214,8 @@ pub mod watch_gateway_state {
         pub full: bool,
         #[serde(rename = "Revision")]
         pub revision: String,
+        #[serde(rename = "VcoRoutesChanged")]
+        pub vco_routes_changed: bool,
         #[serde(rename = "VpnConnections")]
         pub vpn_connections: Vec<VpnConnections>,
         #[serde(rename = "VpnGateway")]
@@ -228,6 +230,7 @@ pub mod watch_gateway_state {
                 .field("deleted_vpn_connection_ids", &self.deleted_vpn_connection_ids)
                 .field("full", &self.full)
                 .field("revision", &self.revision)
+                .field("vco_routes_changed", &self.vco_routes_changed)
                 .field("vpn_connections", &self.vpn_connections)
                 .field("vpn_gateway", &self.vpn_gateway)
                 .finish()
