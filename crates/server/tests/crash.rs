@@ -145,6 +145,8 @@ async fn run_client(ctx: Ctx, model: Arc<Mutex<Model>>, seed: u64) {
                     ("RemoteSubnet".to_owned(), conn.remote.clone()),
                     ("Name".to_owned(), conn.name.clone()),
                     ("ClientToken".to_owned(), token.clone()),
+                    // The model tracks connections only: no routes made for them.
+                    ("AutoConfigRoute".to_owned(), "false".to_owned()),
                 ];
                 (InFlight::CreateConn { token, conn }, params)
             } else if roll < 85 {
@@ -392,6 +394,7 @@ async fn verify(client: &Client, models: &[Arc<Mutex<Model>>], gateway: &str) ->
                             ("RemoteSubnet", &conn.remote),
                             ("Name", &conn.name),
                             ("ClientToken", &token),
+                            ("AutoConfigRoute", "false"),
                         ],
                     )
                     .await
