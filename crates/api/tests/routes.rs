@@ -1172,6 +1172,7 @@ async fn second_connection(api: &TestApi, gw: &str) -> (String, String) {
                 ("CustomerGatewayId", &cgw),
                 ("LocalSubnet", "10.0.0.0/8"),
                 ("RemoteSubnet", "192.168.0.0/16"),
+                ("AutoConfigRoute", "false"),
             ],
         )
         .await;

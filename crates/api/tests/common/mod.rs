@@ -203,6 +203,7 @@ impl TestApi {
                     ("CustomerGatewayId", &cgw),
                     ("LocalSubnet", "10.0.0.0/8"),
                     ("RemoteSubnet", "192.168.0.0/16"),
+                    ("AutoConfigRoute", "false"),
                 ],
             )
             .await;
