@@ -1,6 +1,6 @@
 //! Fuzz target; the harness (`fuzz/harness/ike_json.rs`) says what is checked.
 //! Its seeds (`fuzz/seeds/ike_json/`) are replayed on stable by
-//! `crates/api/tests/fuzz_seeds.rs`; add any crash input there as
+//! `crates/api/tests/api/fuzz_seeds.rs`; add any crash input there as
 //! `crash-*` once fixed. Run (see BENCHMARKS.md, "Fuzzing"):
 //!
 //! ```text

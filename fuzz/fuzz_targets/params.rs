@@ -1,6 +1,6 @@
 //! Fuzz target; the harness (`fuzz/harness/params.rs`) says what is checked.
 //! Its seeds (`fuzz/seeds/params/`) are replayed on stable by
-//! `crates/protocol/tests/fuzz_seeds.rs`; add any crash input there as
+//! `crates/protocol/tests/protocol/fuzz_seeds.rs`; add any crash input there as
 //! `crash-*` once fixed. Run (see BENCHMARKS.md, "Fuzzing"):
 //!
 //! ```text

@@ -6,7 +6,7 @@
 //! cargo +nightly fuzz run parse_request fuzz/corpus/parse_request crates/protocol/tests/corpus
 //! ```
 //!
-//! The seed corpus is also replayed on stable by `crates/protocol/tests/corpus.rs`; add any
+//! The seed corpus is also replayed on stable by `crates/protocol/tests/protocol/corpus.rs`; add any
 //! crash input there (as `bad-*.http`) once fixed.
 
 #![no_main]

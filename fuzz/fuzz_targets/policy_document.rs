@@ -1,6 +1,6 @@
 //! Fuzz target; the harness (`fuzz/harness/policy_document.rs`) says what is checked.
 //! Its seeds (`fuzz/seeds/policy_document/`) are replayed on stable by
-//! `crates/policy/tests/fuzz_seeds.rs`; add any crash input there as
+//! `crates/policy/tests/policy/fuzz_seeds.rs`; add any crash input there as
 //! `crash-*` once fixed. Run (see BENCHMARKS.md, "Fuzzing"):
 //!
 //! ```text

@@ -2,7 +2,7 @@
 // `IpsecConfig`, `BgpConfig`, `HealthCheckConfig`), parsed and applied onto
 // the defaults as CreateVpnConnection does. Shared, through `include!`, by
 // the cargo-fuzz target `fuzz/fuzz_targets/ike_json.rs` and the stable replay
-// test `crates/api/tests/fuzz_seeds.rs`. Never panics; what it accepts is
+// test `crates/api/tests/api/fuzz_seeds.rs`. Never panics; what it accepts is
 // within the documented ranges.
 
 use vpngw_api::vpc::ike_json;

@@ -1,7 +1,7 @@
 // Fuzz harness: parameter flattening (`Params::from_form`, `list`, `objects`,
 // `object`). Shared, through `include!`, by the cargo-fuzz target
 // `fuzz/fuzz_targets/params.rs` and the stable replay test
-// `crates/protocol/tests/fuzz_seeds.rs`; it must never panic on any input,
+// `crates/protocol/tests/protocol/fuzz_seeds.rs`; it must never panic on any input,
 // and it asserts the invariants every accessor relies on.
 
 use vpngw_protocol::Params;

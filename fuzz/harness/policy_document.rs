@@ -2,7 +2,7 @@
 // permission policies, `parse_trust` for role trust policies) and their
 // evaluation against a request. Shared, through `include!`, by the cargo-fuzz
 // target `fuzz/fuzz_targets/policy_document.rs` and the stable replay test
-// `crates/policy/tests/fuzz_seeds.rs`. Never panics.
+// `crates/policy/tests/policy/fuzz_seeds.rs`. Never panics.
 
 use vpngw_policy::{CallerPrincipal, PolicyDocument, RequestContext, evaluate, evaluate_trust};
 

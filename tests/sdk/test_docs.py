@@ -78,7 +78,7 @@ BLOCKS: dict[str, list[tuple[str, str]]] = {
         ("", "what `vpngw serve --tls self-signed` prints (the HTTPS suite reads the CA from that path)"),
         ("python", "fragments (user key, request): the same calls run in the HTTPS suite of tests/sdk (Tea with "
          "ca=, ram_role_arn with SSL_CERT_FILE, legacy verify=)"),
-        ("sh", "the HTTPS suite runs the Node SDK with NODE_EXTRA_CA_CERTS, crates/server/tests/tls.rs "
+        ("sh", "the HTTPS suite runs the Node SDK with NODE_EXTRA_CA_CERTS, crates/server/tests/server/tls.rs "
          "`vpngw vpc --ca-file`; no aliyun CLI here"),
     ],
     "docs/terraform.md": [("hcl", "test_terraform_md_hcl_parses")],

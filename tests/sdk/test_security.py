@@ -2,7 +2,7 @@
 loopback: the official SDKs where they can express the attack, raw HTTP and sockets where they
 cannot. Each test failed before its fix. (The agent's back-off against a refusing peer is in
 test_dataplane_e2e.py, which owns the network-namespace lab; the nonce memory bound under load is
-crates/server/tests/nonce_memory.rs.)"""
+crates/server/tests/server/nonce_memory.rs.)"""
 
 from __future__ import annotations
 

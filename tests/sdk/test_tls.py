@@ -4,7 +4,7 @@ call is hard-coded to https; RAM's `acs:SecureTransport` on the HTTPS and the pl
 one server; the Node SDK; HTTP/2 and HTTP/1.1 chosen by ALPN (curl); and the certificate reloaded under
 load without a failed request.
 (Start-up errors for bad files, plain HTTP on the HTTPS port and vpngw's own clients:
-crates/server/tests/tls.rs.)"""
+crates/server/tests/server/tls.rs.)"""
 
 from __future__ import annotations
 

@@ -7,11 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::TestApi;
+use crate::common::TestApi;
 use vpngw_api::actions::{self, Product};
 
 #[test]
@@ -45,9 +43,9 @@ fn routed_equals_declared_equals_spec() {
     }
     // The names are every operation of the vendor's metadata and SDK.
     let meta: serde_json::Value =
-        serde_json::from_str(include_str!("../../../spec/vpc-meta.json")).unwrap();
+        serde_json::from_str(include_str!("../../../../spec/vpc-meta.json")).unwrap();
     let sdk: serde_json::Value =
-        serde_json::from_str(include_str!("../../../spec/vpc-sdk.json")).unwrap();
+        serde_json::from_str(include_str!("../../../../spec/vpc-sdk.json")).unwrap();
     let names: BTreeSet<&str> = meta["apis"]
         .as_object()
         .unwrap()
@@ -88,15 +86,21 @@ async fn every_unserved_operation_is_refused_with_400() {
         ("2025-01-01", "CreateVpnGateway"),
     ] {
         let a = api
-            .call_as(common::KEY_ID, common::SECRET, version, name, &[])
+            .call_as(
+                crate::common::KEY_ID,
+                crate::common::SECRET,
+                version,
+                name,
+                &[],
+            )
             .await;
         assert_eq!(a.status, 404, "{version} {name}: {}", a.body);
         assert_eq!(a.code(), "InvalidAction.NotFound");
     }
     let a = api
         .call_as(
-            common::KEY_ID,
-            common::SECRET,
+            crate::common::KEY_ID,
+            crate::common::SECRET,
             "2015-05-01",
             "CreateLoginProfile",
             &[],

@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::TestApi;
+use crate::common::TestApi;
 use serde_json::json;
 
 const VPC: &str = "2016-04-28";
@@ -143,8 +141,8 @@ async fn an_optional_region_is_the_resources_region() {
     // The root account, without RegionId, still modifies its own tunnel.
     let a = api
         .signed(
-            common::KEY_ID,
-            common::SECRET,
+            crate::common::KEY_ID,
+            crate::common::SECRET,
             VPC,
             "ModifyTunnelAttribute",
             &params,

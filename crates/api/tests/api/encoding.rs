@@ -5,9 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{KEY_ID, SECRET, TestApi};
+use crate::common::{KEY_ID, SECRET, TestApi};
 use vpngw_protocol::{Encoded, Format, encode_success};
 
 /// Calls `action` signed with the root key, in the given `Format`.

@@ -18,8 +18,9 @@ fn field(parent: &Param, name: &str) -> &'static Param {
 /// (`spec/vpc-meta.json`), sorted.
 #[test]
 fn every_operation_sorted_and_unique() {
-    let meta: serde_json::Value = serde_json::from_str(include_str!("../../../spec/vpc-meta.json"))
-        .expect("spec/vpc-meta.json");
+    let meta: serde_json::Value =
+        serde_json::from_str(include_str!("../../../../spec/vpc-meta.json"))
+            .expect("spec/vpc-meta.json");
     assert_eq!(
         OPERATIONS.len(),
         meta["apis"].as_object().map_or(0, |a| a.len())

@@ -6,7 +6,7 @@
 use vpngw_protocol::http_text::HttpText;
 use vpngw_protocol::{Format, SignatureVersion, parse};
 
-const CAPTURES: &str = include_str!("data/captured-requests.txt");
+const CAPTURES: &str = include_str!("../data/captured-requests.txt");
 
 struct Capture {
     title: String,

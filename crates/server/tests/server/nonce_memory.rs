@@ -7,8 +7,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::{
     sync::{
         Arc,
@@ -17,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use support::Server;
+use crate::support::Server;
 
 const LIMIT: u64 = 30_000;
 

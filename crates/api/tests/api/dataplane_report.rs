@@ -3,9 +3,7 @@
 //! stale reports, foreign and unknown connections, bad input, RAM.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{KEY_ID, SECRET, TestApi};
+use crate::common::{KEY_ID, SECRET, TestApi};
 use serde_json::{Value, json};
 use vpngw_model::dataplane::spec_from_api;
 
@@ -45,7 +43,7 @@ fn report(vco: &str, digest: &str, at: i64, status: &str, events: Value) -> Stri
     .to_string()
 }
 
-async fn send(api: &TestApi, gw: &str, body: &str) -> common::Answer {
+async fn send(api: &TestApi, gw: &str, body: &str) -> crate::common::Answer {
     api.call_as(
         KEY_ID,
         SECRET,

@@ -9,11 +9,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::TestApi;
+use crate::common::TestApi;
 use serde_json::{Value, json};
 use vpngw_ops::{Product, ResourceRole};
 

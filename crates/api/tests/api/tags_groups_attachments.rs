@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::TestApi;
+use crate::common::TestApi;
 use serde_json::{Value, json};
 
 fn tags_of(body: &Value, wrapper: &str) -> Vec<(String, String)> {
@@ -728,7 +726,7 @@ async fn attachments_are_connections_without_a_gateway() {
     assert!(vco.starts_with("vco-bp1"), "{vco}");
     insta::assert_json_snapshot!(
         "create_vpn_attachment",
-        common::Answer {
+        crate::common::Answer {
             status: 200,
             body: created.clone()
         }
@@ -846,7 +844,7 @@ async fn attachments_are_connections_without_a_gateway() {
         .await;
     insta::assert_json_snapshot!(
         "modify_vpn_attachment_attribute",
-        common::Answer {
+        crate::common::Answer {
             status: 200,
             body: modified
         }
@@ -878,7 +876,7 @@ async fn attachments_are_connections_without_a_gateway() {
         .await;
     insta::assert_json_snapshot!(
         "describe_vpn_cross_account_authorizations",
-        common::Answer {
+        crate::common::Answer {
             status: 200,
             body: auth
         }
@@ -1135,7 +1133,7 @@ async fn dual_tunnel_attachments() {
         .await;
     insta::assert_json_snapshot!(
         "modify_dual_tunnel_attachment",
-        common::Answer {
+        crate::common::Answer {
             status: 200,
             body: modified
         }

@@ -1,9 +1,7 @@
 //! In-process tests of the pipeline and the issue-2 operations, with the
 //! response shapes pinned as snapshots.
 
-mod common;
-
-use common::TestApi;
+use crate::common::TestApi;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describe_vpn_connection_has_the_seed_shape() {
@@ -69,7 +67,7 @@ async fn errors_carry_the_clouds_codes_and_change_nothing() {
     assert_eq!((a.status, a.code()), (404, "InvalidAction.NotFound"));
     let a = api
         .call_as(
-            common::KEY_ID,
+            crate::common::KEY_ID,
             "wrong",
             "2016-04-28",
             "DescribeRegions",
@@ -86,7 +84,7 @@ async fn errors_carry_the_clouds_codes_and_change_nothing() {
     let a = api
         .call_as(
             "LTAInobody",
-            common::SECRET,
+            crate::common::SECRET,
             "2016-04-28",
             "DescribeRegions",
             &[],

@@ -5,11 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::time::Duration;
 
-use support::Server;
+use crate::support::Server;
 
 fn error_body(body: &str) -> serde_json::Value {
     let v: serde_json::Value = serde_json::from_str(body)

@@ -2,9 +2,7 @@
 //! them (the black-box replays are tests/sdk/test_terraform.py): the spellings
 //! its JSON-string parameters use, which differ from the documented ones.
 
-mod common;
-
-use common::TestApi;
+use crate::common::TestApi;
 
 async fn health_check(api: &TestApi, vco: &str) -> serde_json::Value {
     api.ok("DescribeVpnConnection", &[("VpnConnectionId", vco)])

@@ -16,9 +16,7 @@ use vpngw_client::Client;
 const KEY: &str = "agenttestkey01";
 const SECRET: &str = "agent-test-secret-0123456789";
 
-mod support;
-
-use support::{Proc, free_port};
+use crate::support::{Proc, free_port};
 
 fn serve(dir: &std::path::Path, port: u16) -> Proc {
     let child = Command::new(env!("CARGO_BIN_EXE_vpngw"))

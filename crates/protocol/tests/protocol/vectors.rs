@@ -7,7 +7,7 @@ use vpngw_protocol::{
     RawRequest, RpcRequest, SignatureVersion, form_decode, parse, percent_encode,
 };
 
-const VECTORS: &str = include_str!("../../../spec/signature-vectors.json");
+const VECTORS: &str = include_str!("../../../../spec/signature-vectors.json");
 
 fn vectors() -> Value {
     serde_json::from_str(VECTORS).expect("signature-vectors.json is JSON")

@@ -6,18 +6,21 @@
 //! RAM are refused, and a closing server stops waiting.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{KEY_ID, SECRET, TestApi};
+use crate::common::{KEY_ID, SECRET, TestApi};
 use serde_json::{Value, json};
 use vpngw_model::dataplane::spec_from_api;
 
 const VPNGW: &str = "2025-01-01";
 const RAM: &str = "2015-05-01";
 
-async fn watch(api: &TestApi, gw: &str, revision: Option<&str>, wait: &str) -> common::Answer {
+async fn watch(
+    api: &TestApi,
+    gw: &str,
+    revision: Option<&str>,
+    wait: &str,
+) -> crate::common::Answer {
     let mut p = vec![("VpnGatewayId", gw), ("WaitSeconds", wait)];
     if let Some(r) = revision {
         p.push(("Revision", r));

@@ -17,16 +17,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::{
     collections::BTreeMap,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
+use crate::support::Server;
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use support::Server;
 use vpngw_client::{Client, ClientError};
 
 fn env_or(name: &str, default: u64) -> u64 {

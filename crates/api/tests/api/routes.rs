@@ -6,9 +6,7 @@
 // Test helpers: failing loudly is the point.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::TestApi;
+use crate::common::TestApi;
 use serde_json::Value;
 use vpngw_api::Config;
 
@@ -37,7 +35,7 @@ fn scrub(mut v: Value, ids: &[(&str, &str)]) -> Value {
 /// (status, code) it must get.
 type Case<'a> = (&'a str, &'a str, Vec<(String, String)>, (u16, &'a str));
 
-fn code(a: &common::Answer) -> (u16, &str) {
+fn code(a: &crate::common::Answer) -> (u16, &str) {
     (a.status, a.code())
 }
 

@@ -120,7 +120,7 @@ fn accept_language_picks_the_name() {
 #[test]
 fn metadata_regions_are_covered() {
     // Every public region in the pinned metadata's VPC endpoint list.
-    let spec = include_str!("../../../spec/vpc-meta.json");
+    let spec = include_str!("../../../../spec/vpc-meta.json");
     let special = ["finance", "acdr", "jva"];
     let mut missing = Vec::new();
     let mut checked = 0;

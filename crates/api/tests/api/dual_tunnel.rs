@@ -5,9 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::TestApi;
+use crate::common::TestApi;
 use serde_json::Value;
 
 /// Replaces the values of `keys` (anywhere in `v`) with `[Key]`: values
@@ -28,7 +26,7 @@ fn scrub(v: &mut Value, keys: &[&str]) {
     }
 }
 
-fn stable(a: &common::Answer, keys: &[&str]) -> Value {
+fn stable(a: &crate::common::Answer, keys: &[&str]) -> Value {
     let mut v = a.stable();
     scrub(&mut v, keys);
     v
@@ -956,7 +954,7 @@ async fn rewrite_connection(
 }
 
 fn stable_value(v: Value) -> Value {
-    common::Answer {
+    crate::common::Answer {
         status: 200,
         body: v,
     }

@@ -4,11 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::{collections::BTreeMap, sync::Arc};
 
-use common::{KEY_ID, TestApi};
+use crate::common::{KEY_ID, TestApi};
 use vpngw_store::{Kind, Scope};
 
 async fn scope_of(api: &TestApi) -> Scope {

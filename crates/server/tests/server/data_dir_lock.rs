@@ -4,14 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::{
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
-use support::Server;
+use crate::support::Server;
 
 /// Runs a second `vpngw serve` on `data_dir` and returns its exit status
 /// and stderr; it must exit by itself within 30 s.
@@ -27,8 +25,8 @@ fn second_serve(data_dir: &std::path::Path) -> (std::process::ExitStatus, String
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--log", "warn"])
-        .env("VPNGW_ROOT_ACCESS_KEY_ID", support::KEY_ID)
-        .env("VPNGW_ROOT_ACCESS_KEY_SECRET", support::SECRET)
+        .env("VPNGW_ROOT_ACCESS_KEY_ID", crate::support::KEY_ID)
+        .env("VPNGW_ROOT_ACCESS_KEY_SECRET", crate::support::SECRET)
         .env_remove("VPNGW_CONFIG")
         .env_remove("VPNGW_MASTER_KEY")
         .env_remove("VPNGW_DATABASE_URL")

@@ -4,11 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::net::IpAddr;
 
-use common::{Answer, KEY_ID, SECRET, TestApi};
+use crate::common::{Answer, KEY_ID, SECRET, TestApi};
 use serde_json::Value;
 use vpngw_api::{Config, RequestInfo};
 

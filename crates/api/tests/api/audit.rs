@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::TestApi;
+use crate::common::TestApi;
 use vpngw_store::AuditQuery;
 
 async fn events(api: &TestApi) -> Vec<vpngw_store::AuditEvent> {
@@ -36,7 +34,7 @@ async fn writes_are_audited_with_who_what_and_result() {
     // A wrong signature never reaches the audit log.
     let bad = api
         .call_as(
-            common::KEY_ID,
+            crate::common::KEY_ID,
             "wrong",
             "2016-04-28",
             "DeleteVpnGateway",
@@ -59,7 +57,7 @@ async fn writes_are_audited_with_who_what_and_result() {
     );
     let create = &all[0];
     assert_eq!(create.principal, "root");
-    assert_eq!(create.access_key_id, common::KEY_ID);
+    assert_eq!(create.access_key_id, crate::common::KEY_ID);
     assert_eq!(create.product, "Vpc");
     assert_eq!(create.region_id.as_deref(), Some("cn-hangzhou"));
     assert!(create.resource_ids.contains(&gw), "{create:?}");

@@ -20,9 +20,7 @@ use vpngw_client::Client;
 const KEY: &str = "LTAItlstest0000000001";
 const SECRET: &str = "tls-test-secret-0123456789";
 
-mod support;
-
-use support::{Proc, free_port};
+use crate::support::{Proc, free_port};
 
 fn vpngw() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vpngw"));
