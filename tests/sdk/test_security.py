@@ -321,17 +321,19 @@ print(opened)
 """
 
 
-# The slowloris test's bound on each answer (see its docstring).
+# The slowloris test's bounds (see its docstring): the issue's 1 s for nine answers in ten, and
+# 5 s for every one (a single SYN retransmission on a loaded VM takes 1 s by itself).
 ANSWERED_WITHIN = 5.0
+USUALLY_WITHIN = 1.0
 
 
 def test_slowloris_and_fd_exhaustion_do_not_keep_others_out(guarded):
     """One unauthenticated client opens connection after connection and sends half a head on
     each, far more than the server's file descriptors (ulimit -n 256). /healthz and signed
     requests keep being answered throughout: without the cap and the head timeout they are not
-    answered at all (accept fails with EMFILE). How fast is printed (worst 4-60 ms here, against
-    the issue's 1 s), not asserted to the millisecond: the brief keeps speed out of timed tests,
-    and on a loaded 2-core VM one SYN retransmission (1 s) would fail a 1 s bound."""
+    answered at all (accept fails with EMFILE). The issue's bound, 1 s, holds for nine answers in
+    ten (worst 4-60 ms here); every answer within 5 s, because on a loaded 2-core VM one SYN
+    retransmission takes 1 s by itself. The times are printed."""
     attack_s = 8.0
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     attacker = subprocess.Popen(
@@ -341,6 +343,7 @@ def test_slowloris_and_fd_exhaustion_do_not_keep_others_out(guarded):
     raw = guarded.raw_client()
     raw.timeout = ANSWERED_WITHIN
     worst = {"healthz": 0.0, "signed": 0.0}
+    took = []
     max_fds = 0
     checks = 0
     try:
@@ -350,11 +353,13 @@ def test_slowloris_and_fd_exhaustion_do_not_keep_others_out(guarded):
             t0 = time.monotonic()
             with urllib.request.urlopen(f"http://{guarded.endpoint}/healthz", timeout=ANSWERED_WITHIN) as r:
                 assert r.status == 200
-            worst["healthz"] = max(worst["healthz"], time.monotonic() - t0)
+            took.append(time.monotonic() - t0)
+            worst["healthz"] = max(worst["healthz"], took[-1])
             t0 = time.monotonic()
             resp = raw.v1("DescribeRegions", {})
             assert resp.status == 200, resp.body
-            worst["signed"] = max(worst["signed"], time.monotonic() - t0)
+            took.append(time.monotonic() - t0)
+            worst["signed"] = max(worst["signed"], took[-1])
             max_fds = max(max_fds, fd_count(guarded.proc.pid))
             checks += 1
             time.sleep(0.2)
@@ -365,6 +370,8 @@ def test_slowloris_and_fd_exhaustion_do_not_keep_others_out(guarded):
           f"signed {worst['signed']*1000:.0f} ms over {checks} checks; server fds at most {max_fds}")
     assert opened[0] > 2 * FD_LIMIT, opened[0]
     assert worst["healthz"] < ANSWERED_WITHIN and worst["signed"] < ANSWERED_WITHIN, worst
+    slow = [t for t in took if t >= USUALLY_WITHIN]
+    assert checks >= 5 and len(slow) * 10 <= len(took), (slow, len(took))
     assert max_fds <= FD_LIMIT
     log = stderr_of(guarded)
     assert "Too many open files" not in log
