@@ -241,15 +241,18 @@ def test_reset_under_concurrent_requests(dev_server):
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
         running = [pool.submit(chain) for _ in range(4)] + [pool.submit(reader)]
         # Resets and writes interleave: after each reset, wait (without a time budget that a loaded
-        # machine could miss) until some writer has completed a chain again.
-        for _ in range(8):
-            before = len(made)
-            reset_state(dev_server)
-            resets += 1
-            give_up = time.monotonic() + 60
-            while len(made) == before and not errors and time.monotonic() < give_up:
-                time.sleep(0.01)
-        stop.set()
+        # machine could miss) until some writer has completed a chain again. A failed reset stops
+        # the workers too (without the `finally` the pool waited for them forever).
+        try:
+            for _ in range(8):
+                before = len(made)
+                reset_state(dev_server)
+                resets += 1
+                give_up = time.monotonic() + 60
+                while len(made) == before and not errors and time.monotonic() < give_up:
+                    time.sleep(0.01)
+        finally:
+            stop.set()
         for f in running:
             f.result()
     assert not errors, errors[:10]

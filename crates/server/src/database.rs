@@ -22,24 +22,28 @@ pub async fn open(
     database_url: Option<&str>,
     data_dir: &Path,
 ) -> anyhow::Result<(Arc<dyn Store>, String)> {
-    open_with(database_url, data_dir, None).await
+    open_with(database_url, data_dir, None, false).await
 }
 
 /// [`open`] for `vpngw serve`: with SQLite, signature nonces are bounded
 /// by `nonce_limits` and journaled in the data directory (the caller holds
-/// its lock). PostgreSQL keeps them in its `nonces` table.
+/// its lock). PostgreSQL keeps them in its `nonces` table. `resettable`
+/// (`--dev`, which serves `ResetState`) makes PostgreSQL's writes step aside
+/// for a reset (`PgOptions::resettable`); SQLite's one writer needs nothing.
 pub async fn open_serving(
     database_url: Option<&str>,
     data_dir: &Path,
     nonce_limits: vpngw_store::NonceLimits,
+    resettable: bool,
 ) -> anyhow::Result<(Arc<dyn Store>, String)> {
-    open_with(database_url, data_dir, Some(nonce_limits)).await
+    open_with(database_url, data_dir, Some(nonce_limits), resettable).await
 }
 
 async fn open_with(
     database_url: Option<&str>,
     data_dir: &Path,
     nonce_limits: Option<vpngw_store::NonceLimits>,
+    resettable: bool,
 ) -> anyhow::Result<(Arc<dyn Store>, String)> {
     match database_url.map(str::trim).filter(|u| !u.is_empty()) {
         None => {
@@ -61,21 +65,29 @@ async fn open_with(
                 "the database URL must start with postgres:// (or be empty for SQLite in the data directory)"
             );
             let shown = redacted(url);
-            Ok((open_postgres(url, &shown).await?, shown))
+            Ok((open_postgres(url, &shown, resettable).await?, shown))
         }
     }
 }
 
 #[cfg(feature = "postgres")]
-async fn open_postgres(url: &str, shown: &str) -> anyhow::Result<Arc<dyn Store>> {
-    let store = vpngw_store_postgres::PgStore::connect(url)
+async fn open_postgres(url: &str, shown: &str, resettable: bool) -> anyhow::Result<Arc<dyn Store>> {
+    let options = vpngw_store_postgres::PgOptions {
+        resettable,
+        ..Default::default()
+    };
+    let store = vpngw_store_postgres::PgStore::connect_with(url, options)
         .await
         .map_err(|e| anyhow::anyhow!("opening the PostgreSQL database {shown}: {e}"))?;
     Ok(Arc::new(store))
 }
 
 #[cfg(not(feature = "postgres"))]
-async fn open_postgres(_url: &str, shown: &str) -> anyhow::Result<Arc<dyn Store>> {
+async fn open_postgres(
+    _url: &str,
+    shown: &str,
+    _resettable: bool,
+) -> anyhow::Result<Arc<dyn Store>> {
     anyhow::bail!(
         "{shown}: this vpngw was built without PostgreSQL support (cargo feature `postgres`)"
     )

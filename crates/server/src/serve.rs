@@ -67,6 +67,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.database_url.as_deref(),
         &args.data_dir,
         args.nonce_limits()?,
+        args.dev,
     )
     .await?;
     let secrets = Secrets::new(master_key);

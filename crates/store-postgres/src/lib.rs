@@ -85,6 +85,11 @@ pub struct PgOptions {
     /// Most connections of the main pool; the nonce pool opens at most half
     /// as many (at least 2).
     pub max_connections: usize,
+    /// Whether `Store::reset` may be called (`vpngw serve --dev`): then every
+    /// write transaction first takes the reset's advisory lock in shared mode
+    /// (one more statement), so that a reset waits for the writes in flight
+    /// and holds back new ones instead of deadlocking with them (reset.rs).
+    pub resettable: bool,
 }
 
 impl Default for PgOptions {
@@ -92,6 +97,7 @@ impl Default for PgOptions {
         PgOptions {
             schema: None,
             max_connections: 16,
+            resettable: false,
         }
     }
 }
@@ -111,6 +117,8 @@ pub struct PgStore {
     feed: Arc<vpngw_store::GatewayFeed>,
     /// The `LISTEN` connection's task, stopped with the last clone.
     _listener: Arc<AbortOnDrop>,
+    /// [`PgOptions::resettable`].
+    resettable: bool,
 }
 
 /// Aborts a task when dropped.
@@ -138,6 +146,9 @@ macro_rules! in_tx {
             let result: Result<_, $crate::Error> = async {
                 let mut client = $store.pool.get().await?;
                 let tx = client.transaction().await?;
+                if $store.resettable {
+                    reset::step_aside(&tx).await?;
+                }
                 let outcome = {
                     let $tx = &tx;
                     $body.await
@@ -254,6 +265,7 @@ impl PgStore {
             next_nonce_purge_ms: Arc::new(AtomicI64::new(0)),
             _listener: Arc::new(AbortOnDrop(revisions::listen(config, feed.clone()))),
             feed,
+            resettable: options.resettable,
         };
         Ok(store)
     }
@@ -818,6 +830,11 @@ impl Store for PgStore {
     }
 
     async fn reset(&self, keep_account: &str) -> Result<(), StoreError> {
+        if !self.resettable {
+            return Err(StoreError::Internal(
+                "this PostgreSQL store was not opened resettable (PgOptions::resettable)".into(),
+            ));
+        }
         in_tx!(self, "reset", |tx| reset::reset(tx, keep_account))
     }
 }

@@ -4,10 +4,20 @@
 //! Why no replica sees it half done: `LOCK TABLE … IN ACCESS EXCLUSIVE
 //! MODE` waits for the transactions already using those tables and holds
 //! back every later read and write of them until the reset commits, so a
-//! request's statements all run before the reset or after it. A deadlock
-//! with a request that already held one of the tables is retried by
-//! `in_tx!` like any other. TRUNCATE then empties the tables in one
-//! statement (links and resources together, as foreign keys require).
+//! request's statements all run before the reset or after it. TRUNCATE then
+//! empties the tables in one statement (links and resources together, as
+//! foreign keys require).
+//!
+//! Why it does not deadlock with writes: a write transaction holds the
+//! tables it touched until it commits, so a reset that locked one table and
+//! waits for the next could wait for a writer that is about to wait for the
+//! locked one. PostgreSQL breaks such a cycle by failing one side, and under
+//! steady writes a reset lost every attempt (CI: `InternalError` after five
+//! deadlocks). So on a resettable store every write transaction first takes
+//! [`RESET_LOCK`] shared ([`step_aside`]), and the reset takes it exclusive
+//! before any table: it waits for the writes in flight to commit, and new
+//! writes wait (holding nothing) until the reset commits. Single-statement
+//! reads take no lock of ours; one that meets the reset only waits.
 //!
 //! The tables are listed from `pg_tables`, not by name: a table a later
 //! schema step adds is emptied too unless it is added to [`KEPT`].
@@ -28,12 +38,27 @@ const KEPT: &[&str] = &[
     "vpngw_schema",
 ];
 
+/// The advisory lock (`pg_advisory_xact_lock`, one 64-bit key) a reset holds
+/// exclusively and every write transaction of a resettable store shared.
+const RESET_LOCK: i64 = 0x7670_6e67_7752_5354; // "vpngwRST"
+
+/// A write transaction's first statement on a resettable store.
+pub(crate) async fn step_aside(tx: &Transaction<'_>) -> Result<(), Error> {
+    tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&RESET_LOCK])
+        .await?;
+    Ok(())
+}
+
 /// The identifier quoted for SQL.
 fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 pub(crate) async fn reset(tx: &Transaction<'_>, keep_account: &str) -> Result<(), Error> {
+    // `in_tx!` took the lock shared for this transaction too; upgrading waits
+    // for everyone else's share (two resets at once: a deadlock, retried).
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&RESET_LOCK])
+        .await?;
     let emptied: Vec<String> = tx
         .query(
             "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() \

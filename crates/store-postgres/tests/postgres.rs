@@ -55,6 +55,8 @@ impl TestDb {
                 schema: Some(self.schema.clone()),
                 // Small pools: tests run in parallel against one server (max_connections 100).
                 max_connections: 4,
+                // The conformance suite resets the store, racing writes.
+                resettable: true,
             },
         )
         .await
