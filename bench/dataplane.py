@@ -268,7 +268,7 @@ def run(binary: Path, args, label: str) -> dict:
         # 1. CreateVpnConnection -> ipsec_sa_established, one connection at a time, per IKE version.
         # One customer gateway per version, whose device (the lab's peer address) is up before the
         # measured connections are made, as a customer's would be: a first connection builds it.
-        for k, version in enumerate(("ikev1", "ikev2")):
+        for k, version in enumerate(("ikev1", "ikev2") if args.single > 0 else ()):
             cgw = c.create_customer_gateway(m.CreateCustomerGatewayRequest(
                 region_id=REGION, ip_address=peer_ip(60000 + k))).body.customer_gateway_id
             warm = connect(cgw, k * 1000, version)
