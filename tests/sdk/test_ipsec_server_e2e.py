@@ -5,7 +5,9 @@ answers, that dial in. The road warriors get addresses from `ClientIpPool` and r
 `LocalSubnet` address; ListIpsecServers shows `OnlineClientCount` as the agent measured it and
 ListIpsecServerLogs their log lines; the two servers together never keep more than the gateway's
 5 connections (the newest sessions are ended, and the log says why); deleting the server
-disconnects the road warriors.
+disconnects the road warriors; a server whose pre-shared key they do not have (the lab's clients
+keep dialling with the first server's, `--ipsec-client-psk`) lets none of them in, and
+ListIpsecServerLogs says why, naming each client.
 
 Needs root, network namespaces, /dev/net/tun, strongSwan and openvpn (scripts/packages.txt);
 skipped with a message otherwise, like test_dataplane_e2e.py. Run under `flock /work/netns.lock`.
@@ -28,6 +30,8 @@ LOCAL_HOST = "10.70.0.1"
 POOL = "10.71.0.0/24"
 SSL_POOL = "10.72.0.0/24"
 MAX_CONNECTIONS = 5
+# The key of the first server, which the lab's road warriors keep using whatever the server says.
+CLIENT_PSK = "e2e-road-warrior-key"
 UP_TIMEOUT = 60.0
 
 
@@ -91,9 +95,10 @@ def ipsec_lab(server):
     iss = retrying(
         vpc.create_ipsec_server,
         m.CreateIpsecServerRequest(region_id=REGION, vpn_gateway_id=gw, client_ip_pool=POOL, local_subnet=LOCAL,
-                                   ip_sec_server_name="e2e"),
+                                   ip_sec_server_name="e2e", psk=CLIENT_PSK),
     ).body.ipsec_server_id
-    lab = Lab(server, gw, {}, lab_args=["--ssl-clients", "2", "--ipsec-clients", "4"])
+    lab = Lab(server, gw, {}, lab_args=["--ssl-clients", "2", "--ipsec-clients", "4",
+                                        "--ipsec-client-psk", CLIENT_PSK])
     yield vpc, gw, vss, iss, lab
     lab.down()
 
@@ -157,3 +162,31 @@ def test_deleting_the_server_disconnects_the_road_warriors(ipsec_lab):
     while time.monotonic() < deadline and any(ping(ns, LOCAL_HOST) for ns in nodes):
         time.sleep(0.5)
     assert not any(ping(ns, LOCAL_HOST) for ns in nodes), lab.tail()
+
+
+def test_a_wrong_psk_is_refused_and_the_log_says_why(ipsec_lab):
+    """After the delete above: a new server with another key. The road warriors dial it with the
+    old key (CLIENT_PSK): charon refuses them, none gets an address or is counted, and
+    ListIpsecServerLogs has the agent's plain line naming the client and the reason."""
+    vpc, gw, vss, _, lab = ipsec_lab
+    iss = retrying(
+        vpc.create_ipsec_server,
+        m.CreateIpsecServerRequest(region_id=REGION, vpn_gateway_id=gw, client_ip_pool=POOL, local_subnet=LOCAL,
+                                   ip_sec_server_name="e2e-new-key", psk="not-the-clients-key"),
+    ).body.ipsec_server_id
+    deadline = time.monotonic() + UP_TIMEOUT
+    refused: list[str] = []
+    counts = set()
+    while time.monotonic() < deadline:
+        counts.add(ipsec_server(vpc, iss)["OnlineClientCount"])
+        refused = [line for line in ipsec_logs(vpc, iss)
+                   if "not connected: authentication failed: pre-shared key or identity mismatch" in line]
+        if refused:
+            break
+        time.sleep(0.3)
+    assert refused, f"no refusal in ListIpsecServerLogs: {ipsec_logs(vpc, iss)[-20:]}\n{lab.tail()}"
+    assert any("'rw" in line and "@lab'" in line for line in refused), refused
+    counts.add(ipsec_server(vpc, iss)["OnlineClientCount"])
+    assert counts == {0}, f"OnlineClientCount seen {counts}"
+    nodes = [rw["ns"] for rw in lab.state["road_warriors"]]
+    assert not any(virtual_ips(ns) for ns in nodes), lab.tail()

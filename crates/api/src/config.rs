@@ -25,12 +25,13 @@ pub struct Config {
     /// Refuse CreateVpnGateway with a `VpcId` or `VSwitchId` vpngw does
     /// not know (otherwise such "external" VPCs are accepted as given).
     pub strict_vpc: bool,
-    /// How long the SSL clients of an agent's last report are shown
-    /// without a newer report (DescribeSslVpnClients, `Connections`): three
-    /// of the agent's 30 s refreshes, so a lost report or two do not hide
-    /// live clients and a dead agent's clients go within 90 s
-    /// (docs/api-decisions.md "SSL-VPN").
-    pub ssl_clients_fresh_ms: i64,
+    /// How long the remote-access clients of an agent's last report are
+    /// shown without a newer report (the SSL server's DescribeSslVpnClients
+    /// and `Connections`, the IPsec server's `OnlineClientCount`): three of
+    /// the agent's 30 s refreshes, so a lost report or two do not hide live
+    /// clients and a dead agent's clients go within 90 s
+    /// (`vpngw_model::measured`; docs/api-decisions.md "SSL-VPN").
+    pub clients_fresh_ms: i64,
 }
 
 /// Per-account limits; 0 means unlimited.
@@ -46,7 +47,7 @@ impl Default for Config {
         Config {
             gateway_provision_delay_ms: 2_000,
             gateway_update_delay_ms: 0,
-            ssl_clients_fresh_ms: 90_000,
+            clients_fresh_ms: 90_000,
             public_ip_pool: Ipv4Net::new(std::net::Ipv4Addr::new(198, 18, 0, 0), 15)
                 .unwrap_or_default(),
             quotas: Quotas::default(),

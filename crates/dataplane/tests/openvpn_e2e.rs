@@ -62,8 +62,7 @@ impl Pki {
             },
             connections: 0,
             clients: vec![],
-            measured_at_ms: 0,
-            reported_at_ms: 0,
+            measured: vpngw_model::measured::Measured::default(),
         };
         Pki {
             server_id: server_id.into(),

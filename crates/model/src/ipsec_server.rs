@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connection::{IkeConfig, IkeVersion, IpsecConfig, valid_psk};
 use crate::dataplane::{IpsecClientReport, IpsecServerReport};
+use crate::measured::{Measured, Measurement};
 use crate::ssl_vpn::{self, ClientIpPool, LocalSubnets, MultiFactorAuth};
 use crate::validate::{self, blocks_overlap};
 
@@ -59,45 +60,45 @@ pub struct IpsecServer {
     /// The clients connected at that measurement, with their virtual IPs.
     #[serde(default)]
     pub clients: Vec<IpsecClientReport>,
-    /// When the data plane measured them (epoch ms; 0: never).
-    #[serde(default)]
-    pub measured_at_ms: i64,
-}
-
-/// What a data-plane report of an IPsec server does to the stored one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Measurement {
-    /// Older than what is stored: ignored.
-    Older,
-    /// Nothing visible changed and the stored one is recent: no write.
-    Unchanged,
-    /// Applied to the server: write it.
-    Changed,
+    /// When they were measured and accepted: they stand only while that is
+    /// recent ([`IpsecServer::online`]), as the SSL server's clients do.
+    #[serde(flatten)]
+    pub measured: Measured,
 }
 
 impl IpsecServer {
-    /// Takes a report measured at `measured_at_ms` if it is the newest and
-    /// says something new: who is online changed, or the stored measurement
-    /// is `refresh_ms` old (so an idle agent reporting every second does not
-    /// race UpdateIpsecServer for the same document).
+    /// Takes a report measured at `measured_at_ms` (agent clock) that
+    /// arrives at `now_ms` if it is the newest and says something new: who
+    /// is online changed, or the stored measurement was accepted
+    /// `refresh_ms` ago ([`Measured::judge`]).
     pub fn record(
         &mut self,
         measured_at_ms: i64,
         report: &IpsecServerReport,
+        now_ms: i64,
         refresh_ms: i64,
     ) -> Measurement {
-        if measured_at_ms < self.measured_at_ms {
-            return Measurement::Older;
-        }
         let changed = self.online_client_count != report.online_client_count
             || self.clients != report.clients;
-        if !changed && measured_at_ms - self.measured_at_ms < refresh_ms {
-            return Measurement::Unchanged;
+        let judged = self
+            .measured
+            .judge(measured_at_ms, changed, now_ms, refresh_ms);
+        if judged == Measurement::Changed {
+            self.online_client_count = report.online_client_count;
+            self.clients = report.clients.clone();
         }
-        self.online_client_count = report.online_client_count;
-        self.clients = report.clients.clone();
-        self.measured_at_ms = measured_at_ms;
-        Measurement::Changed
+        judged
+    }
+
+    /// The clients and `OnlineClientCount` as the agent last reported them,
+    /// or none when no report came for `fresh_ms` (the agent is gone: its
+    /// clients cannot be online any more).
+    pub fn online(&self, now_ms: i64, fresh_ms: i64) -> (&[IpsecClientReport], i64) {
+        if self.measured.fresh(now_ms, fresh_ms) {
+            (&self.clients, self.online_client_count)
+        } else {
+            (&[], 0)
+        }
     }
 }
 
@@ -354,7 +355,7 @@ mod tests {
             create_time_ms: 1,
             online_client_count: 0,
             clients: Vec::new(),
-            measured_at_ms: 0,
+            measured: Measured::default(),
         };
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["client_ip_pool"], "10.10.0.0/24");
@@ -390,7 +391,7 @@ mod tests {
             create_time_ms: 1,
             online_client_count: 0,
             clients: Vec::new(),
-            measured_at_ms: 0,
+            measured: Measured::default(),
         };
         let one = IpsecServerReport {
             ipsec_server_id: "iss-1".into(),
@@ -402,20 +403,29 @@ mod tests {
             }],
             ..IpsecServerReport::default()
         };
-        assert_eq!(s.record(1_000, &one, 30_000), Measurement::Changed);
-        assert_eq!((s.online_client_count, s.measured_at_ms), (1, 1_000));
+        assert_eq!(s.record(1_000, &one, 1_000, 30_000), Measurement::Changed);
+        assert_eq!(
+            (s.online_client_count, s.measured.measured_at_ms),
+            (1, 1_000)
+        );
         assert_eq!(s.clients, one.clients);
         // The same again soon: nothing to write; later: refreshed.
-        assert_eq!(s.record(2_000, &one, 30_000), Measurement::Unchanged);
-        assert_eq!(s.record(31_000, &one, 30_000), Measurement::Changed);
+        assert_eq!(s.record(2_000, &one, 2_000, 30_000), Measurement::Unchanged);
+        assert_eq!(s.record(31_000, &one, 31_000, 30_000), Measurement::Changed);
+        // Online while the last accepted report is fresh; nobody once it is not.
+        assert_eq!(s.online(121_000, 90_000), (one.clients.as_slice(), 1));
+        assert_eq!(s.online(121_001, 90_000), (&[][..], 0));
         // An older report never wins over a newer one.
         let none = IpsecServerReport {
             ipsec_server_id: "iss-1".into(),
             ..IpsecServerReport::default()
         };
-        assert_eq!(s.record(500, &none, 30_000), Measurement::Older);
+        assert_eq!(s.record(500, &none, 32_000, 30_000), Measurement::Older);
         assert_eq!(s.online_client_count, 1);
-        assert_eq!(s.record(32_000, &none, 30_000), Measurement::Changed);
+        assert_eq!(
+            s.record(32_000, &none, 32_000, 30_000),
+            Measurement::Changed
+        );
         assert_eq!((s.online_client_count, s.clients.len()), (0, 0));
     }
 

@@ -9,6 +9,7 @@ pub mod dataplane;
 pub mod ids;
 pub mod ipsec_server;
 pub mod lifecycle;
+pub mod measured;
 pub mod operations;
 pub mod routes;
 pub mod ssl_vpn;

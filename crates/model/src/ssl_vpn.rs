@@ -25,7 +25,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use crate::{tags::Tag, wire_enum};
+use crate::{measured::Measured, tags::Tag, wire_enum};
 
 wire_enum!(
     /// `Proto`: the transport OpenVPN listens on.
@@ -362,15 +362,10 @@ pub struct SslVpnServer {
     /// (DescribeSslVpnClients).
     #[serde(default)]
     pub clients: Vec<SslClient>,
-    /// When the data plane measured `connections` and `clients` (agent
-    /// clock, ms); 0: never.
-    #[serde(default)]
-    pub measured_at_ms: i64,
-    /// When the control plane last accepted a measurement of the server
-    /// (its own clock, ms): the clients stand only while this is recent
-    /// ([`SslVpnServer::online`]).
-    #[serde(default)]
-    pub reported_at_ms: i64,
+    /// When `connections` and `clients` were measured and accepted: they
+    /// stand only while that is recent ([`SslVpnServer::online`]).
+    #[serde(flatten)]
+    pub measured: Measured,
 }
 
 /// One client connected to an SSL server, as OpenVPN's management interface
@@ -397,10 +392,10 @@ impl SslVpnServer {
     /// clients cannot be online any more; a live agent reports a server
     /// with clients at least every 30 s).
     pub fn online(&self, now_ms: i64, fresh_ms: i64) -> (&[SslClient], i64) {
-        if now_ms.saturating_sub(self.reported_at_ms) > fresh_ms {
-            (&[], 0)
-        } else {
+        if self.measured.fresh(now_ms, fresh_ms) {
             (&self.clients, self.connections)
+        } else {
+            (&[], 0)
         }
     }
 
@@ -601,8 +596,7 @@ mod tests {
             },
             connections: 0,
             clients: vec![],
-            measured_at_ms: 0,
-            reported_at_ms: 0,
+            measured: Measured::default(),
         };
         let c = client_config(&server, "198.18.0.9");
         for line in [

@@ -17,9 +17,9 @@ use vpngw_model::{
     dataplane::IpsecServerReport,
     ids::{IdKind, new_id},
     ipsec_server::{
-        self as rules, Measurement, RuleError, UsedBlock, check_against, ike_defaults,
-        ipsec_defaults,
+        self as rules, RuleError, UsedBlock, check_against, ike_defaults, ipsec_defaults,
     },
+    measured::{Measured, Measurement},
     ssl_vpn::MultiFactorAuth,
 };
 use vpngw_ops::vpc::{
@@ -231,7 +231,7 @@ pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op:
         create_time_ms: ctx.now_ms,
         online_client_count: 0,
         clients: Vec::new(),
-        measured_at_ms: 0,
+        measured: Measured::default(),
     };
     let settings = Settings {
         name: req.ip_sec_server_name,
@@ -349,6 +349,7 @@ fn view(
     gateway: Option<&VpnGateway>,
 ) -> Result<list_op::IpsecServers, ApiError> {
     let psk = ctx.secrets().open(&s.ike.psk, &psk_aad(&s.id))?;
+    let (_, online_client_count) = s.online(ctx.now_ms, ctx.config().clients_fresh_ms);
     let ike = IkeConfigView::of(&s.ike, String::new());
     let ipsec = IpsecConfigView::of(&s.ipsec);
     Ok(list_op::IpsecServers {
@@ -378,7 +379,7 @@ fn view(
         local_subnet: s.local_subnet.to_string(),
         max_connections: gateway.map_or(0, |g| g.ssl_connections),
         multi_factor_auth_enabled: s.mfa.enabled,
-        online_client_count: s.online_client_count,
+        online_client_count,
         psk,
         psk_enabled: s.psk_enabled,
         region_id: s.region_id.clone(),
@@ -447,7 +448,8 @@ pub async fn list_logs(ctx: &Ctx<'_>, req: logs_op::Request) -> Result<logs_op::
 /// `measured_at`, if the server exists and is `gateway_id`'s (false
 /// otherwise: deleted, or another gateway's). A report older than the
 /// stored measurement, or one that says nothing new within `refresh_ms`,
-/// writes nothing ([`IpsecServer::record`]).
+/// writes nothing ([`IpsecServer::record`]); the SSL server's reports are
+/// taken the same way.
 pub(crate) async fn accept_report(
     ctx: &Ctx<'_>,
     gateway_id: &str,
@@ -460,7 +462,7 @@ pub(crate) async fn accept_report(
             Ok(s) if s.value.vpn_gateway_id == gateway_id => s,
             _ => return Ok(false),
         };
-        if value.record(measured_at, r, refresh_ms) == Measurement::Changed {
+        if value.record(measured_at, r, ctx.now_ms, refresh_ms) == Measurement::Changed {
             ctx.store()
                 .update_typed::<IpsecServer>(&ctx.caller.account_id, &value, version)
                 .await

@@ -177,13 +177,17 @@ pub async fn report(ctx: &Ctx<'_>) -> Reply {
     if !pending.is_empty() {
         return Err(crate::errors::task_conflict());
     }
+    // Written at least every COUNTER_REFRESH_MS while nothing changes (more
+    // often if the clients' freshness window is shorter), which keeps a
+    // live agent's clients fresh (`vpngw_model::measured`).
+    let refresh_ms = COUNTER_REFRESH_MS.min(ctx.config().clients_fresh_ms / 3);
     for s in &report.ssl_vpn_servers {
         let known = crate::vpc::ssl_vpn::online::accept_report(
             ctx,
             gateway_id,
             report.measured_at,
             s,
-            COUNTER_REFRESH_MS,
+            refresh_ms,
         )
         .await?;
         let id = s.ssl_vpn_server_id.clone();
@@ -199,7 +203,7 @@ pub async fn report(ctx: &Ctx<'_>) -> Reply {
             gateway_id,
             report.measured_at,
             s,
-            COUNTER_REFRESH_MS,
+            refresh_ms,
         )
         .await?;
         let id = s.ipsec_server_id.clone();

@@ -519,7 +519,7 @@ async fn ipsec_server_reports_and_log_lines() {
         create_time_ms: 1,
         online_client_count: 0,
         clients: Vec::new(),
-        measured_at_ms: 0,
+        measured: vpngw_model::measured::Measured::default(),
     };
     let store = api.service.store();
     store
@@ -575,7 +575,7 @@ async fn ipsec_server_reports_and_log_lines() {
     let stored = fetch().await;
     assert_eq!(stored.online_client_count, 1);
     assert_eq!(stored.clients[0].virtual_ip, "10.10.0.1");
-    assert_eq!(stored.measured_at_ms, 1_000);
+    assert_eq!(stored.measured.measured_at_ms, 1_000);
     assert_eq!(lines().await, ["client 'rw1@lab' connected"]);
 
     // Another gateway's agent cannot report on it nor log for it.
@@ -584,7 +584,7 @@ async fn ipsec_server_reports_and_log_lines() {
     assert_eq!(a.body["Unknown"], json!([server.id]));
     assert_eq!(lines().await, ["client 'rw1@lab' connected"]);
     let stored = fetch().await;
-    assert_eq!(stored.measured_at_ms, 1_000);
+    assert_eq!(stored.measured.measured_at_ms, 1_000);
 }
 
 /// An SSL server's log lines are filed under it only from its own
@@ -684,21 +684,35 @@ async fn ssl_server_log_lines_only_from_its_own_gateway() {
     );
 }
 
-/// The clients of an agent that stopped reporting go: DescribeSslVpnClients
-/// and `Connections` show the last report's clients only while it is newer
-/// than `ssl_clients_fresh_ms` (90 s by default; short here), and a new
-/// report brings them back.
+/// The clients of an agent that stopped reporting go, on both remote-access
+/// servers by the same rule (`vpngw_model::measured`): DescribeSslVpnClients,
+/// `Connections` and the IPsec server's `OnlineClientCount` show the last
+/// report's clients only while it is newer than `clients_fresh_ms` (90 s by
+/// default; short here), and a new report brings them back.
 #[tokio::test]
-async fn ssl_clients_expire_when_the_agent_stops_reporting() {
+async fn remote_access_clients_expire_when_the_agent_stops_reporting() {
     let fresh_ms = 1_500;
     let api = TestApi::with_config(vpngw_api::Config {
         gateway_provision_delay_ms: 0,
-        ssl_clients_fresh_ms: fresh_ms,
+        clients_fresh_ms: fresh_ms,
         ..vpngw_api::Config::default()
     })
     .await;
     let gw = ssl_gateway(&api).await;
     let vss = ssl_server(&api, &gw).await;
+    let iss = api
+        .ok(
+            "CreateIpsecServer",
+            &[
+                ("VpnGatewayId", &gw),
+                ("ClientIpPool", "10.201.0.0/24"),
+                ("LocalSubnet", "10.0.0.0/24"),
+            ],
+        )
+        .await["IpsecServerId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let report = |at: i64| {
         json!({
             "Agent": "test",
@@ -716,16 +730,29 @@ async fn ssl_clients_expire_when_the_agent_stops_reporting() {
                     "ConnectedTime": at,
                 }],
             }],
+            "IpsecServers": [{
+                "IpsecServerId": iss,
+                "OnlineClientCount": 2,
+                "Clients": [
+                    {"Identity": "rw1@lab", "RemoteAddr": "100.100.0.2", "VirtualIp": "10.201.0.1"},
+                    {"Identity": "rw2@lab", "RemoteAddr": "100.100.0.3", "VirtualIp": "10.201.0.2"},
+                ],
+            }],
             "Events": [],
         })
         .to_string()
     };
+    // (SSL clients' names, DescribeSslVpnClients' TotalCount, `Connections`,
+    // `OnlineClientCount`).
     let online = || async {
         let c = api
             .ok("DescribeSslVpnClients", &[("VpnGatewayId", &gw)])
             .await;
         let s = api
             .ok("DescribeSslVpnServers", &[("SslVpnServerId", &vss)])
+            .await;
+        let i = api
+            .ok("ListIpsecServers", &[("IpsecServerId.1", &iss)])
             .await;
         let names: Vec<String> = c["ClientInfoList"]
             .as_array()
@@ -739,26 +766,23 @@ async fn ssl_clients_expire_when_the_agent_stops_reporting() {
             names,
             c["TotalCount"].as_i64(),
             s["SslVpnServers"]["SslVpnServer"][0]["Connections"].as_i64(),
+            i["IpsecServers"][0]["OnlineClientCount"].as_i64(),
         )
     };
+    let everyone = (vec!["vsc-alice".to_owned()], Some(1), Some(1), Some(2));
 
     let a = send(&api, &gw, &report(now_ms())).await;
     assert_eq!(a.status, 200, "{}", a.body);
-    assert_eq!(
-        online().await,
-        (vec!["vsc-alice".to_owned()], Some(1), Some(1))
-    );
+    assert_eq!(online().await, everyone);
     // Still shown within the bound.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(online().await.1, Some(1));
+    assert_eq!(online().await.3, Some(2));
     // No report for longer than the bound: nobody is online.
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
-    assert_eq!(online().await, (vec![], Some(0), Some(0)));
-    // The agent is back: so are its clients.
+    assert_eq!(online().await, (vec![], Some(0), Some(0), Some(0)));
+    // The agent is back with the same clients: so are they (an unchanged
+    // report is written again once the stored one is a third of the bound old).
     let a = send(&api, &gw, &report(now_ms())).await;
     assert_eq!(a.status, 200, "{}", a.body);
-    assert_eq!(
-        online().await,
-        (vec!["vsc-alice".to_owned()], Some(1), Some(1))
-    );
+    assert_eq!(online().await, everyone);
 }

@@ -285,8 +285,7 @@ pub async fn create(
         },
         connections: 0,
         clients: Vec::new(),
-        measured_at_ms: 0,
-        reported_at_ms: 0,
+        measured: vpngw_model::measured::Measured::default(),
     };
     apply(&mut server, Settings::of_create(&req), &gateway.value)?;
     refuse_dry_run(req.dry_run)?;
@@ -341,7 +340,7 @@ fn view(
     s: &SslVpnServer,
     gateway: Option<&VpnGateway>,
 ) -> describe_ssl_vpn_servers::SslVpnServer {
-    let (_, connections) = s.online(ctx.now_ms, ctx.config().ssl_clients_fresh_ms);
+    let (_, connections) = s.online(ctx.now_ms, ctx.config().clients_fresh_ms);
     describe_ssl_vpn_servers::SslVpnServer {
         region_id: s.region_id.clone(),
         ssl_vpn_server_id: s.id.clone(),

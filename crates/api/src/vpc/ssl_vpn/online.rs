@@ -5,7 +5,7 @@
 //! server that no public answer carries: DescribeSslVpnServerPki (vpngw's
 //! own product).
 
-use vpngw_model::{SslVpnServer, dataplane::SslVpnServerReport};
+use vpngw_model::{SslVpnServer, dataplane::SslVpnServerReport, measured::Measurement};
 use vpngw_ops::{
     vpc::{describe_ssl_vpn_clients, describe_vpn_ssl_server_logs, shapes},
     vpngw::describe_ssl_vpn_server_pki,
@@ -32,7 +32,7 @@ pub async fn describe_clients(
     let gateway = vpn_gateway::load(ctx, &req.vpn_gateway_id).await?.value;
     let clients = match of_gateway(ctx, &gateway.id).await? {
         Some(s) => s
-            .online(ctx.now_ms, ctx.config().ssl_clients_fresh_ms)
+            .online(ctx.now_ms, ctx.config().clients_fresh_ms)
             .0
             .to_vec(),
         None => Vec::new(),
@@ -103,8 +103,9 @@ pub async fn describe_pki(
 
 /// Stores what the agent measured of the gateway's SSL server: the clients
 /// and their count, when they changed or the stored ones were accepted
-/// `refresh_ms` ago or more. A report about another gateway's server, or one deleted
-/// since, is `false` (unknown).
+/// `refresh_ms` ago or more
+/// ([`vpngw_model::measured::Measured::judge`]). A report about another
+/// gateway's server, or one deleted since, is `false` (unknown).
 pub(crate) async fn accept_report(
     ctx: &Ctx<'_>,
     gateway_id: &str,
@@ -117,22 +118,16 @@ pub(crate) async fn accept_report(
             Ok(s) if s.value.vpn_gateway_id == gateway_id => s,
             _ => return Ok(false),
         };
-        if measured_at < value.measured_at_ms {
-            return Ok(true);
-        }
-        // Written when something changed, and at least every `refresh_ms`
-        // of the control plane's clock (more often if the clients' freshness
-        // bound is shorter), which keeps the clients fresh
-        // (`SslVpnServer::online`) while the agent reports.
-        let refresh_ms = refresh_ms.min(ctx.config().ssl_clients_fresh_ms / 3);
         let changed = value.connections != r.connections || value.clients != r.clients;
-        if !changed && ctx.now_ms.saturating_sub(value.reported_at_ms) < refresh_ms {
+        if value
+            .measured
+            .judge(measured_at, changed, ctx.now_ms, refresh_ms)
+            != Measurement::Changed
+        {
             return Ok(true);
         }
         value.connections = r.connections;
         value.clients = r.clients.clone();
-        value.measured_at_ms = measured_at;
-        value.reported_at_ms = ctx.now_ms;
         ctx.store()
             .update_typed::<SslVpnServer>(&ctx.caller.account_id, &value, version)
             .await
