@@ -5,6 +5,8 @@
 // VPNGW_DUAL (a dual-tunnel connection), VPNGW_DUAL_GW, VPNGW_CGW_IP (a customer gateway
 // address for the create flow), VPNGW_SCREENSHOTS (optional directory for PNGs),
 // VPNGW_SSL_SERVER, VPNGW_SSL_CERT (an SSL-VPN server and one of its certificates),
+// VPNGW_SSL_POOL (that server's ClientIpPool), VPNGW_IPSEC_SERVER, VPNGW_IPSEC_GW (an IPsec server
+// on the same gateway, named console-iss, and that gateway),
 // VPNGW_RENAME_FILE (a file the Python side writes the new name into after READY, to check
 // live updates), VPNGW_DOWNLOADS (a directory for the downloaded peer configurations),
 // VPNGW_NEW_VPC (a VPC id for the gateway create flow), VPNGW_OTHER_REGION, VPNGW_OTHER_GW (a
@@ -80,7 +82,7 @@ try {
   const devSrc = process.env.VPNGW_CONSOLE_SRC;
   if (devSrc) {
     const types = { html: "text/html", js: "text/javascript", css: "text/css" };
-    await context.route(/\/console\/([a-z]*\.?[a-z]*)$/, async (route) => {
+    await context.route(/\/console\/([a-z-]*\.?[a-z]*)$/, async (route) => {
       const file = route.request().url().split("/console/")[1] || "index.html";
       const path = join(devSrc, file);
       if (route.request().method() !== "GET" || !existsSync(path)) return route.continue();
@@ -186,6 +188,64 @@ try {
   await page.waitForSelector("#ssl-server-form", { timeout });
   findings.sslServerGateways = await page.$$eval("#ssl-server-form [name=VpnGatewayId] option", (os) => os.map((o) => o.value).filter(Boolean));
   await layout("new-ssl-server");
+
+  // ---- IPsec servers: listed, the detail (key masked, clients against the shared quota, logs),
+  // modified with the API's message inline first, deleted, and one made in the form.
+  const iss = env("VPNGW_IPSEC_SERVER");
+  const issForm = "#ipsec-server-form";
+  const fieldError = (param) => page.textContent(`${issForm} label[data-param="${param}"] .field-error`);
+  const submitWithError = async (param) => {
+    await page.click(`${issForm} button[type=submit]`);
+    await page.waitForFunction((f) => document.querySelector(f).textContent.length > 0, `${issForm} .form-error`, { timeout });
+    return fieldError(param);
+  };
+  await page.goto(`${url}/console/#/remote-access`);
+  await page.waitForSelector(`#ipsec-servers tr[data-id="${iss}"]`, { timeout });
+  findings.ipsecRow = await page.textContent(`#ipsec-servers tr[data-id="${iss}"]`);
+  await page.click(`#ipsec-servers tr[data-id="${iss}"] a`);
+  await page.waitForSelector(`#page dd[data-field="IpsecServerId"]`, { timeout });
+  findings.ipsecDetail = {
+    title: await page.textContent("#detail-title"),
+    online: await page.textContent("#online"),
+    psk: await page.textContent(`#page dd[data-field="Psk"]`),
+    ike: await page.textContent(`#page dd[data-field="IkeVersion"]`),
+    logs: await page.textContent("#logs"),
+  };
+  await layout("ipsec-server");
+  await page.click("#edit");
+  await page.waitForSelector(issForm, { timeout });
+  await layout("edit-ipsec-server");
+  const pool = await page.inputValue(`${issForm} [name=ClientIpPool]`);
+  await page.fill(`${issForm} [name=ClientIpPool]`, "10.100.0.0/30");
+  findings.ipsecEditError = await submitWithError("ClientIpPool");
+  await page.fill(`${issForm} [name=ClientIpPool]`, pool);
+  await page.fill(`${issForm} [name=IpsecServerName]`, "console-iss-renamed");
+  await page.click(`${issForm} button[type=submit]`);
+  await page.waitForURL(/#\/ipsec-server\/[^/]+$/, { timeout });
+  await page.waitForFunction(() => document.querySelector("#detail-title")?.textContent.includes("console-iss-renamed"), null, { timeout });
+  await page.click("#delete");
+  await page.waitForURL(/#\/remote-access$/, { timeout });
+  await page.waitForSelector("#ipsec-servers", { timeout });
+  await page.waitForFunction((id) => !document.querySelector(`#ipsec-servers tr[data-id="${id}"]`), iss, { timeout });
+  findings.ipsecGone = true;
+  await page.click("#create-ipsec-server");
+  await page.waitForSelector(issForm, { timeout });
+  await layout("new-ipsec-server");
+  findings.ipsecGateways = await page.$$eval(`${issForm} [name=VpnGatewayId] option`, (os) => os.map((o) => o.value).filter(Boolean));
+  await page.selectOption(`${issForm} [name=VpnGatewayId]`, env("VPNGW_IPSEC_GW"));
+  await page.fill(`${issForm} [name=IpSecServerName]`, "console-made-iss");
+  await page.fill(`${issForm} [name=LocalSubnet]`, "10.0.0.0/24");
+  await page.fill(`${issForm} [name=ClientIpPool]`, env("VPNGW_SSL_POOL"));
+  findings.ipsecCreateError = await submitWithError("ClientIpPool");
+  await page.fill(`${issForm} [name=ClientIpPool]`, "10.101.0.0/24");
+  await page.fill(`${issForm} [name=Psk]`, "console-made-key");
+  await page.click(`${issForm} button[type=submit]`);
+  await page.waitForURL(/#\/ipsec-server\/iss-[^/]+$/, { timeout });
+  await page.waitForSelector(`#page dd[data-field="IpsecServerId"]`, { timeout });
+  findings.createdIss = {
+    id: (await page.textContent(`#page dd[data-field="IpsecServerId"]`)).trim(),
+    title: await page.textContent("#detail-title"),
+  };
   await page.goto(`${url}/console/#/remote-access`);
   await page.waitForSelector(`#ssl-certs tr[data-id="${newCert}"]`, { timeout });
   await page.goto(`${url}/console/#/gateway/${env("VPNGW_GW")}`);

@@ -19,6 +19,7 @@ from alibabacloud_vpc20160428 import models as m
 
 from helpers import (
     REGION,
+    retrying,
     create_connection,
     create_customer_gateway,
     create_gateway,
@@ -29,6 +30,8 @@ from helpers import (
 )
 from test_dual_tunnel import create_dual, create_dual_gateway
 from test_ssl_vpn import cert, create_cert, create_server, ssl_gateway
+
+SSL_POOL = "10.200.0.0/24"
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,8 +62,11 @@ def test_console_in_headless_chromium(own_server, tmp_path):
     dual_gw = create_dual_gateway(client)
     dual = create_dual(client, dual_gw, [create_customer_gateway(client, asn=str(a)) for a in (65001, 65002)])
     ssl_gw = ssl_gateway(client)
-    vss = create_server(client, ssl_gw, name="console-ssl")
+    vss = create_server(client, ssl_gw, name="console-ssl", client_ip_pool=SSL_POOL)
     vsc = create_cert(client, vss, name="first-cert")
+    iss = retrying(client.create_ipsec_server, m.CreateIpsecServerRequest(
+        region_id=REGION, vpn_gateway_id=ssl_gw, client_ip_pool="10.100.0.0/24", local_subnet="10.0.0.0/24",
+        ip_sec_server_name="console-iss")).body.ipsec_server_id
     other_region = "cn-shanghai"
     other_gw = create_gateway(client, region=other_region, name="console-shanghai", wait_active=False)
     new_vpc = new_vpc_id()
@@ -83,6 +89,9 @@ def test_console_in_headless_chromium(own_server, tmp_path):
         "VPNGW_CGW_IP": new_peer_ip(),
         "VPNGW_SSL_SERVER": vss,
         "VPNGW_SSL_CERT": vsc,
+        "VPNGW_SSL_POOL": SSL_POOL,
+        "VPNGW_IPSEC_SERVER": iss,
+        "VPNGW_IPSEC_GW": ssl_gw,
         "VPNGW_SCREENSHOTS": str(shots),
         "VPNGW_RENAME_FILE": str(rename),
         "VPNGW_DOWNLOADS": str(downloads),
@@ -127,7 +136,20 @@ def test_console_in_headless_chromium(own_server, tmp_path):
     # Remote access: SSL-VPN servers and certificates; a certificate made, its client
     # configuration downloaded (one .ovpn with the CA, certificate and key inline), deleted.
     assert "console-ssl" in found["pages"]["remoteAccess"] and "first-cert" in found["pages"]["remoteAccess"]
-    assert "IPsec servers are not served by this vpngw yet" in found["pages"]["remoteAccess"]
+    # IPsec servers: the list and the detail (the key masked, clients counted against the
+    # gateway's SslConnections), a refused modify with the API's message next to its field, a
+    # rename, a delete, and a server made in the form (refused first: the SSL server's pool).
+    assert "console-iss" in found["ipsecRow"] and "10.100.0.0/24" in found["ipsecRow"] and "0 / 5" in found["ipsecRow"]
+    detail = found["ipsecDetail"]
+    assert iss in detail["title"] and detail["online"].startswith("0 / 5") and detail["ike"] == "ikev2"
+    assert "••••" in detail["psk"]
+    assert found["ipsecEditError"].startswith("IllegalParam.ClientIpPool"), found["ipsecEditError"]
+    assert found["ipsecGone"] and found["ipsecGateways"] == [ssl_gw]
+    assert found["ipsecCreateError"].startswith("IllegalParam.ClientIpPool") and vss in found["ipsecCreateError"], found["ipsecCreateError"]
+    isss = client.list_ipsec_servers(m.ListIpsecServersRequest(region_id=REGION, vpn_gateway_id=ssl_gw)).body.to_map()["IpsecServers"]
+    assert [(s["IpsecServerId"], s["IpsecServerName"], s["ClientIpPool"], s["Psk"]) for s in isss] == [
+        (found["createdIss"]["id"], "console-made-iss", "10.101.0.0/24", "console-made-key")]
+    assert "console-made-iss" in found["createdIss"]["title"]
     assert "SslVpnServerId" in found["sslCertError"], found["sslCertError"]
     assert found["sslServerGateways"] == [ssl_gw]
     ovpn = found["ovpn"]["text"]

@@ -64,6 +64,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("console/forms.js"),
     ),
+    (
+        "page-kit.js",
+        "text/javascript; charset=utf-8",
+        include_str!("console/page-kit.js"),
+    ),
+    (
+        "remote-access.js",
+        "text/javascript; charset=utf-8",
+        include_str!("console/remote-access.js"),
+    ),
 ];
 
 /// Only same-origin scripts and styles, no framing: the page holds an access key.

@@ -3,6 +3,7 @@
 
 import { ApiError, call, region, session, setSession } from "./api.js";
 import * as pages from "./pages.js";
+import * as remote from "./remote-access.js";
 import { $, esc, reveal, showError } from "./ui.js";
 
 const POLL_MS = 3000;
@@ -17,18 +18,21 @@ function route() {
   if (path === "/gateways") return pages.gateways;
   if (path === "/customer-gateways") return pages.customerGateways;
   if (path === "/connections") return pages.connections;
-  if (path === "/remote-access") return pages.remoteAccess;
+  if (path === "/remote-access") return remote.remoteAccess;
   if (path === "/new/gateway") return pages.newGateway;
   if (path === "/new/customer-gateway") return pages.newCustomerGateway;
   if (path === "/new/connection") return pages.newConnection(query);
-  if (path === "/new/ssl-vpn-server") return pages.newSslVpnServer;
-  if (path === "/new/ssl-vpn-client-cert") return pages.newSslVpnClientCert;
+  if (path === "/new/ssl-vpn-server") return remote.newSslVpnServer;
+  if (path === "/new/ssl-vpn-client-cert") return remote.newSslVpnClientCert;
+  if (path === "/new/ipsec-server") return remote.newIpsecServer;
   if ((r = m(/^\/gateway\/([^/]+)\/edit$/))) return pages.editGateway(decodeURIComponent(r[1]));
   if ((r = m(/^\/gateway\/([^/]+)$/))) return pages.gatewayDetail(decodeURIComponent(r[1]));
   if ((r = m(/^\/customer-gateway\/([^/]+)\/edit$/))) return pages.editCustomerGateway(decodeURIComponent(r[1]));
   if ((r = m(/^\/customer-gateway\/([^/]+)$/))) return pages.customerGatewayDetail(decodeURIComponent(r[1]));
   if ((r = m(/^\/connection\/([^/]+)\/edit$/))) return pages.editConnection(decodeURIComponent(r[1]));
   if ((r = m(/^\/connection\/([^/]+)$/))) return pages.connectionDetail(decodeURIComponent(r[1]));
+  if ((r = m(/^\/ipsec-server\/([^/]+)\/edit$/))) return remote.editIpsecServer(decodeURIComponent(r[1]));
+  if ((r = m(/^\/ipsec-server\/([^/]+)$/))) return remote.ipsecServerDetail(decodeURIComponent(r[1]));
   return { title: () => "Not found", poll: false, load: async (root) => { root.innerHTML = `<h1>No such page</h1><p><a href="#/">Overview</a></p>`; } };
 }
 

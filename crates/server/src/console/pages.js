@@ -7,29 +7,21 @@ import { call, listAll, peerSwanctlConf, region } from "./api.js";
 import {
   check, formHtml, group, hidden, ikeIpsecFields, number, onSubmit, select, text,
 } from "./forms.js";
+import {
+  actionsBar, confirmAndDelete, enc, formPage, gatewaysList, go, guarded,
+} from "./page-kit.js";
 import { fitLabels, legend, topology } from "./topology.js";
-import { $, badge, download, dl, errorHtml, esc, fmtTime, idText, nameAndId, table } from "./ui.js";
+import {
+  $, badge, download, dl, esc, fmtTime, idText, nameAndId, revealAgain, revealed, table,
+} from "./ui.js";
 
-const go = (hash) => { location.hash = hash; };
 const tunnelsOf = (v) => ((v.TunnelOptionsSpecification || {}).TunnelOptions || []);
-const enc = encodeURIComponent;
 
-const gatewaysList = (opts) => listAll("DescribeVpnGateways", ["VpnGateways", "VpnGateway"], {}, opts);
 const customerGatewaysList = (opts) => listAll("DescribeCustomerGateways", ["CustomerGateways", "CustomerGateway"], {}, opts);
 const connectionsList = (params, opts) => listAll("DescribeVpnConnections", ["VpnConnections", "VpnConnection"], params, opts);
 
 // A dual-tunnel gateway has a second public address.
 const isDual = (g) => !!(g && (g.DisasterRecoveryInternetIp || g.DisasterRecoveryVSwitchId));
-
-async function confirmAndDelete(what, id, action, params, back) {
-  if (!window.confirm(`Delete ${what} ${id}? This cannot be undone.`)) return;
-  await call("vpc", action, { RegionId: region(), ...params });
-  go(back);
-}
-
-function actionsBar(buttons) {
-  return `<div class="actions">${buttons.join("")}</div>`;
-}
 
 // ---------------------------------------------------------------- lists
 
@@ -149,17 +141,6 @@ export function customerGatewayDetail(id) {
   };
 }
 
-// Runs a button's action; its error is shown on the page.
-async function guarded(root, action) {
-  const el = $("#action-error", root);
-  if (el) el.innerHTML = "";
-  try {
-    await action();
-  } catch (e) {
-    if (el) el.innerHTML = errorHtml(e);
-  }
-}
-
 // The order of DescribeVpnConnection's answer in the API reference.
 const TOP_FIELDS = ["VpnConnectionId", "Name", "Status", "State", "VpnGatewayId", "CustomerGatewayId", "LocalSubnet",
   "RemoteSubnet", "CreateTime", "EffectImmediately", "EnableDpd", "EnableNatTraversal", "RemoteCaCertificate",
@@ -201,7 +182,7 @@ export function connectionDetail(id) {
     async load(root, { poll }) {
       const v = await call("vpc", "DescribeVpnConnection", { RegionId: region(), VpnConnectionId: id }, { poll });
       const lines = await logs(id, poll).catch((e) => [`(logs unavailable: ${e.code})`]);
-      const open = new Set([...root.querySelectorAll(".secret.open")].map((e) => e.closest("dd").dataset.field));
+      const open = revealed(root);
       const { RequestId: _r, ...resource } = v;
       cache = resource;
       const html = [`<div class="bar"><h1 id="detail-title">${esc(v.Name || "IPsec connection")} <span class="muted">${idText(id)}</span></h1>`,
@@ -237,10 +218,7 @@ export function connectionDetail(id) {
       html.push(`<h2>Logs <span class="muted">DescribeVpnConnectionLogs, last 10 minutes, live</span></h2>`,
         `<pre id="logs" class="logs">${lines.length ? lines.map(esc).join("\n") : "No log lines in the last 10 minutes."}</pre>`);
       root.innerHTML = html.join("");
-      for (const f of open) {
-        const s = root.querySelector(`dd[data-field="${f}"] .secret`);
-        if (s) { s.classList.add("open"); s.textContent = s.dataset.secret; }
-      }
+      revealAgain(root, open);
       $("#delete", root).onclick = () => guarded(root, () => confirmAndDelete("IPsec connection", id, "DeleteVpnConnection", { VpnConnectionId: id }, "#/connections"));
       $("#download-config", root).onclick = () => guarded(root, async () => {
         const body = await call("vpc", "DownloadVpnConnectionConfig", { RegionId: region(), VpnConnectionId: id });
@@ -261,10 +239,6 @@ export function connectionDetail(id) {
 }
 
 // ---------------------------------------------------------------- forms
-
-function formPage(title, build) {
-  return { title: () => title, poll: false, load: build };
-}
 
 export const newGateway = formPage("Create VPN gateway", async (root) => {
   root.innerHTML = formHtml("gateway-form", "Create VPN gateway", [
@@ -425,94 +399,3 @@ export function editConnection(id) {
     });
   });
 }
-
-// ---------------------------------------------------------------- remote access
-
-const sslServersList = (opts) => listAll("DescribeSslVpnServers", ["SslVpnServers", "SslVpnServer"], {}, opts);
-const sslCertsList = (opts) => listAll("DescribeSslVpnClientCerts", ["SslVpnClientCertKeys", "SslVpnClientCertKey"], {}, opts);
-
-const SSL_SERVER_HEAD = ["Name / ID", "VPN gateway", "Address", "Protocol / cipher", "Client IP pool", "Local subnets", "Connections"];
-const sslServerRows = (servers) => servers.map((s) => ({
-  id: s.SslVpnServerId,
-  cells: [nameAndId(s.SslVpnServerId, s.Name), idText(s.VpnGatewayId), idText(s.InternetIp),
-    `${esc(s.Proto)} ${esc(s.Port)}<span class="sub">${esc(s.Cipher)}${s.Compress ? ", compressed" : ""}</span>`,
-    esc(s.ClientIpPool), esc(s.LocalSubnet), `${esc(s.Connections ?? 0)} / ${esc(s.MaxConnections ?? "")}`],
-}));
-const SSL_CERT_HEAD = ["Name / ID", "SSL-VPN server", "Status", "Expires", ""];
-const sslCertRows = (certs) => certs.map((c) => ({
-  id: c.SslVpnClientCertId,
-  cells: [nameAndId(c.SslVpnClientCertId, c.Name), idText(c.SslVpnServerId), badge(c.Status), esc(fmtTime(c.EndTime)),
-    `<div class="actions"><button type="button" class="secondary" data-download-ovpn="${esc(c.SslVpnClientCertId)}">Client config (.ovpn)</button>` +
-    `<button type="button" class="danger" data-delete-cert="${esc(c.SslVpnClientCertId)}">Delete</button></div>`],
-}));
-
-// DescribeSslVpnClientCert's ClientConfig names ca.crt, client.crt and
-// client.key beside it (as the cloud's config.ovpn does); the download is
-// one file with the three inline, which OpenVPN reads the same way.
-function inlineOvpn(c) {
-  const blocks = { ca: c.CaCert, cert: c.ClientCert, key: c.ClientKey };
-  return c.ClientConfig.split("\n").map((line) => {
-    const m = line.match(/^(ca|cert|key) \S+$/);
-    return m && blocks[m[1]] ? `<${m[1]}>\n${blocks[m[1]].trim()}\n</${m[1]}>` : line;
-  }).join("\n");
-}
-
-export const remoteAccess = {
-  title: () => "Remote access",
-  poll: true,
-  async load(root, { poll }) {
-    const [servers, certs] = await Promise.all([sslServersList({ poll }), sslCertsList({ poll })]);
-    root.innerHTML = `<div class="bar"><h1>Remote access</h1>` +
-      actionsBar([`<a class="button" id="create-ssl-server" href="#/new/ssl-vpn-server">Create SSL-VPN server</a>`,
-        `<a class="button" id="create-ssl-cert" href="#/new/ssl-vpn-client-cert">Create client certificate</a>`]) + `</div>` +
-      `<p class="error" id="action-error" role="alert"></p>` +
-      `<h2>SSL-VPN servers</h2>${table("ssl-servers", SSL_SERVER_HEAD, sslServerRows(servers), "No SSL-VPN servers in this region (a VPN gateway created with SSL-VPN enabled takes one).")}` +
-      `<h2>SSL client certificates</h2>${table("ssl-certs", SSL_CERT_HEAD, sslCertRows(certs), "No client certificates in this region.")}` +
-      `<h2>IPsec servers</h2><p class="muted">IPsec servers are not served by this vpngw yet.</p>`;
-    root.onclick = (ev) => {
-      const dl = ev.target.closest("[data-download-ovpn]");
-      const del = ev.target.closest("[data-delete-cert]");
-      if (dl) {
-        const id = dl.dataset.downloadOvpn;
-        guarded(root, async () => {
-          const c = await call("vpc", "DescribeSslVpnClientCert", { RegionId: region(), SslVpnClientCertId: id });
-          download(`${id}.ovpn`, inlineOvpn(c));
-        });
-      } else if (del) {
-        const id = del.dataset.deleteCert;
-        guarded(root, () => confirmAndDelete("client certificate", id, "DeleteSslVpnClientCert", { SslVpnClientCertId: id }, "#/remote-access")
-          .then(() => remoteAccess.load(root, { poll: false })));
-      }
-    };
-  },
-};
-
-export const newSslVpnServer = formPage("Create SSL-VPN server", async (root) => {
-  const gws = (await gatewaysList()).filter((g) => g.SslVpn === "enable");
-  root.innerHTML = formHtml("ssl-server-form", "Create SSL-VPN server", [
-    select("VpnGatewayId", "VPN gateway (with SSL-VPN enabled)", gws.map((g) => [g.VpnGatewayId, `${g.Name || g.VpnGatewayId} (${g.InternetIp || g.Status})`]), { required: true, blank: gws.length ? "choose…" : "no VPN gateway with SSL-VPN in this region" }),
-    text("Name", "Name"),
-    text("ClientIpPool", "Client IP pool", { required: true, placeholder: "10.200.0.0/24" }),
-    text("LocalSubnet", "Local subnets (reachable by clients)", { required: true, placeholder: "10.0.0.0/16" }),
-    select("Proto", "Protocol", ["UDP", "TCP"]),
-    number("Port", "Port", { value: 1194 }),
-    select("Cipher", "Cipher", ["AES-128-CBC", "AES-192-CBC", "AES-256-CBC", "none"]),
-    check("Compress", "Compress"),
-  ], "Create", { cancel: "#/remote-access" });
-  onSubmit($("#ssl-server-form", root), async (p) => {
-    await call("vpc", "CreateSslVpnServer", { RegionId: region(), ...p });
-    go("#/remote-access");
-  });
-});
-
-export const newSslVpnClientCert = formPage("Create client certificate", async (root) => {
-  const servers = await sslServersList();
-  root.innerHTML = formHtml("ssl-cert-form", "Create client certificate", [
-    select("SslVpnServerId", "SSL-VPN server", servers.map((s) => [s.SslVpnServerId, `${s.Name || s.SslVpnServerId} (${s.InternetIp})`]), { required: true, blank: servers.length ? "choose…" : "no SSL-VPN server in this region" }),
-    text("Name", "Name"),
-  ], "Create", { cancel: "#/remote-access" });
-  onSubmit($("#ssl-cert-form", root), async (p) => {
-    await call("vpc", "CreateSslVpnClientCert", { RegionId: region(), ...p });
-    go("#/remote-access");
-  });
-});

@@ -76,6 +76,16 @@ export function reveal(span) {
   span.textContent = span.dataset.secret;
 }
 
+// The fields whose secret is shown in `root`, to show them again after a
+// refresh redraws the page (revealAgain).
+export const revealed = (root) => new Set([...root.querySelectorAll(".secret.open")].map((e) => e.closest("dd").dataset.field));
+export function revealAgain(root, fields) {
+  for (const f of fields) {
+    const s = root.querySelector(`dd[data-field="${f}"] .secret`);
+    if (s) reveal(s);
+  }
+}
+
 // Starts a browser download of `text` as `name`.
 export function download(name, text, type = "text/plain") {
   const a = document.createElement("a");
