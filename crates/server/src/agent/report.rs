@@ -196,23 +196,37 @@ pub struct Reporter {
     retry_delay: Duration,
 }
 
-/// What is known of an IPsec server's reports (nothing in them is a
-/// counter: whatever changed is sent).
+/// What is known of an IPsec server's reports: whatever changed is sent,
+/// and while clients are connected the same report again every
+/// [`COUNTER_REFRESH`], since the control plane counts them only while
+/// reports keep coming (`vpngw_model::measured`), as the SSL server's.
 struct ServerEntry {
     latest: IpsecServerReport,
     offered: Instant,
-    accepted: Option<IpsecServerReport>,
+    /// What the control plane accepted, and when.
+    accepted: Option<(IpsecServerReport, Instant)>,
     hold_until: Option<Instant>,
 }
 
 impl ServerEntry {
+    /// When the latest report is to be sent: `now` (or when the hold ends)
+    /// if it is not what was accepted, a refresh period after the
+    /// acceptance if clients are online, never otherwise.
+    fn due_at(&self, now: Instant) -> Option<Instant> {
+        match &self.accepted {
+            Some((a, at)) if *a == self.latest => {
+                (self.latest.online_client_count > 0).then_some(*at + COUNTER_REFRESH)
+            }
+            _ => Some(self.hold_until.unwrap_or(now)),
+        }
+    }
+
     fn due(&self, now: Instant) -> bool {
-        self.hold_until.is_none_or(|t| now >= t) && self.accepted.as_ref() != Some(&self.latest)
+        self.due_at(now).is_some_and(|t| now >= t)
     }
 
     fn next_due(&self) -> Option<Instant> {
-        (self.accepted.as_ref() != Some(&self.latest))
-            .then(|| self.hold_until.unwrap_or_else(Instant::now))
+        self.due_at(Instant::now())
     }
 }
 
@@ -462,7 +476,7 @@ impl Reporter {
                     .iter()
                     .find(|r| &r.ipsec_server_id == id),
             ) {
-                e.accepted = Some(r.clone());
+                e.accepted = Some((r.clone(), now));
                 e.hold_until = None;
             }
         }
@@ -578,13 +592,13 @@ mod tests {
         let client = Client::new("http://127.0.0.1:9", "id", "secret", "cn-hangzhou").unwrap();
         let mut r = Reporter::new(client, "vpn-1", "simulated");
         r.offer(DataplaneReport {
-            ipsec_servers: vec![server(1)],
+            ipsec_servers: vec![server(0)],
             ..DataplaneReport::default()
         });
         let now = Instant::now();
         assert!(r.servers["iss-1"].due(now));
         let sent = DataplaneReport {
-            ipsec_servers: vec![server(1)],
+            ipsec_servers: vec![server(0)],
             ..DataplaneReport::default()
         };
         // A control plane that does not know IPsec servers says nothing of
@@ -592,7 +606,7 @@ mod tests {
         r.settle(&sent, Verdicts::default());
         assert!(!r.servers["iss-1"].due(Instant::now()));
         assert!(r.next_due().is_some_and(|t| t > Instant::now()));
-        // Accepted: nothing more until it changes.
+        // Accepted with nobody online: nothing more until it changes.
         r.settle(
             &sent,
             Verdicts {
@@ -607,6 +621,23 @@ mod tests {
             ..DataplaneReport::default()
         });
         assert!(r.servers["iss-1"].due(Instant::now()));
+        // Accepted with clients online: the same report goes again every
+        // refresh, so that the control plane keeps counting them.
+        let busy = DataplaneReport {
+            ipsec_servers: vec![server(2)],
+            ..DataplaneReport::default()
+        };
+        r.settle(
+            &busy,
+            Verdicts {
+                accepted: vec!["iss-1".into()],
+                ..Verdicts::default()
+            },
+        );
+        let at = Instant::now();
+        assert!(!r.servers["iss-1"].due(at));
+        assert!(r.servers["iss-1"].due(at + COUNTER_REFRESH));
+        assert!(r.next_due().is_some_and(|t| t <= at + COUNTER_REFRESH));
         // Deleted on the control plane: forgotten.
         r.settle(
             &sent,
