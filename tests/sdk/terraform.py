@@ -42,6 +42,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from helpers import REGION
+from signing import VPC_VERSION
+
+ECS_VERSION = "2014-05-26"  # the ecs client of alibaba-cloud-sdk-go (data "alicloud_zones")
 
 # --------------------------------------------------------------------------- the wire
 
@@ -141,12 +144,13 @@ class Provider:
 
     # ---- calls ----------------------------------------------------------------------
 
-    def rpc_post(self, action: str, query: dict | None, body: dict | None, *, method: str = "POST") -> dict:
-        """One client.RpcPost (client.RpcGet with method="GET": the query only); raises
-        TerraformError on HTTP 4xx/5xx."""
+    def rpc_post(self, action: str, query: dict | None, body: dict | None, *, method: str = "POST",
+                 version: str = VPC_VERSION) -> dict:
+        """One client.RpcPost (client.RpcGet with method="GET": the query only; another
+        product's `version`); raises TerraformError on HTTP 4xx/5xx."""
         q = flatten(query or {})
         b = flatten(body or {})
-        resp = self.raw.v1(action, q, body_params=b, fmt="json", method=method)
+        resp = self.raw.v1(action, q, body_params=b, fmt="json", method=method, version=version)
         answer = resp.json()
         self.calls.append(Call(action, q, b, resp.status, answer))
         if resp.status >= 400:
@@ -164,6 +168,7 @@ class Provider:
         fresh_token: bool = True,
         waits: tuple[float, float] = (3, 5),
         method: str = "POST",
+        version: str = VPC_VERSION,
     ) -> dict:
         """resource.Retry(timeout, …) around RpcPost: the expected codes and NeedRetry are
         retried after incrementalWait(first, then) and the loop's back-off (0.5 s, 1 s, 2 s, …,
@@ -173,7 +178,7 @@ class Provider:
         backoff = 0.5
         while True:
             try:
-                return self.rpc_post(action, query, body, method=method)
+                return self.rpc_post(action, query, body, method=method, version=version)
             except TerraformError as e:
                 if not (e.expected(expected) or e.need_retry) or time.monotonic() > deadline:
                     raise

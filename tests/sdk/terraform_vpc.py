@@ -17,8 +17,10 @@ answer with a type assertion (`object["VSwitchIds"].(map[string]interface{})`,
 `item["Status"].(string)`, `v.(json.Number)`), a replay asserts the same type: an answer of
 another shape panics the provider (`go_map`, `go_str`, `go_number`).
 
-`data "alicloud_zones"` is not here: it reads ECS (DescribeAvailableResource and DescribeZones of
-Ecs 2014-05-26), which vpngw does not serve (docs/api-decisions.md, "Terraform's Example Usage").
+- data source alicloud_zones, its ECS path (no `available_resource_creation` of another product:
+  "VSwitch", "Instance", "Disk" or none): data_source_alicloud_zones.go and
+  service_alicloud_ecs.go (EcsService.DescribeAvailableResources), through alibaba-cloud-sdk-go's
+  ecs client (v1.63.107: POST, every parameter in the query, Format=JSON).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from terraform import (
+    ECS_VERSION,
     PAGE_SIZE_LARGE,
     Data,
     Provider,
@@ -435,6 +438,51 @@ def data_vswitches(tf: Provider, config: dict) -> dict:
         "tags": tags_to_map(obj),
     } for obj in objects]
     return {"ids": [v["id"] for v in vswitches], "names": [v["name"] for v in vswitches], "vswitches": vswitches}
+
+
+def data_zones(tf: Provider, config: dict) -> dict:
+    """data "alicloud_zones" for ECS resources (and `available_resource_creation = "VSwitch"`,
+    which adds no other product's call): DescribeAvailableResource (DestinationResource=Zone,
+    retried 5 min on NeedRetry), then DescribeZones; a zone is kept when both list it and it has
+    an instance type and a disk category (the configured ones, if any). Ids sorted."""
+    charge = config.get("instance_charge_type", "PostPaid")
+    spot = config.get("spot_strategy", "NoSpot")
+    query: dict[str, Any] = {"RegionId": tf.region, "DestinationResource": "Zone", "IoOptimized": "optimized"}
+    if charge:
+        query["InstanceChargeType"] = charge
+    if spot:
+        query["SpotStrategy"] = spot
+    if config.get("network_type"):
+        query["NetworkCategory"] = config["network_type"]
+    answer = tf.retry("DescribeAvailableResource", query, {}, timeout_s=300, fresh_token=False, waits=(3, 3),
+                      version=ECS_VERSION)
+    offered = answer["AvailableZones"]["AvailableZone"]
+    assert offered, "There are no available zones in the API DescribeAvailableResource response"
+    valid = [z["ZoneId"] for z in offered if z.get("Status") != "SoldOut"]
+    query = {"RegionId": tf.region, "InstanceChargeType": charge}
+    if spot:
+        query["SpotStrategy"] = spot
+    zones = tf.rpc_post("DescribeZones", query, {}, version=ECS_VERSION)["Zones"]["Zone"]
+    assert zones, "There are no availability zones in the region"
+    kept: dict[str, dict] = {}
+    for zone in zones:
+        if zone["ZoneId"] not in valid:
+            continue
+        types = zone["AvailableInstanceTypes"]["InstanceTypes"]
+        disks = zone["AvailableDiskCategories"]["DiskCategories"]
+        if not types or (config.get("available_instance_type") and config["available_instance_type"] not in types):
+            continue
+        if not disks or (config.get("available_disk_category") and config["available_disk_category"] not in disks):
+            continue
+        kept[zone["ZoneId"]] = zone
+    ids = sorted(kept)
+    details = config.get("enable_details", False)
+    return {"ids": ids, "zones": [
+        {"id": z, **({"local_name": kept[z]["LocalName"],
+                      "available_instance_types": kept[z]["AvailableInstanceTypes"]["InstanceTypes"],
+                      "available_resource_creation": kept[z]["AvailableResourceCreation"]["ResourceTypes"],
+                      "available_disk_categories": kept[z]["AvailableDiskCategories"]["DiskCategories"]}
+                     if details else {})} for z in ids]}
 
 
 def data_vpn_gateway_zones(tf: Provider, config: dict) -> dict:

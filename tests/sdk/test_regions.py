@@ -76,3 +76,79 @@ def test_legacy_zones_xml(legacy):
     assert_request_id(root.findtext("RequestId"))
     zone_ids = [z.findtext("ZoneId") for z in root.findall("./Zones/Zone")]
     assert zone_ids and all(z.startswith(REGION + "-") for z in zone_ids)
+
+
+# ------------------------------------------------ ECS 2014-05-26: the zone reads of data "alicloud_zones"
+
+
+def ecs_client(server, cred=None, signature: str = "v3"):
+    """The official ECS SDK (alibabacloud-ecs20140526) against the same endpoint."""
+    from alibabacloud_ecs20140526.client import Client as EcsClient
+    from ram_helpers import Cred, _config
+
+    return EcsClient(_config(server, cred or Cred.root(server), signature))
+
+
+def test_ecs_zone_reads(server, vpc3):
+    from alibabacloud_ecs20140526 import models as ecs
+
+    catalogue = [z.zone_id for z in vpc3.describe_zones(m.DescribeZonesRequest(region_id=REGION)).body.zones.zone]
+    for signature in ("v3", "v1"):
+        client = ecs_client(server, signature=signature)
+        body = client.describe_available_resource(ecs.DescribeAvailableResourceRequest(
+            region_id=REGION, destination_resource="Zone", io_optimized="optimized", instance_charge_type="PostPaid",
+            spot_strategy="NoSpot")).body.to_map()
+        assert_request_id(body["RequestId"])
+        zones = body["AvailableZones"]["AvailableZone"]
+        assert [z["ZoneId"] for z in zones] == catalogue
+        assert zones[0] == {"RegionId": REGION, "ZoneId": catalogue[0], "Status": "Available",
+                            "StatusCategory": "WithStock", "AvailableResources": {"AvailableResource": [
+                                {"Type": "Zone", "SupportedResources": {"SupportedResource": [
+                                    {"Value": catalogue[0], "Status": "Available", "StatusCategory": "WithStock"}]}}]}}
+        listed = client.describe_zones(ecs.DescribeZonesRequest(region_id=REGION, accept_language="en-US")).body
+        assert [z.zone_id for z in listed.zones.zone] == catalogue
+        zone = listed.zones.zone[0]
+        assert zone.available_instance_types.instance_types and zone.available_disk_categories.disk_categories
+        assert "VSwitch" in zone.available_resource_creation.resource_types and zone.local_name
+        assert zone.available_resources.resources_info[0].io_optimized is True
+
+    # Filters: one zone, disks with their sizes, an instance type not offered finds nothing.
+    disks = client.describe_available_resource(ecs.DescribeAvailableResourceRequest(
+        region_id=REGION, destination_resource="SystemDisk", zone_id=catalogue[1],
+        instance_type="ecs.g7.large")).body.to_map()["AvailableZones"]["AvailableZone"]
+    assert [z["ZoneId"] for z in disks] == [catalogue[1]]
+    offered = disks[0]["AvailableResources"]["AvailableResource"][0]["SupportedResources"]["SupportedResource"]
+    assert {(d["Value"], d["Min"], d["Unit"]) for d in offered} >= {("cloud_essd", 20, "GiB")}
+    none = client.describe_available_resource(ecs.DescribeAvailableResourceRequest(
+        region_id=REGION, destination_resource="Zone", instance_type="ecs.gn7i-c8g1.2xlarge")).body
+    assert none.available_zones.available_zone == []
+    brief = client.describe_zones(ecs.DescribeZonesRequest(region_id=REGION, verbose=False)).body.to_map()
+    assert brief["Zones"]["Zone"][0]["AvailableResources"] == {"ResourcesInfo": []}
+
+
+def test_ecs_errors_and_authorization(server, raw):
+    from alibabacloud_ecs20140526 import models as ecs
+    from ram_helpers import attach_user, create_policy, create_user_with_key, ram
+
+    client = ecs_client(server)
+    expect_error(client.describe_available_resource, "InvalidParameter", 400,
+                 ecs.DescribeAvailableResourceRequest(region_id=REGION, destination_resource="Zones"),
+                 host_id="ecs.aliyuncs.com")
+    expect_error(client.describe_zones, "InvalidRegionId.NotFound", 404,
+                 ecs.DescribeZonesRequest(region_id="xx-nowhere-1"), host_id="ecs.aliyuncs.com")
+    # Every other ECS operation is refused as unserved, not as unknown.
+    resp = raw.v1("DescribeInstances", {"RegionId": REGION}, version="2014-05-26")
+    assert (resp.status, resp.json()["Code"]) == (400, "UnsupportedOperation")
+    assert resp.json()["HostId"] == "ecs.aliyuncs.com"
+
+    # RAM: ecs:DescribeZones allowed, ecs:DescribeAvailableResource not.
+    admin = ram(server)
+    user, cred = create_user_with_key(admin)
+    policy = create_policy(admin, {"Version": "1", "Statement": [
+        {"Effect": "Allow", "Action": "ecs:DescribeZones", "Resource": f"acs:ecs:{REGION}:*:*"}]})
+    attach_user(admin, user, policy, "Custom")
+    limited = ecs_client(server, cred)
+    assert limited.describe_zones(ecs.DescribeZonesRequest(region_id=REGION)).body.zones.zone
+    expect_error(limited.describe_available_resource, "Forbidden.RAM", 403,
+                 ecs.DescribeAvailableResourceRequest(region_id=REGION, destination_resource="Zone"),
+                 host_id="ecs.aliyuncs.com")

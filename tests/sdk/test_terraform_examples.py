@@ -5,9 +5,7 @@ emptied with ResetState before each example (docs/local-mode.md).
 
 Each example is applied as written, resource by resource in Terraform's dependency order, its data
 sources included; then `terraform plan` must find nothing to do, and `terraform destroy` runs in
-the reverse order. The one change made to an example is `data "alicloud_zones"` (ECS, not served:
-docs/api-decisions.md, "Terraform's Example Usage"), read as `data "alicloud_vpn_gateway_zones"`.
-What an example expects to exist already (the acceptance-test account's `default-NODELETING` VPC,
+the reverse order. What an example expects to exist already (the acceptance-test account's `default-NODELETING` VPC,
 a VPN gateway for `data "alicloud_vpn_gateways"`) is made first by a console user (the Tea SDK).
 """
 
@@ -17,7 +15,17 @@ import pytest
 from alibabacloud_vpc20160428 import models as m
 
 from helpers import REGION
-from terraform import CustomerGateway, Provider, Resource, TerraformError, VpnConnection, VpnGateway, check_types
+from terraform import (
+    CustomerGateway,
+    Provider,
+    Resource,
+    TerraformError,
+    VpnConnection,
+    VpnGateway,
+    check_types,
+)
+from terraform_ipsec_server import VpnIpsecServer, data_vpn_ipsec_servers
+from terraform_ssl import SslVpnClientCert, SslVpnServer, data_ssl_vpn_servers
 from terraform_vpc import (
     Vpc,
     VpnPbrRouteEntry,
@@ -27,6 +35,7 @@ from terraform_vpc import (
     data_vpn_gateway_zones,
     data_vpn_gateways,
     data_vswitches,
+    data_zones,
 )
 from test_local_mode import dev_server, reset_state  # noqa: F401  (the local-mode server)
 
@@ -215,36 +224,61 @@ def test_vpn_connection_example(tf, console):
 # ------------------------------------------------------------------------ r/vpn_gateway
 
 
+def made_by_hand(console, name: str, cidr: str, zones: list[str]) -> tuple[str, list[str]]:
+    """A VPC with a /24 vSwitch in each zone, made in the console."""
+    vpc_id = console.create_vpc(m.CreateVpcRequest(region_id=REGION, cidr_block=cidr, vpc_name=name)).body.vpc_id
+    vsws = [console.create_vswitch(m.CreateVSwitchRequest(
+        region_id=REGION, vpc_id=vpc_id, zone_id=zone, cidr_block=cidr.replace(".0.0/16", f".{i}.0/24"))).body.v_switch_id
+        for i, zone in enumerate(zones)]
+    return vpc_id, vsws
+
+
+def default_nodeleting(tf: Provider, console) -> dict:
+    """The data sources the vpn_gateway, vpn_ipsec_server, ssl_vpn_server and
+    ssl_vpn_client_cert pages share: `data "alicloud_zones"` (VSwitch), the account's
+    `default-NODELETING` VPC (made first, by hand, with a vSwitch in each of the first two zones
+    and two decoys) and its vSwitch in each zone."""
+    zone_ids = sorted(z.zone_id for z in console.describe_vpn_gateway_available_zones(
+        m.DescribeVpnGatewayAvailableZonesRequest(region_id=REGION, spec="5M")).body.available_zone_id_list)
+    home, vsws = made_by_hand(console, "default-NODELETING", "172.16.0.0/16", zone_ids[:2])
+    made_by_hand(console, "default-NODELETING", "172.17.0.0/16", zone_ids[:1])
+    made_by_hand(console, "default-NODELETING-2", "172.16.0.0/16", zone_ids[:1])
+    zones = data_zones(tf, {"available_resource_creation": "VSwitch"})
+    vpcs = data_vpcs(tf, {"name_regex": "^default-NODELETING$", "cidr_block": "172.16.0.0/16"})
+    default0 = data_vswitches(tf, {"vpc_id": vpcs["ids"][0], "zone_id": zones["ids"][0]})
+    default1 = data_vswitches(tf, {"vpc_id": vpcs["ids"][0], "zone_id": zones["ids"][1]})
+    assert (vpcs["ids"], default0["ids"], default1["ids"]) == ([home], vsws[:1], vsws[1:])
+    return {"zones": zones, "vpcs": vpcs, "default0": default0, "default1": default1}
+
+
 def test_vpn_gateway_example(tf, console):
     """The example reads the account's `default-NODELETING` VPC (172.16.0.0/16) and a vSwitch of
     it in each of two zones. Decoys: the same name with another block, another name."""
-
-    def made_by_hand(name: str, cidr: str, zones: list[str]) -> tuple[str, list[str]]:
-        vpc_id = console.create_vpc(m.CreateVpcRequest(region_id=REGION, cidr_block=cidr, vpc_name=name)).body.vpc_id
-        vsws = [console.create_vswitch(m.CreateVSwitchRequest(
-            region_id=REGION, vpc_id=vpc_id, zone_id=zone, cidr_block=cidr.replace(".0.0/16", f".{i}.0/24"))).body.v_switch_id
-            for i, zone in enumerate(zones)]
-        return vpc_id, vsws
-
-    zone_ids = data_vpn_gateway_zones(tf, {"spec": "20M"})["ids"]  # for data "alicloud_zones"
-    home, (vsw_a, vsw_b) = made_by_hand("default-NODELETING", "172.16.0.0/16", zone_ids[:2])
-    made_by_hand("default-NODELETING", "172.17.0.0/16", zone_ids[:1])
-    made_by_hand("default-NODELETING-2", "172.16.0.0/16", zone_ids[:1])
-
     mark = tf.mark()
-    vpcs = data_vpcs(tf, {"name_regex": "^default-NODELETING$", "cidr_block": "172.16.0.0/16"})
-    assert vpcs["ids"] == [home] and vpcs["total_count"] == 3
+    data = default_nodeleting(tf, console)
+    calls = tf.since(mark)
+    # data "alicloud_zones": ECS's two reads, every parameter in the query (the Go SDK's ecs client).
+    assert [c.action for c in calls[:2]] == ["DescribeAvailableResource", "DescribeZones"]
+    assert calls[0].query == {"RegionId": REGION, "DestinationResource": "Zone", "IoOptimized": "optimized",
+                              "InstanceChargeType": "PostPaid", "SpotStrategy": "NoSpot"} and calls[0].body == {}
+    assert calls[1].query == {"RegionId": REGION, "InstanceChargeType": "PostPaid", "SpotStrategy": "NoSpot"}
+    catalogue = [z["ZoneId"] for z in calls[1].answer["Zones"]["Zone"]]
+    zone_ids = data["zones"]["ids"]
+    assert zone_ids == sorted(catalogue) and len(zone_ids) >= 2
+    vsw_a, vsw_b = data["default0"]["ids"][0], data["default1"]["ids"][0]
+    home = data["vpcs"]["ids"][0]
+
+    vpcs = data["vpcs"]
+    assert vpcs["total_count"] == 3
     # DescribeVpcs once (one page of 50), then the system route table of the VPC found.
-    assert tf.actions(mark) == ["DescribeVpcs", "DescribeRouteTableList"]
-    listed = tf.since(mark)[0]
+    assert [c.action for c in calls[2:4]] == ["DescribeVpcs", "DescribeRouteTableList"]
+    listed = calls[2]
     assert listed.body == {"RegionId": REGION, "PageNumber": "1", "PageSize": "50"} and listed.query == {}
     assert vpcs["vpcs"][0]["route_table_id"].startswith("vtb-") and vpcs["vpcs"][0]["vswitch_ids"] == [vsw_a, vsw_b]
     for vpc in listed.answer["Vpcs"]["Vpc"]:
         check_types(vpc, VPC_TYPES)
 
-    default0 = data_vswitches(tf, {"vpc_id": vpcs["ids"][0], "zone_id": zone_ids[0]})
-    default1 = data_vswitches(tf, {"vpc_id": vpcs["ids"][0], "zone_id": zone_ids[1]})
-    assert (default0["ids"], default1["ids"]) == ([vsw_a], [vsw_b])
+    default0, default1 = data["default0"], data["default1"]
     listed = tf.calls[-1]
     assert listed.body == {"RegionId": REGION, "VpcId": home, "ZoneId": zone_ids[1], "PageSize": "50",
                            "PageNumber": "1"}
@@ -408,3 +442,51 @@ def test_vpc_and_vswitch_updates(tf, console):
 
     stack.destroy()
     assert data_vpcs(tf, {})["ids"] == []
+
+
+# ------------------------------------ r/vpn_ipsec_server, r/ssl_vpn_server, r/ssl_vpn_client_cert
+
+
+def example_ssl_gateway(stack: Stack, data: dict) -> Resource:
+    """The gateway of the vpn_ipsec_server and ssl_vpn pages: SSL-VPN enabled, subscription."""
+    return stack.apply(VpnGateway, {
+        "vpn_gateway_name": NAME, "vpc_id": data["vpcs"]["ids"][0], "bandwidth": 10, "enable_ssl": True,
+        "description": NAME, "payment_type": "Subscription", "vswitch_id": data["default0"]["ids"][0],
+        "disaster_recovery_vswitch_id": data["default1"]["ids"][0]})
+
+
+def test_vpn_ipsec_server_example(tf, console):
+    stack = Stack(tf)
+    gw = example_ssl_gateway(stack, default_nodeleting(tf, console))
+    server = stack.apply(VpnIpsecServer, {"client_ip_pool": "10.0.0.0/24", "ipsec_server_name": NAME,
+                                          "local_subnet": "192.168.0.0/24", "vpn_gateway_id": gw.id,
+                                          "psk_enabled": True})
+    assert server.state["psk_enabled"] is True and server.state["vpn_gateway_id"] == gw.id
+    assert stack.plan() == {}
+    mark = tf.mark()
+    stack.destroy()
+    assert tf.actions(mark)[0] == "DeleteIpsecServer"
+    assert data_vpn_ipsec_servers(tf, vpn_gateway_id=gw.id)["ids"] == []
+    release_by_hand(console, gw.raw["VpnGatewayId"])
+
+
+@pytest.mark.parametrize("page", ["ssl_vpn_server", "ssl_vpn_client_cert"])
+def test_ssl_vpn_examples(tf, console, page):
+    """The client-cert page is the server page plus one certificate."""
+    stack = Stack(tf)
+    data = default_nodeleting(tf, console)
+    gw = example_ssl_gateway(stack, data)
+    # local_subnet = cidrsubnet(data.alicloud_vpcs.default.vpcs.0.cidr_block, 8, 8)
+    assert data["vpcs"]["vpcs"][0]["cidr_block"] == "172.16.0.0/16"
+    server = stack.apply(SslVpnServer, {"name": NAME, "vpn_gateway_id": gw.id, "client_ip_pool": "192.168.0.0/16",
+                                        "local_subnet": "172.16.8.0/24", "protocol": "UDP",
+                                        "cipher": "AES-128-CBC", "port": 1194, "compress": False})
+    assert (server.state["local_subnet"], server.state["compress"]) == ("172.16.8.0/24", False)
+    if page == "ssl_vpn_client_cert":
+        cert = stack.apply(SslVpnClientCert, {"ssl_vpn_server_id": server.id, "name": NAME})
+        assert cert.state["ssl_vpn_server_id"] == server.id and cert.state["status"] == "normal"
+    assert stack.plan() == {}
+    stack.destroy()
+    assert data_ssl_vpn_servers(tf, vpn_gateway_id=gw.id)["ids"] == []
+    release_by_hand(console, gw.raw["VpnGatewayId"])
+

@@ -117,6 +117,7 @@ macro_rules! operations {
 static TABLES: &[&[ActionDef]] = &[
     crate::vpc::OPERATIONS,
     crate::vpngw::OPERATIONS,
+    crate::ecs::OPERATIONS,
     crate::ram::ACTIONS,
     crate::sts::ACTIONS,
 ];

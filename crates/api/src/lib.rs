@@ -15,6 +15,7 @@ mod authz;
 pub mod bootstrap;
 mod config;
 mod context;
+mod ecs;
 pub mod errors;
 pub mod operation;
 pub mod ram;

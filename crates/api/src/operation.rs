@@ -53,7 +53,7 @@ pub(crate) async fn prepare_untyped<'a>(call: &'a Call<'a>) -> Result<Ctx<'a>, A
     let resources = match call.def.product {
         Product::Ram => crate::ram::resources(call.def.name, call.params, call.caller),
         Product::Sts => crate::sts::resources(call.def.name, call.params),
-        Product::Vpc | Product::Vpngw => {
+        Product::Vpc | Product::Vpngw | Product::Ecs => {
             // Declared products never come here (`operations!`).
             return Err(ApiError::internal());
         }
@@ -118,7 +118,12 @@ pub(crate) fn arns(
         );
     }
     if out.is_empty() {
-        out.push(format!("acs:vpc:{region}:{account}:*"));
+        // A call that names no resource acts on its service in the region.
+        let service = match decl.product {
+            Product::Ecs => "ecs",
+            _ => "vpc",
+        };
+        out.push(format!("acs:{service}:{region}:{account}:*"));
     }
     out
 }

@@ -41,9 +41,10 @@ pub fn workspace_root() -> PathBuf {
 
 /// The parsed spec files.
 pub struct Inputs {
-    /// `(metadata, SDK facts)` of Vpc, vpngw, RAM and STS.
+    /// `(metadata, SDK facts)` of Vpc, vpngw, ECS, RAM and STS.
     pub vpc: (Value, Value),
     pub vpngw: (Value, Value),
+    pub ecs: (Value, Value),
     pub ram: (Value, Value),
     pub sts: (Value, Value),
     /// The API reference (Vpc).
@@ -63,6 +64,7 @@ impl Inputs {
         Ok(Inputs {
             vpc: pair("vpc")?,
             vpngw: pair("vpngw")?,
+            ecs: pair("ecs")?,
             ram: pair("ram")?,
             sts: pair("sts")?,
             api: spec::read_json(&root.join(API_SPEC))?,
@@ -82,6 +84,7 @@ pub fn generate(inputs: &Inputs) -> Result<Vec<Output>> {
     let none = spec::SdkParams::new();
     let vpc = spec::build(&inputs.vpc.0, &inputs.vpc.1, Some(&inputs.api), &sdk_params)?;
     let vpngw = spec::build(&inputs.vpngw.0, &inputs.vpngw.1, None, &none)?;
+    let ecs = spec::build(&inputs.ecs.0, &inputs.ecs.1, None, &none)?;
     let ram = spec::build(&inputs.ram.0, &inputs.ram.1, None, &none)?;
     let sts = spec::build(&inputs.sts.0, &inputs.sts.1, None, &none)?;
     let decls = decls::Declarations::parse(&inputs.declarations)?;
@@ -92,6 +95,7 @@ pub fn generate(inputs: &Inputs) -> Result<Vec<Output>> {
     out.push(typed::kinds_output(&decls));
     out.extend(typed::product_outputs(&vpc, &decls, "vpc", "vpc:")?);
     out.extend(typed::product_outputs(&vpngw, &decls, "vpngw", "vpngw:")?);
+    out.extend(typed::product_outputs(&ecs, &decls, "ecs", "ecs:")?);
     out.push(typed::names_output(&ram, "ram.rs"));
     out.push(typed::names_output(&sts, "sts.rs"));
     Ok(out)

@@ -462,6 +462,7 @@ fn scalar(t: &SdkType, ctx: &str) -> Result<&'static str> {
         SdkType::String => "String",
         SdkType::Integer => "Integer",
         SdkType::Boolean => "Boolean",
+        SdkType::Number => "Number",
         other => {
             return Err(format!(
                 "{ctx}: no scalar request parameter of type {other:?}"
@@ -506,6 +507,7 @@ fn top_param(
         ("String", _) if json_params.contains(&name) => Kind::Scalar("Json"),
         ("String", _) => Kind::Scalar("String"),
         ("Integer" | "Long", _) => Kind::Scalar("Integer"),
+        ("Float" | "Double", _) => Kind::Scalar("Number"),
         ("Boolean", _) => Kind::Scalar("Boolean"),
         ("Json", _) => Kind::Scalar("Json"),
         ("RepeatList" | "Array", Some(SdkType::List(item))) => match item.as_ref() {
@@ -634,6 +636,7 @@ fn meta_only_fields(list: &[Value], position: &'static str, ctx: &str) -> Result
             let kind = match get_str(p, "type", &fctx)? {
                 "String" => Kind::Scalar("String"),
                 "Integer" | "Long" => Kind::Scalar("Integer"),
+                "Float" | "Double" => Kind::Scalar("Number"),
                 "Boolean" => Kind::Scalar("Boolean"),
                 "RepeatList" => Kind::List("String"),
                 other => return Err(format!("{fctx}: unsupported nested type {other}")),

@@ -354,6 +354,7 @@ fn struct_name(p: &Param, root: &str, names: &HashMap<String, String>) -> String
 fn scalar_rust(s: &str) -> &'static str {
     match s {
         "Integer" => "i64",
+        "Number" => "f64",
         "Boolean" => "bool",
         _ => "String",
     }

@@ -26,6 +26,7 @@ pub mod wire;
 #[rustfmt::skip]
 #[allow(clippy::all, clippy::pedantic, unused_variables)]
 mod generated {
+    pub mod ecs;
     pub mod kinds;
     pub mod ram;
     pub mod sts;
@@ -43,7 +44,7 @@ mod generated {
 }
 
 pub use generated::kinds::{self, Kind};
-pub use generated::{ram, sts, vpc, vpngw};
+pub use generated::{ecs, ram, sts, vpc, vpngw};
 pub use vpngw_protocol::{ApiError, Params};
 
 /// The products served on the one endpoint, told apart by `Version`.
@@ -57,10 +58,18 @@ pub enum Product {
     /// vpngw's own operations (the data plane agent's reports), on the same
     /// endpoint under their own `Version`.
     Vpngw,
+    /// ECS 2014-05-26: only the zone reads of Terraform's `data "alicloud_zones"`.
+    Ecs,
 }
 
 impl Product {
-    pub const ALL: [Product; 4] = [Product::Vpc, Product::Vpngw, Product::Ram, Product::Sts];
+    pub const ALL: [Product; 5] = [
+        Product::Vpc,
+        Product::Vpngw,
+        Product::Ram,
+        Product::Sts,
+        Product::Ecs,
+    ];
 
     pub const fn version(self) -> &'static str {
         match self {
@@ -68,6 +77,7 @@ impl Product {
             Product::Ram => "2015-05-01",
             Product::Sts => "2015-04-01",
             Product::Vpngw => "2025-01-01",
+            Product::Ecs => "2014-05-26",
         }
     }
 
@@ -77,6 +87,7 @@ impl Product {
             Product::Ram => "Ram",
             Product::Sts => "Sts",
             Product::Vpngw => "Vpngw",
+            Product::Ecs => "Ecs",
         }
     }
 
@@ -87,6 +98,7 @@ impl Product {
             Product::Ram => "ram.aliyuncs.com",
             Product::Sts => "sts.aliyuncs.com",
             Product::Vpngw => "vpngw.local",
+            Product::Ecs => "ecs.aliyuncs.com",
         }
     }
 
@@ -103,6 +115,7 @@ impl Product {
             Product::Ram => ram::OPERATION_NAMES,
             Product::Sts => sts::OPERATION_NAMES,
             Product::Vpngw => vpngw::OPERATION_NAMES,
+            Product::Ecs => ecs::OPERATION_NAMES,
         }
     }
 
@@ -116,6 +129,7 @@ impl Product {
         match self {
             Product::Vpc => vpc::DECLARATIONS,
             Product::Vpngw => vpngw::DECLARATIONS,
+            Product::Ecs => ecs::DECLARATIONS,
             Product::Ram | Product::Sts => &[],
         }
     }
