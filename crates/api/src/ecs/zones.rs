@@ -33,6 +33,16 @@ fn check_enum(name: &str, value: &Option<String>, allowed: &[&str]) -> Result<()
     }
 }
 
+/// `InstanceChargeType` and `SpotStrategy`, which both operations take.
+fn check_billing(charge: &Option<String>, spot: &Option<String>) -> Result<(), ApiError> {
+    check_enum("InstanceChargeType", charge, &["PrePaid", "PostPaid"])?;
+    check_enum(
+        "SpotStrategy",
+        spot,
+        &["NoSpot", "SpotAsPriceGo", "SpotWithPriceLimit"],
+    )
+}
+
 fn available(value: &str) -> avail::SupportedResource {
     avail::SupportedResource {
         value: value.to_owned(),
@@ -115,16 +125,7 @@ pub async fn available_resource(
     let region = ctx.region()?;
     let kind = resource_type(&req.destination_resource)
         .ok_or_else(|| ApiError::invalid_parameter("DestinationResource"))?;
-    check_enum(
-        "InstanceChargeType",
-        &req.instance_charge_type,
-        &["PrePaid", "PostPaid"],
-    )?;
-    check_enum(
-        "SpotStrategy",
-        &req.spot_strategy,
-        &["NoSpot", "SpotAsPriceGo", "SpotWithPriceLimit"],
-    )?;
+    check_billing(&req.instance_charge_type, &req.spot_strategy)?;
     check_enum("IoOptimized", &req.io_optimized, &["optimized", "none"])?;
     let zones = region
         .zones
@@ -163,16 +164,7 @@ pub async fn describe_zones(
     req: zones_op::Request,
 ) -> Result<zones_op::Answer, ApiError> {
     let region = ctx.region()?;
-    check_enum(
-        "InstanceChargeType",
-        &req.instance_charge_type,
-        &["PrePaid", "PostPaid"],
-    )?;
-    check_enum(
-        "SpotStrategy",
-        &req.spot_strategy,
-        &["NoSpot", "SpotAsPriceGo", "SpotWithPriceLimit"],
-    )?;
+    check_billing(&req.instance_charge_type, &req.spot_strategy)?;
     let lang = match given(&req.accept_language) {
         None => "zh-CN",
         Some(l @ ("zh-CN" | "en-US")) => l,
