@@ -12,11 +12,14 @@ use vpngw_protocol::ApiError;
 
 use crate::{Ctx, vpc::given};
 
+/// The smallest and largest size of a disk, in GiB.
+type GiB = (i64, i64);
+
 /// The instance types every zone lists (I/O optimized, VPC network).
 pub const INSTANCE_TYPES: &[&str] = &["ecs.g7.large", "ecs.c7.large", "ecs.t6-c1m1.large"];
 /// The disk categories every zone lists, with the sizes (GiB) a system disk
 /// and a data disk of that category can have.
-pub const DISK_CATEGORIES: &[(&str, (i64, i64), (i64, i64))] = &[
+pub const DISK_CATEGORIES: &[(&str, GiB, GiB)] = &[
     ("cloud_efficiency", (20, 2048), (20, 32768)),
     ("cloud_ssd", (20, 2048), (20, 32768)),
     ("cloud_essd", (20, 2048), (20, 65536)),
