@@ -52,8 +52,8 @@ pub use model::{
     StartAction, TunnelBgp, TunnelDesired,
 };
 pub use render::{
-    DpdTiming, RenderError, RenderOptions, Rendered, RenderedTunnel, TunnelError, TunnelErrorKind,
-    mirror, render_gateway,
+    DpdTiming, RenderError, RenderOptions, Rendered, RenderedSecret, RenderedTunnel, TunnelError,
+    TunnelErrorKind, mirror, render_gateway,
 };
 pub use status::{
     DataplaneEvent, EventKind, IkeSaInfo, TunnelState, TunnelStatus, failure_reason, tunnel_status,

@@ -18,8 +18,8 @@ use vpngw_dataplane::ipsec_server::{CharonServer, IpsecServerDesired, OnlineClie
 use vpngw_dataplane::lab::{Lab, LabSpec, lab_psk, skip};
 use vpngw_dataplane::{
     CharonConfig, Dataplane, DataplaneEvent, DpdTiming, EventKind, GatewayDesired, IkeSettings,
-    IkeVersion, IpsecSettings, RenderOptions, RenderedTunnel, Retransmit, StrongSwan, Vici,
-    failure_reason,
+    IkeVersion, IpsecSettings, RenderOptions, RenderedSecret, RenderedTunnel, Retransmit,
+    StrongSwan, Vici, failure_reason,
 };
 
 fn options() -> RenderOptions {
@@ -313,7 +313,32 @@ async fn road_warriors_connect_ping_and_are_cut_off_with_the_server() {
         "no server, no way in"
     );
     assert!(clients_now(&mut iss).await.is_empty());
-    drop((iss, tunnels));
+    let server_keys = |keys: Vec<String>| -> Vec<String> {
+        keys.into_iter()
+            .filter(|k| k.starts_with("ike-iss-"))
+            .collect()
+    };
+    assert_eq!(
+        server_keys(gw_vici.get_shared().await.expect("keys")),
+        Vec::<String>::new(),
+        "the removed server's key is gone: charon would let its clients into the next server"
+    );
+
+    // A key that outlived its server (an apply interrupted between the two,
+    // then an agent restart): the next agent's first apply removes it.
+    let stray = RenderedSecret {
+        id: "ike-iss-stray".into(),
+        owners: vec![lab.gateway.public_addrs[0].to_string()],
+        psk: lab_psk("iss-stray"),
+    };
+    gw_vici.load_shared(&stray).await.expect("stray key");
+    let mut restarted = tunnels.ipsec_server();
+    restarted.apply(None).await.expect("first apply");
+    assert_eq!(
+        server_keys(gw_vici.get_shared().await.expect("keys")),
+        Vec::<String>::new()
+    );
+    drop((iss, restarted, tunnels));
     lab.teardown();
 }
 

@@ -43,6 +43,12 @@ pub struct IpsecServerApplier {
     synced: bool,
 }
 
+/// The id of a server's key in charon (as [`super::render_ipsec_server`]
+/// names it).
+pub(super) fn secret_id(server_id: &str) -> String {
+    format!("ike-{server_id}")
+}
+
 /// charon's refusal of a command as a problem of the server; transport
 /// errors stay errors.
 fn refusal(
@@ -83,12 +89,15 @@ impl IpsecServerApplier {
             Ok(()) | Err(ViciError::Failed { .. }) => {}
             Err(e) => return Err(e),
         }
-        // The clients get a DELETE; their leases go offline.
-        vici.terminate(name).await?;
-        match vici.unload_shared(&format!("ike-{name}")).await {
+        // The key goes before the sessions: charon verifies a client's PSK
+        // against every key that matches the gateway's identity, so a key
+        // left behind would let clients of the old server into the next one.
+        match vici.unload_shared(&secret_id(name)).await {
             Ok(()) | Err(ViciError::Failed { .. }) => {}
             Err(e) => return Err(e),
         }
+        // The clients get a DELETE; their leases go offline.
+        vici.terminate(name).await?;
         self.stale_pools.extend(pool);
         Ok(())
     }
@@ -99,6 +108,22 @@ impl IpsecServerApplier {
     /// or that charon refuses is in [`ServerApplied::error`], and an older
     /// version of it does not keep running.
     pub async fn apply(
+        &mut self,
+        vici: &Vici,
+        options: &RenderOptions,
+        desired: Option<&super::IpsecServerDesired>,
+    ) -> Result<ServerApplied, ViciError> {
+        let r = self.converge(vici, options, desired).await;
+        if r.is_err() {
+            // Interrupted half way (a timeout, charon gone): what charon
+            // holds is unknown, so the next apply syncs from charon again
+            // instead of trusting what this one meant to do.
+            self.reset();
+        }
+        r
+    }
+
+    async fn converge(
         &mut self,
         vici: &Vici,
         options: &RenderOptions,
@@ -119,6 +144,19 @@ impl IpsecServerApplier {
                 if is_server_name(&name) && Some(&name) != wanted_name.as_ref() {
                     self.remove(vici, &name, None).await?;
                     report.removed.push(name);
+                }
+            }
+            // A key can outlive its connection (an apply interrupted
+            // between the two): any server key but the wanted one goes.
+            for id in vici.get_shared().await? {
+                let stale = id
+                    .strip_prefix("ike-")
+                    .is_some_and(|n| is_server_name(n) && Some(n) != wanted_name.as_deref());
+                if stale {
+                    match vici.unload_shared(&id).await {
+                        Ok(()) | Err(ViciError::Failed { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
                 }
             }
             for pool in vici.get_pools().await? {

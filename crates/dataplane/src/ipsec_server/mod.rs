@@ -204,7 +204,7 @@ pub fn render_ipsec_server(
         pool_name,
         pool: Section::new().kv("addrs", pool),
         secret: RenderedSecret {
-            id: format!("ike-{}", d.server_id),
+            id: applier::secret_id(&d.server_id),
             owners: vec![local_id],
             psk: d.ike.psk.clone(),
         },
