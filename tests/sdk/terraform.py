@@ -45,6 +45,7 @@ from helpers import REGION
 from signing import VPC_VERSION
 
 ECS_VERSION = "2014-05-26"  # the ecs client of alibaba-cloud-sdk-go (data "alicloud_zones")
+RESOURCE_MANAGER_VERSION = "2020-03-31"  # data "alicloud_resource_manager_resource_groups"
 
 # --------------------------------------------------------------------------- the wire
 
@@ -960,6 +961,11 @@ class VpnAttachment(Resource):
         "ipsec_config": {"ipsec_pfs": "", "ipsec_enc_alg": "", "ipsec_auth_alg": "", "ipsec_lifetime": 0},
         "bgp_config": {"local_asn": 0, "tunnel_cidr": "", "enable": False, "local_bgp_ip": ""},
         "health_check_config": {"policy": "", "enable": False, "dip": "", "retry": 0, "sip": "", "interval": 0},
+        # A set hashed by (tunnel_index, customer_gateway_id): the replay lists it by tunnel_index.
+        "tunnel_options_specification": {"customer_gateway_id": "", "enable_dpd": False,
+                                         "enable_nat_traversal": False, "role": "", "tunnel_index": 0,
+                                         "tunnel_bgp_config": [], "tunnel_ike_config": [],
+                                         "tunnel_ipsec_config": []},
     }
     HEALTH_CREATE = {"enable": "enable", "dip": "dip", "sip": "sip", "interval": "interval", "retry": "retry",
                      "policy": "Policy"}
@@ -996,6 +1002,14 @@ class VpnAttachment(Resource):
         v, ok = d.get_ok("resource_group_id")
         if ok:
             body["ResourceGroupId"] = v
+        v, ok = d.get_ok_exists("enable_tunnels_bgp")
+        if ok:
+            body["EnableTunnelsBgp"] = v
+        v, ok = d.get_ok("tunnel_bandwidth")
+        if ok:
+            body["TunnelBandwidth"] = v
+        if d.get_ok("tunnel_options_specification")[1]:
+            body["TunnelOptionsSpecification"] = self.tunnels(d)
         text = _json_block(d.get("health_check_config"), self.HEALTH_CREATE)
         if text is not None:
             body["HealthCheckConfig"] = text
@@ -1005,6 +1019,24 @@ class VpnAttachment(Resource):
         self.id = go_fmt(answer["VpnConnectionId"])
         self.update(d)
         return self.id
+
+    @staticmethod
+    def tunnels(d: Data) -> list[dict]:
+        """TunnelOptionsSpecification as the create and the update build it: every field of a set
+        element (an unset role is "", an unset bool false), its three blocks as maps of the fields
+        neither nil nor "" (an empty map flattens to nothing)."""
+        out = []
+        for t in d.get("tunnel_options_specification") or []:
+            m: dict[str, Any] = {"CustomerGatewayId": t.get("customer_gateway_id"),
+                                 "EnableDpd": t.get("enable_dpd", False),
+                                 "EnableNatTraversal": t.get("enable_nat_traversal", False),
+                                 "Role": t.get("role", ""), "TunnelIndex": t.get("tunnel_index")}
+            for block, api, keys in (("tunnel_bgp_config", "TunnelBgpConfig", _TUNNEL_BGP_KEYS),
+                                     ("tunnel_ike_config", "TunnelIkeConfig", _TUNNEL_IKE_KEYS),
+                                     ("tunnel_ipsec_config", "TunnelIpsecConfig", _IPSEC_KEYS)):
+                m[api] = _sub(t, block, keys) or {}
+            out.append(m)
+        return out
 
     def update(self, d: Data) -> None:
         body: dict[str, Any] = {"VpnConnectionId": self.id, "RegionId": self.tf.region,
@@ -1026,6 +1058,11 @@ class VpnAttachment(Resource):
             if not d.is_new and d.has_change(block):
                 update = True
                 body[param] = _json_block(d.get(block), keys) or "{}"
+        if not d.is_new and d.has_change("enable_tunnels_bgp"):
+            update, body["EnableTunnelsBgp"] = True, d.get("enable_tunnels_bgp")
+        if not d.is_new and d.has_change("tunnel_options_specification"):
+            update = True
+            body["TunnelOptionsSpecification"] = self.tunnels(d)
         if d.has_change("health_check_config"):  # also on a new resource
             update = True
             body["HealthCheckConfig"] = _json_block(d.get("health_check_config"), self.HEALTH_MODIFY) or "{}"
@@ -1086,8 +1123,20 @@ class VpnAttachment(Resource):
                 ("zone_no", "ZoneNo"))}
             item["enable_dpd"] = format_bool(t.get("EnableDpd"))
             item["enable_nat_traversal"] = format_bool(t.get("EnableNatTraversal"))
+            bgp = t.get("TunnelBgpConfig") or {}
+            item["tunnel_bgp_config"] = [{
+                "bgp_status": bgp.get("BgpStatus"), "local_asn": format_int(bgp.get("LocalAsn")),
+                "local_bgp_ip": bgp.get("LocalBgpIp"), "peer_asn": bgp.get("PeerAsn"),
+                "peer_bgp_ip": bgp.get("PeerBgpIp"), "tunnel_cidr": bgp.get("TunnelCidr")}] if bgp else []
+            ike = t.get("TunnelIkeConfig") or {}
+            item["tunnel_ike_config"] = [{**{tf: ike.get(api) for tf, api in _TUNNEL_IKE_KEYS.items()},
+                                          "ike_lifetime": format_int(ike.get("IkeLifetime"))}] if ike else []
+            ipsec = t.get("TunnelIpsecConfig") or {}
+            item["tunnel_ipsec_config"] = [{**{tf: ipsec.get(api) for tf, api in _IPSEC_KEYS.items()},
+                                            "ipsec_lifetime": format_int(ipsec.get("IpsecLifetime"))}] if ipsec else []
             tunnels.append(item)
-        s["tunnel_options_specification"] = tunnels
+        # A TypeSet: listed here by tunnel_index, as the tests configure it.
+        s["tunnel_options_specification"] = sorted(tunnels, key=lambda t: format_int(t.get("tunnel_index")))
         return self.keep(s)
 
     def destroy(self) -> None:

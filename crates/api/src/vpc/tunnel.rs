@@ -326,9 +326,10 @@ pub(crate) async fn build_tunnels(
 fn check_bgp(conn: &mut VpnConnection) -> Result<(), ApiError> {
     for t in &mut conn.tunnels {
         t.bgp.enable = conn.enable_tunnels_bgp;
-        if conn.enable_tunnels_bgp {
-            t.bgp.local_asn.get_or_insert(45104);
-        }
+        // The documented default, also while BGP is off: Describe shows it,
+        // and Terraform sends back what it read (an absent LocalAsn would
+        // come back as 0, which no tunnel may have).
+        t.bgp.local_asn.get_or_insert(45104);
     }
     if !conn.enable_tunnels_bgp {
         return Ok(());
