@@ -25,11 +25,13 @@ another shape panics the provider (`go_map`, `go_str`, `go_number`).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from terraform import (
     ECS_VERSION,
     PAGE_SIZE_LARGE,
+    RESOURCE_MANAGER_VERSION,
     Data,
     Provider,
     Resource,
@@ -677,3 +679,28 @@ class VpnPbrRouteEntry(VpnRouteEntry):
 
     def ignore_on_delete(self, e: TerraformError) -> bool:
         return False
+
+
+def data_resource_manager_resource_groups(tf: Provider, config: dict) -> dict:
+    """data "alicloud_resource_manager_resource_groups": ListResourceGroups in the body,
+    PageSize PageSizeLarge from page 1 until a short page, `Status` when configured; `name_regex` and `ids`
+    filter the answer (GetResourceGroup per group with `enable_details`, not replayed)."""
+    body: dict[str, Any] = {}
+    if config.get("status"):
+        body["Status"] = config["status"]
+    body["PageSize"], body["PageNumber"] = PAGE_SIZE_LARGE, 1
+    pattern = re.compile(config["name_regex"]) if config.get("name_regex") else None
+    wanted = set(config.get("ids") or [])
+    groups = []
+    while True:
+        answer = tf.rpc_post("ListResourceGroups", None, body, version=RESOURCE_MANAGER_VERSION)
+        page = answer["ResourceGroups"]["ResourceGroup"]
+        groups += [g for g in page if (pattern is None or pattern.search(str(g["Name"])))
+                   and (not wanted or g["Id"] in wanted)]
+        if len(page) < PAGE_SIZE_LARGE:
+            break
+        body["PageNumber"] += 1
+    return {"ids": [g["Id"] for g in groups], "names": [g["Name"] for g in groups],
+            "groups": [{"account_id": g["AccountId"], "display_name": g["DisplayName"], "id": g["Id"],
+                        "name": g["Name"], "resource_group_name": g["Name"], "status": g["Status"]}
+                       for g in groups]}

@@ -175,7 +175,7 @@ def assert_provider_endpoints(config: dict) -> dict:
     provider = config["provider"][0]['"alicloud"']
     endpoints = provider["endpoints"][0]
     assert {k: v for k, v in endpoints.items() if not k.startswith("__")} == {
-        key: f'"{README_ADDRESS}"' for key in ("vpc", "ecs", "ram", "sts")}
+        key: f'"{README_ADDRESS}"' for key in ("vpc", "ecs", "resourcemanager", "ram", "sts")}
     assert provider["protocol"] == '"HTTP"' and provider["account_type"] == '"Domestic"', provider
     return provider
 

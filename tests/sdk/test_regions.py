@@ -152,3 +152,76 @@ def test_ecs_errors_and_authorization(server, raw):
     expect_error(limited.describe_available_resource, "Forbidden.RAM", 403,
                  ecs.DescribeAvailableResourceRequest(region_id=REGION, destination_resource="Zone"),
                  host_id="ecs.aliyuncs.com")
+
+
+# --------------------------- Resource Manager 2020-03-31: data "alicloud_resource_manager_resource_groups"
+
+
+def resource_manager_client(server, cred=None, signature: str = "v3"):
+    """The official Resource Manager SDK (alibabacloud-resourcemanager20200331), same endpoint."""
+    from alibabacloud_resourcemanager20200331.client import Client as RmClient
+    from ram_helpers import Cred, _config
+
+    return RmClient(_config(server, cred or Cred.root(server), signature))
+
+
+def test_resource_manager_lists_the_default_group(server):
+    from alibabacloud_resourcemanager20200331 import models as rm
+    from ram_helpers import Cred, account_id
+
+    for signature in ("v1", "v3"):
+        client = resource_manager_client(server, signature=signature)
+        body = client.list_resource_groups(rm.ListResourceGroupsRequest(page_size=50)).body.to_map()
+        assert body["RequestId"]  # the SDK parsed the rest: its models' names and types
+        assert (body["TotalCount"], body["PageNumber"], body["PageSize"]) == (1, 1, 50)
+        group = body["ResourceGroups"]["ResourceGroup"][0]
+        assert (group["Id"], group["Name"], group["Status"]) == ("rg-default", "default", "OK")
+        assert group["AccountId"] == account_id(server, Cred.root(server)) and group["CreateDate"].endswith("Z")
+    # The filters keep it or leave it out.
+    kept = {"resource_group_ids": ["rg-default", "rg-acfmother1"], "name": "defa", "display_name": "Default",
+            "status": "OK"}
+    for field, value in kept.items():
+        body = client.list_resource_groups(rm.ListResourceGroupsRequest(**{field: value})).body
+        assert body.total_count == 1, field
+    dropped = {"resource_group_id": "rg-acfmother1", "name": "prod", "status": "PendingDelete",
+               "tag": [rm.ListResourceGroupsRequestTag(key="env", value="prod")]}
+    for field, value in dropped.items():
+        body = client.list_resource_groups(rm.ListResourceGroupsRequest(**{field: value})).body
+        assert (body.total_count, body.resource_groups.resource_group) == (0, []), field
+    # ResourceGroupIds takes precedence over ResourceGroupId.
+    body = client.list_resource_groups(rm.ListResourceGroupsRequest(
+        resource_group_id="rg-acfmother1", resource_group_ids=["rg-default"])).body
+    assert body.total_count == 1
+    assert client.list_resource_groups(rm.ListResourceGroupsRequest(page_number=2)).body.resource_groups.resource_group == []
+
+    got = client.get_resource_group(rm.GetResourceGroupRequest(resource_group_id="rg-default")).body.to_map()
+    statuses = got["ResourceGroup"]["RegionStatuses"]["RegionStatus"]
+    assert {"RegionId": REGION, "Status": "OK"} in statuses
+
+
+def test_resource_manager_errors_and_authorization(server, raw):
+    from alibabacloud_resourcemanager20200331 import models as rm
+    from ram_helpers import attach_user, create_policy, create_user_with_key, ram
+
+    client = resource_manager_client(server)
+    host = "resourcemanager.aliyuncs.com"
+    expect_error(client.get_resource_group, "EntityNotExists.ResourceGroup", 404,
+                 rm.GetResourceGroupRequest(resource_group_id="rg-acfmother1"), host_id=host)
+    for bad in ({"page_size": 101}, {"page_size": 0}, {"page_number": 0}):
+        expect_error(client.list_resource_groups, "InvalidParameter", 400, rm.ListResourceGroupsRequest(**bad),
+                     host_id=host)
+    expect_error(client.get_resource_group, "MissingParameter", 400, rm.GetResourceGroupRequest(), host_id=host)
+    # Every other Resource Manager operation is refused as unserved, not as unknown.
+    resp = raw.v1("CreateResourceGroup", {"Name": "prod", "DisplayName": "prod"}, version="2020-03-31")
+    assert (resp.status, resp.json()["Code"]) == (400, "UnsupportedOperation")
+    assert resp.json()["HostId"] == host
+
+    admin = ram(server)
+    user, cred = create_user_with_key(admin)
+    policy = create_policy(admin, {"Version": "1", "Statement": [
+        {"Effect": "Allow", "Action": "resourcemanager:ListResourceGroups", "Resource": "*"}]})
+    attach_user(admin, user, policy, "Custom")
+    limited = resource_manager_client(server, cred)
+    assert limited.list_resource_groups(rm.ListResourceGroupsRequest()).body.total_count == 1
+    expect_error(limited.get_resource_group, "Forbidden.RAM", 403,
+                 rm.GetResourceGroupRequest(resource_group_id="rg-default"), host_id=host)

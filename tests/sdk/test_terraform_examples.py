@@ -20,6 +20,7 @@ from terraform import (
     Provider,
     Resource,
     TerraformError,
+    VpnAttachment,
     VpnConnection,
     VpnGateway,
     check_types,
@@ -35,6 +36,7 @@ from terraform_vpc import (
     data_vpn_gateway_zones,
     data_vpn_gateways,
     data_vswitches,
+    data_resource_manager_resource_groups,
     data_zones,
 )
 from test_local_mode import dev_server, reset_state  # noqa: F401  (the local-mode server)
@@ -490,3 +492,102 @@ def test_ssl_vpn_examples(tf, console, page):
     assert data_ssl_vpn_servers(tf, vpn_gateway_id=gw.id)["ids"] == []
     release_by_hand(console, gw.raw["VpnGatewayId"])
 
+
+
+# ------------------------------------------------------- r/vpn_gateway_vpn_attachment
+
+
+def example_attachment_tunnel(index: int, cgw_id: str, psk: str) -> dict:
+    """One tunnel_options_specification of the page's Basic Usage."""
+    return {
+        "tunnel_index": index,
+        "customer_gateway_id": cgw_id,
+        "enable_dpd": True,
+        "enable_nat_traversal": True,
+        "tunnel_ike_config": [{"ike_version": "ikev2", "ike_mode": "main", "ike_auth_alg": "sha256",
+                               "ike_enc_alg": "aes", "ike_pfs": "group2", "ike_lifetime": 86400, "psk": psk,
+                               "local_id": "42.104.22.210", "remote_id": "42.104.22.210"}],
+        "tunnel_ipsec_config": [{"ipsec_auth_alg": "sha256", "ipsec_enc_alg": "aes", "ipsec_pfs": "group2",
+                                 "ipsec_lifetime": 86400}],
+    }
+
+
+def test_vpn_gateway_vpn_attachment_example(tf):
+    """Basic Usage: a dual-tunnel attachment, both tunnels to one customer gateway. The set of
+    tunnels is hashed by (tunnel_index, customer_gateway_id), so the index must read back as sent
+    or every plan would replace both tunnels."""
+    stack = Stack(tf)
+    cgw = stack.apply(CustomerGateway, {"customer_gateway_name": NAME, "ip_address": "42.104.22.210",
+                                        "asn": "45014", "description": NAME})
+    mark = tf.mark()
+    att = stack.apply(VpnAttachment, {
+        "vpn_attachment_name": NAME, "network_type": "public", "local_subnet": "0.0.0.0/0",
+        "remote_subnet": "0.0.0.0/0", "effect_immediately": False,
+        "tunnel_options_specification": [example_attachment_tunnel(1, cgw.id, "tf-example-psk1"),
+                                         example_attachment_tunnel(2, cgw.id, "tf-example-psk2")],
+    })
+    assert tf.actions(mark) == ["CreateVpnAttachment", "DescribeVpnConnection"]
+    create = tf.since(mark)[0].body
+    assert create["TunnelOptionsSpecification.1.TunnelIndex"] == "1"
+    assert create["TunnelOptionsSpecification.2.TunnelIkeConfig.Psk"] == "tf-example-psk2"
+    assert create["TunnelOptionsSpecification.1.Role"] == ""  # an unset TypeString of a set element
+    tunnels = att.state["tunnel_options_specification"]
+    assert [(t["tunnel_index"], t["customer_gateway_id"]) for t in tunnels] == [(1, cgw.id), (2, cgw.id)]
+    assert {t["role"] for t in tunnels} == {"master", "slave"}
+    assert [t["tunnel_ike_config"][0]["psk"] for t in tunnels] == ["tf-example-psk1", "tf-example-psk2"]
+    assert att.state["customer_gateway_id"] in (None, "")  # dual tunnel: the gateways are the tunnels'
+    assert stack.plan() == {}
+
+    # A change of one tunnel's IKE settings is an update of the set, not a replacement.
+    changed = dict(att.config)
+    second = example_attachment_tunnel(2, cgw.id, "tf-example-psk2")
+    second["tunnel_ike_config"][0]["ike_lifetime"] = 3600
+    changed["tunnel_options_specification"] = [example_attachment_tunnel(1, cgw.id, "tf-example-psk1"), second]
+    mark = tf.mark()
+    att.apply(changed)
+    modify = [c for c in tf.since(mark) if c.action == "ModifyVpnAttachmentAttribute"][-1].body
+    assert modify["TunnelOptionsSpecification.2.TunnelIkeConfig.IkeLifetime"] == "3600"
+    assert att.state["tunnel_options_specification"][1]["tunnel_ike_config"][0]["ike_lifetime"] == 3600
+    assert stack.plan() == {}
+    stack.destroy()
+
+
+def test_vpn_gateway_vpn_attachment_dual_tunnel_example(tf):
+    """Dual Tunnel Mode Usage: tunnel BGP on, both tunnels to cgw1 (cgw2 is made and unused), the
+    attachment in the account's first resource group as Resource Manager lists it."""
+    stack = Stack(tf)
+    mark = tf.mark()
+    groups = data_resource_manager_resource_groups(tf, {})
+    assert tf.actions(mark) == ["ListResourceGroups"]
+    assert tf.since(mark)[0].body == {"PageSize": "50", "PageNumber": "1"}
+    cgw1 = stack.apply(CustomerGateway, {"ip_address": "2.2.2.2", "asn": "1219001"})
+    stack.apply(CustomerGateway, {"ip_address": "43.43.3.22", "asn": "44331", "customer_gateway_name": "example_amp"})
+    tunnel = {"customer_gateway_id": cgw1.id, "enable_dpd": True, "enable_nat_traversal": True}
+    att = stack.apply(VpnAttachment, {
+        "local_subnet": "0.0.0.0/0", "enable_tunnels_bgp": True, "vpn_attachment_name": "tfaccvpngateway25800",
+        "tunnel_options_specification": [
+            {**tunnel, "tunnel_index": 1,
+             "tunnel_ipsec_config": [{"ipsec_lifetime": 86200, "ipsec_pfs": "group5", "ipsec_auth_alg": "md5",
+                                      "ipsec_enc_alg": "aes"}],
+             "tunnel_bgp_config": [{"local_asn": 1219001, "local_bgp_ip": "169.254.10.1",
+                                    "tunnel_cidr": "169.254.10.0/30"}],
+             "tunnel_ike_config": [{"ike_mode": "main", "ike_version": "ikev1", "psk": "12345678",
+                                    "remote_id": "2.2.2.2", "ike_auth_alg": "md5", "ike_enc_alg": "aes",
+                                    "ike_lifetime": 86100, "ike_pfs": "group2", "local_id": "1.1.1.1"}]},
+            {**tunnel, "tunnel_index": 2,
+             "tunnel_ipsec_config": [{"ipsec_enc_alg": "aes", "ipsec_lifetime": 86400, "ipsec_pfs": "group5",
+                                      "ipsec_auth_alg": "sha256"}],
+             "tunnel_bgp_config": [{"local_asn": 1219001, "local_bgp_ip": "169.254.20.1",
+                                    "tunnel_cidr": "169.254.20.0/30"}],
+             "tunnel_ike_config": [{"local_id": "4.4.4.4", "remote_id": "5.5.5.5", "ike_lifetime": 86400,
+                                    "ike_mode": "main", "ike_pfs": "group5", "ike_version": "ikev2",
+                                    "ike_auth_alg": "md5", "ike_enc_alg": "aes", "psk": "32333442"}]},
+        ],
+        "remote_subnet": "0.0.0.0/0", "network_type": "public", "resource_group_id": groups["ids"][0],
+    })
+    assert att.state["resource_group_id"] == "rg-default" and att.state["enable_tunnels_bgp"] is True
+    tunnels = att.state["tunnel_options_specification"]
+    assert [t["tunnel_bgp_config"][0]["tunnel_cidr"] for t in tunnels] == ["169.254.10.0/30", "169.254.20.0/30"]
+    assert [t["tunnel_bgp_config"][0]["peer_asn"] for t in tunnels] == ["1219001", "1219001"]
+    assert stack.plan() == {}
+    stack.destroy()

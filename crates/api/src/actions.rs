@@ -118,6 +118,7 @@ static TABLES: &[&[ActionDef]] = &[
     crate::vpc::OPERATIONS,
     crate::vpngw::OPERATIONS,
     crate::ecs::OPERATIONS,
+    crate::resourcemanager::OPERATIONS,
     crate::ram::ACTIONS,
     crate::sts::ACTIONS,
 ];

@@ -19,6 +19,7 @@ mod ecs;
 pub mod errors;
 pub mod operation;
 pub mod ram;
+mod resourcemanager;
 mod rmw;
 mod secrets;
 pub mod sts;

@@ -53,7 +53,7 @@ pub(crate) async fn prepare_untyped<'a>(call: &'a Call<'a>) -> Result<Ctx<'a>, A
     let resources = match call.def.product {
         Product::Ram => crate::ram::resources(call.def.name, call.params, call.caller),
         Product::Sts => crate::sts::resources(call.def.name, call.params),
-        Product::Vpc | Product::Vpngw | Product::Ecs => {
+        Product::Vpc | Product::Vpngw | Product::Ecs | Product::ResourceManager => {
             // Declared products never come here (`operations!`).
             return Err(ApiError::internal());
         }
@@ -121,6 +121,7 @@ pub(crate) fn arns(
         // A call that names no resource acts on its service in the region.
         let service = match decl.product {
             Product::Ecs => "ecs",
+            Product::ResourceManager => "resourcemanager",
             _ => "vpc",
         };
         out.push(format!("acs:{service}:{region}:{account}:*"));

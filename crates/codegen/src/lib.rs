@@ -41,10 +41,11 @@ pub fn workspace_root() -> PathBuf {
 
 /// The parsed spec files.
 pub struct Inputs {
-    /// `(metadata, SDK facts)` of Vpc, vpngw, ECS, RAM and STS.
+    /// `(metadata, SDK facts)` of Vpc, vpngw, ECS, Resource Manager, RAM and STS.
     pub vpc: (Value, Value),
     pub vpngw: (Value, Value),
     pub ecs: (Value, Value),
+    pub resourcemanager: (Value, Value),
     pub ram: (Value, Value),
     pub sts: (Value, Value),
     /// The API reference (Vpc).
@@ -65,6 +66,7 @@ impl Inputs {
             vpc: pair("vpc")?,
             vpngw: pair("vpngw")?,
             ecs: pair("ecs")?,
+            resourcemanager: pair("resourcemanager")?,
             ram: pair("ram")?,
             sts: pair("sts")?,
             api: spec::read_json(&root.join(API_SPEC))?,
@@ -85,6 +87,12 @@ pub fn generate(inputs: &Inputs) -> Result<Vec<Output>> {
     let vpc = spec::build(&inputs.vpc.0, &inputs.vpc.1, Some(&inputs.api), &sdk_params)?;
     let vpngw = spec::build(&inputs.vpngw.0, &inputs.vpngw.1, None, &none)?;
     let ecs = spec::build(&inputs.ecs.0, &inputs.ecs.1, None, &none)?;
+    let resourcemanager = spec::build(
+        &inputs.resourcemanager.0,
+        &inputs.resourcemanager.1,
+        None,
+        &none,
+    )?;
     let ram = spec::build(&inputs.ram.0, &inputs.ram.1, None, &none)?;
     let sts = spec::build(&inputs.sts.0, &inputs.sts.1, None, &none)?;
     let decls = decls::Declarations::parse(&inputs.declarations)?;
@@ -96,6 +104,12 @@ pub fn generate(inputs: &Inputs) -> Result<Vec<Output>> {
     out.extend(typed::product_outputs(&vpc, &decls, "vpc", "vpc:")?);
     out.extend(typed::product_outputs(&vpngw, &decls, "vpngw", "vpngw:")?);
     out.extend(typed::product_outputs(&ecs, &decls, "ecs", "ecs:")?);
+    out.extend(typed::product_outputs(
+        &resourcemanager,
+        &decls,
+        "resourcemanager",
+        "resourcemanager:",
+    )?);
     out.push(typed::names_output(&ram, "ram.rs"));
     out.push(typed::names_output(&sts, "sts.rs"));
     Ok(out)

@@ -27,6 +27,7 @@ pub mod wire;
 #[allow(clippy::all, clippy::pedantic, unused_variables)]
 mod generated {
     pub mod ecs;
+    pub mod resourcemanager;
     pub mod kinds;
     pub mod ram;
     pub mod sts;
@@ -44,7 +45,7 @@ mod generated {
 }
 
 pub use generated::kinds::{self, Kind};
-pub use generated::{ecs, ram, sts, vpc, vpngw};
+pub use generated::{ecs, ram, resourcemanager, sts, vpc, vpngw};
 pub use vpngw_protocol::{ApiError, Params};
 
 /// The products served on the one endpoint, told apart by `Version`.
@@ -60,15 +61,19 @@ pub enum Product {
     Vpngw,
     /// ECS 2014-05-26: only the zone reads of Terraform's `data "alicloud_zones"`.
     Ecs,
+    /// Resource Manager 2020-03-31: only the resource-group reads of
+    /// Terraform's `data "alicloud_resource_manager_resource_groups"`.
+    ResourceManager,
 }
 
 impl Product {
-    pub const ALL: [Product; 5] = [
+    pub const ALL: [Product; 6] = [
         Product::Vpc,
         Product::Vpngw,
         Product::Ram,
         Product::Sts,
         Product::Ecs,
+        Product::ResourceManager,
     ];
 
     pub const fn version(self) -> &'static str {
@@ -78,6 +83,7 @@ impl Product {
             Product::Sts => "2015-04-01",
             Product::Vpngw => "2025-01-01",
             Product::Ecs => "2014-05-26",
+            Product::ResourceManager => "2020-03-31",
         }
     }
 
@@ -88,6 +94,7 @@ impl Product {
             Product::Sts => "Sts",
             Product::Vpngw => "Vpngw",
             Product::Ecs => "Ecs",
+            Product::ResourceManager => "ResourceManager",
         }
     }
 
@@ -99,6 +106,7 @@ impl Product {
             Product::Sts => "sts.aliyuncs.com",
             Product::Vpngw => "vpngw.local",
             Product::Ecs => "ecs.aliyuncs.com",
+            Product::ResourceManager => "resourcemanager.aliyuncs.com",
         }
     }
 
@@ -116,6 +124,7 @@ impl Product {
             Product::Sts => sts::OPERATION_NAMES,
             Product::Vpngw => vpngw::OPERATION_NAMES,
             Product::Ecs => ecs::OPERATION_NAMES,
+            Product::ResourceManager => resourcemanager::OPERATION_NAMES,
         }
     }
 
@@ -130,6 +139,7 @@ impl Product {
             Product::Vpc => vpc::DECLARATIONS,
             Product::Vpngw => vpngw::DECLARATIONS,
             Product::Ecs => ecs::DECLARATIONS,
+            Product::ResourceManager => resourcemanager::DECLARATIONS,
             Product::Ram | Product::Sts => &[],
         }
     }

@@ -14,7 +14,12 @@ use vpngw_api::actions::{self, Product};
 
 #[test]
 fn routed_equals_declared_equals_spec() {
-    for product in [Product::Vpc, Product::Vpngw, Product::Ecs] {
+    for product in [
+        Product::Vpc,
+        Product::Vpngw,
+        Product::Ecs,
+        Product::ResourceManager,
+    ] {
         let routed: BTreeSet<&str> = actions::all()
             .filter(|d| d.product == product)
             .map(|d| d.name)
