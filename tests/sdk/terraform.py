@@ -634,6 +634,114 @@ class VpnGateway(Resource):
         self.id = None
 
 
+# ---------------------------------------------- alicloud_vpn_gateway_enhanced_vpn_gateway
+
+
+class EnhancedVpnGateway(Resource):
+    """alicloud_vpn_gateway_enhanced_vpn_gateway (timeouts: 5 min each). Every call is an RpcPost
+    with an empty query: the parameters travel in the body."""
+
+    TYPE = "alicloud_vpn_gateway_enhanced_vpn_gateway"
+    RESOURCE_TYPE = "VpnGateWay"
+    CREATE = UPDATE = DELETE = 300
+
+    def describe(self) -> dict:
+        """DescribeVpnGatewayEnhancedVpnGateway: DescribeVpnGateway, InvalidVpnGatewayInstanceId.NotFound
+        is "gone"."""
+        return self.tf.read("DescribeVpnGateway", {}, {"VpnGatewayId": self.id, "RegionId": self.tf.region})
+
+    def refresh_status(self) -> tuple[dict | None, str]:
+        """VpnGatewayEnhancedVpnGatewayStateRefreshFunc(id, "Status")."""
+        try:
+            obj = self.describe()
+        except TerraformError as e:
+            if e.not_found:
+                return None, ""
+            raise
+        return obj, go_fmt(obj.get("Status"))
+
+    def create(self, d: Data) -> str:
+        body: dict[str, Any] = {
+            "RegionId": self.tf.region,
+            "ClientToken": build_client_token("CreateEnhancedVpnGateway"),
+            "VpcId": d.get("vpc_id"),
+        }
+        for key, param in (("vpn_type", "VpnType"), ("vswitch_id", "VSwitchId"), ("network_type", "NetworkType"),
+                           ("disaster_recovery_vswitch_id", "DisasterRecoveryVSwitchId"),
+                           ("vpn_gateway_name", "Name")):
+            v, ok = d.get_ok(key)
+            if ok:
+                body[param] = v
+        body["GatewayType"] = d.get("gateway_type")
+        answer = self.tf.retry("CreateEnhancedVpnGateway", {}, body, timeout_s=self.CREATE)
+        self.id = go_fmt(answer["VpnGatewayId"])
+        self.tf.wait_for_state(self.refresh_status, ["active"], delay_s=5, timeout_s=self.CREATE)
+        self.update(d)
+        return self.id
+
+    def update(self, d: Data) -> None:
+        body: dict[str, Any] = {"VpnGatewayId": self.id, "RegionId": self.tf.region,
+                                "ClientToken": build_client_token("UpdateEnhancedVpnGateway")}
+        update = False
+        if d.has_change("description"):
+            update, body["Description"] = True, d.get("description")
+        if d.has_change("auto_propagate"):
+            update, body["AutoPropagate"] = True, d.get("auto_propagate")
+        if not d.is_new and d.has_change("vpn_gateway_name"):
+            update, body["Name"] = True, d.get("vpn_gateway_name")
+        if update:
+            self.tf.retry("UpdateEnhancedVpnGateway", {}, body, timeout_s=self.UPDATE)
+            self.tf.wait_for_state(self.refresh_status, ["active"], delay_s=5, timeout_s=self.UPDATE)
+        self.set_resource_tags(d, self.RESOURCE_TYPE, self.UPDATE)
+        self.read(new=d.is_new)
+
+    def read(self, *, new: bool) -> dict | None:
+        try:
+            obj = self.describe()
+        except TerraformError as e:
+            if not new and e.not_found:
+                return None
+            raise
+        self.raw = obj
+        s = {
+            "auto_propagate": obj.get("AutoPropagate"),
+            "create_time": obj.get("CreateTime"),
+            "description": obj.get("Description"),
+            "disaster_recovery_vswitch_id": obj.get("DisasterRecoveryVSwitchId"),
+            "gateway_type": obj.get("GatewayType"),
+            "network_type": obj.get("NetworkType"),
+            "status": obj.get("Status"),
+            "vswitch_id": obj.get("VSwitchId"),
+            "vpc_id": obj.get("VpcId"),
+            "vpn_gateway_name": obj.get("Name"),
+            "vpn_type": obj.get("VpnType"),
+        }
+        # DescribeEnhancedVpnGatewayListTagResources, then tagsToMap($.TagResources.TagResource).
+        listed = self.tf.read("ListTagResources", {}, {"ResourceId.1": self.id, "RegionId": self.tf.region,
+                                                       "ResourceType": self.RESOURCE_TYPE})
+        s["tags"] = {t["TagKey"]: t["TagValue"] for t in (listed.get("TagResources") or {}).get("TagResource") or []}
+        return self.keep(s)
+
+    def destroy(self) -> None:
+        body = {"VpnGatewayId": self.id, "RegionId": self.tf.region,
+                "ClientToken": build_client_token("DeleteEnhancedVpnGateway")}
+        try:
+            self.tf.retry("DeleteEnhancedVpnGateway", {}, body, timeout_s=self.DELETE)
+        except TerraformError as e:
+            if e.not_found:
+                self.id = None
+                return
+            raise
+
+        def listed() -> tuple[dict, str]:
+            """DescribeAsyncVpnGatewayEnhancedVpnGatewayStateRefreshFunc(…, "$.TotalCount")."""
+            obj = self.tf.read("DescribeVpnGateways", {}, {"VpnGatewayId": self.id, "RegionId": self.tf.region})
+            return obj, go_fmt(obj.get("TotalCount"))
+
+        self.tf.wait_for_state(listed, ["0"], delay_s=5, timeout_s=self.DELETE)
+        self.id = None
+
+
 # ------------------------------------------------------------ alicloud_vpn_customer_gateway
 
 

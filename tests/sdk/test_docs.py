@@ -128,6 +128,28 @@ def test_every_code_block_is_run_checked_or_explained():
     assert named - {"test_dataplane_e2e"} <= here, named - here
 
 
+def test_readme_says_what_is_served():
+    """README's "What is served": the count of `Vpc` operations is the declared one, and the table
+    names every declared operation (a family written `Create/Describe/…X(s)` counts for each)."""
+    declarations = json.loads((REPO_ROOT / "spec/declarations.json").read_text())
+    served = {op for ops in declarations["families"]["Vpc"].values() for op in ops}
+    text = (REPO_ROOT / "README.md").read_text()
+    section = text.split("## What is served", 1)[1].split("\n## ", 1)[0]
+    count = re.search(r"^(\d+) operations of `Vpc` 2016-04-28", section, re.M)
+    assert count and int(count[1]) == len(served), (count and count[0], len(served))
+    table = " ".join(line for line in section.splitlines() if line.startswith("|"))
+    listed = set()
+    # "DescribeVpnGateway(s)", "Create/Delete/DescribeVcoRouteEntr(y/ies)": every form it stands for.
+    for m in re.finditer(r"((?:[A-Z][a-z]+/)*)([A-Z][A-Za-z]+)(\((?:s|y/ies)\))?", table):
+        base, suffix = m[2], m[3]
+        forms = {"(s)": [base, base + "s"], "(y/ies)": [base + "y", base + "ies"]}.get(suffix, [base])
+        verb = re.match(r"[A-Z][a-z]*", base)[0]
+        listed.update(forms)
+        listed.update(v + f[len(verb):] for v in m[1].split("/") if v for f in forms)
+    missing = sorted(served - listed)
+    assert not missing, f"README's served table does not name {missing}"
+
+
 def test_documents_name_no_package_install_of_their_own():
     install = re.compile(r"\b(apt-get|apt|aptitude)\s+(-\S+\s+)*install\b")
     offenders = [

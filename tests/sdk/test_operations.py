@@ -177,6 +177,18 @@ def test_every_answer_round_trips_through_the_sdk_model(server):
     tunnel = call("DescribeVpnConnection", VpnConnectionId=dvco)[t]["TunnelOptions"][0]["TunnelId"]
     call("ModifyTunnelAttribute", VpnConnectionId=dvco, TunnelId=tunnel, **{f"{t}.TunnelIkeConfig.Psk": "new-psk"})
     call.wait_active(dgw)
+    # Enhanced gateways: dual tunnel only, in two vSwitches of the VPC.
+    egw = call(
+        "CreateEnhancedVpnGateway",
+        VpcId=vpc_id,
+        GatewayType="Enhanced.SiteToSite",
+        VSwitchId="vsw-" + rand_suffix(10),
+        DisasterRecoveryVSwitchId="vsw-" + rand_suffix(10),
+    )["VpnGatewayId"]
+    call.wait_active(egw)
+    call("UpdateEnhancedVpnGateway", VpnGatewayId=egw, Description="enhanced")
+    call.wait_active(egw)
+    call("DeleteEnhancedVpnGateway", VpnGatewayId=egw)
     # Attachments.
     att = call(
         "CreateVpnAttachment", CustomerGatewayId=cgw2, LocalSubnet="10.30.0.0/16", RemoteSubnet="192.168.30.0/24"

@@ -17,6 +17,7 @@ from alibabacloud_vpc20160428 import models as m
 from helpers import REGION
 from terraform import (
     CustomerGateway,
+    EnhancedVpnGateway,
     Provider,
     Resource,
     TerraformError,
@@ -492,6 +493,65 @@ def test_ssl_vpn_examples(tf, console, page):
     assert data_ssl_vpn_servers(tf, vpn_gateway_id=gw.id)["ids"] == []
     release_by_hand(console, gw.raw["VpnGatewayId"])
 
+
+
+# ------------------------------------------------ r/vpn_gateway_enhanced_vpn_gateway
+
+
+def test_vpn_gateway_enhanced_vpn_gateway_example(dev_server):  # noqa: F811
+    """Basic Usage: a VPC (`is_default = false`) with a vSwitch in each of two zones of
+    ap-southeast-3, and the enhanced gateway in both. Then a tag and a new name."""
+    reset_state(dev_server)
+    tf = Provider(dev_server.raw_client(), region="ap-southeast-3")  # provider "alicloud" { region = … }
+    stack = Stack(tf)
+    vpc = stack.apply(Vpc, {"cidr_block": "192.168.0.0/16", "is_default": False})
+    vsw1 = stack.apply(VSwitch, {"vpc_id": vpc.id, "zone_id": "ap-southeast-3b", "cidr_block": "192.168.10.0/24"})
+    vsw2 = stack.apply(VSwitch, {"vpc_id": vpc.id, "zone_id": "ap-southeast-3a", "cidr_block": "192.168.20.0/24"})
+    config = {"vpn_type": "Normal", "description": "default", "disaster_recovery_vswitch_id": vsw2.id,
+              "vpc_id": vpc.id, "vpn_gateway_name": "default", "network_type": "public", "vswitch_id": vsw1.id,
+              "gateway_type": "Enhanced.SiteToSite", "auto_propagate": False}
+    mark = tf.mark()
+    gw = stack.apply(EnhancedVpnGateway, config)
+    calls = tf.since(mark)
+    # Create, wait for active, then Update sends what changed from nothing: the description only
+    # (auto_propagate = false is no change, the name is not sent to a new resource); its wait for
+    # active and Read's DescribeVpnGateway, then Read's tags.
+    assert [c.action for c in calls] == ["CreateEnhancedVpnGateway", "DescribeVpnGateway", "UpdateEnhancedVpnGateway",
+                                         "DescribeVpnGateway", "DescribeVpnGateway", "ListTagResources"]
+    create = calls[0]
+    assert create.query == {} and {k: v for k, v in create.body.items() if k != "ClientToken"} == {
+        "RegionId": "ap-southeast-3", "VpcId": vpc.id, "VpnType": "Normal", "VSwitchId": vsw1.id,
+        "NetworkType": "public", "DisasterRecoveryVSwitchId": vsw2.id, "Name": "default",
+        "GatewayType": "Enhanced.SiteToSite"}
+    update = calls[2]
+    assert {k: v for k, v in update.body.items() if k != "ClientToken"} == {
+        "VpnGatewayId": gw.id, "RegionId": "ap-southeast-3", "Description": "default"}
+    assert gw.id.startswith("vpn-8ps")
+    assert {k: gw.state[k] for k in ("status", "gateway_type", "vswitch_id", "disaster_recovery_vswitch_id",
+                                     "vpn_gateway_name", "description", "auto_propagate", "tags")} == {
+        "status": "active", "gateway_type": "Enhanced.SiteToSite", "vswitch_id": vsw1.id,
+        "disaster_recovery_vswitch_id": vsw2.id, "vpn_gateway_name": "default", "description": "default",
+        "auto_propagate": False, "tags": {}}
+    assert isinstance(gw.state["create_time"], int)
+    assert stack.plan() == {}
+
+    # ---- a later apply: a tag and a new name ---------------------------------------------------
+    changed = {**config, "vpn_gateway_name": "edge", "tags": {"Created": "TF"}}
+    mark = tf.mark()
+    gw.apply(changed)
+    assert tf.actions(mark) == ["DescribeVpnGateway", "ListTagResources", "UpdateEnhancedVpnGateway",
+                                "DescribeVpnGateway", "TagResources", "DescribeVpnGateway", "ListTagResources"]
+    tag = next(c for c in tf.since(mark) if c.action == "TagResources")
+    assert tag.body == {"ResourceId.1": gw.id, "RegionId": "ap-southeast-3", "ResourceType": "VpnGateWay",
+                        "Tag.1.Key": "Created", "Tag.1.Value": "TF"}
+    assert (gw.state["vpn_gateway_name"], gw.state["tags"]) == ("edge", {"Created": "TF"})
+    assert stack.plan() == {}
+
+    # ---- destroy: the gateway, then the vSwitches it held, then the VPC --------------------------
+    mark = tf.mark()
+    stack.destroy()
+    assert tf.actions(mark)[:2] == ["DeleteEnhancedVpnGateway", "DescribeVpnGateways"]
+    assert vpc.id is None and vsw1.id is None and vsw2.id is None
 
 
 # ------------------------------------------------------- r/vpn_gateway_vpn_attachment

@@ -28,4 +28,4 @@ pub use routes::{VcoRoute, VpnPbrRoute, VpnRoute};
 pub use ssl_vpn::{SslVpnClientCert, SslVpnServer};
 pub use tags::Tag;
 pub use vpc::{VSwitch, Vpc};
-pub use vpn_gateway::VpnGateway;
+pub use vpn_gateway::{GatewayType, VpnGateway};

@@ -28,6 +28,10 @@ pub struct VpnGateway {
     pub network_type: String,
     /// `PostpayByFlow` or `Prepay`, as DescribeVpnGateway reports it.
     pub charge_type: String,
+    /// Absent from gateways stored before enhanced gateways were served:
+    /// those are all traditional.
+    #[serde(default)]
+    pub gateway_type: GatewayType,
     pub enable_ipsec: bool,
     pub enable_ssl: bool,
     pub ssl_connections: i64,
@@ -49,9 +53,41 @@ pub struct VpnGateway {
 }
 
 impl VpnGateway {
-    /// `Spec` as DescribeVpnGateway reports it: the bandwidth with an `M`.
+    /// `Spec` as DescribeVpnGateway reports it: the bandwidth with an `M`;
+    /// empty for an enhanced gateway, which is created without one.
     pub fn spec(&self) -> String {
-        format!("{}M", self.bandwidth_mbps)
+        match self.gateway_type {
+            GatewayType::Traditional => format!("{}M", self.bandwidth_mbps),
+            GatewayType::EnhancedSiteToSite => String::new(),
+        }
+    }
+}
+
+/// `GatewayType`: a traditional gateway (CreateVpnGateway: IPsec and
+/// SSL-VPN, single or dual tunnel) or an enhanced one
+/// (CreateEnhancedVpnGateway: site-to-cloud IPsec only, dual tunnel only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum GatewayType {
+    #[default]
+    Traditional,
+    #[serde(rename = "Enhanced.SiteToSite")]
+    EnhancedSiteToSite,
+}
+
+impl GatewayType {
+    /// The value the API sends and takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GatewayType::Traditional => "Traditional",
+            GatewayType::EnhancedSiteToSite => "Enhanced.SiteToSite",
+        }
+    }
+
+    /// The API's value, exactly as it spells it.
+    pub fn parse(value: &str) -> Option<Self> {
+        [GatewayType::Traditional, GatewayType::EnhancedSiteToSite]
+            .into_iter()
+            .find(|t| t.as_str() == value)
     }
 }
 

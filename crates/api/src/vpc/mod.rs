@@ -5,6 +5,7 @@ pub mod connection;
 pub mod connection_config;
 pub mod customer_gateway;
 pub mod diagnose;
+pub mod enhanced_gateway;
 pub mod gateway_info;
 /// Public for the fuzz target (fuzz/harness/ike_json.rs).
 pub mod ike_json;
@@ -50,6 +51,9 @@ pub(crate) static OPERATIONS: &[ActionDef] = crate::operations! {
     DescribeVpnGateways => vpn_gateway::describe_many,
     ModifyVpnGatewayAttribute => vpn_gateway::modify,
     DeleteVpnGateway => vpn_gateway::delete,
+    CreateEnhancedVpnGateway => enhanced_gateway::create,
+    UpdateEnhancedVpnGateway => enhanced_gateway::update,
+    DeleteEnhancedVpnGateway => enhanced_gateway::delete,
     CheckVpnBgpEnabled => gateway_info::check_bgp_enabled,
     DescribeVpnGatewayAvailableZones => gateway_info::available_zones,
     CreateCustomerGateway => customer_gateway::create,

@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 
 use rand::Rng;
 use vpngw_model::{
-    Lifecycle, VpnGateway,
+    GatewayType, Lifecycle, VpnGateway,
     ids::{IdKind, new_id},
     validate,
     vpc::free_host,
@@ -56,8 +56,7 @@ fn created(id: String, name: String) -> create_op::Answer {
 }
 
 pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op::Answer, ApiError> {
-    let region = ctx.region()?;
-    let vpc_id = req.vpc_id.as_str();
+    ctx.region()?;
     let bandwidth = req.bandwidth;
     if !BANDWIDTHS.contains(&bandwidth) {
         return Err(ApiError::invalid_parameter("Bandwidth"));
@@ -66,14 +65,8 @@ pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op:
     if !name.is_empty() && !validate::gateway_name(name) {
         return Err(errors::invalid_name());
     }
-    let network_type = given(&req.network_type).unwrap_or("public");
-    if !matches!(network_type, "public" | "private") {
-        return Err(ApiError::invalid_parameter("NetworkType"));
-    }
-    let vpn_type = given(&req.vpn_type).unwrap_or("Normal");
-    if !matches!(vpn_type, "Normal" | "NationalStandard") {
-        return Err(ApiError::invalid_parameter("VpnType"));
-    }
+    let network_type = network_type(given(&req.network_type))?;
+    let vpn_type = vpn_type(given(&req.vpn_type))?;
     let prepaid = match given(&req.instance_charge_type).unwrap_or("POSTPAY") {
         "PREPAY" => true,
         "POSTPAY" => false,
@@ -94,9 +87,74 @@ pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op:
     if !SSL_CONNECTIONS.contains(&ssl_connections) {
         return Err(ApiError::invalid_parameter("SslConnections"));
     }
-    let vswitch = given(&req.v_switch_id);
-    let dr_vswitch = given(&req.disaster_recovery_v_switch_id).map(str::to_owned);
-    let placed = placement(ctx, vpc_id, vswitch, dr_vswitch.as_deref()).await?;
+    let mut gateway = build(
+        ctx,
+        NewGateway {
+            vpc_id: &req.vpc_id,
+            vswitch: given(&req.v_switch_id),
+            dr_vswitch: given(&req.disaster_recovery_v_switch_id),
+            network_type,
+            enable_ssl,
+            resource_group_id: req.resource_group_id.as_deref(),
+        },
+    )
+    .await?;
+    gateway.name = name.to_owned();
+    gateway.vpn_type = vpn_type.to_owned();
+    gateway.bandwidth_mbps = bandwidth;
+    gateway.enable_ipsec = req.enable_ipsec.unwrap_or(true);
+    gateway.ssl_connections = ssl_connections;
+    if prepaid {
+        gateway.charge_type = "Prepay".into();
+    }
+    if let Some(months) = period {
+        gateway.end_time_ms = ctx.now_ms + months * 30 * 24 * 3600 * 1000;
+    }
+    insert(ctx, gateway, created).await
+}
+
+/// `NetworkType` of both creates: `public` (the default) or `private`.
+pub(crate) fn network_type(given: Option<&str>) -> Result<&'static str, ApiError> {
+    match given.unwrap_or("public") {
+        "public" => Ok("public"),
+        "private" => Ok("private"),
+        _ => Err(ApiError::invalid_parameter("NetworkType")),
+    }
+}
+
+/// `VpnType` of both creates: `Normal` (the default) or `NationalStandard`.
+pub(crate) fn vpn_type(given: Option<&str>) -> Result<&'static str, ApiError> {
+    match given.unwrap_or("Normal") {
+        "Normal" => Ok("Normal"),
+        "NationalStandard" => Ok("NationalStandard"),
+        _ => Err(ApiError::invalid_parameter("VpnType")),
+    }
+}
+
+/// What decides where a new gateway goes and which addresses it gets.
+pub(crate) struct NewGateway<'a> {
+    pub vpc_id: &'a str,
+    pub vswitch: Option<&'a str>,
+    pub dr_vswitch: Option<&'a str>,
+    pub network_type: &'static str,
+    pub enable_ssl: bool,
+    pub resource_group_id: Option<&'a str>,
+}
+
+/// A new pay-as-you-go, traditional, IPsec-only gateway placed and
+/// addressed as `new` says, provisioning; the caller sets what its
+/// operation adds (name, type, bandwidth, charge) before [`insert`].
+pub(crate) async fn build(ctx: &Ctx<'_>, new: NewGateway<'_>) -> Result<VpnGateway, ApiError> {
+    let region = ctx.region()?;
+    let NewGateway {
+        vpc_id,
+        vswitch,
+        dr_vswitch,
+        network_type,
+        enable_ssl,
+        resource_group_id,
+    } = new;
+    let placed = placement(ctx, vpc_id, vswitch, dr_vswitch).await?;
     let pool = ctx.config().public_ip_pool;
     // A private gateway in vSwitches vpngw knows takes its addresses from
     // them; a public one (or one in an external VPC) from the public pool.
@@ -115,49 +173,55 @@ pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op:
     } else {
         (random_ip(pool), random_ip(pool))
     };
-    let placed_in = placed.links;
     // SSL clients dial `SslVpnInternetIp`: on a dual-tunnel gateway an
     // address of its own, as the cloud gives one; on a single-tunnel one the
     // gateway's `InternetIp` (docs/api-decisions.md, "SSL-VPN").
-    let ssl_vpn_internet_ip = enable_ssl.then(|| match &dr_vswitch {
+    let ssl_vpn_internet_ip = enable_ssl.then(|| match dr_vswitch {
         Some(_) => random_ip(pool),
         None => internet_ip.clone(),
     });
-    let id = new_id(IdKind::VpnGateway, region.id_prefix);
-    let gateway = VpnGateway {
-        id: id.clone(),
+    Ok(VpnGateway {
+        id: new_id(IdKind::VpnGateway, region.id_prefix),
         region_id: region.id.to_owned(),
-        name: name.to_owned(),
+        name: String::new(),
         description: String::new(),
         vpc_id: vpc_id.to_owned(),
         vswitch_id: vswitch.unwrap_or("").to_owned(),
         internet_ip,
-        disaster_recovery_internet_ip: dr_vswitch.as_ref().map(|_| dr_ip),
-        disaster_recovery_vswitch_id: dr_vswitch,
+        disaster_recovery_internet_ip: dr_vswitch.map(|_| dr_ip),
+        disaster_recovery_vswitch_id: dr_vswitch.map(str::to_owned),
         ssl_vpn_internet_ip,
-        bandwidth_mbps: bandwidth,
+        bandwidth_mbps: 0,
         network_type: network_type.to_owned(),
-        charge_type: if prepaid { "Prepay" } else { "PostpayByFlow" }.into(),
-        enable_ipsec: req.enable_ipsec.unwrap_or(true),
+        charge_type: "PostpayByFlow".into(),
+        gateway_type: GatewayType::Traditional,
+        enable_ipsec: true,
         enable_ssl,
-        ssl_connections,
-        vpn_type: vpn_type.to_owned(),
+        ssl_connections: 5,
+        vpn_type: "Normal".into(),
         auto_propagate: false,
         enable_bgp: false,
-        resource_group_id: super::resource_group::of_create(req.resource_group_id.as_deref())?,
+        resource_group_id: super::resource_group::of_create(resource_group_id)?,
         create_time_ms: ctx.now_ms,
-        end_time_ms: match period {
-            Some(months) => ctx.now_ms + months * 30 * 24 * 3600 * 1000,
-            None => NO_EXPIRY_MS,
-        },
+        end_time_ms: NO_EXPIRY_MS,
         lifecycle: Lifecycle::transition(
             "init",
             ctx.now_ms + ctx.config().gateway_provision_delay_ms,
             "active",
         ),
         tags: Vec::new(),
-        placed_in,
-    };
+        placed_in: placed.links,
+    })
+}
+
+/// Stores a new gateway under the region's quota and the request's
+/// `ClientToken`, with the audit event of its answer (`answer(id, name)`):
+/// a replayed token answers the gateway that token created.
+pub(crate) async fn insert<A: serde::Serialize>(
+    ctx: &Ctx<'_>,
+    gateway: VpnGateway,
+    answer: fn(String, String) -> A,
+) -> Result<A, ApiError> {
     let limit = ctx.config().quotas.vpn_gateways_per_region;
     let guard = InsertGuard {
         quota: (limit > 0).then_some(Quota {
@@ -168,8 +232,8 @@ pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op:
         unique: Vec::new(),
     };
     // The gateway and the audit event of this answer commit together.
-    let answer = created(id, gateway.name.clone());
-    let trail = ctx.trail(Vec::new(), &super::reply(&answer)?);
+    let answered = answer(gateway.id.clone(), gateway.name.clone());
+    let trail = ctx.trail(Vec::new(), &super::reply(&answered)?);
     let inserted = ctx
         .store()
         .insert_typed_with(&ctx.caller.account_id, &gateway, guard, trail)
@@ -178,11 +242,11 @@ pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op:
     match inserted {
         Inserted::Created => {
             ctx.mark_audited();
-            Ok(answer)
+            Ok(answered)
         }
         Inserted::Replayed { id } => {
             let existing = load(ctx, &id).await?;
-            Ok(created(id, existing.value.name))
+            Ok(answer(id, existing.value.name))
         }
     }
 }
@@ -324,7 +388,7 @@ pub(crate) fn view(g: &VpnGateway, now_ms: i64) -> shapes::VpnGateway {
         ssl_max_connections: g.ssl_connections,
         network_type: g.network_type.clone(),
         vpn_type: g.vpn_type.clone(),
-        gateway_type: "Normal".into(),
+        gateway_type: g.gateway_type.as_str().into(),
         enable_bgp: g.enable_bgp,
         auto_propagate: g.auto_propagate,
         resource_group_id: g.resource_group_id.clone(),
@@ -358,13 +422,42 @@ pub async fn describe_many(
     q.status = given(&req.status).map(str::to_owned);
     q.resource_group_id = given(&req.resource_group_id).map(str::to_owned);
     q.tags = tag_filters_of(&req.tag);
-    q.offset = ((number - 1) * size) as u64;
-    q.limit = size as u64;
-    let (gateways, total) = ctx
-        .store()
-        .list_typed::<VpnGateway>(&q)
-        .await
-        .map_err(crate::context::internal)?;
+    let wanted_type = given(&req.gateway_type)
+        .map(|t| GatewayType::parse(t).ok_or_else(|| ApiError::invalid_parameter("GatewayType")))
+        .transpose()?;
+    let offset = (number - 1) * size;
+    let (gateways, total) = match wanted_type {
+        None => {
+            q.offset = offset as u64;
+            q.limit = size as u64;
+            ctx.store()
+                .list_typed::<VpnGateway>(&q)
+                .await
+                .map_err(crate::context::internal)?
+        }
+        // Gateways stored before the type existed have no field to filter
+        // on in the store, and a region holds few gateways (its quota): the
+        // type is filtered here, over all of them, then paged.
+        Some(wanted) => {
+            q.limit = 10_000;
+            let (all, _) = ctx
+                .store()
+                .list_typed::<VpnGateway>(&q)
+                .await
+                .map_err(crate::context::internal)?;
+            let matching: Vec<VpnGateway> = all
+                .into_iter()
+                .filter(|g| g.gateway_type == wanted)
+                .collect();
+            let total = matching.len();
+            let page = matching
+                .into_iter()
+                .skip(offset as usize)
+                .take(size as usize)
+                .collect();
+            (page, total as u64)
+        }
+    };
     Ok(list_op::Answer {
         total_count: total as i64,
         page_number: number,
@@ -396,22 +489,31 @@ pub(crate) fn require_active(g: &VpnGateway, now_ms: i64) -> Result<(), ApiError
     }
 }
 
-pub async fn modify(ctx: &Ctx<'_>, req: modify_op::Request) -> Result<modify_op::Answer, ApiError> {
-    let Versioned { mut value, version } = load(ctx, &req.vpn_gateway_id).await?;
+/// The attributes both modify operations change (ModifyVpnGatewayAttribute,
+/// UpdateEnhancedVpnGateway), on an active gateway, which then updates for
+/// `gateway_update_delay_ms`; the gateway as stored.
+pub(crate) async fn change_attributes(
+    ctx: &Ctx<'_>,
+    id: &str,
+    name: Option<String>,
+    description: Option<String>,
+    auto_propagate: Option<bool>,
+) -> Result<VpnGateway, ApiError> {
+    let Versioned { mut value, version } = load(ctx, id).await?;
     require_active(&value, ctx.now_ms)?;
-    if let Some(name) = req.name {
+    if let Some(name) = name {
         if !name.is_empty() && !validate::gateway_name(&name) {
             return Err(errors::invalid_name());
         }
         value.name = name;
     }
-    if let Some(d) = req.description {
+    if let Some(d) = description {
         if !d.is_empty() && !validate::description(&d) {
             return Err(errors::invalid_description());
         }
         value.description = d;
     }
-    if let Some(ap) = req.auto_propagate {
+    if let Some(ap) = auto_propagate {
         value.auto_propagate = ap;
     }
     value.lifecycle.settle(ctx.now_ms);
@@ -423,6 +525,18 @@ pub async fn modify(ctx: &Ctx<'_>, req: modify_op::Request) -> Result<modify_op:
         .update_typed(&ctx.caller.account_id, &value, version)
         .await
         .map_err(|e| store_error(e, errors::vpn_gateway_not_found))?;
+    Ok(value)
+}
+
+pub async fn modify(ctx: &Ctx<'_>, req: modify_op::Request) -> Result<modify_op::Answer, ApiError> {
+    let value = change_attributes(
+        ctx,
+        &req.vpn_gateway_id,
+        req.name,
+        req.description,
+        req.auto_propagate,
+    )
+    .await?;
     let g = value;
     Ok(modify_op::Answer {
         status: g.lifecycle.effective(ctx.now_ms).to_owned(),
@@ -447,7 +561,13 @@ pub async fn modify(ctx: &Ctx<'_>, req: modify_op::Request) -> Result<modify_op:
 }
 
 pub async fn delete(ctx: &Ctx<'_>, req: delete_op::Request) -> Result<delete_op::Answer, ApiError> {
-    let id = req.vpn_gateway_id.as_str();
+    remove(ctx, &req.vpn_gateway_id).await?;
+    Ok(delete_op::Answer {})
+}
+
+/// Deletes a gateway that is not updating and that nothing uses (both
+/// delete operations).
+pub(crate) async fn remove(ctx: &Ctx<'_>, id: &str) -> Result<(), ApiError> {
     let gateway = load(ctx, id).await?;
     if gateway.value.lifecycle.effective(ctx.now_ms) == "updating" {
         return Err(errors::gateway_configuring());
@@ -465,5 +585,5 @@ pub async fn delete(ctx: &Ctx<'_>, req: delete_op::Request) -> Result<delete_op:
             }
             e => store_error(e, errors::vpn_gateway_not_found),
         })?;
-    Ok(delete_op::Answer {})
+    Ok(())
 }

@@ -61,6 +61,23 @@ fn samples() -> HashMap<&'static str, Vec<Vec<(&'static str, &'static str)>>> {
             vec![vec![("VpnGatewayId", "{gw}"), ("Name", "renamed")]],
         ),
         ("DeleteVpnGateway", vec![vec![("VpnGatewayId", "{gw}")]]),
+        (
+            "CreateEnhancedVpnGateway",
+            vec![vec![
+                ("VpcId", "vpc-deny"),
+                ("GatewayType", "Enhanced.SiteToSite"),
+                ("VSwitchId", "vsw-deny1"),
+                ("DisasterRecoveryVSwitchId", "vsw-deny2"),
+            ]],
+        ),
+        (
+            "UpdateEnhancedVpnGateway",
+            vec![vec![("VpnGatewayId", "{gw}"), ("Description", "d")]],
+        ),
+        (
+            "DeleteEnhancedVpnGateway",
+            vec![vec![("VpnGatewayId", "{gw}")]],
+        ),
         ("CheckVpnBgpEnabled", vec![vec![]]),
         (
             "DescribeVpnGatewayAvailableZones",

@@ -111,6 +111,9 @@ pub static DECLARATIONS: &[Declaration] = &[
     <DescribeVpnGateways as Operation>::DECLARATION,
     <ModifyVpnGatewayAttribute as Operation>::DECLARATION,
     <DeleteVpnGateway as Operation>::DECLARATION,
+    <CreateEnhancedVpnGateway as Operation>::DECLARATION,
+    <UpdateEnhancedVpnGateway as Operation>::DECLARATION,
+    <DeleteEnhancedVpnGateway as Operation>::DECLARATION,
     <CheckVpnBgpEnabled as Operation>::DECLARATION,
     <DescribeVpnGatewayAvailableZones as Operation>::DECLARATION,
 ];

@@ -746,6 +746,404 @@ pub mod delete_vpn_gateway {
 
 }
 
+/// CreateEnhancedVpnGateway: see [`create_enhanced_vpn_gateway`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CreateEnhancedVpnGateway;
+
+impl Operation for CreateEnhancedVpnGateway {
+    const DECLARATION: Declaration = Declaration {
+        product: Product::Vpc,
+        name: "CreateEnhancedVpnGateway",
+        ram_action: "vpc:CreateEnhancedVpnGateway",
+        region: RegionRule::Required,
+        own_kind: Some(Kind::VpnGateway),
+        resource_params: &[
+            ResourceParam { path: "DisasterRecoveryVSwitchId", role: ResourceRole::Kind(Kind::VSwitch) },
+            ResourceParam { path: "VSwitchId", role: ResourceRole::Kind(Kind::VSwitch) },
+            ResourceParam { path: "VpcId", role: ResourceRole::Kind(Kind::Vpc) },
+        ],
+    };
+    type Request = create_enhanced_vpn_gateway::Request;
+    type Answer = create_enhanced_vpn_gateway::Answer;
+}
+
+/// The types of CreateEnhancedVpnGateway.
+pub mod create_enhanced_vpn_gateway {
+    #[allow(unused_imports)]
+    use crate::generated::prelude::*;
+
+    /// The request, as parsed from the flattened parameters.
+    #[derive(Clone, Default, PartialEq)]
+    pub struct Request {
+        /// `ClientToken`.
+        pub client_token: Option<String>,
+        /// `DisasterRecoveryVSwitchId`.
+        pub disaster_recovery_v_switch_id: Option<String>,
+        /// `GatewayType` (required).
+        pub gateway_type: String,
+        /// `Name`.
+        pub name: Option<String>,
+        /// `NetworkType`.
+        pub network_type: Option<String>,
+        /// `RegionId` (required).
+        pub region_id: String,
+        /// `ResourceGroupId`.
+        pub resource_group_id: Option<String>,
+        /// `VSwitchId`.
+        pub v_switch_id: Option<String>,
+        /// `VpcId` (required).
+        pub vpc_id: String,
+        /// `VpnType`.
+        pub vpn_type: Option<String>,
+    }
+
+    impl std::fmt::Debug for Request {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Request")
+                .field("client_token", &self.client_token)
+                .field("disaster_recovery_v_switch_id", &self.disaster_recovery_v_switch_id)
+                .field("gateway_type", &self.gateway_type)
+                .field("name", &self.name)
+                .field("network_type", &self.network_type)
+                .field("region_id", &self.region_id)
+                .field("resource_group_id", &self.resource_group_id)
+                .field("v_switch_id", &self.v_switch_id)
+                .field("vpc_id", &self.vpc_id)
+                .field("vpn_type", &self.vpn_type)
+                .finish()
+        }
+    }
+
+    impl wire::Fields for Request {
+        fn parse(p: &Params, at: &str) -> Result<Request, ApiError> {
+            Ok(Request {
+                client_token: wire::opt::<String>(p, at, "ClientToken")?,
+                disaster_recovery_v_switch_id: wire::opt::<String>(p, at, "DisasterRecoveryVSwitchId")?,
+                gateway_type: wire::req::<String>(p, at, "GatewayType")?,
+                name: wire::opt::<String>(p, at, "Name")?,
+                network_type: wire::opt::<String>(p, at, "NetworkType")?,
+                region_id: wire::req::<String>(p, at, "RegionId")?,
+                resource_group_id: wire::opt::<String>(p, at, "ResourceGroupId")?,
+                v_switch_id: wire::opt::<String>(p, at, "VSwitchId")?,
+                vpc_id: wire::req::<String>(p, at, "VpcId")?,
+                vpn_type: wire::opt::<String>(p, at, "VpnType")?,
+            })
+        }
+
+        fn emit(&self, at: &str, out: &mut Vec<(String, String)>) {
+            wire::put_opt(out, at, "ClientToken", &self.client_token);
+            wire::put_opt(out, at, "DisasterRecoveryVSwitchId", &self.disaster_recovery_v_switch_id);
+            wire::put(out, at, "GatewayType", &self.gateway_type);
+            wire::put_opt(out, at, "Name", &self.name);
+            wire::put_opt(out, at, "NetworkType", &self.network_type);
+            wire::put(out, at, "RegionId", &self.region_id);
+            wire::put_opt(out, at, "ResourceGroupId", &self.resource_group_id);
+            wire::put_opt(out, at, "VSwitchId", &self.v_switch_id);
+            wire::put(out, at, "VpcId", &self.vpc_id);
+            wire::put_opt(out, at, "VpnType", &self.vpn_type);
+        }
+    }
+
+    impl crate::Request for Request {
+        fn from_params(p: &Params) -> Result<Request, ApiError> {
+            <Request as wire::Fields>::parse(p, "")
+        }
+
+        fn to_params(&self) -> Vec<(String, String)> {
+            let mut out = Vec::new();
+            wire::Fields::emit(self, "", &mut out);
+            out
+        }
+
+        fn resources<'a>(&'a self, out: &mut Vec<Resource<'a>>) {
+            wire::ids(out, Kind::VSwitch, self.disaster_recovery_v_switch_id.as_deref());
+            wire::ids(out, Kind::VSwitch, self.v_switch_id.as_deref());
+            wire::ids(out, Kind::Vpc, Some(&self.vpc_id));
+        }
+
+        fn region_id(&self) -> Option<&str> {
+            wire::non_empty(&self.region_id)
+        }
+    }
+
+    /// The answer, without `RequestId` (the pipeline adds it).
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Answer {
+        #[serde(rename = "Name")]
+        pub name: String,
+        #[serde(rename = "VpnGatewayId")]
+        pub vpn_gateway_id: String,
+    }
+
+    impl std::fmt::Debug for Answer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Answer")
+                .field("name", &self.name)
+                .field("vpn_gateway_id", &self.vpn_gateway_id)
+                .finish()
+        }
+    }
+
+}
+
+/// UpdateEnhancedVpnGateway: see [`update_enhanced_vpn_gateway`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpdateEnhancedVpnGateway;
+
+impl Operation for UpdateEnhancedVpnGateway {
+    const DECLARATION: Declaration = Declaration {
+        product: Product::Vpc,
+        name: "UpdateEnhancedVpnGateway",
+        ram_action: "vpc:UpdateEnhancedVpnGateway",
+        region: RegionRule::Required,
+        own_kind: Some(Kind::VpnGateway),
+        resource_params: &[
+            ResourceParam { path: "VpnGatewayId", role: ResourceRole::Kind(Kind::VpnGateway) },
+        ],
+    };
+    type Request = update_enhanced_vpn_gateway::Request;
+    type Answer = update_enhanced_vpn_gateway::Answer;
+}
+
+/// The types of UpdateEnhancedVpnGateway.
+pub mod update_enhanced_vpn_gateway {
+    #[allow(unused_imports)]
+    use crate::generated::prelude::*;
+
+    /// The request, as parsed from the flattened parameters.
+    #[derive(Clone, Default, PartialEq)]
+    pub struct Request {
+        /// `AutoPropagate`.
+        pub auto_propagate: Option<bool>,
+        /// `ClientToken`.
+        pub client_token: Option<String>,
+        /// `Description`.
+        pub description: Option<String>,
+        /// `Name`.
+        pub name: Option<String>,
+        /// `RegionId` (required).
+        pub region_id: String,
+        /// `VpnGatewayId` (required).
+        pub vpn_gateway_id: String,
+    }
+
+    impl std::fmt::Debug for Request {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Request")
+                .field("auto_propagate", &self.auto_propagate)
+                .field("client_token", &self.client_token)
+                .field("description", &self.description)
+                .field("name", &self.name)
+                .field("region_id", &self.region_id)
+                .field("vpn_gateway_id", &self.vpn_gateway_id)
+                .finish()
+        }
+    }
+
+    impl wire::Fields for Request {
+        fn parse(p: &Params, at: &str) -> Result<Request, ApiError> {
+            Ok(Request {
+                auto_propagate: wire::opt::<bool>(p, at, "AutoPropagate")?,
+                client_token: wire::opt::<String>(p, at, "ClientToken")?,
+                description: wire::opt::<String>(p, at, "Description")?,
+                name: wire::opt::<String>(p, at, "Name")?,
+                region_id: wire::req::<String>(p, at, "RegionId")?,
+                vpn_gateway_id: wire::req::<String>(p, at, "VpnGatewayId")?,
+            })
+        }
+
+        fn emit(&self, at: &str, out: &mut Vec<(String, String)>) {
+            wire::put_opt(out, at, "AutoPropagate", &self.auto_propagate);
+            wire::put_opt(out, at, "ClientToken", &self.client_token);
+            wire::put_opt(out, at, "Description", &self.description);
+            wire::put_opt(out, at, "Name", &self.name);
+            wire::put(out, at, "RegionId", &self.region_id);
+            wire::put(out, at, "VpnGatewayId", &self.vpn_gateway_id);
+        }
+    }
+
+    impl crate::Request for Request {
+        fn from_params(p: &Params) -> Result<Request, ApiError> {
+            <Request as wire::Fields>::parse(p, "")
+        }
+
+        fn to_params(&self) -> Vec<(String, String)> {
+            let mut out = Vec::new();
+            wire::Fields::emit(self, "", &mut out);
+            out
+        }
+
+        fn resources<'a>(&'a self, out: &mut Vec<Resource<'a>>) {
+            wire::ids(out, Kind::VpnGateway, Some(&self.vpn_gateway_id));
+        }
+
+        fn region_id(&self) -> Option<&str> {
+            wire::non_empty(&self.region_id)
+        }
+    }
+
+    /// The answer, without `RequestId` (the pipeline adds it).
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct Answer {
+        #[serde(rename = "AutoPropagate")]
+        pub auto_propagate: bool,
+        #[serde(rename = "CreateTime")]
+        pub create_time: i64,
+        #[serde(rename = "Description")]
+        pub description: String,
+        #[serde(rename = "DisasterRecoveryVSwitchId")]
+        pub disaster_recovery_v_switch_id: String,
+        #[serde(rename = "EnableBgp")]
+        pub enable_bgp: bool,
+        #[serde(rename = "EniInstanceIds")]
+        pub eni_instance_ids: EniInstanceIds,
+        #[serde(rename = "GatewayType")]
+        pub gateway_type: String,
+        #[serde(rename = "Name")]
+        pub name: String,
+        #[serde(rename = "NetworkType")]
+        pub network_type: String,
+        #[serde(rename = "ResourceGroupId")]
+        pub resource_group_id: String,
+        #[serde(rename = "Status")]
+        pub status: String,
+        #[serde(rename = "Tag")]
+        pub tag: String,
+        #[serde(rename = "Tags")]
+        pub tags: Tags,
+        #[serde(rename = "VSwitchId")]
+        pub v_switch_id: String,
+        #[serde(rename = "VpcId")]
+        pub vpc_id: String,
+        #[serde(rename = "VpnGatewayId")]
+        pub vpn_gateway_id: String,
+        #[serde(rename = "VpnType")]
+        pub vpn_type: String,
+    }
+
+    impl std::fmt::Debug for Answer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Answer")
+                .field("auto_propagate", &self.auto_propagate)
+                .field("create_time", &self.create_time)
+                .field("description", &self.description)
+                .field("disaster_recovery_v_switch_id", &self.disaster_recovery_v_switch_id)
+                .field("enable_bgp", &self.enable_bgp)
+                .field("eni_instance_ids", &self.eni_instance_ids)
+                .field("gateway_type", &self.gateway_type)
+                .field("name", &self.name)
+                .field("network_type", &self.network_type)
+                .field("resource_group_id", &self.resource_group_id)
+                .field("status", &self.status)
+                .field("tag", &self.tag)
+                .field("tags", &self.tags)
+                .field("v_switch_id", &self.v_switch_id)
+                .field("vpc_id", &self.vpc_id)
+                .field("vpn_gateway_id", &self.vpn_gateway_id)
+                .field("vpn_type", &self.vpn_type)
+                .finish()
+        }
+    }
+
+    /// `UpdateEnhancedVpnGatewayResponseBodyEniInstanceIds`.
+    pub type EniInstanceIds = crate::vpc::shapes::EniInstanceIds;
+
+    /// `UpdateEnhancedVpnGatewayResponseBodyTags`.
+    pub type Tags = crate::vpc::shapes::Tags;
+
+    /// `UpdateEnhancedVpnGatewayResponseBodyTagsTag`.
+    pub type Tag = crate::vpc::shapes::Tag;
+
+}
+
+/// DeleteEnhancedVpnGateway: see [`delete_enhanced_vpn_gateway`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeleteEnhancedVpnGateway;
+
+impl Operation for DeleteEnhancedVpnGateway {
+    const DECLARATION: Declaration = Declaration {
+        product: Product::Vpc,
+        name: "DeleteEnhancedVpnGateway",
+        ram_action: "vpc:DeleteEnhancedVpnGateway",
+        region: RegionRule::Required,
+        own_kind: Some(Kind::VpnGateway),
+        resource_params: &[
+            ResourceParam { path: "VpnGatewayId", role: ResourceRole::Kind(Kind::VpnGateway) },
+        ],
+    };
+    type Request = delete_enhanced_vpn_gateway::Request;
+    type Answer = delete_enhanced_vpn_gateway::Answer;
+}
+
+/// The types of DeleteEnhancedVpnGateway.
+pub mod delete_enhanced_vpn_gateway {
+    #[allow(unused_imports)]
+    use crate::generated::prelude::*;
+
+    /// The request, as parsed from the flattened parameters.
+    #[derive(Clone, Default, PartialEq)]
+    pub struct Request {
+        /// `ClientToken`.
+        pub client_token: Option<String>,
+        /// `RegionId` (required).
+        pub region_id: String,
+        /// `VpnGatewayId` (required).
+        pub vpn_gateway_id: String,
+    }
+
+    impl std::fmt::Debug for Request {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Request")
+                .field("client_token", &self.client_token)
+                .field("region_id", &self.region_id)
+                .field("vpn_gateway_id", &self.vpn_gateway_id)
+                .finish()
+        }
+    }
+
+    impl wire::Fields for Request {
+        fn parse(p: &Params, at: &str) -> Result<Request, ApiError> {
+            Ok(Request {
+                client_token: wire::opt::<String>(p, at, "ClientToken")?,
+                region_id: wire::req::<String>(p, at, "RegionId")?,
+                vpn_gateway_id: wire::req::<String>(p, at, "VpnGatewayId")?,
+            })
+        }
+
+        fn emit(&self, at: &str, out: &mut Vec<(String, String)>) {
+            wire::put_opt(out, at, "ClientToken", &self.client_token);
+            wire::put(out, at, "RegionId", &self.region_id);
+            wire::put(out, at, "VpnGatewayId", &self.vpn_gateway_id);
+        }
+    }
+
+    impl crate::Request for Request {
+        fn from_params(p: &Params) -> Result<Request, ApiError> {
+            <Request as wire::Fields>::parse(p, "")
+        }
+
+        fn to_params(&self) -> Vec<(String, String)> {
+            let mut out = Vec::new();
+            wire::Fields::emit(self, "", &mut out);
+            out
+        }
+
+        fn resources<'a>(&'a self, out: &mut Vec<Resource<'a>>) {
+            wire::ids(out, Kind::VpnGateway, Some(&self.vpn_gateway_id));
+        }
+
+        fn region_id(&self) -> Option<&str> {
+            wire::non_empty(&self.region_id)
+        }
+    }
+
+    /// The answer: nothing but `RequestId`.
+    pub type Answer = crate::Empty;
+
+}
+
 /// CheckVpnBgpEnabled: see [`check_vpn_bgp_enabled`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CheckVpnBgpEnabled;
