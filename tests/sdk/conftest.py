@@ -111,6 +111,7 @@ class VpngwServer:
             VPNGW_ROOT_ACCESS_KEY_SECRET=self.access_key_secret,
             VPNGW_GATEWAY_PROVISION_DELAY_MS=str(PROVISION_DELAY_MS),
             # The suite creates far more resources than the default quotas (100 per region).
+            VPNGW_QUOTA_VPCS="0",
             VPNGW_QUOTA_VPN_GATEWAYS="0",
             VPNGW_QUOTA_CUSTOMER_GATEWAYS="0",
             VPNGW_QUOTA_CONNECTIONS_PER_GATEWAY="0",

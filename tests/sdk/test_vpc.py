@@ -376,3 +376,28 @@ def test_private_gateway_takes_its_addresses_from_its_vswitches(vpc3):
         create_gateway(vpc3, vpc_id=vpc_id, v_switch_id=vsw, network_type="private")
     expect_error(lambda: create_gateway(vpc3, vpc_id=vpc_id, v_switch_id=vsw, network_type="private"),
                  "QuotaExceeded.PrivateIpAddress", 400)
+
+
+def test_vpc_quota_per_account_and_region(tmp_path):
+    """`--quota-vpcs` (the cloud's default: 10 per region): past it CreateVpc is
+    400 QuotaExceeded.Vpc and creates nothing; another region has its own count, and a deleted
+    VPC frees its place."""
+    from conftest import VpngwServer
+    from helpers import OTHER_REGION
+
+    srv = VpngwServer(tmp_path)
+    srv.extra_env = {"VPNGW_QUOTA_VPCS": "2"}
+    srv.start()
+    try:
+        client = srv.tea_client()
+        first, _ = (create_vpc(client, f"10.{i}.0.0/16")["VpcId"] for i in range(2))
+        err = expect_error(create_vpc, "QuotaExceeded.Vpc", 400, client, "10.2.0.0/16")
+        assert err.message == "VPC quota exceeded."
+        listed = client.describe_vpcs(m.DescribeVpcsRequest(region_id=REGION)).body.total_count
+        assert listed == 2
+        client.create_vpc(m.CreateVpcRequest(region_id=OTHER_REGION, cidr_block="10.3.0.0/16"))
+        wait_available(client, first)
+        delete_vpc(client, first)
+        create_vpc(client, "10.4.0.0/16")
+    finally:
+        srv.stop()

@@ -37,6 +37,7 @@ pub struct Config {
 /// Per-account limits; 0 means unlimited.
 #[derive(Debug, Clone)]
 pub struct Quotas {
+    pub vpcs_per_region: u32,
     pub vpn_gateways_per_region: u32,
     pub customer_gateways_per_region: u32,
     pub connections_per_gateway: u32,
@@ -66,6 +67,7 @@ impl Default for Quotas {
     /// The cloud's default quotas for one account and region.
     fn default() -> Self {
         Quotas {
+            vpcs_per_region: 10,
             vpn_gateways_per_region: 100,
             customer_gateways_per_region: 100,
             connections_per_gateway: 10,

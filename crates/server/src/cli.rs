@@ -118,6 +118,10 @@ pub struct ServeArgs {
     #[arg(long, env = "VPNGW_PUBLIC_IP_POOL")]
     pub public_ip_pool: Option<ipnet::Ipv4Net>,
 
+    /// VPCs per account and region, 0: unlimited [default: 10].
+    #[arg(long, env = "VPNGW_QUOTA_VPCS")]
+    pub quota_vpcs: Option<u32>,
+
     /// VPN gateways per account and region, 0: unlimited [default: 100].
     #[arg(long, env = "VPNGW_QUOTA_VPN_GATEWAYS")]
     pub quota_vpn_gateways: Option<u32>,

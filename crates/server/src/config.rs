@@ -58,6 +58,7 @@ pub struct Settings {
     pub gateway_provision_delay_ms: i64,
     pub gateway_update_delay_ms: i64,
     pub public_ip_pool: ipnet::Ipv4Net,
+    pub quota_vpcs: u32,
     pub quota_vpn_gateways: u32,
     pub quota_customer_gateways: u32,
     pub quota_connections_per_gateway: u32,
@@ -126,6 +127,7 @@ impl Default for Settings {
             gateway_update_delay_ms: 0,
             public_ip_pool: ipnet::Ipv4Net::new(std::net::Ipv4Addr::new(198, 18, 0, 0), 15)
                 .unwrap_or_default(),
+            quota_vpcs: 10,
             quota_vpn_gateways: 100,
             quota_customer_gateways: 100,
             quota_connections_per_gateway: 10,
@@ -248,6 +250,7 @@ impl Settings {
             gateway_update_delay_ms: self.gateway_update_delay_ms,
             public_ip_pool: self.public_ip_pool,
             quotas: vpngw_api::Quotas {
+                vpcs_per_region: self.quota_vpcs,
                 vpn_gateways_per_region: self.quota_vpn_gateways,
                 customer_gateways_per_region: self.quota_customer_gateways,
                 connections_per_gateway: self.quota_connections_per_gateway,
@@ -403,6 +406,8 @@ mod tests {
             "1",
             "--public-ip-pool",
             "10.0.0.0/8",
+            "--quota-vpcs",
+            "1",
             "--quota-vpn-gateways",
             "1",
             "--quota-customer-gateways",

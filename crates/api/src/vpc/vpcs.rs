@@ -24,7 +24,7 @@ use vpngw_ops::vpc::{
     modify_v_switch_attribute, modify_vpc_attribute, shapes,
 };
 use vpngw_protocol::ApiError;
-use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, StoreError, StoreExt, Versioned};
+use vpngw_store::{InsertGuard, Inserted, Kind, ListQuery, Quota, StoreError, StoreExt, Versioned};
 
 use super::{tag_filters_of, tags, views, vpn_gateway::id_list};
 use crate::{
@@ -191,7 +191,12 @@ pub async fn create(
         tags,
         vswitch_blocks: Vec::new(),
     };
+    let limit = ctx.config().quotas.vpcs_per_region;
     let guard = InsertGuard {
+        quota: (limit > 0).then_some(Quota {
+            limit,
+            per_parent: false,
+        }),
         idempotency: ctx.idempotency()?,
         ..InsertGuard::default()
     };
@@ -199,8 +204,12 @@ pub async fn create(
         .store()
         .insert_typed(&ctx.caller.account_id, &vpc, guard)
         .await
-        .map_err(|e| store_error(e, vpc_not_found))?
-    {
+        .map_err(|e| match e {
+            StoreError::QuotaExceeded { .. } => {
+                ApiError::new("QuotaExceeded.Vpc", "VPC quota exceeded.")
+            }
+            e => store_error(e, vpc_not_found),
+        })? {
         Inserted::Created => vpc,
         Inserted::Replayed { id } => load_vpc(ctx, &id).await?.value,
     };
@@ -388,10 +397,9 @@ fn vswitch_cidr_error(e: VSwitchCidrError) -> ApiError {
             "InvalidCidrBlock.Overlapped",
             format!("Specified CIDR block overlapped with the vSwitch {other}."),
         ),
-        VSwitchCidrError::Quota => ApiError::new(
-            "QuotaExceeded.VSwitch",
-            "The number of vSwitches in the VPC reached the quota.",
-        ),
+        VSwitchCidrError::Quota => {
+            ApiError::new("QuotaExceeded.VSwitch", "Virtual switch quota exceeded.")
+        }
     }
 }
 
