@@ -409,7 +409,7 @@ impl Store for SqliteStore {
         nonce: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        self.nonces.use_nonce(access_key_id, nonce, now_ms).await
+        self.nonces.use_nonce(access_key_id, nonce, now_ms)
     }
 
     // ---- RAM and STS (queries in identity.rs) -----------------------------
