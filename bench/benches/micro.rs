@@ -136,8 +136,8 @@ fn encoding(c: &mut Criterion) {
     c.bench_function("encode: DescribeVpnConnection answer, XML", |b| {
         b.iter(|| encode_success(Format::Xml, "DescribeVpnConnection", black_box(&answer)))
     });
-    // From the typed view, as handlers answer: the old way (a Value, then
-    // RequestId, then text) and the way `vpc::reply` does it now.
+    // From the typed answer, as handlers return it: the old way (a Value,
+    // then RequestId, then text) and the way `vpc::reply` does it now.
     let view = describe_view(&rt, &api);
     let rid = "5F0E3C4A-94B5-4F4B-8B5D-6E5A1B2C3D4E";
     c.bench_function(
@@ -161,28 +161,12 @@ fn encoding(c: &mut Criterion) {
     });
 }
 
-/// The typed view DescribeVpnConnection answers with (secrets in clear).
+/// DescribeVpnConnection's typed answer, as its handler returns it.
 fn describe_view(
     rt: &tokio::runtime::Runtime,
     api: &Api,
-) -> vpngw_api::vpc::views::VpnConnectionView {
-    use vpngw_store::StoreExt;
-    rt.block_on(async {
-        let store = api.service.store();
-        let account = store.accounts().await.unwrap().remove(0).id;
-        let scope = vpngw_store::Scope {
-            account_id: account,
-            region_id: "cn-hangzhou".into(),
-        };
-        let c = store.get_typed(&scope, &api.vco).await.unwrap().unwrap();
-        let secrets = vpngw_api::vpc::views::OpenedSecrets {
-            psk: "opened-psk".into(),
-            bgp_auth_key: None,
-            // Dual-tunnel connections have two; extra ones are not used.
-            tunnel_psks: vec!["opened-psk".into(); 2],
-        };
-        vpngw_api::vpc::views::VpnConnectionView::of(&c.value, secrets, 0, false)
-    })
+) -> vpngw_ops::vpc::describe_vpn_connection::Answer {
+    serde_json::from_value(describe_answer(rt, api)).unwrap()
 }
 
 fn secrets(c: &mut Criterion) {

@@ -297,15 +297,4 @@ def test_every_answer_round_trips_through_the_sdk_model(server):
     for action, body in sorted(call.bodies.items()):
         model = getattr(m, f"{action}ResponseBody")()
         failures += [f"{action}: {lost}" for lost in kept(body, model.from_map(body).to_map())]
-    assert sorted(failures) == sorted(NOT_YET_TYPED), "\n".join(failures)
-
-
-# Keys old-style handlers still send beyond the SDK's model (they share one view struct between
-# answers the SDK models differently); they go when the connection family answers with its typed
-# declarations (issue 12, stage 2).
-NOT_YET_TYPED = [
-    "DescribeVpnConnections: VpnConnections.VpnConnection.[0].VpnBgpConfig.EnableBgp: dropped by the SDK model",
-    "ModifyVpnAttachmentAttribute: VcoHealthCheck.Status: dropped by the SDK model",
-    "ModifyVpnConnectionAttribute: VcoHealthCheck.Policy: dropped by the SDK model",
-    "ModifyVpnConnectionAttribute: VcoHealthCheck.Status: dropped by the SDK model",
-]
+    assert failures == [], "\n".join(failures)

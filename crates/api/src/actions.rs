@@ -72,7 +72,9 @@ impl ActionDef {
 /// `async fn(&Ctx, Request) -> Result<Answer, ApiError>` of the operation's
 /// types, or `Operation => untyped(handler),` for a handler that still reads
 /// its parameters by name (`async fn(&Ctx) -> Reply`); its request is parsed
-/// and its resources authorized all the same.
+/// and its resources authorized all the same. `Operation => encoded(handler),`
+/// takes a handler that answers `Encoded<Answer>`: an answer of the
+/// operation's type it has already encoded (remembered answers).
 #[macro_export]
 macro_rules! operations {
     ($product:ident; $($rest:tt)*) => {
@@ -90,6 +92,23 @@ macro_rules! operations {
                     let (ctx, _request) =
                         $crate::operation::prepare::<::vpngw_ops::$product::$op>(call).await?;
                     $f(&ctx).await
+                })
+            }
+            run
+        }),] $product; $($rest)*)
+    };
+    (@acc [$($done:expr,)*] $product:ident; $op:ident => encoded($f:path), $($rest:tt)*) => {
+        $crate::operations!(@acc [$($done,)* $crate::actions::ActionDef::declared::<::vpngw_ops::$product::$op>({
+            fn run<'a>(
+                call: &'a $crate::actions::Call<'a>,
+            ) -> ::futures_util::future::BoxFuture<'a, $crate::actions::Reply> {
+                Box::pin(async move {
+                    let (ctx, request) =
+                        $crate::operation::prepare::<::vpngw_ops::$product::$op>(call).await?;
+                    let answer: $crate::operation::Encoded<
+                        <::vpngw_ops::$product::$op as ::vpngw_ops::Operation>::Answer,
+                    > = $f(&ctx, request).await?;
+                    Ok(answer.into_json())
                 })
             }
             run

@@ -2,7 +2,7 @@
 //!
 //! The answer is a function of the stored connection and of its state as
 //! of now (`Lifecycle::effective`, the only way the clock enters
-//! `VpnConnectionView::of`); the secrets in it are opened with this
+//! `vpc::connection::answer`); the secrets in it are opened with this
 //! service's master key, which never changes. So an answer written once is
 //! reused while the document read now is byte for byte the one it was
 //! written from and the effective state is the same: decoding the document,
@@ -19,10 +19,14 @@ use std::{
 };
 
 use vpngw_model::{Lifecycle, VpnConnection};
-use vpngw_protocol::JsonAnswer;
+use vpngw_ops::vpc::describe_vpn_connection::Answer;
+use vpngw_protocol::ApiError;
 use vpngw_store::Record;
 
-use crate::actions::Reply;
+use crate::operation::Encoded;
+
+/// DescribeVpnConnection's answer, encoded.
+type Reply = Result<Encoded<Answer>, ApiError>;
 
 /// Answers kept at most; past that the memo starts over.
 const LIMIT: usize = 1024;
@@ -38,7 +42,7 @@ struct Remembered {
     /// Its lifecycle, and the state it was in as of the answer.
     lifecycle: Lifecycle,
     state: String,
-    answer: JsonAnswer,
+    answer: Encoded<Answer>,
 }
 
 impl AnswerMemo {
@@ -148,26 +152,31 @@ mod tests {
         let memo = AnswerMemo::default();
         let made = Cell::new(0);
         let answer = |c: &VpnConnection, now_ms: i64| {
-            memo.connection(&record(c), now_ms, |c| {
-                made.set(made.get() + 1);
-                crate::vpc::reply(&serde_json::json!({
-                    "Name": c.name,
-                    "State": c.state.effective(now_ms),
-                }))
-            })
-            .unwrap()
-            .to_json_with(&[])
+            let answer = memo
+                .connection(&record(c), now_ms, |c| {
+                    made.set(made.get() + 1);
+                    Encoded::of(&Answer {
+                        name: c.name.clone(),
+                        state: c.state.effective(now_ms).to_owned(),
+                        ..Answer::default()
+                    })
+                })
+                .unwrap()
+                .into_json()
+                .to_json_with(&[]);
+            let v: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+            format!("{} {}", v["Name"], v["State"])
         };
         let mut c = connection();
-        assert_eq!(answer(&c, 50), br#"{"Name":"one","State":"updating"}"#);
-        assert_eq!(answer(&c, 60), br#"{"Name":"one","State":"updating"}"#);
+        assert_eq!(answer(&c, 50), r#""one" "updating""#);
+        assert_eq!(answer(&c, 60), r#""one" "updating""#);
         assert_eq!(made.get(), 1);
         // The clock moves the state on: written again.
-        assert_eq!(answer(&c, 100), br#"{"Name":"one","State":"active"}"#);
+        assert_eq!(answer(&c, 100), r#""one" "active""#);
         assert_eq!(made.get(), 2);
         // Any change to the connection: written again.
         c.name = "two".into();
-        assert_eq!(answer(&c, 100), br#"{"Name":"two","State":"active"}"#);
+        assert_eq!(answer(&c, 100), r#""two" "active""#);
         c.ike.psk = "resealed".into();
         answer(&c, 100);
         assert_eq!(made.get(), 4);
@@ -189,10 +198,8 @@ mod tests {
         let mut c = connection();
         for i in 0..(LIMIT + 5) {
             c.id = format!("vco-{i}");
-            memo.connection(&record(&c), 0, |_| {
-                crate::vpc::reply(&serde_json::json!({}))
-            })
-            .unwrap();
+            memo.connection(&record(&c), 0, |_| Encoded::of(&Answer::default()))
+                .unwrap();
         }
         assert!(memo.len() <= LIMIT);
     }

@@ -128,13 +128,6 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// `answer`, whose audit event the handler's write committed
-    /// ([`Ctx::trail`]): the pipeline does not write another.
-    pub(crate) fn audited(&self, answer: JsonAnswer) -> JsonAnswer {
-        self.mark_audited();
-        answer
-    }
-
     /// Says that the handler's write committed the audit event of its
     /// answer ([`Ctx::trail`]): the pipeline does not write another.
     pub(crate) fn mark_audited(&self) {

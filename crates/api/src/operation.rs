@@ -139,6 +139,39 @@ pub(crate) fn reply<T: serde::Serialize + ?Sized>(answer: &T) -> crate::actions:
     })
 }
 
+/// An answer of type `A`, already encoded: what a handler that remembers
+/// its answers returns (`Operation => encoded(handler)`), so that a
+/// remembered answer is not encoded again while its type stays the
+/// operation's ([`crate::answers`]).
+pub(crate) struct Encoded<A> {
+    json: vpngw_protocol::JsonAnswer,
+    of: std::marker::PhantomData<fn() -> A>,
+}
+
+impl<A: serde::Serialize> Encoded<A> {
+    pub(crate) fn of(answer: &A) -> Result<Encoded<A>, ApiError> {
+        Ok(Encoded {
+            json: reply(answer)?,
+            of: std::marker::PhantomData,
+        })
+    }
+}
+
+impl<A> Encoded<A> {
+    pub(crate) fn into_json(self) -> vpngw_protocol::JsonAnswer {
+        self.json
+    }
+}
+
+impl<A> Clone for Encoded<A> {
+    fn clone(&self) -> Self {
+        Encoded {
+            json: self.json.clone(),
+            of: std::marker::PhantomData,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,7 +61,8 @@ pub struct TunnelSpec {
     pub ipsec_pfs: String,
     pub ipsec_lifetime_s: i64,
     /// The tunnel's BGP session, when BGP is on (single tunnel:
-    /// `VpnBgpConfig.EnableBgp`; dual tunnel: `EnableTunnelsBgp`). Absent
+    /// `VpnBgpConfig.EnableBgp`, or its non-empty `Status` in a listed
+    /// connection; dual tunnel: `EnableTunnelsBgp`). Absent
     /// from the digest's JSON when off, so that connections without BGP
     /// keep the digests they had.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -310,7 +311,14 @@ pub fn spec_from_api(
             t.enable_nat_traversal = flag(connection, "EnableNatTraversal", true);
             t.read_phases(connection, "IkeConfig", "IpsecConfig");
             let bgp = field(connection, "VpnBgpConfig").unwrap_or(empty());
-            if flag(bgp, "EnableBgp", false) {
+            // DescribeVpnConnections' items (which the agent reads) have no
+            // `EnableBgp` (the SDK's list model lacks it); their `Status`
+            // is empty exactly when BGP is off ([`bgp_status`]).
+            let enabled = match bgp.get("EnableBgp") {
+                Some(_) => flag(bgp, "EnableBgp", false),
+                None => !text(bgp, "Status").is_empty(),
+            };
+            if enabled {
                 t.bgp = Some(bgp_of(bgp, text(bgp, "AuthKey")));
             }
             tunnels.push(t);

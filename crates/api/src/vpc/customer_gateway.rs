@@ -54,11 +54,6 @@ fn view(ctx: &Ctx<'_>, c: &CustomerGateway) -> Result<shapes::CustomerGateway, A
     })
 }
 
-/// `Tags.N.Key`/`Tags.N.Value` of a create call, checked the cloud's way.
-pub(crate) fn create_tags(ctx: &Ctx<'_>) -> Result<Vec<vpngw_model::Tag>, ApiError> {
-    super::tags::parse(ctx.params, "Tags")
-}
-
 /// A BGP key: at most 64 printable ASCII characters without spaces.
 fn valid_auth_key(k: &str) -> bool {
     k.len() <= 64 && k.bytes().all(|b| b.is_ascii_graphic())

@@ -34,7 +34,7 @@ use super::{
     ike_json, logs,
     ssl_vpn::{self, gateway_updating, insert_one_per_gateway, ready_gateway},
     tags::{decode_token, encode_token},
-    views::{IkeConfigView, IpsecConfigView},
+    views,
     vpn_gateway::{self, require_active},
 };
 use crate::{
@@ -350,30 +350,24 @@ fn view(
 ) -> Result<list_op::IpsecServers, ApiError> {
     let psk = ctx.secrets().open(&s.ike.psk, &psk_aad(&s.id))?;
     let (_, online_client_count) = s.online(ctx.now_ms, ctx.config().clients_fresh_ms);
-    let ike = IkeConfigView::of(&s.ike, String::new());
-    let ipsec = IpsecConfigView::of(&s.ipsec);
+    let ike = views::ike(&s.ike, String::new());
     Ok(list_op::IpsecServers {
         client_ip_pool: s.client_ip_pool.to_string(),
         creation_time: crate::ram::iso8601(s.create_time_ms),
         effect_immediately: s.effect_immediately,
         i_daa_s_instance_id: s.mfa.idaas_instance_id.clone(),
         ike_config: list_op::IkeConfig {
-            ike_auth_alg: ike.ike_auth_alg.to_owned(),
-            ike_enc_alg: ike.ike_enc_alg.to_owned(),
+            ike_auth_alg: ike.ike_auth_alg,
+            ike_enc_alg: ike.ike_enc_alg,
             ike_lifetime: ike.ike_lifetime,
-            ike_mode: ike.ike_mode.to_owned(),
-            ike_pfs: ike.ike_pfs.to_owned(),
-            ike_version: ike.ike_version.to_owned(),
+            ike_mode: ike.ike_mode,
+            ike_pfs: ike.ike_pfs,
+            ike_version: ike.ike_version,
             local_id: ike.local_id,
             remote_id: ike.remote_id,
         },
         internet_ip: gateway.map(|g| g.internet_ip.clone()).unwrap_or_default(),
-        ipsec_config: list_op::IpsecConfig {
-            ipsec_auth_alg: ipsec.ipsec_auth_alg.to_owned(),
-            ipsec_enc_alg: ipsec.ipsec_enc_alg.to_owned(),
-            ipsec_lifetime: ipsec.ipsec_lifetime,
-            ipsec_pfs: ipsec.ipsec_pfs.to_owned(),
-        },
+        ipsec_config: views::ipsec(&s.ipsec),
         ipsec_server_id: s.id.clone(),
         ipsec_server_name: s.name.clone(),
         local_subnet: s.local_subnet.to_string(),

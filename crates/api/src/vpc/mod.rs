@@ -5,6 +5,7 @@ pub mod connection;
 pub mod connection_config;
 pub mod customer_gateway;
 pub mod diagnose;
+pub(crate) mod draft;
 pub mod enhanced_gateway;
 pub mod gateway_info;
 /// Public for the fuzz target (fuzz/harness/ike_json.rs).
@@ -22,8 +23,6 @@ pub mod views;
 pub mod vpc_routes;
 pub mod vpcs;
 pub mod vpn_gateway;
-
-use vpngw_protocol::ApiError;
 
 use crate::actions::ActionDef;
 
@@ -61,19 +60,19 @@ pub(crate) static OPERATIONS: &[ActionDef] = crate::operations! {
     DescribeCustomerGateways => customer_gateway::describe_many,
     ModifyCustomerGatewayAttribute => customer_gateway::modify,
     DeleteCustomerGateway => customer_gateway::delete,
-    CreateVpnConnection => untyped(connection::create),
-    DescribeVpnConnection => untyped(connection::describe),
-    DescribeVpnConnections => untyped(connection::describe_many),
-    ModifyVpnConnectionAttribute => untyped(connection::modify),
-    DeleteVpnConnection => untyped(connection::delete),
-    ModifyTunnelAttribute => untyped(tunnel::modify_tunnel_attribute),
+    CreateVpnConnection => connection::create,
+    DescribeVpnConnection => encoded(connection::describe),
+    DescribeVpnConnections => connection::describe_many,
+    ModifyVpnConnectionAttribute => connection::modify,
+    DeleteVpnConnection => connection::delete,
+    ModifyTunnelAttribute => tunnel::modify_tunnel_attribute,
     DownloadVpnConnectionConfig => connection_config::download,
     DescribeVpnConnectionLogs => logs::describe_logs,
-    CreateVpnAttachment => untyped(attachment::create),
-    DescribeVpnAttachments => untyped(attachment::describe_many),
-    ModifyVpnAttachmentAttribute => untyped(attachment::modify),
-    DeleteVpnAttachment => untyped(attachment::delete),
-    DescribeVpnCrossAccountAuthorizations => untyped(attachment::describe_cross_account_authorizations),
+    CreateVpnAttachment => attachment::create,
+    DescribeVpnAttachments => attachment::describe_many,
+    ModifyVpnAttachmentAttribute => attachment::modify,
+    DeleteVpnAttachment => attachment::delete,
+    DescribeVpnCrossAccountAuthorizations => attachment::describe_cross_account_authorizations,
     CreateVcoRouteEntry => routes::vco::create,
     DeleteVcoRouteEntry => routes::vco::delete,
     DescribeVcoRouteEntries => routes::vco::describe,
@@ -113,8 +112,8 @@ pub(crate) static OPERATIONS: &[ActionDef] = crate::operations! {
     ListTagResources => tags::list,
     MoveVpnResourceGroup => resource_group::move_vpn_resource_group,
     MoveResourceGroup => resource_group::move_resource_group,
-    DescribeRegions => untyped(regions::describe_regions),
-    DescribeZones => untyped(regions::describe_zones),
+    DescribeRegions => regions::describe_regions,
+    DescribeZones => regions::describe_zones,
 };
 
 /// A typed request's optional string, when given and not empty (the
@@ -133,20 +132,4 @@ pub(crate) fn tag_filters_of<T: vpngw_ops::KeyValue>(items: &[T]) -> Vec<(String
             Some((key.to_owned(), t.value().map(str::to_owned)))
         })
         .collect()
-}
-
-/// `Tag.N.Key` / `Tag.N.Value` (or `Tags.N.…`) as (key, optional value) filters.
-pub(crate) fn tag_filters(
-    params: &vpngw_protocol::Params,
-    name: &str,
-) -> Result<Vec<(String, Option<String>)>, ApiError> {
-    let mut out = Vec::new();
-    for tag in params.objects(name)? {
-        let Some(key) = tag.get("Key").filter(|k| !k.is_empty()) else {
-            continue;
-        };
-        let value = tag.get("Value").map(str::to_owned);
-        out.push((key.to_owned(), value));
-    }
-    Ok(out)
 }

@@ -1,79 +1,46 @@
 //! DescribeRegions and DescribeZones, from the built-in catalogue.
 
-use serde::Serialize;
 use vpngw_model::catalog;
+use vpngw_ops::vpc::{describe_regions as regions_op, describe_zones as zones_op};
+use vpngw_protocol::ApiError;
 
-use super::reply;
-use crate::{Ctx, actions::Reply};
+use super::given;
+use crate::Ctx;
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct RegionView {
-    region_id: &'static str,
-    local_name: &'static str,
-    region_endpoint: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Regions {
-    regions: RegionList,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct RegionList {
-    region: Vec<RegionView>,
-}
-
-pub async fn describe_regions(ctx: &Ctx<'_>) -> Reply {
-    let lang = ctx.opt("AcceptLanguage");
-    reply(&Regions {
-        regions: RegionList {
+pub async fn describe_regions(
+    _ctx: &Ctx<'_>,
+    req: regions_op::Request,
+) -> Result<regions_op::Answer, ApiError> {
+    let lang = given(&req.accept_language);
+    Ok(regions_op::Answer {
+        regions: regions_op::Regions {
             region: catalog::regions()
                 .iter()
-                .map(|r| RegionView {
-                    region_id: r.id,
-                    local_name: r.local_name_for(lang),
-                    region_endpoint: r.endpoint,
+                .map(|r| regions_op::Region {
+                    region_id: r.id.to_owned(),
+                    local_name: r.local_name_for(lang).to_owned(),
+                    region_endpoint: r.endpoint.to_owned(),
                 })
                 .collect(),
         },
     })
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ZoneView {
-    zone_id: &'static str,
-    local_name: &'static str,
-    zone_type: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Zones {
-    zones: ZoneList,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ZoneList {
-    zone: Vec<ZoneView>,
-}
-
-pub async fn describe_zones(ctx: &Ctx<'_>) -> Reply {
+pub async fn describe_zones(
+    ctx: &Ctx<'_>,
+    req: zones_op::Request,
+) -> Result<zones_op::Answer, ApiError> {
     let region = ctx.region()?;
-    let lang = ctx.opt("AcceptLanguage");
-    reply(&Zones {
-        zones: ZoneList {
+    let lang = given(&req.accept_language);
+    Ok(zones_op::Answer {
+        zones: zones_op::Zones {
             zone: region
                 .zones
                 .iter()
-                .map(|z| ZoneView {
-                    zone_id: z.id,
-                    local_name: z.local_name_for(lang),
-                    zone_type: "AvailabilityZone",
+                .map(|z| zones_op::Zone {
+                    zone_id: z.id.to_owned(),
+                    local_name: z.local_name_for(lang).to_owned(),
+                    zone_type: "AvailabilityZone".to_owned(),
                 })
                 .collect(),
         },

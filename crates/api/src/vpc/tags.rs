@@ -10,7 +10,7 @@ use vpngw_model::{Tag, tags::upsert};
 use vpngw_ops::vpc::{
     list_tag_resources as list_op, tag_resources as tag_op, un_tag_resources as untag_op,
 };
-use vpngw_protocol::{ApiError, Params};
+use vpngw_protocol::ApiError;
 use vpngw_store::{ListQuery, StoreError};
 
 use super::{
@@ -50,21 +50,9 @@ pub(crate) fn check_value(value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `Name.N.Key` / `Name.N.Value` (`Tag` for the tag operations, `Tags` for
-/// the Create* operations) as tags, checked: at most 20, valid keys and
-/// values, no key twice. A missing value is the empty string.
-pub(crate) fn parse(params: &Params, name: &str) -> Result<Vec<Tag>, ApiError> {
-    let items = params.objects(name)?;
-    checked(
-        items
-            .iter()
-            .map(|item| (item.get("Key"), item.get("Value")))
-            .collect::<Vec<_>>(),
-    )
-}
-
-/// The tags of a typed request (`Tags.N.Key`/`Tags.N.Value`), checked as
-/// [`parse`] checks them.
+/// The tags of a typed request (`Tags.N.Key`/`Tags.N.Value`, `Tag.N.…`),
+/// checked: at most 20, valid keys and values, no key twice. A missing
+/// value is the empty string.
 pub(crate) fn of_request<T: vpngw_ops::KeyValue>(items: &[T]) -> Result<Vec<Tag>, ApiError> {
     checked(items.iter().map(|t| (t.key(), t.value())).collect())
 }

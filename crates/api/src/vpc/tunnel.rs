@@ -14,8 +14,6 @@
 //! `EnableDpd`, …) mirror the master tunnel, so clients that read only
 //! those still see the settings in force.
 
-use serde::Serialize;
-use serde_json::{Map, Value};
 use vpngw_model::{
     CustomerGateway, VpnConnection, VpnGateway,
     catalog::{self, Region},
@@ -24,23 +22,20 @@ use vpngw_model::{
     },
     ids::{IdKind, new_id},
 };
-use vpngw_protocol::{ApiError, Params};
+use vpngw_ops::vpc::modify_tunnel_attribute as modify_tunnel_op;
+use vpngw_protocol::ApiError;
 use vpngw_store::{Kind, ListQuery, Scope, StoreExt, Versioned};
 
-use super::{customer_gateway, ike_json, logs, reply, vpn_gateway};
+use super::{
+    customer_gateway,
+    draft::{ConnectionDraft, TOS, TunnelDraft, tunnel_bandwidth},
+    given, ike_json, logs, reply, views, vpn_gateway,
+};
 use crate::{
     Ctx,
-    actions::Reply,
     context::{internal, store_error},
     errors,
 };
-
-pub(crate) const TOS: &str = "TunnelOptionsSpecification";
-
-/// The JSON-string parameters of single-tunnel connections. A dual-tunnel
-/// connection takes these settings per tunnel; an empty object (`{}`, which
-/// Terraform always sends) is accepted and means nothing.
-const SINGLE_TUNNEL_JSON: &[&str] = &["IkeConfig", "IpsecConfig", "BgpConfig", "HealthCheckConfig"];
 
 /// Whether a VPN gateway serves dual-tunnel connections: it was created
 /// with `DisasterRecoveryVSwitchId` and so has a second public IP.
@@ -48,18 +43,12 @@ pub(crate) fn is_dual_gateway(g: &VpnGateway) -> bool {
     g.disaster_recovery_internet_ip.is_some()
 }
 
-/// Whether the request carries any `TunnelOptionsSpecification` entry.
-pub(crate) fn has_tunnel_options(params: &Params) -> bool {
-    let prefix = format!("{TOS}.");
-    params.iter().any(|(n, _)| n.starts_with(&prefix))
-}
-
 /// Decides the mode of a CreateVpnConnection on `gateway`: `true` for a
 /// dual-tunnel connection. Refuses the combinations the cloud refuses (see
 /// docs/api-decisions.md, "Dual tunnel / diagnostics").
-pub(crate) fn create_mode(ctx: &Ctx<'_>, gateway: &VpnGateway) -> Result<bool, ApiError> {
-    let tunnels = has_tunnel_options(ctx.params);
-    if tunnels && ctx.opt("CustomerGatewayId").is_some() {
+pub(crate) fn create_mode(draft: &ConnectionDraft, gateway: &VpnGateway) -> Result<bool, ApiError> {
+    let tunnels = draft.has_tunnels();
+    if tunnels && given(&draft.customer_gateway_id).is_some() {
         return Err(ApiError::invalid_parameter_because(
             "CustomerGatewayId",
             "a dual-tunnel connection names its customer gateways per tunnel \
@@ -74,7 +63,7 @@ pub(crate) fn create_mode(ctx: &Ctx<'_>, gateway: &VpnGateway) -> Result<bool, A
                  DisasterRecoveryVSwitchId) and serves single-tunnel connections only.",
             ));
         }
-        if ctx.params.bool("EnableTunnelsBgp")?.unwrap_or(false) {
+        if draft.enable_tunnels_bgp.unwrap_or(false) {
             return Err(ApiError::invalid_parameter_because(
                 "EnableTunnelsBgp",
                 "tunnel BGP applies to dual-tunnel connections only; use BgpConfig.",
@@ -85,33 +74,8 @@ pub(crate) fn create_mode(ctx: &Ctx<'_>, gateway: &VpnGateway) -> Result<bool, A
     if !tunnels {
         return Err(ApiError::missing_parameter(TOS));
     }
-    refuse_single_tunnel_settings(ctx)?;
+    draft.refuse_single_tunnel_settings()?;
     Ok(true)
-}
-
-/// A dual-tunnel connection refuses non-empty single-tunnel settings: they
-/// would silently do nothing.
-pub(crate) fn refuse_single_tunnel_settings(ctx: &Ctx<'_>) -> Result<(), ApiError> {
-    for name in SINGLE_TUNNEL_JSON {
-        if let Some(text) = ctx.opt(name) {
-            // Malformed JSON is reported by the JSON parser, as for single tunnels.
-            let map = ike_json::object(name, text)?;
-            if !map.is_empty() {
-                return Err(ApiError::invalid_parameter_because(
-                    name,
-                    "a dual-tunnel connection is configured per tunnel in TunnelOptionsSpecification.",
-                ));
-            }
-        }
-    }
-    if ctx.opt("RemoteCaCertificate").is_some() {
-        return Err(ApiError::invalid_parameter_because(
-            "RemoteCaCertificate",
-            "a dual-tunnel connection takes it per tunnel \
-             (TunnelOptionsSpecification.N.RemoteCaCertificate).",
-        ));
-    }
-    Ok(())
 }
 
 /// The gateway side of the two tunnels: public IP and zone, master first.
@@ -159,29 +123,6 @@ pub(crate) fn gateway_sides(region: &Region, g: &VpnGateway) -> Result<[TunnelSi
     ])
 }
 
-fn name(prefix: &str, field: &str) -> String {
-    format!("{prefix}.{field}")
-}
-
-fn bool_field(p: &Params, prefix: &str, field: &str) -> Result<Option<bool>, ApiError> {
-    match p.get(field) {
-        None => Ok(None),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        Some(_) => Err(ApiError::invalid_parameter(&name(prefix, field))),
-    }
-}
-
-/// A flattened sub-object (`TunnelIkeConfig.*`) as the JSON map the
-/// single-tunnel parsers read; values stay strings, which they accept.
-fn sub_map(p: &Params, field: &str) -> Option<Map<String, Value>> {
-    p.object(field).map(|o| {
-        o.iter()
-            .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
-            .collect()
-    })
-}
-
 /// TunnelCidr blocks the cloud reserves for itself.
 fn reserved_tunnel_cidr(cidr: &str) -> bool {
     let Ok(net) = cidr.parse::<ipnet::Ipv4Net>() else {
@@ -193,35 +134,34 @@ fn reserved_tunnel_cidr(cidr: &str) -> bool {
 
 /// Applies one tunnel's options (without `Role`, `TunnelId` and
 /// `CustomerGatewayId`, which the callers handle) onto `t`.
-fn apply_options(t: &mut Tunnel, p: &Params, prefix: &str) -> Result<(), ApiError> {
-    if let Some(v) = bool_field(p, prefix, "EnableDpd")? {
+fn apply_options(t: &mut Tunnel, d: &TunnelDraft) -> Result<(), ApiError> {
+    if let Some(v) = d.enable_dpd {
         t.enable_dpd = v;
     }
-    if let Some(v) = bool_field(p, prefix, "EnableNatTraversal")? {
+    if let Some(v) = d.enable_nat_traversal {
         t.enable_nat_traversal = v;
     }
-    if let Some(v) = p.get("RemoteCaCertificate") {
-        t.remote_ca_certificate = (!v.is_empty()).then(|| v.to_owned());
+    if let Some(v) = &d.remote_ca_certificate {
+        t.remote_ca_certificate = (!v.is_empty()).then(|| v.clone());
     }
-    if let Some(map) = sub_map(p, "TunnelIkeConfig") {
-        ike_json::apply_ike(&mut t.ike, &map, &name(prefix, "TunnelIkeConfig"))?;
+    if let Some(map) = &d.ike {
+        ike_json::apply_ike(&mut t.ike, map, &d.name("TunnelIkeConfig"))?;
     }
-    if let Some(map) = sub_map(p, "TunnelIpsecConfig") {
-        ike_json::apply_ipsec(&mut t.ipsec, &map, &name(prefix, "TunnelIpsecConfig"))?;
+    if let Some(map) = &d.ipsec {
+        ike_json::apply_ipsec(&mut t.ipsec, map, &d.name("TunnelIpsecConfig"))?;
     }
-    if let Some(mut map) = sub_map(p, "TunnelBgpConfig") {
-        // Tunnel BGP is switched on and off for both tunnels by EnableTunnelsBgp.
-        map.remove("EnableBgp");
-        map.remove("AuthKey");
-        let field = name(prefix, "TunnelBgpConfig");
-        ike_json::apply_bgp(&mut t.bgp, &map, &field)?;
+    if let Some(map) = &d.bgp {
+        // Tunnel BGP is switched on and off for both tunnels by
+        // EnableTunnelsBgp; the requests' TunnelBgpConfig has no EnableBgp.
+        let field = d.name("TunnelBgpConfig");
+        ike_json::apply_bgp(&mut t.bgp, map, &field)?;
         if t.bgp
             .tunnel_cidr
             .as_deref()
             .is_some_and(reserved_tunnel_cidr)
         {
             return Err(ApiError::invalid_parameter_because(
-                &name(&field, "TunnelCidr"),
+                &format!("{field}.TunnelCidr"),
                 "the cloud reserves 169.254.0.0/30 to 169.254.6.0/30 and 169.254.169.252/30.",
             ));
         }
@@ -229,25 +169,22 @@ fn apply_options(t: &mut Tunnel, p: &Params, prefix: &str) -> Result<(), ApiErro
     Ok(())
 }
 
-/// The role of element `i` (0-based): its `Role`, else its `TunnelIndex`
-/// (1 master, 2 slave: the attachment operations have no `Role`), else by
-/// position.
-fn role_of(p: &Params, i: usize) -> Result<TunnelRole, ApiError> {
-    let prefix = format!("{TOS}.{}", i + 1);
-    match p.get("Role").filter(|r| !r.is_empty()) {
-        None => match p.get("TunnelIndex").filter(|v| !v.is_empty()) {
-            Some("1") => Ok(TunnelRole::Master),
-            Some("2") => Ok(TunnelRole::Slave),
-            Some(_) => Err(ApiError::invalid_parameter(&name(&prefix, "TunnelIndex"))),
+/// The role of element `d`, the `i`th (0-based): its `Role`, else its
+/// `TunnelIndex` (1 master, 2 slave: the attachment operations have no
+/// `Role`), else by position.
+fn role_of(d: &TunnelDraft, i: usize) -> Result<TunnelRole, ApiError> {
+    match given(&d.role) {
+        None => match d.index {
+            Some(1) => Ok(TunnelRole::Master),
+            Some(2) => Ok(TunnelRole::Slave),
+            Some(_) => Err(ApiError::invalid_parameter(&d.name("TunnelIndex"))),
             None => Ok(if i == 0 {
                 TunnelRole::Master
             } else {
                 TunnelRole::Slave
             }),
         },
-        Some(r) => {
-            TunnelRole::parse(r).ok_or_else(|| ApiError::invalid_parameter(&name(&prefix, "Role")))
-        }
+        Some(r) => TunnelRole::parse(r).ok_or_else(|| ApiError::invalid_parameter(&d.name("Role"))),
     }
 }
 
@@ -261,9 +198,10 @@ async fn load_cgw(ctx: &Ctx<'_>, id: &str) -> Result<CustomerGateway, ApiError> 
 pub(crate) async fn build_tunnels(
     ctx: &Ctx<'_>,
     sides: &[TunnelSide; 2],
+    draft: &ConnectionDraft,
     conn: &mut VpnConnection,
 ) -> Result<(), ApiError> {
-    let elements = ctx.params.objects(TOS)?;
+    let elements = &draft.tunnels;
     if elements.len() != 2 {
         return Err(ApiError::invalid_parameter_because(
             TOS,
@@ -278,16 +216,11 @@ pub(crate) async fn build_tunnels(
         ));
     }
     let mut tunnels = Vec::with_capacity(2);
-    for (i, p) in elements.iter().enumerate() {
-        let prefix = format!("{TOS}.{}", i + 1);
-        let role = roles[i];
+    for (d, role) in elements.iter().zip(roles) {
         let index = if role == TunnelRole::Master { 1 } else { 2 };
         let side = &sides[usize::try_from(index - 1).unwrap_or(0)];
-        let cgw_field = name(&prefix, "CustomerGatewayId");
-        let cgw_id = p
-            .get("CustomerGatewayId")
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| ApiError::missing_parameter(&cgw_field))?;
+        let cgw_id = given(&d.customer_gateway_id)
+            .ok_or_else(|| ApiError::missing_parameter(&d.name("CustomerGatewayId")))?;
         let cgw = load_cgw(ctx, cgw_id).await?;
         let mut t = Tunnel {
             id: new_id(IdKind::Tunnel, ""),
@@ -309,14 +242,14 @@ pub(crate) async fn build_tunnels(
             status: STATUS_NOT_ESTABLISHED.to_owned(),
         };
         t.bgp.enable = conn.enable_tunnels_bgp;
-        apply_options(&mut t, p, &prefix)?;
+        apply_options(&mut t, d)?;
         t.bgp.peer_asn = cgw.asn;
         tunnels.push(t);
     }
     tunnels.sort_by_key(|t| t.index);
     conn.tunnels = tunnels;
     check_bgp(conn)?;
-    apply_tunnel_bandwidth(ctx, conn)?;
+    apply_tunnel_bandwidth(draft, conn)?;
     mirror_master(conn);
     Ok(())
 }
@@ -337,10 +270,10 @@ fn check_bgp(conn: &mut VpnConnection) -> Result<(), ApiError> {
     for t in &conn.tunnels {
         let prefix = format!("{TOS}.{}.TunnelBgpConfig", t.index);
         if t.bgp.tunnel_cidr.is_none() {
-            return Err(ApiError::missing_parameter(&name(&prefix, "TunnelCidr")));
+            return Err(ApiError::missing_parameter(&format!("{prefix}.TunnelCidr")));
         }
         if t.bgp.local_bgp_ip.is_none() {
-            return Err(ApiError::missing_parameter(&name(&prefix, "LocalBgpIp")));
+            return Err(ApiError::missing_parameter(&format!("{prefix}.LocalBgpIp")));
         }
     }
     if let [a, b] = conn.tunnels.as_slice()
@@ -354,16 +287,13 @@ fn check_bgp(conn: &mut VpnConnection) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `TunnelBandwidth` (`Standard`, 1 Gbit/s per tunnel, or `Large`, 3 Gbit/s),
-/// in any case. The SDK's CreateVpnConnection has no such parameter (only
-/// CreateVpnAttachment does); a raw request may still send it.
-fn apply_tunnel_bandwidth(ctx: &Ctx<'_>, conn: &mut VpnConnection) -> Result<(), ApiError> {
-    if let Some(v) = ctx.opt("TunnelBandwidth") {
-        let class = ["Standard", "Large"]
-            .into_iter()
-            .find(|c| c.eq_ignore_ascii_case(v))
-            .ok_or_else(|| ApiError::invalid_parameter("TunnelBandwidth"))?;
-        conn.tunnel_bandwidth = Some(class.to_owned());
+/// `TunnelBandwidth` of a dual-tunnel write, when given.
+fn apply_tunnel_bandwidth(
+    draft: &ConnectionDraft,
+    conn: &mut VpnConnection,
+) -> Result<(), ApiError> {
+    if let Some(v) = given(&draft.tunnel_bandwidth) {
+        conn.tunnel_bandwidth = Some(tunnel_bandwidth(v)?);
     }
     Ok(())
 }
@@ -419,16 +349,16 @@ pub(crate) async fn clashing_connection(
     Ok(None)
 }
 
-/// Applies ModifyVpnConnectionAttribute's `TunnelOptionsSpecification` and
-/// `EnableTunnelsBgp` onto an opened dual-tunnel connection. Each element
-/// names its tunnel by `TunnelId`, or by `Role` (Terraform sends only the
-/// role).
+/// Applies ModifyVpnConnectionAttribute's (or ModifyVpnAttachmentAttribute's)
+/// `TunnelOptionsSpecification` and `EnableTunnelsBgp` onto an opened
+/// dual-tunnel connection. Each element names its tunnel by `TunnelId`, or
+/// by `Role` (Terraform sends only the role), or by `TunnelIndex`.
 pub(crate) async fn apply_modify(
     ctx: &Ctx<'_>,
+    draft: &ConnectionDraft,
     conn: &mut VpnConnection,
-) -> Result<Vec<String>, ApiError> {
-    let mut changed = Vec::new();
-    let elements = ctx.params.objects(TOS)?;
+) -> Result<(), ApiError> {
+    let elements = &draft.tunnels;
     if conn.tunnels.is_empty() {
         if !elements.is_empty() {
             return Err(ApiError::invalid_parameter_because(
@@ -436,13 +366,13 @@ pub(crate) async fn apply_modify(
                 "the connection is a single-tunnel connection.",
             ));
         }
-        if ctx.params.bool("EnableTunnelsBgp")?.unwrap_or(false) {
+        if draft.enable_tunnels_bgp.unwrap_or(false) {
             return Err(ApiError::invalid_parameter_because(
                 "EnableTunnelsBgp",
                 "tunnel BGP applies to dual-tunnel connections only; use BgpConfig.",
             ));
         }
-        return Ok(changed);
+        return Ok(());
     }
     if elements.len() > 2 {
         return Err(ApiError::invalid_parameter_because(
@@ -450,58 +380,55 @@ pub(crate) async fn apply_modify(
             "a dual-tunnel connection has exactly two tunnels.",
         ));
     }
-    if let Some(v) = ctx.params.bool("EnableTunnelsBgp")? {
+    if let Some(v) = draft.enable_tunnels_bgp {
         conn.enable_tunnels_bgp = v;
     }
     let mut seen = Vec::new();
-    for (i, p) in elements.iter().enumerate() {
-        let prefix = format!("{TOS}.{}", i + 1);
-        let pos = if let Some(id) = p.get("TunnelId").filter(|v| !v.is_empty()) {
+    for d in elements {
+        let pos = if let Some(id) = given(&d.tunnel_id) {
             let pos = conn
                 .tunnels
                 .iter()
                 .position(|t| t.id == id)
                 .ok_or_else(errors::tunnel_not_found)?;
-            if let Some(r) = p.get("Role").filter(|r| !r.is_empty())
+            if let Some(r) = given(&d.role)
                 && TunnelRole::parse(r) != Some(conn.tunnels[pos].role)
             {
                 return Err(ApiError::invalid_parameter_because(
-                    &name(&prefix, "Role"),
+                    &d.name("Role"),
                     "a tunnel's role cannot be changed.",
                 ));
             }
             pos
-        } else if let Some(r) = p.get("Role").filter(|r| !r.is_empty()) {
-            let role = TunnelRole::parse(r)
-                .ok_or_else(|| ApiError::invalid_parameter(&name(&prefix, "Role")))?;
+        } else if let Some(r) = given(&d.role) {
+            let role =
+                TunnelRole::parse(r).ok_or_else(|| ApiError::invalid_parameter(&d.name("Role")))?;
             conn.tunnels
                 .iter()
                 .position(|t| t.role == role)
                 .ok_or_else(errors::tunnel_not_found)?
-        } else if let Some(ix) = p.get("TunnelIndex").filter(|v| !v.is_empty()) {
+        } else if let Some(ix) = d.index {
             // ModifyVpnAttachmentAttribute names a tunnel by its index.
             conn.tunnels
                 .iter()
-                .position(|t| t.index.to_string() == ix)
+                .position(|t| t.index == ix)
                 .ok_or_else(errors::tunnel_not_found)?
         } else {
-            return Err(ApiError::missing_parameter(&name(&prefix, "TunnelId")));
+            return Err(ApiError::missing_parameter(&d.name("TunnelId")));
         };
         if seen.contains(&pos) {
             return Err(ApiError::invalid_parameter_because(
-                &prefix,
+                &d.prefix,
                 "the same tunnel is named twice.",
             ));
         }
         seen.push(pos);
-        let t = &mut conn.tunnels[pos];
-        apply_tunnel_change(ctx, t, p, &prefix).await?;
-        changed.push(t.id.clone());
+        apply_tunnel_change(ctx, &mut conn.tunnels[pos], d).await?;
     }
     check_bgp(conn)?;
-    apply_tunnel_bandwidth(ctx, conn)?;
+    apply_tunnel_bandwidth(draft, conn)?;
     mirror_master(conn);
-    Ok(changed)
+    Ok(())
 }
 
 /// One tunnel's change: a new customer gateway (moving the default
@@ -509,10 +436,9 @@ pub(crate) async fn apply_modify(
 async fn apply_tunnel_change(
     ctx: &Ctx<'_>,
     t: &mut Tunnel,
-    p: &Params,
-    prefix: &str,
+    d: &TunnelDraft,
 ) -> Result<(), ApiError> {
-    if let Some(id) = p.get("CustomerGatewayId").filter(|v| !v.is_empty())
+    if let Some(id) = given(&d.customer_gateway_id)
         && id != t.customer_gateway_id
     {
         let old = load_cgw(ctx, &t.customer_gateway_id).await.ok();
@@ -523,7 +449,7 @@ async fn apply_tunnel_change(
         t.customer_gateway_id = cgw.id.clone();
         t.bgp.peer_asn = cgw.asn;
     }
-    apply_options(t, p, prefix)
+    apply_options(t, d)
 }
 
 // ---- secrets -------------------------------------------------------------------
@@ -555,131 +481,6 @@ pub(crate) fn unseal_tunnels(ctx: &Ctx<'_>, c: &mut VpnConnection) -> Result<(),
     Ok(())
 }
 
-// ---- responses with real types (Modify*) -----------------------------------------
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct TypedIkeConfig {
-    ike_version: &'static str,
-    ike_mode: &'static str,
-    ike_enc_alg: &'static str,
-    ike_auth_alg: &'static str,
-    ike_pfs: &'static str,
-    ike_lifetime: i64,
-    local_id: String,
-    remote_id: String,
-    psk: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct TypedIpsecConfig {
-    ipsec_enc_alg: &'static str,
-    ipsec_auth_alg: &'static str,
-    ipsec_pfs: &'static str,
-    ipsec_lifetime: i64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct TypedBgpConfig {
-    /// ModifyTunnelAttribute only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    enable_bgp: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    local_asn: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    peer_asn: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tunnel_cidr: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    local_bgp_ip: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    peer_bgp_ip: Option<String>,
-}
-
-/// A tunnel as ModifyVpnConnectionAttribute and ModifyTunnelAttribute answer
-/// it: integers and booleans with their real types (unlike Describe*).
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct TypedTunnel {
-    tunnel_id: String,
-    role: &'static str,
-    customer_gateway_id: String,
-    enable_dpd: bool,
-    enable_nat_traversal: bool,
-    internet_ip: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    remote_ca_certificate: Option<String>,
-    state: String,
-    zone_no: String,
-    tunnel_ike_config: TypedIkeConfig,
-    tunnel_ipsec_config: TypedIpsecConfig,
-    tunnel_bgp_config: TypedBgpConfig,
-}
-
-impl TypedTunnel {
-    /// `t` opened (plaintext PSK); `with_enable_bgp` adds
-    /// `TunnelBgpConfig.EnableBgp` (ModifyTunnelAttribute's shape).
-    pub(crate) fn of(t: &Tunnel, state: &str, with_enable_bgp: bool) -> TypedTunnel {
-        TypedTunnel {
-            tunnel_id: t.id.clone(),
-            role: t.role.as_str(),
-            customer_gateway_id: t.customer_gateway_id.clone(),
-            enable_dpd: t.enable_dpd,
-            enable_nat_traversal: t.enable_nat_traversal,
-            internet_ip: t.internet_ip.clone(),
-            remote_ca_certificate: t.remote_ca_certificate.clone(),
-            state: state.to_owned(),
-            zone_no: t.zone_no.clone(),
-            tunnel_ike_config: TypedIkeConfig {
-                ike_version: t.ike.version.as_str(),
-                ike_mode: t.ike.mode.as_str(),
-                ike_enc_alg: t.ike.enc_alg.as_str(),
-                ike_auth_alg: t.ike.auth_alg.as_str(),
-                ike_pfs: t.ike.pfs.as_str(),
-                ike_lifetime: t.ike.lifetime_s,
-                local_id: t.ike.local_id.clone(),
-                remote_id: t.ike.remote_id.clone(),
-                psk: t.ike.psk.clone(),
-            },
-            tunnel_ipsec_config: TypedIpsecConfig {
-                ipsec_enc_alg: t.ipsec.enc_alg.as_str(),
-                ipsec_auth_alg: t.ipsec.auth_alg.as_str(),
-                ipsec_pfs: t.ipsec.pfs.as_str(),
-                ipsec_lifetime: t.ipsec.lifetime_s,
-            },
-            tunnel_bgp_config: TypedBgpConfig {
-                enable_bgp: with_enable_bgp.then_some(t.bgp.enable),
-                local_asn: t.bgp.local_asn,
-                peer_asn: t.bgp.peer_asn,
-                tunnel_cidr: t.bgp.tunnel_cidr.clone(),
-                local_bgp_ip: t.bgp.local_bgp_ip.clone(),
-                peer_bgp_ip: t.bgp.peer_bgp_ip.clone(),
-            },
-        }
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct TypedTunnels {
-    tunnel_options: Vec<TypedTunnel>,
-}
-
-/// ModifyVpnConnectionAttribute's `TunnelOptionsSpecification` of an opened
-/// connection; `None` for single-tunnel connections.
-pub(crate) fn typed_tunnels(c: &VpnConnection, now_ms: i64) -> Option<TypedTunnels> {
-    let state = c.state.effective(now_ms);
-    (!c.tunnels.is_empty()).then(|| TypedTunnels {
-        tunnel_options: c
-            .tunnels
-            .iter()
-            .map(|t| TypedTunnel::of(t, state, false))
-            .collect(),
-    })
-}
-
 // ---- ModifyTunnelAttribute ------------------------------------------------------
 
 /// The scope of a request whose `RegionId` is optional (ModifyTunnelAttribute):
@@ -699,9 +500,12 @@ fn scope_for(ctx: &Ctx<'_>, connection_id: &str) -> Result<Scope, ApiError> {
     })
 }
 
-pub async fn modify_tunnel_attribute(ctx: &Ctx<'_>) -> Reply {
-    let connection_id = ctx.params.required("VpnConnectionId")?;
-    let tunnel_id = ctx.params.required("TunnelId")?;
+pub async fn modify_tunnel_attribute(
+    ctx: &Ctx<'_>,
+    req: modify_tunnel_op::Request,
+) -> Result<modify_tunnel_op::Answer, ApiError> {
+    let connection_id = req.vpn_connection_id.as_str();
+    let tunnel_id = req.tunnel_id.as_str();
     let scope = scope_for(ctx, connection_id)?;
     let Versioned { value, version } = ctx
         .store()
@@ -727,16 +531,8 @@ pub async fn modify_tunnel_attribute(ctx: &Ctx<'_>) -> Reply {
     let mut conn = value;
     super::connection::unseal(ctx, &mut conn)?;
     let before = conn.tunnels[pos].clone();
-    if let Some(p) = ctx.params.object(TOS) {
-        if let Some(r) = p.get("Role").filter(|r| !r.is_empty())
-            && TunnelRole::parse(r) != Some(before.role)
-        {
-            return Err(ApiError::invalid_parameter_because(
-                &name(TOS, "Role"),
-                "a tunnel's role cannot be changed.",
-            ));
-        }
-        apply_tunnel_change(ctx, &mut conn.tunnels[pos], &p, TOS).await?;
+    if let Some(d) = TunnelDraft::of_modify_tunnel(&req) {
+        apply_tunnel_change(ctx, &mut conn.tunnels[pos], &d).await?;
     }
     check_bgp(&mut conn)?;
     mirror_master(&mut conn);
@@ -758,22 +554,31 @@ pub async fn modify_tunnel_attribute(ctx: &Ctx<'_>) -> Reply {
         Some(&after.id),
         logs::tunnel_change(&before, after),
     )];
-    let answer = reply(&TypedTunnel::of(
-        after,
-        opened.state.effective(ctx.now_ms),
-        true,
-    ))?;
+    let answer = views::typed_tunnel!(
+        modify_tunnel_op::Answer, after, opened.state.effective(ctx.now_ms);
+        zone_no: after.zone_no.clone(),
+        remote_ca_certificate: after.remote_ca_certificate.clone(),
+        tunnel_bgp_config: modify_tunnel_op::TunnelBgpConfig {
+            enable_bgp: after.bgp.enable,
+            local_asn: after.bgp.local_asn,
+            peer_asn: after.bgp.peer_asn,
+            tunnel_cidr: after.bgp.tunnel_cidr.clone(),
+            local_bgp_ip: after.bgp.local_bgp_ip.clone(),
+            peer_bgp_ip: after.bgp.peer_bgp_ip.clone(),
+        },
+    );
     // The change, its log entry and its audit event commit together.
     ctx.store()
         .update_typed_with(
             &ctx.caller.account_id,
             &conn,
             version,
-            ctx.trail(entries, &answer),
+            ctx.trail(entries, &reply(&answer)?),
         )
         .await
         .map_err(|e| store_error(e, errors::vpn_connection_not_found))?;
-    Ok(ctx.audited(answer))
+    ctx.mark_audited();
+    Ok(answer)
 }
 
 #[cfg(test)]

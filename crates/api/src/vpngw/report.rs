@@ -287,7 +287,7 @@ async fn judge(
     };
     let version = stored.version;
     let mut conn = stored.value;
-    let view = serde_json::to_value(vpc::connection::view(ctx, &conn, true)?)
+    let view = serde_json::to_value(vpc::connection::list_item(ctx, &conn)?)
         .map_err(|_| ApiError::internal())?;
     if view.get("VpnGatewayId").and_then(|v| v.as_str()) != Some(gateway_id) {
         return Ok(Judged::Unknown);

@@ -193,7 +193,7 @@ async fn changed(ctx: &Ctx<'_>, gateway_id: &str, first: bool, changes: GatewayC
     }
     let mut cgws: BTreeMap<String, String> = BTreeMap::new();
     for c in connections.values() {
-        let view = serde_json::to_value(vpc::connection::view(ctx, c, true)?)
+        let view = serde_json::to_value(vpc::connection::list_item(ctx, c)?)
             .map_err(|_| ApiError::internal())?;
         let used = c
             .customer_gateway_id

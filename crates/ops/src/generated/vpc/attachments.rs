@@ -1137,18 +1137,18 @@ pub mod modify_vpn_attachment_attribute {
     #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
     pub struct VcoHealthCheck {
-        #[serde(rename = "Dip")]
-        pub dip: String,
+        #[serde(rename = "Dip", skip_serializing_if = "Option::is_none")]
+        pub dip: Option<String>,
         #[serde(rename = "Enable")]
         pub enable: String,
-        #[serde(rename = "Interval")]
-        pub interval: i64,
-        #[serde(rename = "Policy")]
-        pub policy: String,
-        #[serde(rename = "Retry")]
-        pub retry: i64,
-        #[serde(rename = "Sip")]
-        pub sip: String,
+        #[serde(rename = "Interval", skip_serializing_if = "Option::is_none")]
+        pub interval: Option<i64>,
+        #[serde(rename = "Policy", skip_serializing_if = "Option::is_none")]
+        pub policy: Option<String>,
+        #[serde(rename = "Retry", skip_serializing_if = "Option::is_none")]
+        pub retry: Option<i64>,
+        #[serde(rename = "Sip", skip_serializing_if = "Option::is_none")]
+        pub sip: Option<String>,
     }
 
     impl std::fmt::Debug for VcoHealthCheck {

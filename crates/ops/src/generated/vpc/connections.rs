@@ -522,16 +522,16 @@ pub mod describe_vpn_connection {
     #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
     pub struct Answer {
-        #[serde(rename = "AttachInstanceId")]
-        pub attach_instance_id: String,
-        #[serde(rename = "AttachType")]
-        pub attach_type: String,
+        #[serde(rename = "AttachInstanceId", skip_serializing_if = "Option::is_none")]
+        pub attach_instance_id: Option<String>,
+        #[serde(rename = "AttachType", skip_serializing_if = "Option::is_none")]
+        pub attach_type: Option<String>,
         #[serde(rename = "CreateTime")]
         pub create_time: i64,
-        #[serde(rename = "CrossAccountAuthorized")]
-        pub cross_account_authorized: bool,
-        #[serde(rename = "CustomerGatewayId")]
-        pub customer_gateway_id: String,
+        #[serde(rename = "CrossAccountAuthorized", skip_serializing_if = "Option::is_none")]
+        pub cross_account_authorized: Option<bool>,
+        #[serde(rename = "CustomerGatewayId", skip_serializing_if = "Option::is_none")]
+        pub customer_gateway_id: Option<String>,
         #[serde(rename = "EffectImmediately")]
         pub effect_immediately: bool,
         #[serde(rename = "EnableDpd")]
@@ -542,8 +542,8 @@ pub mod describe_vpn_connection {
         pub enable_tunnels_bgp: bool,
         #[serde(rename = "IkeConfig")]
         pub ike_config: IkeConfig,
-        #[serde(rename = "InternetIp")]
-        pub internet_ip: String,
+        #[serde(rename = "InternetIp", skip_serializing_if = "Option::is_none")]
+        pub internet_ip: Option<String>,
         #[serde(rename = "IpsecConfig")]
         pub ipsec_config: IpsecConfig,
         #[serde(rename = "LocalSubnet")]
@@ -552,28 +552,28 @@ pub mod describe_vpn_connection {
         pub name: String,
         #[serde(rename = "NetworkType")]
         pub network_type: String,
-        #[serde(rename = "RemoteCaCertificate")]
-        pub remote_ca_certificate: String,
+        #[serde(rename = "RemoteCaCertificate", skip_serializing_if = "Option::is_none")]
+        pub remote_ca_certificate: Option<String>,
         #[serde(rename = "RemoteSubnet")]
         pub remote_subnet: String,
         #[serde(rename = "ResourceGroupId")]
         pub resource_group_id: String,
-        #[serde(rename = "Spec")]
-        pub spec: String,
+        #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
+        pub spec: Option<String>,
         #[serde(rename = "State")]
         pub state: String,
         #[serde(rename = "Status")]
         pub status: String,
         #[serde(rename = "Tags")]
         pub tags: Tags,
-        #[serde(rename = "TransitRouterId")]
-        pub transit_router_id: String,
-        #[serde(rename = "TransitRouterName")]
-        pub transit_router_name: String,
-        #[serde(rename = "TunnelBandwidth")]
-        pub tunnel_bandwidth: String,
-        #[serde(rename = "TunnelOptionsSpecification")]
-        pub tunnel_options_specification: TunnelOptionsSpecification,
+        #[serde(rename = "TransitRouterId", skip_serializing_if = "Option::is_none")]
+        pub transit_router_id: Option<String>,
+        #[serde(rename = "TransitRouterName", skip_serializing_if = "Option::is_none")]
+        pub transit_router_name: Option<String>,
+        #[serde(rename = "TunnelBandwidth", skip_serializing_if = "Option::is_none")]
+        pub tunnel_bandwidth: Option<String>,
+        #[serde(rename = "TunnelOptionsSpecification", skip_serializing_if = "Option::is_none")]
+        pub tunnel_options_specification: Option<TunnelOptionsSpecification>,
         #[serde(rename = "VcoHealthCheck")]
         pub vco_health_check: VcoHealthCheck,
         #[serde(rename = "VpnBgpConfig")]
@@ -582,8 +582,8 @@ pub mod describe_vpn_connection {
         pub vpn_connection_id: String,
         #[serde(rename = "VpnGatewayId")]
         pub vpn_gateway_id: String,
-        #[serde(rename = "ZoneNo")]
-        pub zone_no: String,
+        #[serde(rename = "ZoneNo", skip_serializing_if = "Option::is_none")]
+        pub zone_no: Option<String>,
     }
 
     impl std::fmt::Debug for Answer {
@@ -658,22 +658,22 @@ pub mod describe_vpn_connection {
     #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
     pub struct VpnBgpConfig {
-        #[serde(rename = "AuthKey")]
-        pub auth_key: String,
+        #[serde(rename = "AuthKey", skip_serializing_if = "Option::is_none")]
+        pub auth_key: Option<String>,
         #[serde(rename = "EnableBgp")]
         pub enable_bgp: String,
-        #[serde(rename = "LocalAsn")]
-        pub local_asn: i64,
-        #[serde(rename = "LocalBgpIp")]
-        pub local_bgp_ip: String,
-        #[serde(rename = "PeerAsn")]
-        pub peer_asn: i64,
-        #[serde(rename = "PeerBgpIp")]
-        pub peer_bgp_ip: String,
+        #[serde(rename = "LocalAsn", skip_serializing_if = "Option::is_none")]
+        pub local_asn: Option<i64>,
+        #[serde(rename = "LocalBgpIp", skip_serializing_if = "Option::is_none")]
+        pub local_bgp_ip: Option<String>,
+        #[serde(rename = "PeerAsn", skip_serializing_if = "Option::is_none")]
+        pub peer_asn: Option<i64>,
+        #[serde(rename = "PeerBgpIp", skip_serializing_if = "Option::is_none")]
+        pub peer_bgp_ip: Option<String>,
         #[serde(rename = "Status")]
         pub status: String,
-        #[serde(rename = "TunnelCidr")]
-        pub tunnel_cidr: String,
+        #[serde(rename = "TunnelCidr", skip_serializing_if = "Option::is_none")]
+        pub tunnel_cidr: Option<String>,
     }
 
     impl std::fmt::Debug for VpnBgpConfig {
@@ -884,16 +884,16 @@ pub mod describe_vpn_connections {
     #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
     pub struct VpnConnection {
-        #[serde(rename = "AttachInstanceId")]
-        pub attach_instance_id: String,
-        #[serde(rename = "AttachType")]
-        pub attach_type: String,
+        #[serde(rename = "AttachInstanceId", skip_serializing_if = "Option::is_none")]
+        pub attach_instance_id: Option<String>,
+        #[serde(rename = "AttachType", skip_serializing_if = "Option::is_none")]
+        pub attach_type: Option<String>,
         #[serde(rename = "CreateTime")]
         pub create_time: i64,
-        #[serde(rename = "CrossAccountAuthorized")]
-        pub cross_account_authorized: bool,
-        #[serde(rename = "CustomerGatewayId")]
-        pub customer_gateway_id: String,
+        #[serde(rename = "CrossAccountAuthorized", skip_serializing_if = "Option::is_none")]
+        pub cross_account_authorized: Option<bool>,
+        #[serde(rename = "CustomerGatewayId", skip_serializing_if = "Option::is_none")]
+        pub customer_gateway_id: Option<String>,
         #[serde(rename = "EffectImmediately")]
         pub effect_immediately: bool,
         #[serde(rename = "EnableDpd")]
@@ -904,8 +904,8 @@ pub mod describe_vpn_connections {
         pub enable_tunnels_bgp: bool,
         #[serde(rename = "IkeConfig")]
         pub ike_config: IkeConfig,
-        #[serde(rename = "InternetIp")]
-        pub internet_ip: String,
+        #[serde(rename = "InternetIp", skip_serializing_if = "Option::is_none")]
+        pub internet_ip: Option<String>,
         #[serde(rename = "IpsecConfig")]
         pub ipsec_config: IpsecConfig,
         #[serde(rename = "LocalSubnet")]
@@ -914,28 +914,28 @@ pub mod describe_vpn_connections {
         pub name: String,
         #[serde(rename = "NetworkType")]
         pub network_type: String,
-        #[serde(rename = "RemoteCaCertificate")]
-        pub remote_ca_certificate: String,
+        #[serde(rename = "RemoteCaCertificate", skip_serializing_if = "Option::is_none")]
+        pub remote_ca_certificate: Option<String>,
         #[serde(rename = "RemoteSubnet")]
         pub remote_subnet: String,
         #[serde(rename = "ResourceGroupId")]
         pub resource_group_id: String,
-        #[serde(rename = "Spec")]
-        pub spec: String,
+        #[serde(rename = "Spec", skip_serializing_if = "Option::is_none")]
+        pub spec: Option<String>,
         #[serde(rename = "State")]
         pub state: String,
         #[serde(rename = "Status")]
         pub status: String,
         #[serde(rename = "Tag")]
         pub tag: Tag,
-        #[serde(rename = "TransitRouterId")]
-        pub transit_router_id: String,
-        #[serde(rename = "TransitRouterName")]
-        pub transit_router_name: String,
-        #[serde(rename = "TunnelBandwidth")]
-        pub tunnel_bandwidth: String,
-        #[serde(rename = "TunnelOptionsSpecification")]
-        pub tunnel_options_specification: TunnelOptionsSpecification,
+        #[serde(rename = "TransitRouterId", skip_serializing_if = "Option::is_none")]
+        pub transit_router_id: Option<String>,
+        #[serde(rename = "TransitRouterName", skip_serializing_if = "Option::is_none")]
+        pub transit_router_name: Option<String>,
+        #[serde(rename = "TunnelBandwidth", skip_serializing_if = "Option::is_none")]
+        pub tunnel_bandwidth: Option<String>,
+        #[serde(rename = "TunnelOptionsSpecification", skip_serializing_if = "Option::is_none")]
+        pub tunnel_options_specification: Option<TunnelOptionsSpecification>,
         #[serde(rename = "VcoHealthCheck")]
         pub vco_health_check: VcoHealthCheck,
         #[serde(rename = "VpnBgpConfig")]
@@ -1017,20 +1017,20 @@ pub mod describe_vpn_connections {
     #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
     pub struct VpnBgpConfig {
-        #[serde(rename = "AuthKey")]
-        pub auth_key: String,
-        #[serde(rename = "LocalAsn")]
-        pub local_asn: i64,
-        #[serde(rename = "LocalBgpIp")]
-        pub local_bgp_ip: String,
-        #[serde(rename = "PeerAsn")]
-        pub peer_asn: i64,
-        #[serde(rename = "PeerBgpIp")]
-        pub peer_bgp_ip: String,
+        #[serde(rename = "AuthKey", skip_serializing_if = "Option::is_none")]
+        pub auth_key: Option<String>,
+        #[serde(rename = "LocalAsn", skip_serializing_if = "Option::is_none")]
+        pub local_asn: Option<i64>,
+        #[serde(rename = "LocalBgpIp", skip_serializing_if = "Option::is_none")]
+        pub local_bgp_ip: Option<String>,
+        #[serde(rename = "PeerAsn", skip_serializing_if = "Option::is_none")]
+        pub peer_asn: Option<i64>,
+        #[serde(rename = "PeerBgpIp", skip_serializing_if = "Option::is_none")]
+        pub peer_bgp_ip: Option<String>,
         #[serde(rename = "Status")]
         pub status: String,
-        #[serde(rename = "TunnelCidr")]
-        pub tunnel_cidr: String,
+        #[serde(rename = "TunnelCidr", skip_serializing_if = "Option::is_none")]
+        pub tunnel_cidr: Option<String>,
     }
 
     impl std::fmt::Debug for VpnBgpConfig {
@@ -1420,8 +1420,8 @@ pub mod modify_vpn_connection_attribute {
     pub struct Answer {
         #[serde(rename = "CreateTime")]
         pub create_time: i64,
-        #[serde(rename = "CustomerGatewayId")]
-        pub customer_gateway_id: String,
+        #[serde(rename = "CustomerGatewayId", skip_serializing_if = "Option::is_none")]
+        pub customer_gateway_id: Option<String>,
         #[serde(rename = "Description")]
         pub description: String,
         #[serde(rename = "EffectImmediately")]
@@ -1444,8 +1444,8 @@ pub mod modify_vpn_connection_attribute {
         pub remote_subnet: String,
         #[serde(rename = "ResourceGroupId")]
         pub resource_group_id: String,
-        #[serde(rename = "TunnelOptionsSpecification")]
-        pub tunnel_options_specification: TunnelOptionsSpecification,
+        #[serde(rename = "TunnelOptionsSpecification", skip_serializing_if = "Option::is_none")]
+        pub tunnel_options_specification: Option<TunnelOptionsSpecification>,
         #[serde(rename = "VcoHealthCheck")]
         pub vco_health_check: VcoHealthCheck,
         #[serde(rename = "VpnBgpConfig")]
@@ -1515,8 +1515,8 @@ pub mod modify_vpn_connection_attribute {
         pub enable_nat_traversal: bool,
         #[serde(rename = "InternetIp")]
         pub internet_ip: String,
-        #[serde(rename = "RemoteCaCertificate")]
-        pub remote_ca_certificate: String,
+        #[serde(rename = "RemoteCaCertificate", skip_serializing_if = "Option::is_none")]
+        pub remote_ca_certificate: Option<String>,
         #[serde(rename = "Role")]
         pub role: String,
         #[serde(rename = "State")]
@@ -1565,16 +1565,16 @@ pub mod modify_vpn_connection_attribute {
     #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
     #[serde(default)]
     pub struct VcoHealthCheck {
-        #[serde(rename = "Dip")]
-        pub dip: String,
+        #[serde(rename = "Dip", skip_serializing_if = "Option::is_none")]
+        pub dip: Option<String>,
         #[serde(rename = "Enable")]
         pub enable: String,
-        #[serde(rename = "Interval")]
-        pub interval: i64,
-        #[serde(rename = "Retry")]
-        pub retry: i64,
-        #[serde(rename = "Sip")]
-        pub sip: String,
+        #[serde(rename = "Interval", skip_serializing_if = "Option::is_none")]
+        pub interval: Option<i64>,
+        #[serde(rename = "Retry", skip_serializing_if = "Option::is_none")]
+        pub retry: Option<i64>,
+        #[serde(rename = "Sip", skip_serializing_if = "Option::is_none")]
+        pub sip: Option<String>,
     }
 
     impl std::fmt::Debug for VcoHealthCheck {
@@ -1987,8 +1987,8 @@ pub mod modify_tunnel_attribute {
         pub enable_nat_traversal: bool,
         #[serde(rename = "InternetIp")]
         pub internet_ip: String,
-        #[serde(rename = "RemoteCaCertificate")]
-        pub remote_ca_certificate: String,
+        #[serde(rename = "RemoteCaCertificate", skip_serializing_if = "Option::is_none")]
+        pub remote_ca_certificate: Option<String>,
         #[serde(rename = "Role")]
         pub role: String,
         #[serde(rename = "State")]
@@ -2030,16 +2030,16 @@ pub mod modify_tunnel_attribute {
     pub struct TunnelBgpConfig {
         #[serde(rename = "EnableBgp")]
         pub enable_bgp: bool,
-        #[serde(rename = "LocalAsn")]
-        pub local_asn: i64,
-        #[serde(rename = "LocalBgpIp")]
-        pub local_bgp_ip: String,
-        #[serde(rename = "PeerAsn")]
-        pub peer_asn: i64,
-        #[serde(rename = "PeerBgpIp")]
-        pub peer_bgp_ip: String,
-        #[serde(rename = "TunnelCidr")]
-        pub tunnel_cidr: String,
+        #[serde(rename = "LocalAsn", skip_serializing_if = "Option::is_none")]
+        pub local_asn: Option<i64>,
+        #[serde(rename = "LocalBgpIp", skip_serializing_if = "Option::is_none")]
+        pub local_bgp_ip: Option<String>,
+        #[serde(rename = "PeerAsn", skip_serializing_if = "Option::is_none")]
+        pub peer_asn: Option<i64>,
+        #[serde(rename = "PeerBgpIp", skip_serializing_if = "Option::is_none")]
+        pub peer_bgp_ip: Option<String>,
+        #[serde(rename = "TunnelCidr", skip_serializing_if = "Option::is_none")]
+        pub tunnel_cidr: Option<String>,
     }
 
     impl std::fmt::Debug for TunnelBgpConfig {

@@ -94,16 +94,16 @@ impl std::fmt::Debug for IpsecConfig {
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TunnelBgpConfig {
-    #[serde(rename = "LocalAsn")]
-    pub local_asn: i64,
-    #[serde(rename = "LocalBgpIp")]
-    pub local_bgp_ip: String,
-    #[serde(rename = "PeerAsn")]
-    pub peer_asn: i64,
-    #[serde(rename = "PeerBgpIp")]
-    pub peer_bgp_ip: String,
-    #[serde(rename = "TunnelCidr")]
-    pub tunnel_cidr: String,
+    #[serde(rename = "LocalAsn", skip_serializing_if = "Option::is_none")]
+    pub local_asn: Option<i64>,
+    #[serde(rename = "LocalBgpIp", skip_serializing_if = "Option::is_none")]
+    pub local_bgp_ip: Option<String>,
+    #[serde(rename = "PeerAsn", skip_serializing_if = "Option::is_none")]
+    pub peer_asn: Option<i64>,
+    #[serde(rename = "PeerBgpIp", skip_serializing_if = "Option::is_none")]
+    pub peer_bgp_ip: Option<String>,
+    #[serde(rename = "TunnelCidr", skip_serializing_if = "Option::is_none")]
+    pub tunnel_cidr: Option<String>,
 }
 
 impl std::fmt::Debug for TunnelBgpConfig {
@@ -124,18 +124,18 @@ impl std::fmt::Debug for TunnelBgpConfig {
 pub struct VpnBgpConfig {
     #[serde(rename = "EnableBgp")]
     pub enable_bgp: String,
-    #[serde(rename = "LocalAsn")]
-    pub local_asn: i64,
-    #[serde(rename = "LocalBgpIp")]
-    pub local_bgp_ip: String,
-    #[serde(rename = "PeerAsn")]
-    pub peer_asn: i64,
-    #[serde(rename = "PeerBgpIp")]
-    pub peer_bgp_ip: String,
+    #[serde(rename = "LocalAsn", skip_serializing_if = "Option::is_none")]
+    pub local_asn: Option<i64>,
+    #[serde(rename = "LocalBgpIp", skip_serializing_if = "Option::is_none")]
+    pub local_bgp_ip: Option<String>,
+    #[serde(rename = "PeerAsn", skip_serializing_if = "Option::is_none")]
+    pub peer_asn: Option<i64>,
+    #[serde(rename = "PeerBgpIp", skip_serializing_if = "Option::is_none")]
+    pub peer_bgp_ip: Option<String>,
     #[serde(rename = "Status")]
     pub status: String,
-    #[serde(rename = "TunnelCidr")]
-    pub tunnel_cidr: String,
+    #[serde(rename = "TunnelCidr", skip_serializing_if = "Option::is_none")]
+    pub tunnel_cidr: Option<String>,
 }
 
 impl std::fmt::Debug for VpnBgpConfig {
@@ -196,8 +196,8 @@ pub struct TunnelOptions {
     pub enable_nat_traversal: String,
     #[serde(rename = "InternetIp")]
     pub internet_ip: String,
-    #[serde(rename = "RemoteCaCertificate")]
-    pub remote_ca_certificate: String,
+    #[serde(rename = "RemoteCaCertificate", skip_serializing_if = "Option::is_none")]
+    pub remote_ca_certificate: Option<String>,
     #[serde(rename = "Role")]
     pub role: String,
     #[serde(rename = "State")]
@@ -245,16 +245,16 @@ impl std::fmt::Debug for TunnelOptions {
 pub struct TunnelBgpConfig2 {
     #[serde(rename = "BgpStatus")]
     pub bgp_status: String,
-    #[serde(rename = "LocalAsn")]
-    pub local_asn: String,
-    #[serde(rename = "LocalBgpIp")]
-    pub local_bgp_ip: String,
-    #[serde(rename = "PeerAsn")]
-    pub peer_asn: String,
-    #[serde(rename = "PeerBgpIp")]
-    pub peer_bgp_ip: String,
-    #[serde(rename = "TunnelCidr")]
-    pub tunnel_cidr: String,
+    #[serde(rename = "LocalAsn", skip_serializing_if = "Option::is_none")]
+    pub local_asn: Option<String>,
+    #[serde(rename = "LocalBgpIp", skip_serializing_if = "Option::is_none")]
+    pub local_bgp_ip: Option<String>,
+    #[serde(rename = "PeerAsn", skip_serializing_if = "Option::is_none")]
+    pub peer_asn: Option<String>,
+    #[serde(rename = "PeerBgpIp", skip_serializing_if = "Option::is_none")]
+    pub peer_bgp_ip: Option<String>,
+    #[serde(rename = "TunnelCidr", skip_serializing_if = "Option::is_none")]
+    pub tunnel_cidr: Option<String>,
 }
 
 impl std::fmt::Debug for TunnelBgpConfig2 {
@@ -339,18 +339,18 @@ impl std::fmt::Debug for TunnelIpsecConfig {
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VcoHealthCheck {
-    #[serde(rename = "Dip")]
-    pub dip: String,
+    #[serde(rename = "Dip", skip_serializing_if = "Option::is_none")]
+    pub dip: Option<String>,
     #[serde(rename = "Enable")]
     pub enable: String,
-    #[serde(rename = "Interval")]
-    pub interval: i64,
-    #[serde(rename = "Policy")]
-    pub policy: String,
-    #[serde(rename = "Retry")]
-    pub retry: i64,
-    #[serde(rename = "Sip")]
-    pub sip: String,
+    #[serde(rename = "Interval", skip_serializing_if = "Option::is_none")]
+    pub interval: Option<i64>,
+    #[serde(rename = "Policy", skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(rename = "Retry", skip_serializing_if = "Option::is_none")]
+    pub retry: Option<i64>,
+    #[serde(rename = "Sip", skip_serializing_if = "Option::is_none")]
+    pub sip: Option<String>,
     #[serde(rename = "Status")]
     pub status: String,
 }
