@@ -97,7 +97,7 @@ fn created(c: &VpnConnection) -> create_op::Answer {
 /// `TunnelIndex`, each on its own address in its own zone).
 pub async fn create(ctx: &Ctx<'_>, req: create_op::Request) -> Result<create_op::Answer, ApiError> {
     let region = ctx.region()?;
-    let draft = ConnectionDraft::of_create_attachment(&req);
+    let draft = ConnectionDraft::of_create_attachment(ctx, &req)?;
     let dual = draft.has_tunnels();
     let cgw = if dual {
         // The top-level customer gateway is refused first, as before the
@@ -260,7 +260,7 @@ pub async fn describe_many(
 /// customer gateway. A RemoteId that was the old customer gateway's address
 /// follows the new one.
 pub async fn modify(ctx: &Ctx<'_>, req: modify_op::Request) -> Result<modify_op::Answer, ApiError> {
-    let draft = ConnectionDraft::of_modify_attachment(ctx, &req);
+    let draft = ConnectionDraft::of_modify_attachment(ctx, &req)?;
     let Versioned {
         value: mut conn,
         version,

@@ -162,8 +162,10 @@ impl Given for Option<String> {
 
 /// `TunnelBandwidth` of the connection operations, whose requests (in the
 /// SDK and the vendor's metadata) have no such parameter while their answers
-/// do: a raw request may send it, and it is read by name here, the one
-/// parameter of the family outside the declarations (docs/architecture.md).
+/// do: a raw request may send it, and it is read by name here, one of the
+/// two parameters of the family outside the declarations (the other is an
+/// attachment tunnel's `Role`, [`ConnectionDraft::with_raw_roles`];
+/// docs/architecture.md).
 fn raw_tunnel_bandwidth(ctx: &Ctx<'_>) -> Option<String> {
     ctx.opt("TunnelBandwidth").map(str::to_owned)
 }
@@ -184,25 +186,47 @@ impl ConnectionDraft {
         }
     }
 
-    pub fn of_create_attachment(r: &create_attachment_op::Request) -> ConnectionDraft {
+    pub fn of_create_attachment(
+        ctx: &Ctx<'_>,
+        r: &create_attachment_op::Request,
+    ) -> Result<ConnectionDraft, ApiError> {
         ConnectionDraft {
             customer_gateway_id: r.customer_gateway_id.clone(),
             tunnel_bandwidth: r.tunnel_bandwidth.clone(),
             network_type: r.network_type.clone(),
             ..connection_draft!(r, remote_ca_cert as "RemoteCaCert"; tunnel_index)
         }
+        .with_raw_roles(ctx)
     }
 
     pub fn of_modify_attachment(
         ctx: &Ctx<'_>,
         r: &modify_attachment_op::Request,
-    ) -> ConnectionDraft {
+    ) -> Result<ConnectionDraft, ApiError> {
         ConnectionDraft {
             customer_gateway_id: r.customer_gateway_id.clone(),
             tunnel_bandwidth: raw_tunnel_bandwidth(ctx),
             network_type: r.network_type.clone(),
             ..connection_draft!(r, remote_ca_cert as "RemoteCaCert"; tunnel_id, tunnel_index)
         }
+        .with_raw_roles(ctx)
+    }
+
+    /// `TunnelOptionsSpecification.N.Role` of the attachment operations,
+    /// which their SDK models lack (they name a tunnel by `TunnelIndex`) but
+    /// Terraform's `alicloud_vpn_gateway_vpn_attachment` sends on create and
+    /// update beside `TunnelIndex`; read by name, as before the typed
+    /// requests, so that a role given wins over the index as on connections
+    /// (docs/api-decisions.md, "Connection family, typed: keys read and
+    /// dropped"). The elements are in index order, as the typed list's.
+    fn with_raw_roles(mut self, ctx: &Ctx<'_>) -> Result<ConnectionDraft, ApiError> {
+        if self.has_tunnels() {
+            let raw = ctx.params.objects(TOS)?;
+            for (d, p) in self.tunnels.iter_mut().zip(&raw) {
+                d.role = p.get("Role").map(str::to_owned);
+            }
+        }
+        Ok(self)
     }
 
     /// Whether the request configures tunnels (a dual-tunnel write).

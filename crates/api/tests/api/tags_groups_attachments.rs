@@ -1145,6 +1145,44 @@ async fn dual_tunnel_attachments() {
     let slave = &body["TunnelOptionsSpecification"]["TunnelOptions"][1];
     assert_eq!(slave["TunnelIkeConfig"]["IkeVersion"], "ikev2");
     assert_eq!(slave["EnableNatTraversal"], "false");
+    // Terraform also sends each element's Role (not in the SDK model); a
+    // role names the tunnel as on connections, and wins over the index.
+    api.ok(
+        "ModifyVpnAttachmentAttribute",
+        &[
+            ("VpnConnectionId", &vco),
+            (&format!("{tos}.1.Role"), "master"),
+            (&format!("{tos}.1.TunnelIndex"), "2"),
+            (&format!("{tos}.1.EnableDpd"), "false"),
+        ],
+    )
+    .await;
+    let body = api
+        .ok("DescribeVpnConnection", &[("VpnConnectionId", &vco)])
+        .await;
+    let [master, slave] = [0, 1].map(|i| &body["TunnelOptionsSpecification"]["TunnelOptions"][i]);
+    assert_eq!(
+        (&master["Role"], &master["EnableDpd"]),
+        (&json!("master"), &json!("false"))
+    );
+    assert_eq!(slave["EnableNatTraversal"], "false");
+    let a = api
+        .call(
+            "ModifyVpnAttachmentAttribute",
+            &[
+                ("VpnConnectionId", &vco),
+                (&format!("{tos}.1.Role"), "backup"),
+            ],
+        )
+        .await;
+    assert_eq!((a.status, a.code()), (400, "InvalidParameter"));
+    assert!(
+        a.body["Message"]
+            .as_str()
+            .is_some_and(|m| m.contains("TunnelOptionsSpecification.1.Role")),
+        "{:?}",
+        a.body
+    );
     // Both customer gateways are in use.
     let a = api
         .call("DeleteCustomerGateway", &[("CustomerGatewayId", &cgw2)])
