@@ -64,13 +64,20 @@ pub trait Dataplane {
     async fn apply(&mut self, desired: &GatewayDesired) -> Result<ApplyReport, BackendError>;
 
     /// (Re)start negotiation of loaded tunnels that should be up and have
-    /// no IKE SA (after DPD cleared them, or the peer went away), each only
-    /// if `may_initiate` says so (asked once per such tunnel: the agent's
-    /// back-off against a peer that refuses it).
+    /// no IKE SA (new ones, after DPD cleared them, or the peer went away),
+    /// each only if `may_initiate` says so (asked once per such tunnel: the
+    /// agent's back-off against a peer that refuses it).
     async fn ensure_up(
         &mut self,
         may_initiate: &mut (dyn FnMut(&str) -> bool + Send),
     ) -> Result<Vec<String>, BackendError>;
+
+    /// When [`Dataplane::ensure_up`] has more to start without an event
+    /// coming first (tunnels waiting for a place in a wave of starts), if
+    /// it has.
+    fn next_start_at(&self) -> Option<std::time::Instant> {
+        None
+    }
 
     /// Measured status of every tunnel of `desired`.
     async fn status(
@@ -315,7 +322,9 @@ impl StrongSwan {
         let mut backend = StrongSwan {
             config,
             charon: Some(charon),
-            applier: Applier::new(vici, options),
+            // The agent starts the tunnels, in waves and with its back-off.
+            applier: Applier::new(vici, options)
+                .started_by_caller(crate::vici::NEGOTIATING_AT_ONCE),
             events: Some(events),
             pending: Vec::new(),
             max_log_level,
@@ -521,6 +530,10 @@ impl Dataplane for StrongSwan {
     ) -> Result<Vec<String>, BackendError> {
         let r = self.applier.ensure_initiated(may_initiate).await;
         self.checked(r).await
+    }
+
+    fn next_start_at(&self) -> Option<std::time::Instant> {
+        self.applier.wave_place_free_at()
     }
 
     async fn status(

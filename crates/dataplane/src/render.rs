@@ -266,17 +266,16 @@ impl RenderedTunnel {
         Section::new().section(self.tunnel_id.clone(), self.conn.clone())
     }
 
-    /// [`Self::conn`] without the route children: when only those differ,
-    /// the tunnel is reloaded without renegotiating it.
-    pub fn without_route_children(&self) -> Section {
+    /// [`Self::conn`] with each child passed through `f` (`None`: left out).
+    fn map_children(&self, f: impl Fn(&str, &Value) -> Option<Value>) -> Section {
         let mut core = Section::new();
         for (key, value) in self.conn.entries() {
             match value {
                 Value::Section(children) if key == "children" => {
                     let mut kept = Section::new();
                     for (name, child) in children.entries() {
-                        if !is_route_child_name(&self.tunnel_id, name) {
-                            kept.push(name.clone(), child.clone());
+                        if let Some(child) = f(name, child) {
+                            kept.push(name.clone(), child);
                         }
                     }
                     core.push(key.clone(), Value::Section(kept));
@@ -285,6 +284,32 @@ impl RenderedTunnel {
             }
         }
         core
+    }
+
+    /// [`Self::conn`] without the route children: when only those differ,
+    /// the tunnel is reloaded without renegotiating it.
+    pub fn without_route_children(&self) -> Section {
+        self.map_children(|name, child| {
+            (!is_route_child_name(&self.tunnel_id, name)).then(|| child.clone())
+        })
+    }
+
+    /// [`RenderedTunnel::to_vici`] without `start_action = start`: charon
+    /// loads the tunnel and waits to be told to initiate it.
+    pub fn to_vici_unstarted(&self) -> Section {
+        let conn = self.map_children(|_, child| {
+            let Value::Section(settings) = child else {
+                return Some(child.clone());
+            };
+            let mut kept = Section::new();
+            for (k, v) in settings.entries() {
+                if !(k == "start_action" && matches!(v, Value::Str(s) if s == "start")) {
+                    kept.push(k.clone(), v.clone());
+                }
+            }
+            Some(Value::Section(kept))
+        });
+        Section::new().section(self.tunnel_id.clone(), conn)
     }
 }
 
@@ -897,6 +922,10 @@ mod tests {
         insta::assert_snapshot!(conf(&g));
         // With libipsec (no acquires) a trap becomes an immediate start.
         assert!(conf(&g).contains("start_action = start"));
+        let r = render_gateway(&g, &RenderOptions::default());
+        let loaded = r.tunnels[0].to_vici_unstarted().to_conf();
+        assert!(!loaded.contains("start_action"), "{loaded}");
+        assert!(loaded.contains("esp_proposals"), "{loaded}");
         let with_traps = RenderOptions {
             traps_supported: true,
             ..RenderOptions::default()

@@ -445,6 +445,13 @@ impl ApplyReport {
 /// changed. It remembers what it loaded; on its first `apply` it also
 /// removes connections and keys it finds in charon but not in the desired
 /// state (after an agent restart), and reloads everything desired.
+///
+/// By default charon starts tunnels with `StartAction::Start` itself when
+/// they are loaded. With [`Applier::started_by_caller`] it does not: they
+/// are started by [`Applier::ensure_initiated`], at most
+/// [`NEGOTIATING_AT_ONCE`] negotiating at a time, so that a gateway given
+/// many tunnels at once negotiates them in waves instead of a storm of IKE
+/// exchanges that makes both sides retransmit.
 #[derive(Debug)]
 pub struct Applier {
     vici: Vici,
@@ -453,7 +460,26 @@ pub struct Applier {
     synced: bool,
     /// Route and BGP children asked for again by [`Applier::ensure_initiated`], and when.
     child_retried: BTreeMap<(String, String), Instant>,
+    /// Tunnels negotiating at once, at most, when the caller starts them
+    /// (`None`: charon starts them on load).
+    caller_starts: Option<usize>,
+    /// Tunnels [`Applier::ensure_initiated`] started and when: each holds a
+    /// place in the wave until its IKE SA is established, or for
+    /// [`WAVE_PLACE_HELD`] at most.
+    wave: BTreeMap<String, Instant>,
+    /// The last [`Applier::ensure_initiated`] left tunnels waiting for a
+    /// place in the wave.
+    wave_full: bool,
 }
+
+/// Tunnels an [`Applier::started_by_caller`] lets negotiate at once.
+pub const NEGOTIATING_AT_ONCE: usize = 64;
+
+/// How long a start holds its place in the wave at most. IKE takes tens of
+/// milliseconds on a healthy pair; a peer that does not answer keeps charon
+/// retransmitting for many seconds, and must not keep the other tunnels
+/// from starting meanwhile (its next start waits for its back-off).
+pub const WAVE_PLACE_HELD: Duration = Duration::from_secs(2);
 
 /// How long a missing route or BGP child waits before it is initiated again.
 pub const ROUTE_CHILD_RETRY: Duration = Duration::from_secs(5);
@@ -467,7 +493,29 @@ impl Applier {
             applied: BTreeMap::new(),
             synced: false,
             child_retried: BTreeMap::new(),
+            caller_starts: None,
+            wave: BTreeMap::new(),
+            wave_full: false,
         }
+    }
+
+    /// Tunnels are loaded without their start action: the caller starts
+    /// them with [`Applier::ensure_initiated`], at most `at_once` (see
+    /// [`NEGOTIATING_AT_ONCE`]) negotiating at a time.
+    pub fn started_by_caller(mut self, at_once: usize) -> Self {
+        self.caller_starts = Some(at_once.max(1));
+        self
+    }
+
+    /// When [`Applier::ensure_initiated`] should be called again without an
+    /// event: tunnels wait for a place in the wave, and the oldest place
+    /// is given up then ([`WAVE_PLACE_HELD`]). An SA coming up frees its
+    /// place earlier, with an event.
+    pub fn wave_place_free_at(&self) -> Option<Instant> {
+        if !self.wave_full {
+            return None;
+        }
+        self.wave.values().min().map(|at| *at + WAVE_PLACE_HELD)
     }
 
     /// The vici connection.
@@ -612,7 +660,14 @@ impl Applier {
                 }
                 Err(e) => return Err(e),
             }
-            match self.vici.load_conn(&tunnel).await {
+            let loaded = if self.caller_starts.is_some() {
+                self.vici
+                    .load_conn_section(&tunnel.to_vici_unstarted())
+                    .await
+            } else {
+                self.vici.load_conn(&tunnel).await
+            };
+            match loaded {
                 Ok(()) => {}
                 Err(e @ ViciError::Failed { .. }) => {
                     report.errors.push(rejected("load-conn", e));
@@ -625,7 +680,8 @@ impl Applier {
                 }
                 Err(e) => return Err(e),
             }
-            if changed && tunnel.start_action == StartAction::Start {
+            if changed && tunnel.start_action == StartAction::Start && self.caller_starts.is_none()
+            {
                 for child in &tunnel.children {
                     self.vici.initiate(&name, child).await?;
                 }
@@ -637,12 +693,17 @@ impl Applier {
     }
 
     /// Initiate every loaded tunnel with `StartAction::Start` that has no
-    /// IKE SA at all (after DPD cleared it, or the peer deleted it) and that
-    /// `may_initiate` lets through (asked once per such tunnel: the agent's
+    /// IKE SA at all (new with [`Applier::started_by_caller`], or after DPD
+    /// cleared it, or the peer deleted it) and that `may_initiate` lets
+    /// through (asked once per tunnel about to be initiated: the agent's
     /// back-off), and the route and BGP children missing from an established
-    /// one (the peer closed, refused or could not install them), each at most every
-    /// [`ROUTE_CHILD_RETRY`]. Call it periodically. Returns the tunnels
-    /// initiated.
+    /// one (the peer closed, refused or could not install them), each at most
+    /// every [`ROUTE_CHILD_RETRY`]. With [`Applier::started_by_caller`], only
+    /// as many tunnels as leave at most its number of starts negotiating
+    /// (each until its IKE SA is established, [`WAVE_PLACE_HELD`] at most):
+    /// the others wait for a later call (a wave). Call it periodically, when
+    /// SAs come up, and at [`Applier::wave_place_free_at`]. Returns the
+    /// tunnels initiated.
     pub async fn ensure_initiated(
         &mut self,
         may_initiate: &mut (dyn FnMut(&str) -> bool + Send),
@@ -652,17 +713,37 @@ impl Applier {
         let now = Instant::now();
         self.child_retried
             .retain(|_, at| now.duration_since(*at) < ROUTE_CHILD_RETRY);
+        // A start keeps its place while its tunnel negotiates, for
+        // WAVE_PLACE_HELD at most.
+        self.wave.retain(|name, at| {
+            now.duration_since(*at) < WAVE_PLACE_HELD
+                && self.applied.contains_key(name)
+                && !sas.iter().any(|s| s.name == *name && s.is_established())
+        });
+        let mut room = self
+            .caller_starts
+            .map(|at_once| at_once.saturating_sub(self.wave.len()));
+        self.wave_full = false;
         for (name, t) in &self.applied {
             if t.start_action != StartAction::Start {
                 continue;
             }
             let mine: Vec<&IkeSaInfo> = sas.iter().filter(|s| s.name == *name).collect();
             if mine.is_empty() {
+                if room == Some(0) {
+                    // The wave is full: a later call starts it.
+                    self.wave_full = true;
+                    continue;
+                }
                 if !may_initiate(name) {
                     continue;
                 }
                 for child in &t.children {
                     self.vici.initiate(name, child).await?;
+                }
+                if let Some(r) = room.as_mut() {
+                    *r -= 1;
+                    self.wave.insert(name.clone(), now);
                 }
                 started.push(name.clone());
                 continue;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use vpngw_dataplane::crypto::PluginState;
 use vpngw_dataplane::lab::{self, Lab, LabSpec, lab_psk, skip};
+use vpngw_dataplane::vici::WAVE_PLACE_HELD;
 use vpngw_dataplane::{
     Applier, CharonConfig, Dataplane, DataplaneEvent, DpdTiming, EventKind, IkeSettings,
     IkeVersion, IpsecSettings, RenderError, RenderOptions, StartAction, StrongSwan, TunnelBgp,
@@ -760,5 +761,100 @@ async fn a_bgp_child_that_failed_is_initiated_again() {
         )),
         "the tunnel's own child is still up"
     );
+    lab.teardown();
+}
+
+/// #18: an applier whose caller starts the tunnels loads them without
+/// starting them, and `ensure_initiated` starts them in waves: never more
+/// than its number negotiating at once, each tunnel started once, all up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tunnels_start_in_waves() {
+    if skip("tunnels_start_in_waves") {
+        return;
+    }
+    let mut lab = Lab::build(&LabSpec::new("waves", 3)).expect("build lab");
+    lab.start_all().expect("start charons");
+    let ike = IkeSettings {
+        version: IkeVersion::Ikev2,
+        psk: lab_psk("waves"),
+        ..IkeSettings::default()
+    };
+    let conns: Vec<_> = (0..3)
+        .map(|i| {
+            lab.connection(
+                i,
+                &format!("vco-wave{i}"),
+                &[0],
+                &ike,
+                &IpsecSettings::default(),
+            )
+            .expect("connection")
+        })
+        .collect();
+    for (i, c) in conns.iter().enumerate() {
+        let mut peer = applier(&lab, Some(i)).await;
+        let r = peer.apply(&mirror(c)).await.expect("peer apply");
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+    }
+    let mut gw = applier(&lab, None).await.started_by_caller(1);
+    let report = gw
+        .apply(&lab.gateway_desired(conns.clone()))
+        .await
+        .expect("apply");
+    assert_eq!(report.loaded.len(), 3, "{report:?}");
+    // Loaded, not started.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sas = gw.vici().list_sas().await.expect("list-sas");
+    assert!(sas.is_empty(), "charon started tunnels itself: {sas:?}");
+
+    let names: Vec<String> = conns
+        .iter()
+        .map(|c| c.tunnels[0].tunnel_id.clone())
+        .collect();
+    let mut started = Vec::new();
+    let mut started_at = std::collections::HashMap::new();
+    let t0 = Instant::now();
+    loop {
+        for name in gw
+            .ensure_initiated(&mut |_| true)
+            .await
+            .expect("ensure_initiated")
+        {
+            started_at.insert(name.clone(), Instant::now());
+            started.push(name);
+        }
+        let sas = gw.vici().list_sas().await.expect("list-sas");
+        // A start holds its place until its SA is up, WAVE_PLACE_HELD at
+        // most (then a slow negotiation no longer holds the others back).
+        let holding = sas
+            .iter()
+            .filter(|s| !s.is_established())
+            .filter(|s| {
+                started_at
+                    .get(&s.name)
+                    .is_some_and(|t| t.elapsed() < WAVE_PLACE_HELD)
+            })
+            .count();
+        assert!(holding <= 1, "more than one wave of one: {sas:?}");
+        let up = names
+            .iter()
+            .filter(|n| established(&vpngw_dataplane::tunnel_status(n, &sas)))
+            .count();
+        if up == names.len() {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "{up} of {} up after 20 s; started {started:?}",
+            names.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "[waves] 3 tunnels one at a time: all up after {:?}",
+        t0.elapsed()
+    );
+    started.sort();
+    assert_eq!(started, names, "each tunnel started once");
     lab.teardown();
 }

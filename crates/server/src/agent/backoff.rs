@@ -6,13 +6,16 @@
 //! several times a second, forever. Instead, each initiation that did not
 //! bring the tunnel up doubles the wait before the next one, from
 //! [`Policy::first`] to at most [`Policy::cap`]; the tunnel coming up, or
-//! its configuration changing, starts afresh.
+//! its configuration changing, starts afresh. A tunnel just (re)loaded is
+//! started at once ([`Decision::Start`], not a back-off step: charon loads
+//! tunnels without starting them, the agent starts them in waves).
 //!
 //! The types here are pure (time is a parameter, nothing is logged): the
 //! agent asks [`Backoffs::try_initiate`] before each initiation it would
 //! make and logs the [`Step`] it gets back, tells [`Backoffs::observe`]
-//! what it measured and [`Backoffs::reconfigured`] what it (re)loaded.
-//! That is the whole contract, whichever loop drives it.
+//! what it measured and [`Backoffs::reconfigured`] what it (re)loaded, and
+//! wakes at [`Backoffs::next_end`] to initiate again a tunnel whose wait is
+//! over. That is the whole contract, whichever loop drives it.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -49,10 +52,11 @@ impl Policy {
 /// One tunnel's back-off.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Backoff {
-    /// Initiations in a row that did not bring the tunnel up (the one that
-    /// charon starts itself when the tunnel is loaded is counted when the
-    /// tunnel is next found down).
+    /// Initiations in a row that did not bring the tunnel up (the first
+    /// start after a load is counted when the tunnel is next found down).
     failures: u32,
+    /// (Re)loaded and not started yet: the next initiation is its start.
+    loaded: bool,
     /// No initiation before this.
     not_before: Option<Instant>,
 }
@@ -62,6 +66,8 @@ pub struct Backoff {
 pub enum Decision {
     /// Do not initiate yet.
     Wait,
+    /// Initiate now: the tunnel's first start since it was (re)loaded.
+    Start,
     /// Initiate now; the next initiation waits for the step's delay.
     Initiate(Step),
 }
@@ -78,6 +84,9 @@ pub struct Step {
 impl Backoff {
     /// Called when the tunnel is down and the agent would initiate it.
     pub fn try_initiate(&mut self, now: Instant, policy: &Policy) -> Decision {
+        if std::mem::take(&mut self.loaded) {
+            return Decision::Start;
+        }
         if self.not_before.is_some_and(|t| now < t) {
             return Decision::Wait;
         }
@@ -117,10 +126,16 @@ impl Backoffs {
             .try_initiate(now, &policy)
     }
 
-    /// The tunnel's configuration was (re)loaded: charon initiates it
-    /// itself, and the back-off starts afresh.
+    /// The tunnel's configuration was (re)loaded: the back-off starts
+    /// afresh, and the next initiation is its start ([`Decision::Start`]).
     pub fn reconfigured(&mut self, tunnel: &str) {
-        self.tunnels.remove(tunnel);
+        self.tunnels.insert(
+            tunnel.to_owned(),
+            Backoff {
+                loaded: true,
+                ..Backoff::default()
+            },
+        );
     }
 
     /// What the status says: a tunnel that is up starts afresh.
@@ -128,6 +143,16 @@ impl Backoffs {
         if up {
             self.tunnels.remove(tunnel);
         }
+    }
+
+    /// The next moment a back-off ends (after `now`): a tunnel still down
+    /// then may be initiated again, so the agent looks at it then.
+    pub fn next_end(&self, now: Instant) -> Option<Instant> {
+        self.tunnels
+            .values()
+            .filter_map(|b| b.not_before)
+            .filter(|t| *t > now)
+            .min()
     }
 
     /// Forget tunnels that are no longer configured.
@@ -182,6 +207,37 @@ mod tests {
     }
 
     #[test]
+    fn an_agent_woken_when_a_back_off_ends_initiates_on_the_schedule() {
+        // The agent looks only when woken: at the start, then at each
+        // `next_end`. A refusing peer is initiated at 0, 1, 3, 7, 15 s.
+        let mut b = Backoffs::default();
+        let t0 = Instant::now();
+        b.reconfigured("t");
+        assert_eq!(b.try_initiate("t", t0), Decision::Start);
+        assert_eq!(b.next_end(t0), None, "a start is not a back-off step");
+        let mut now = t0;
+        let mut initiated = Vec::new();
+        while now - t0 < secs(20) {
+            if let Decision::Initiate(step) = b.try_initiate("t", now) {
+                initiated.push((now - t0).as_secs());
+                assert_eq!(b.next_end(now), Some(now + step.next_in));
+            }
+            // Nothing else is due: without this wake the next look would
+            // wait for the periodic reconcile.
+            now = b
+                .next_end(now)
+                .expect("a back-off runs while the tunnel is down");
+        }
+        assert_eq!(initiated, [0, 1, 3, 7, 15]);
+        b.observe("t", true);
+        assert_eq!(
+            b.next_end(now),
+            None,
+            "a tunnel that is up waits for nothing"
+        );
+    }
+
+    #[test]
     fn coming_up_or_a_new_configuration_starts_afresh() {
         let mut b = Backoffs::default();
         let t0 = Instant::now();
@@ -200,6 +256,8 @@ mod tests {
         let _ = b.try_initiate("t", t0 + secs(402));
         b.reconfigured("t");
         assert_eq!(b.failures("t"), 0);
+        // Its start, then (found down) the back-off from the first step.
+        assert_eq!(b.try_initiate("t", t0 + secs(402)), Decision::Start);
         assert!(matches!(
             b.try_initiate("t", t0 + secs(402)),
             Decision::Initiate(Step { failures: 1, .. })

@@ -8,8 +8,11 @@
 //!
 //! [`Part::apply`] converges charon to the desired connections (only what
 //! changed is loaded; what disappeared is unloaded and its SAs terminated).
-//! [`Part::step`] re-initiates tunnels that lost their SAs (each when its
-//! [`super::backoff`] allows: a peer that keeps refusing is not hammered), reads the SA
+//! [`Part::step`] starts the tunnels charon loaded (in waves: see
+//! `Applier::ensure_initiated`) and re-initiates those that lost their SAs
+//! (each when its [`super::backoff`] allows: a peer that keeps refusing is
+//! not hammered; [`Part::wait`] wakes when a back-off ends or a place in the
+//! wave frees, not only on charon's events and the periodic reconcile), reads the SA
 //! state, turns charon's events into log lines and reasons, runs the
 //! health-check probes, makes the routes true (`routing.rs`: the static
 //! routes, the health checks under `revoke_route` and what the BGP sessions
@@ -554,6 +557,17 @@ impl<D: Dataplane> Part for IpsecPart<D> {
         for h in self.health.values() {
             until = until.min(h.next_due);
         }
+        // A tunnel may be initiated when its back-off ends, or when a place
+        // in the wave of starts frees without an SA coming up (see
+        // `Applier::ensure_initiated`): the step then initiates it, not the
+        // next periodic reconcile.
+        let starts = [
+            self.backoffs.next_end(now),
+            self.backend.next_start_at().filter(|t| *t > now),
+        ];
+        for t in starts.into_iter().flatten() {
+            until = until.min(t);
+        }
         if until > now {
             tokio::select! {
                 event = self.backend.wait_event(until.saturating_duration_since(now)) => {
@@ -625,6 +639,7 @@ impl<D: Dataplane> Part for IpsecPart<D> {
 fn may_initiate(backoffs: &mut super::backoff::Backoffs, tunnel: &str, now: Instant) -> bool {
     match backoffs.try_initiate(tunnel, now) {
         super::backoff::Decision::Wait => false,
+        super::backoff::Decision::Start => true,
         super::backoff::Decision::Initiate(step) => {
             tracing::warn!(
                 tunnel,
