@@ -463,10 +463,11 @@ pub struct Applier {
     /// Tunnels negotiating at once, at most, when the caller starts them
     /// (`None`: charon starts them on load).
     caller_starts: Option<usize>,
-    /// Tunnels [`Applier::ensure_initiated`] started and when: each holds a
-    /// place in the wave until its IKE SA is established, or for
-    /// [`WAVE_PLACE_HELD`] at most.
-    wave: BTreeMap<String, Instant>,
+    /// Tunnels [`Applier::ensure_initiated`] started, when, and whether
+    /// their IKE SA was seen since: each holds a place in the wave until
+    /// its IKE SA is established or gone again (the peer refused it, or
+    /// charon gave up), or for [`WAVE_PLACE_HELD`] at most.
+    wave: BTreeMap<String, (Instant, bool)>,
     /// The last [`Applier::ensure_initiated`] left tunnels waiting for a
     /// place in the wave.
     wave_full: bool,
@@ -480,6 +481,11 @@ pub const NEGOTIATING_AT_ONCE: usize = 64;
 /// retransmitting for many seconds, and must not keep the other tunnels
 /// from starting meanwhile (its next start waits for its back-off).
 pub const WAVE_PLACE_HELD: Duration = Duration::from_secs(2);
+
+/// How long after a start its IKE SA may still be missing from `list-sas`
+/// without the start counting as failed (charon creates it in the
+/// background; a refusal can also come and go between two looks).
+pub const START_LISTED_WITHIN: Duration = Duration::from_millis(200);
 
 /// How long a missing route or BGP child waits before it is initiated again.
 pub const ROUTE_CHILD_RETRY: Duration = Duration::from_secs(5);
@@ -515,7 +521,18 @@ impl Applier {
         if !self.wave_full {
             return None;
         }
-        self.wave.values().min().map(|at| *at + WAVE_PLACE_HELD)
+        self.wave
+            .values()
+            .map(|(at, seen)| {
+                // A start whose SA is not listed yet: gone (refused) or
+                // late, it is known soon.
+                *at + if *seen {
+                    WAVE_PLACE_HELD
+                } else {
+                    START_LISTED_WITHIN
+                }
+            })
+            .min()
     }
 
     /// The vici connection.
@@ -700,7 +717,7 @@ impl Applier {
     /// one (the peer closed, refused or could not install them), each at most
     /// every [`ROUTE_CHILD_RETRY`]. With [`Applier::started_by_caller`], only
     /// as many tunnels as leave at most its number of starts negotiating
-    /// (each until its IKE SA is established, [`WAVE_PLACE_HELD`] at most):
+    /// (each until its IKE SA is established or gone, [`WAVE_PLACE_HELD`] at most):
     /// the others wait for a later call (a wave). Call it periodically, when
     /// SAs come up, and at [`Applier::wave_place_free_at`]. Returns the
     /// tunnels initiated.
@@ -714,11 +731,21 @@ impl Applier {
         self.child_retried
             .retain(|_, at| now.duration_since(*at) < ROUTE_CHILD_RETRY);
         // A start keeps its place while its tunnel negotiates, for
-        // WAVE_PLACE_HELD at most.
-        self.wave.retain(|name, at| {
+        // WAVE_PLACE_HELD at most: not once its IKE SA is established, nor
+        // once the SA charon made for it is gone (refused: the place is
+        // free for the next start, the tunnel waits for its back-off). The
+        // SA of a start may not be listed yet on the next call (charon
+        // initiates in the background), [`START_LISTED_WITHIN`] at most.
+        self.wave.retain(|name, (at, seen)| {
+            let mut mine = sas.iter().filter(|s| s.name == *name).peekable();
+            let present = mine.peek().is_some();
+            let established = mine.any(IkeSaInfo::is_established);
+            let failed = !present && (*seen || now.duration_since(*at) >= START_LISTED_WITHIN);
+            *seen |= present;
             now.duration_since(*at) < WAVE_PLACE_HELD
                 && self.applied.contains_key(name)
-                && !sas.iter().any(|s| s.name == *name && s.is_established())
+                && !established
+                && !failed
         });
         let mut room = self
             .caller_starts
@@ -743,7 +770,7 @@ impl Applier {
                 }
                 if let Some(r) = room.as_mut() {
                     *r -= 1;
-                    self.wave.insert(name.clone(), now);
+                    self.wave.insert(name.clone(), (now, false));
                 }
                 started.push(name.clone());
                 continue;

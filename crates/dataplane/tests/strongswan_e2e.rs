@@ -858,3 +858,75 @@ async fn tunnels_start_in_waves() {
     assert_eq!(started, names, "each tunnel started once");
     lab.teardown();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_start_frees_its_place_in_the_wave() {
+    if skip("a_refused_start_frees_its_place_in_the_wave") {
+        return;
+    }
+    // Two tunnels, one place: the first one's peer has not loaded its side
+    // (it answers NO_PROPOSAL_CHOSEN at once), the second one's has. The
+    // second starts as soon as the first is refused, not WAVE_PLACE_HELD
+    // later.
+    let mut lab = Lab::build(&LabSpec::new("wavefree", 2)).expect("build lab");
+    lab.start_all().expect("start charons");
+    let ike = IkeSettings {
+        version: IkeVersion::Ikev2,
+        psk: lab_psk("wavefree"),
+        ..IkeSettings::default()
+    };
+    let conns: Vec<_> = (0..2)
+        .map(|i| {
+            lab.connection(
+                i,
+                &format!("vco-free{i}"),
+                &[0],
+                &ike,
+                &IpsecSettings::default(),
+            )
+            .expect("connection")
+        })
+        .collect();
+    let mut ready_peer = applier(&lab, Some(1)).await;
+    let r = ready_peer
+        .apply(&mirror(&conns[1]))
+        .await
+        .expect("peer apply");
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let mut gw = applier(&lab, None).await.started_by_caller(1);
+    gw.apply(&lab.gateway_desired(conns.clone()))
+        .await
+        .expect("apply");
+    let (refused, ready) = (
+        conns[0].tunnels[0].tunnel_id.clone(),
+        conns[1].tunnels[0].tunnel_id.clone(),
+    );
+    assert!(refused < ready, "started in name order");
+    let t0 = Instant::now();
+    let mut started_at = std::collections::HashMap::new();
+    loop {
+        // Each tunnel is started once (the agent's back-off decides the rest).
+        let mut once = |name: &str| !started_at.contains_key(name);
+        for name in gw.ensure_initiated(&mut once).await.expect("ensure") {
+            started_at.insert(name, t0.elapsed());
+        }
+        if started_at.contains_key(&ready) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < WAVE_PLACE_HELD * 2,
+            "{ready} not started: {started_at:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("[waves] refused start, then the next: {started_at:?}");
+    assert!(started_at.contains_key(&refused), "{started_at:?}");
+    assert!(
+        started_at[&ready] < WAVE_PLACE_HELD / 2,
+        "the refused start held its place: {started_at:?}"
+    );
+    wait_status(&gw, &ready, Duration::from_secs(10), established)
+        .await
+        .expect("the second tunnel up");
+    lab.teardown();
+}
