@@ -4,11 +4,21 @@
 //! answering) makes every initiation fail, and the tunnel is down again at
 //! the agent's next look. Re-initiating at once would hammer the peer
 //! several times a second, forever. Instead, each initiation that did not
-//! bring the tunnel up doubles the wait before the next one, from
-//! [`Policy::first`] to at most [`Policy::cap`]; the tunnel coming up, or
-//! its configuration changing, starts afresh. A tunnel just (re)loaded is
-//! started at once ([`Decision::Start`], not a back-off step: charon loads
-//! tunnels without starting them, the agent starts them in waves).
+//! bring the tunnel up multiplies the wait before the next one by
+//! [`Policy::factor`], from [`Policy::first`] to at most [`Policy::cap`];
+//! the tunnel coming up, or its configuration changing, starts afresh. A
+//! tunnel just (re)loaded is started at once ([`Decision::Start`], not a
+//! back-off step: charon loads tunnels without starting them, the agent
+//! starts them in waves).
+//!
+//! The first waits are short (100 ms, 400 ms, 1.6 s, then 6.4 s, 25.6 s,
+//! 60 s; #18): right after a change the peer is often being configured at
+//! the same moment (a customer updating the device, the lab's mirror) and
+//! refuses a first attempt or two only because it does not have its side
+//! yet (`NO_PROPOSAL_CHOSEN`, or its old key), so the tunnel comes up a
+//! moment after the peer is ready instead of after a 1 s or 2 s wait. A
+//! peer that truly refuses is initiated as often as with 1 s doubling (7
+//! times in the first minute, then once a minute), only sooner.
 //!
 //! The types here are pure (time is a parameter, nothing is logged): the
 //! agent asks [`Backoffs::try_initiate`] before each initiation it would
@@ -25,14 +35,18 @@ use std::time::{Duration, Instant};
 pub struct Policy {
     /// The wait after the first failed initiation.
     pub first: Duration,
+    /// Each further failure multiplies the wait by this (≥ 1).
+    pub factor: u32,
     /// The longest wait.
     pub cap: Duration,
 }
 
 impl Default for Policy {
+    /// Tunnels: 100 ms, × 4, at most 60 s (see the module documentation).
     fn default() -> Self {
         Policy {
-            first: Duration::from_secs(1),
+            first: Duration::from_millis(100),
+            factor: 4,
             cap: Duration::from_secs(60),
         }
     }
@@ -40,12 +54,19 @@ impl Default for Policy {
 
 impl Policy {
     /// The wait after `failures` failed initiations in a row (≥ 1):
-    /// `first`, `2 × first`, `4 × first`, … at most `cap`.
+    /// `first`, `factor × first`, `factor² × first`, … at most `cap`.
     pub fn delay(&self, failures: u32) -> Duration {
-        let doublings = failures.saturating_sub(1).min(31);
-        self.first
-            .checked_mul(1 << doublings)
-            .map_or(self.cap, |d| d.min(self.cap))
+        let mut d = self.first;
+        if self.factor <= 1 {
+            return d.min(self.cap);
+        }
+        for _ in 1..failures {
+            if d >= self.cap {
+                break;
+            }
+            d = d.saturating_mul(self.factor);
+        }
+        d.min(self.cap)
     }
 }
 
@@ -108,7 +129,7 @@ impl Backoff {
 }
 
 /// The back-off of every tunnel of a gateway, by tunnel name (the default
-/// [`Policy`]: 1 s doubling up to 60 s).
+/// [`Policy`]: 100 ms, × 4, up to 60 s).
 #[derive(Debug, Default)]
 pub struct Backoffs {
     policy: Policy,
@@ -177,12 +198,19 @@ mod tests {
     }
 
     #[test]
-    fn delays_double_up_to_the_cap() {
+    fn delays_grow_up_to_the_cap() {
         let p = Policy::default();
-        let got: Vec<u64> = (1..=9).map(|n| p.delay(n).as_secs()).collect();
-        assert_eq!(got, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        let got: Vec<u128> = (1..=8).map(|n| p.delay(n).as_millis()).collect();
+        assert_eq!(got, [100, 400, 1600, 6400, 25600, 60000, 60000, 60000]);
         assert_eq!(p.delay(u32::MAX), secs(60));
-        assert_eq!(p.delay(0), secs(1));
+        assert_eq!(p.delay(0), Duration::from_millis(100));
+        let doubling = Policy {
+            first: secs(1),
+            factor: 2,
+            cap: secs(60),
+        };
+        let got: Vec<u64> = (1..=8).map(|n| doubling.delay(n).as_secs()).collect();
+        assert_eq!(got, [1, 2, 4, 8, 16, 32, 60, 60]);
     }
 
     #[test]
@@ -201,15 +229,20 @@ mod tests {
             .iter()
             .map(|(t, _)| t.as_millis() as u64)
             .collect();
-        assert_eq!(at, [0, 1200, 3300, 7500, 15600]);
-        let waits: Vec<u64> = initiated.iter().map(|(_, s)| s.next_in.as_secs()).collect();
-        assert_eq!(waits, [1, 2, 4, 8, 16]);
+        assert_eq!(at, [0, 300, 900, 2700, 9300]);
+        let waits: Vec<u128> = initiated
+            .iter()
+            .map(|(_, s)| s.next_in.as_millis())
+            .collect();
+        assert_eq!(waits, [100, 400, 1600, 6400, 25600]);
     }
 
     #[test]
     fn an_agent_woken_when_a_back_off_ends_initiates_on_the_schedule() {
         // The agent looks only when woken: at the start, then at each
-        // `next_end`. A refusing peer is initiated at 0, 1, 3, 7, 15 s.
+        // `next_end`. A refusing peer is initiated at 0, 0.1, 0.5, 2.1,
+        // 8.5 s in the first 20 s (as many as with 1 s doubling: 0, 1, 3,
+        // 7, 15 s), then at 34.1 s.
         let mut b = Backoffs::default();
         let t0 = Instant::now();
         b.reconfigured("t");
@@ -217,9 +250,9 @@ mod tests {
         assert_eq!(b.next_end(t0), None, "a start is not a back-off step");
         let mut now = t0;
         let mut initiated = Vec::new();
-        while now - t0 < secs(20) {
+        while now - t0 < secs(60) {
             if let Decision::Initiate(step) = b.try_initiate("t", now) {
-                initiated.push((now - t0).as_secs());
+                initiated.push((now - t0).as_millis());
                 assert_eq!(b.next_end(now), Some(now + step.next_in));
             }
             // Nothing else is due: without this wake the next look would
@@ -228,7 +261,7 @@ mod tests {
                 .next_end(now)
                 .expect("a back-off runs while the tunnel is down");
         }
-        assert_eq!(initiated, [0, 1, 3, 7, 15]);
+        assert_eq!(initiated, [0, 100, 500, 2100, 8500, 34100]);
         b.observe("t", true);
         assert_eq!(
             b.next_end(now),
@@ -279,11 +312,13 @@ mod tests {
         #[test]
         fn initiations_respect_the_schedule(
             first_ms in 1u64..5_000,
+            factor in 1u32..8,
             cap_ms in 1u64..120_000,
             looks in proptest::collection::vec(1u64..5_000, 1..400),
         ) {
             let policy = Policy {
                 first: Duration::from_millis(first_ms),
+                factor,
                 cap: Duration::from_millis(cap_ms.max(first_ms)),
             };
             let mut b = Backoff::default();
@@ -302,7 +337,7 @@ mod tests {
                 }
             }
             // Over the whole run, the initiations after the first are at
-            // least first, 2 first, 4 first, … apart (capped).
+            // least first, factor × first, … apart (capped).
             let elapsed = now - t0;
             let mut allowed = 1u32;
             let mut budget = Duration::ZERO;

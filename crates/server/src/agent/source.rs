@@ -38,6 +38,7 @@ pub type Desired = Option<Arc<GatewayState>>;
 /// server restarting is back within a second), doubling to a few seconds.
 const RETRY: Policy = Policy {
     first: Duration::from_millis(200),
+    factor: 2,
     cap: Duration::from_secs(5),
 };
 
