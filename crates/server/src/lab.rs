@@ -334,18 +334,46 @@ fn own_on_lo(
     owned: &mut BTreeSet<IpAddr>,
     wanted: impl IntoIterator<Item = IpAddr>,
 ) -> anyhow::Result<bool> {
-    let new: BTreeSet<IpAddr> = wanted.into_iter().filter(|a| !owned.contains(a)).collect();
-    if new.is_empty() {
-        return Ok(false);
+    let mut batches = IpBatches::default();
+    let added = batches.own_on_lo(ns, owned, wanted);
+    batches.run()?;
+    Ok(added)
+}
+
+/// `ip` commands gathered per namespace and run with one `ip -batch` each:
+/// a sync that adds a thousand customer gateways' addresses runs a few
+/// processes, not thousands (each one a fork and exec: on a busy machine
+/// the peers would load their side many seconds after the gateway).
+#[derive(Default)]
+struct IpBatches(std::collections::BTreeMap<String, Vec<String>>);
+
+impl IpBatches {
+    fn push(&mut self, ns: &str, line: String) {
+        self.0.entry(ns.to_owned()).or_default().push(line);
     }
-    ip_batch(
-        ns,
-        &new.iter()
-            .map(|a| format!("address add {} dev lo", host_prefix(a)))
-            .collect::<Vec<_>>(),
-    )?;
-    owned.extend(new);
-    Ok(true)
+
+    /// [`own_on_lo`], run with the batch.
+    fn own_on_lo(
+        &mut self,
+        ns: &str,
+        owned: &mut BTreeSet<IpAddr>,
+        wanted: impl IntoIterator<Item = IpAddr>,
+    ) -> bool {
+        let new: BTreeSet<IpAddr> = wanted.into_iter().filter(|a| !owned.contains(a)).collect();
+        for a in &new {
+            self.push(ns, format!("address add {} dev lo", host_prefix(a)));
+        }
+        let added = !new.is_empty();
+        owned.extend(new);
+        added
+    }
+
+    fn run(self) -> anyhow::Result<()> {
+        for (ns, lines) in &self.0 {
+            ip_batch(ns, lines)?;
+        }
+        Ok(())
+    }
 }
 
 fn host_prefix(a: &IpAddr) -> String {
@@ -600,8 +628,9 @@ impl Lab {
         }
     }
 
-    /// The peer wearing `addr`, created if needed.
-    async fn peer_for(&mut self, addr: IpAddr) -> anyhow::Result<usize> {
+    /// The peer wearing `addr`, created if needed (the address and its
+    /// route go into `batches`).
+    async fn peer_for(&mut self, addr: IpAddr, batches: &mut IpBatches) -> anyhow::Result<usize> {
         if let Some(&i) = self.by_ip.get(&addr) {
             return Ok(i);
         }
@@ -611,18 +640,14 @@ impl Lab {
             self.new_peer().await?
         };
         let peer = &mut self.peers[index];
-        ip_batch(
+        batches.push(
             &peer.ns,
-            &[format!("address add {} dev lo", host_prefix(&addr))],
-        )?;
-        ip_batch(
+            format!("address add {} dev lo", host_prefix(&addr)),
+        );
+        batches.push(
             &self.gw_ns,
-            &[format!(
-                "route replace {} dev {}",
-                host_prefix(&addr),
-                peer.gw_dev
-            )],
-        )?;
+            format!("route replace {} dev {}", host_prefix(&addr), peer.gw_dev),
+        );
         peer.addrs.insert(addr);
         self.by_ip.insert(addr, index);
         tracing::info!(peer = %peer.ns, address = %addr, "customer gateway address added");
@@ -766,6 +791,7 @@ impl Lab {
     /// Brings the peers in line with the gateway's connections.
     async fn sync(&mut self, state: &GatewayState) -> anyhow::Result<bool> {
         let mut changed = false;
+        let mut batches = IpBatches::default();
         let mut mirrors: Vec<vpngw_dataplane::ConnectionDesired> = Vec::new();
         let mut gw_inside: Vec<IpAddr> = Vec::new();
         for c in state.connections.values() {
@@ -796,9 +822,10 @@ impl Lab {
                     .and_then(|h| h.sip.parse::<IpAddr>().ok()),
             );
             for t in &d.tunnels {
-                let i = self.peer_for(t.remote_addr).await?;
+                let i = self.peer_for(t.remote_addr, &mut batches).await?;
                 let peer = &mut self.peers[i];
-                changed |= own_on_lo(&peer.ns, &mut peer.inside, remote_inside.iter().copied())?;
+                changed |=
+                    batches.own_on_lo(&peer.ns, &mut peer.inside, remote_inside.iter().copied());
             }
             let mut m = mirror(d).connections.remove(0);
             for t in &mut m.tunnels {
@@ -816,18 +843,17 @@ impl Lab {
             }
             vpngw_dataplane::forwarding::RouteTable::Destination => None,
         }));
-        changed |= own_on_lo(&self.gw_ns, &mut self.gw_inside, gw_inside)?;
-        let gw_routes: Vec<String> = self.gw_addrs.iter().map(host_prefix).collect();
+        changed |= batches.own_on_lo(&self.gw_ns, &mut self.gw_inside, gw_inside);
+        // Routes to the gateway go with the link when it is set down: put
+        // them back (idempotent).
+        for peer in &self.peers {
+            for a in &self.gw_addrs {
+                batches.push(&peer.ns, format!("route replace {} dev gw", host_prefix(a)));
+            }
+        }
+        // Every address and route in place before the peers load their side.
+        batches.run()?;
         for (i, peer) in self.peers.iter_mut().enumerate() {
-            // Routes to the gateway go with the link when it is set down:
-            // put them back (idempotent).
-            ip_batch(
-                &peer.ns,
-                &gw_routes
-                    .iter()
-                    .map(|r| format!("route replace {r} dev gw"))
-                    .collect::<Vec<_>>(),
-            )?;
             let connections = mirrors
                 .iter()
                 .filter_map(|m| {
