@@ -1,6 +1,6 @@
 //! [`BgpSpeaker`]: the gateway's `bird`, as the agent drives it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::net::Ipv4Addr;
 
@@ -45,6 +45,11 @@ pub struct SessionState {
     pub state: String,
     /// What it learned (empty unless established).
     pub learned: Vec<LearnedPrefix>,
+    /// Not established since its tunnel came up, and BIRD names no error:
+    /// the session is being set up (`reason` says with whom), nothing
+    /// went wrong yet.
+    #[serde(default)]
+    pub starting: bool,
 }
 
 /// TCP-MD5 counters of the gateway's network namespace
@@ -112,6 +117,9 @@ pub struct BgpSpeaker {
     /// session (kept while the session stays down).
     md5: Md5Counters,
     md5_reason: HashMap<String, &'static str>,
+    /// Sessions established since their protocol was last enabled: one of
+    /// them that is down again ended, it is not starting.
+    was_up: HashSet<String>,
     restarts: u32,
 }
 
@@ -129,6 +137,7 @@ impl BgpSpeaker {
             errors: Vec::new(),
             md5: Md5Counters::default(),
             md5_reason: HashMap::new(),
+            was_up: HashSet::new(),
             restarts: 0,
         };
         speaker.launch().await?;
@@ -274,6 +283,13 @@ impl BgpSpeaker {
             } else if let Some(r) = md5_now {
                 self.md5_reason.insert(s.tunnel_id.clone(), r);
             }
+            if established {
+                self.was_up.insert(s.tunnel_id.clone());
+            } else if state == "disabled" {
+                self.was_up.remove(&s.tunnel_id);
+            }
+            let peer = format!("{} (AS {})", s.peer_ip, s.peer_asn);
+            let mut starting = false;
             let reason = if established {
                 String::new()
             } else if let Some(e) = error {
@@ -284,11 +300,14 @@ impl BgpSpeaker {
                 format!("BGP state {state}: {r}")
             } else if let Some(e) = p.and_then(|p| p.last_error.as_deref()) {
                 format!("BGP state {state}: {e}")
-            } else {
+            } else if self.was_up.contains(&s.tunnel_id) {
+                // BIRD forgets the error when it restarts the protocol.
                 format!(
-                    "BGP state {state}: no session with {} (AS {}) yet",
-                    s.peer_ip, s.peer_asn
+                    "BGP state {state}: the session with {peer} ended (BIRD names no error); reconnecting"
                 )
+            } else {
+                starting = true;
+                format!("BGP state {state}: connecting to {peer}, no answer yet")
             };
             out.push(SessionState {
                 tunnel_id: s.tunnel_id.clone(),
@@ -300,6 +319,7 @@ impl BgpSpeaker {
                 } else {
                     Vec::new()
                 },
+                starting,
             });
         }
         Ok(out)

@@ -34,6 +34,11 @@ use super::routing::{BgpView, Links, bgp_desired};
 /// How often the sessions are read when nothing else happens.
 pub const POLL: Duration = Duration::from_secs(1);
 
+/// How long a session may be starting (its tunnel up, BIRD connecting,
+/// no error) before its log says it is down: a session comes up within a
+/// second or two of its tunnel, and "down" lines for that are noise.
+pub const STARTING_QUIET: Duration = Duration::from_secs(5);
+
 /// How the part gets its speaker.
 pub enum Speaker {
     /// The simulated data plane: no BGP daemon, no session ever comes up.
@@ -57,6 +62,8 @@ pub struct BgpPart {
     addresses: BTreeSet<Ipv4Addr>,
     /// Last (established, reason) logged per tunnel.
     logged: BTreeMap<String, (bool, String)>,
+    /// Since when each starting session ([`SessionState::starting`]) is.
+    starting_since: BTreeMap<String, Instant>,
     /// Why the speaker could not be driven, once per distinct reason.
     trouble: Option<String>,
 }
@@ -74,6 +81,7 @@ impl BgpPart {
             next_poll: Instant::now(),
             addresses: BTreeSet::new(),
             logged: BTreeMap::new(),
+            starting_since: BTreeMap::new(),
             trouble: None,
         }
     }
@@ -115,6 +123,17 @@ impl BgpPart {
     }
 
     fn log(&mut self, out: &mut DataplaneReport, state: &SessionState, peer: &str) {
+        if state.starting {
+            let since = *self
+                .starting_since
+                .entry(state.tunnel_id.clone())
+                .or_insert_with(Instant::now);
+            if since.elapsed() < STARTING_QUIET {
+                return;
+            }
+        } else {
+            self.starting_since.remove(&state.tunnel_id);
+        }
         let now = (state.established, state.reason.clone());
         if self.logged.get(&state.tunnel_id) == Some(&now) {
             return;
@@ -224,6 +243,7 @@ impl Part for BgpPart {
                     reason: "simulated data plane: no BGP daemon runs".into(),
                     state: "simulated".into(),
                     learned: Vec::new(),
+                    starting: false,
                 })
                 .collect()),
             Some(speaker) => match speaker.apply(&desired).await {
@@ -251,6 +271,7 @@ impl Part for BgpPart {
                         reason: why.clone(),
                         state: "unknown".into(),
                         learned: Vec::new(),
+                        starting: false,
                     })
                     .collect()
             }
@@ -262,6 +283,7 @@ impl Part for BgpPart {
                 reason: why,
                 state: "not configured".into(),
                 learned: Vec::new(),
+                starting: false,
             });
         }
         for s in &sessions {
@@ -269,6 +291,8 @@ impl Part for BgpPart {
             self.log(out, s, &peer);
         }
         self.logged
+            .retain(|t, _| sessions.iter().any(|s| &s.tunnel_id == t));
+        self.starting_since
             .retain(|t, _| sessions.iter().any(|s| &s.tunnel_id == t));
         let view = BgpView {
             sessions: sessions
@@ -283,5 +307,66 @@ impl Part for BgpPart {
             *current = view;
             true
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(established: bool, starting: bool, reason: &str) -> SessionState {
+        SessionState {
+            tunnel_id: "vco-1".into(),
+            established,
+            reason: reason.into(),
+            state: if established { "Established" } else { "Active" }.into(),
+            learned: Vec::new(),
+            starting,
+        }
+    }
+
+    fn logged(part: &mut BgpPart, s: &SessionState) -> Vec<String> {
+        let mut out = DataplaneReport::default();
+        part.log(&mut out, s, "169.254.1.2 (AS 65001)");
+        out.events.into_iter().map(|e| e.message).collect()
+    }
+
+    #[test]
+    fn a_starting_session_is_quiet_and_a_shut_one_says_why() {
+        let links = Links::new();
+        let mut part = BgpPart::new(Speaker::Simulated, None, BgpTimers::default(), &links);
+        let mut state = GatewayState::default();
+        state.connections.insert(
+            "vco-1".into(),
+            Arc::new(super::super::desired::tests::fetched("vco-1")),
+        );
+        part.desired = Arc::new(state);
+        let connecting = session(false, true, "BGP state Active: connecting to 169.254.1.2");
+        assert!(logged(&mut part, &connecting).is_empty());
+        assert_eq!(
+            logged(&mut part, &session(true, false, "")),
+            ["BGP session with 169.254.1.2 (AS 65001) established (0 routes learned)"]
+        );
+        let shut = session(
+            false,
+            false,
+            "BGP state Active: Received: Administrative shutdown",
+        );
+        assert_eq!(
+            logged(&mut part, &shut),
+            [
+                "BGP session with 169.254.1.2 (AS 65001) down: BGP state Active: Received: Administrative shutdown"
+            ]
+        );
+        // Starting for longer than STARTING_QUIET: said, once.
+        part.starting_since
+            .insert("vco-1".into(), Instant::now() - STARTING_QUIET);
+        let said = logged(&mut part, &connecting);
+        assert_eq!(said.len(), 1);
+        assert!(
+            said[0].contains("down: BGP state Active: connecting"),
+            "{said:?}"
+        );
+        assert!(logged(&mut part, &connecting).is_empty());
     }
 }
