@@ -187,15 +187,16 @@ REFUSING_PEER_IP = new_peer_ip()  # the back-off test's peer, with a PSK of its 
 REFUSING_PEER_PSK = "the-peers-own-psk"
 
 
-def lab_on_new_gateway(server, dual: bool = False, **lab_args) -> tuple:
-    """(SDK client, a new VPN gateway — with a disaster-recovery vSwitch for dual tunnels —, its lab)."""
+def lab_on_new_gateway(server, dual: bool = False, gateway_args: dict | None = None, **lab_args) -> tuple:
+    """(SDK client, a new VPN gateway — with a disaster-recovery vSwitch for dual tunnels, or placed by
+    `gateway_args(client)` —, its lab)."""
     _require_packages()
     vpc = server.tea_client("v3")
     if dual:
         gw = create_gateway(vpc, vpc_id=new_vpc_id(), v_switch_id="vsw-primary",
                             disaster_recovery_vswitch_id="vsw-standby")
     else:
-        gw = create_gateway(vpc)
+        gw = create_gateway(vpc, **(gateway_args(vpc) if gateway_args else {}))
     return vpc, gw, Lab(server, gw, **lab_args)
 
 

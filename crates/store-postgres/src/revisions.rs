@@ -73,20 +73,26 @@ pub async fn gateways_of(
             .into_iter()
             .collect(),
         GatewayBond::Linked => {
-            let parents: Vec<String> = rows(
+            // The records linking to it that belong to a gateway: a gateway
+            // itself, or a record whose parent chain leads to one.
+            let linking = rows(
                 tx,
-                "SELECT DISTINCT r.parent_id FROM resource_links l \
-                 JOIN resources r ON r.id = l.from_id \
-                 WHERE l.to_id = $1 AND r.parent_id IS NOT NULL",
+                "SELECT DISTINCT r.id, r.kind, r.parent_id FROM resource_links l \
+                 JOIN resources r ON r.id = l.from_id WHERE l.to_id = $1",
                 &[&t(id)],
             )
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+            .await?;
             let mut gateways = Vec::new();
-            for p in parents {
-                gateways.extend(gateway_at_or_above(tx, Some(&p)).await?);
+            for row in linking {
+                let (from, kind, parent): (String, String, Option<String>) =
+                    (row.get(0), row.get(1), row.get(2));
+                match Kind::parse(&kind).map(Kind::gateway_bond) {
+                    Some(GatewayBond::Gateway) => gateways.push(from),
+                    Some(GatewayBond::Parent) => {
+                        gateways.extend(gateway_at_or_above(tx, parent.as_deref()).await?);
+                    }
+                    _ => {}
+                }
             }
             gateways
         }

@@ -41,7 +41,8 @@ pub enum GatewayBond {
     /// parent is its gateway; a connection route's parent its connection).
     Parent,
     /// Shared between gateways: belongs to the gateways of the records that
-    /// link to it (a customer gateway, to those of its connections).
+    /// link to it (a customer gateway, to those of its connections; a VPC,
+    /// to the gateways placed in it).
     Linked,
 }
 
@@ -57,10 +58,11 @@ impl Kind {
             | Kind::SslVpnServer
             | Kind::SslVpnClientCert
             | Kind::IpsecServer => GatewayBond::Parent,
-            Kind::CustomerGateway => GatewayBond::Linked,
-            // A VPC is the gateway's network, not its data plane's
-            // configuration (the agent is given none of it).
-            Kind::VpnDiagnosis | Kind::Vpc | Kind::VSwitch => GatewayBond::None,
+            // A VPC's vSwitch blocks are what its gateways announce over
+            // BGP (the VPC's document keeps them, so a vSwitch created or
+            // deleted writes it).
+            Kind::CustomerGateway | Kind::Vpc => GatewayBond::Linked,
+            Kind::VpnDiagnosis | Kind::VSwitch => GatewayBond::None,
         }
     }
 }

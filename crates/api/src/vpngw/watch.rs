@@ -15,7 +15,8 @@
 //!   those deleted, and the addresses of their customer gateways.
 //!
 //! With either, `VcoRoutesChanged` when a VCO route may have changed (always
-//! with `Full`). The other routes and the remote-access servers are not in
+//! with `Full`), and with `Full: false` the connections whose VCO routes
+//! changed (`VcoRouteConnectionIds`), so that the agent reads only theirs. The other routes and the remote-access servers are not in
 //! the answer: a change of them moves the revision, and the agent reads them
 //! through the public calls after an answer with `Changed`.
 //!
@@ -72,6 +73,12 @@ struct Answer {
     /// Some connection's VCO routes changed (or, with `Full`, may have):
     /// the agent reads them again (DescribeVcoRouteEntries).
     vco_routes_changed: bool,
+    /// With `Full: false`, the connections whose VCO routes changed.
+    vco_route_connection_ids: Vec<String>,
+    /// The blocks of the vSwitches of the gateway's VPC (its system
+    /// routes), which the gateway announces over BGP; none when vpngw does
+    /// not know the VPC.
+    v_switch_cidr_blocks: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -144,6 +151,7 @@ async fn changed(ctx: &Ctx<'_>, gateway_id: &str, first: bool, changes: GatewayC
         full: first || changes.changed.is_none(),
         vco_routes_changed: first || changes.changed.is_none(),
         vpn_gateway: Some(vpc::vpn_gateway::view(&gateway.value, ctx.now_ms)),
+        v_switch_cidr_blocks: vswitch_blocks(ctx, &gateway.value.vpc_id).await?,
         ..Answer::default()
     };
     let of_gateway = |q: &mut ListQuery| {
@@ -183,7 +191,19 @@ async fn changed(ctx: &Ctx<'_>, gateway_id: &str, first: bool, changes: GatewayC
                         let (using, _) = store_list(ctx, &q).await?;
                         connections.extend(using.into_iter().map(|c| (c.id.clone(), c)));
                     }
-                    Kind::VcoRoute => answer.vco_routes_changed = true,
+                    Kind::VcoRoute => {
+                        answer.vco_routes_changed = true;
+                        // A VCO route is filed under its connection
+                        // (`VcoRoute::key`), so a deleted one still names it.
+                        let connection = id.split('/').next().unwrap_or_default();
+                        if !answer
+                            .vco_route_connection_ids
+                            .iter()
+                            .any(|c| c == connection)
+                        {
+                            answer.vco_route_connection_ids.push(connection.to_owned());
+                        }
+                    }
                     // The gateway is in every answer; the other routes and
                     // the servers are read by the agent.
                     _ => {}
@@ -216,6 +236,26 @@ async fn changed(ctx: &Ctx<'_>, gateway_id: &str, first: bool, changes: GatewayC
         })
         .collect();
     reply(&answer)
+}
+
+/// See [`Answer::v_switch_cidr_blocks`]. A vSwitch written moves the
+/// revisions of the gateways in its VPC (the VPC's document keeps the
+/// blocks, and a VPC belongs to the gateways placed in it).
+async fn vswitch_blocks(ctx: &Ctx<'_>, vpc_id: &str) -> Result<Vec<String>, ApiError> {
+    let vpc = ctx
+        .store()
+        .get_typed::<vpngw_model::Vpc>(&ctx.scope()?, vpc_id)
+        .await
+        .map_err(internal)?;
+    Ok(vpc
+        .map(|v| {
+            v.value
+                .vswitch_blocks
+                .iter()
+                .map(|(_, block)| block.to_string())
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 async fn store_list(ctx: &Ctx<'_>, q: &ListQuery) -> Result<(Vec<VpnConnection>, u64), ApiError> {

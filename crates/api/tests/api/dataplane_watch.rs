@@ -142,11 +142,55 @@ async fn first_read_then_changes_since_a_revision() {
         (json!(true), json!(true))
     );
     assert!(ids(&delta).is_empty());
+    // Named by connection, so that the agent reads only its routes.
+    assert_eq!(delta["VcoRouteConnectionIds"], json!([vco]));
+    // An external VPC (vpngw does not know it): no vSwitch blocks.
+    assert_eq!(delta["VSwitchCidrBlocks"], json!([]));
 
     // A revision the server does not know (a restored database): everything.
     let again = watch_ok(&api, &gw, Some("999999"), "0").await;
     assert_eq!(again["Full"], true);
     assert_eq!(ids(&again), vec![vco]);
+}
+
+#[tokio::test]
+async fn a_gateway_is_told_the_vswitch_blocks_of_its_vpc() {
+    let api = TestApi::new().await;
+    let vpc = api.ok("CreateVpc", &[("CidrBlock", "172.16.0.0/12")]).await;
+    let vpc = vpc["VpcId"].as_str().unwrap().to_owned();
+    let vswitch = |block: &'static str| {
+        let (api, vpc) = (&api, vpc.clone());
+        async move {
+            let p = [
+                ("VpcId", vpc.as_str()),
+                ("ZoneId", "cn-hangzhou-k"),
+                ("CidrBlock", block),
+            ];
+            api.ok("CreateVSwitch", &p).await["VSwitchId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let first = vswitch("172.16.1.0/24").await;
+    let gw = api
+        .ok(
+            "CreateVpnGateway",
+            &[("VpcId", &vpc), ("VSwitchId", &first), ("Bandwidth", "10")],
+        )
+        .await;
+    let gw = gw["VpnGatewayId"].as_str().unwrap().to_owned();
+    let full = watch_ok(&api, &gw, None, "0").await;
+    assert_eq!(full["VSwitchCidrBlocks"], json!(["172.16.1.0/24"]));
+    let rev = full["Revision"].as_str().unwrap().to_owned();
+    // A new vSwitch of the VPC moves the gateway's revision.
+    vswitch("172.16.8.0/21").await;
+    let delta = watch_ok(&api, &gw, Some(&rev), "0").await;
+    assert_eq!(delta["Changed"], true);
+    assert_eq!(
+        delta["VSwitchCidrBlocks"],
+        json!(["172.16.1.0/24", "172.16.8.0/21"])
+    );
 }
 
 #[tokio::test]

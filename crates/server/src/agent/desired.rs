@@ -3,7 +3,7 @@
 //! `VpnGatewayId` page by page, DescribeCustomerGateway), and mapped into the
 //! data plane's [`GatewayDesired`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -100,6 +100,10 @@ pub struct GatewayState {
     /// routes that are published to its VPC (`State` `published`), with
     /// their next hop: the gateway announces them to its BGP peers.
     pub published: Vec<(Ipv4Net, String)>,
+    /// The blocks of the vSwitches of the gateway's VPC (`WatchGatewayState`'s
+    /// `VSwitchCidrBlocks`; a poller does not read them): the VPC's system
+    /// routes, which the gateway announces over BGP.
+    pub vswitch_blocks: Vec<Ipv4Net>,
     /// The gateway's SSL server (`None`: none), or why it cannot be read.
     pub ssl_server: Option<Result<FetchedSslServer, String>>,
     /// The IPsec server part's section: the gateway's IPsec server, if any
@@ -146,6 +150,7 @@ impl GatewayState {
             && self.unreadable == other.unreadable
             && self.routes == other.routes
             && self.published == other.published
+            && self.vswitch_blocks == other.vswitch_blocks
             && self.connections.len() == other.connections.len()
             && self
                 .connections
@@ -289,7 +294,8 @@ pub async fn fetch(
             }
         }
     }
-    (state.routes, state.published) = fetch_routes(client, gateway_id, vco_routes, &state).await?;
+    (state.routes, state.published) =
+        fetch_routes(client, gateway_id, vco_routes, &state, VcoReads::Refresh).await?;
     Ok(state)
 }
 
@@ -326,15 +332,69 @@ async fn all_pages(
     Ok(items)
 }
 
-/// VCO routes of the connections, read again at most this often (one call
-/// per connection: a gateway with many connections must not make every
-/// read of its state hundreds of calls).
-const VCO_REFRESH: Duration = Duration::from_secs(20);
-/// Connections whose VCO routes are read per read of the state, at most.
+/// How a poller re-reads VCO routes: nothing tells it that they changed,
+/// so each connection's are read again at most this often (one call per
+/// connection: a gateway with many connections must not make every read
+/// of its state hundreds of calls), [`VCO_PER_READ`] connections per read.
+/// A watcher reads them when the revision says they changed.
+pub const VCO_REFRESH: Duration = Duration::from_secs(20);
+/// Connections whose VCO routes a poller reads per read of the state, at
+/// most.
 const VCO_PER_READ: usize = 20;
 
-/// Each connection's VCO routes as last read, and when.
-pub type VcoRoutes = HashMap<String, (Instant, Vec<StaticRoute>)>;
+/// Each connection's VCO routes as last read, and which must be read again.
+#[derive(Debug, Default)]
+pub struct VcoRoutes {
+    /// Connection -> (when read, its routes).
+    read: HashMap<String, (Instant, Vec<StaticRoute>)>,
+    /// Connections whose VCO routes changed since they were read.
+    stale: HashSet<String>,
+}
+
+/// Which connections' VCO routes a read of the state reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VcoReads {
+    /// New and changed ones ([`VcoRoutes::changed`]), all of them: the
+    /// watcher, told by the gateway's revision.
+    Changed,
+    /// Also those read longer than [`VCO_REFRESH`] ago, [`VCO_PER_READ`] at
+    /// most, the oldest first: the poller, told nothing.
+    Refresh,
+}
+
+impl VcoRoutes {
+    pub fn new() -> VcoRoutes {
+        VcoRoutes::default()
+    }
+
+    /// The VCO routes of `connections` changed (`None`: of any connection).
+    pub fn changed(&mut self, connections: Option<&[String]>) {
+        match connections {
+            Some(ids) => self.stale.extend(ids.iter().cloned()),
+            None => self.stale.extend(self.read.keys().cloned()),
+        }
+    }
+
+    /// The connections of `state` whose routes `reads` reads now.
+    fn due<'a>(&self, state: &'a GatewayState, reads: VcoReads, now: Instant) -> Vec<&'a String> {
+        let refresh = reads == VcoReads::Refresh;
+        let mut due: Vec<&String> = state
+            .connections
+            .keys()
+            .filter(|id| match self.read.get(*id) {
+                None => true,
+                Some((at, _)) => {
+                    self.stale.contains(*id) || (refresh && now.duration_since(*at) >= VCO_REFRESH)
+                }
+            })
+            .collect();
+        if refresh {
+            due.sort_by_key(|id| self.read.get(*id).map(|(at, _)| *at));
+            due.truncate(VCO_PER_READ);
+        }
+        due
+    }
+}
 
 fn route_of(
     v: &serde_json::Value,
@@ -350,26 +410,6 @@ fn route_of(
     })
 }
 
-/// A VCO route changed somewhere: every connection's are read again, the
-/// oldest first, [`VCO_PER_READ`] per read of the state.
-pub fn expire_vco_routes(vco: &mut VcoRoutes) {
-    for (at, _) in vco.values_mut() {
-        *at = at.checked_sub(VCO_REFRESH).unwrap_or(*at);
-    }
-}
-
-fn vco_due(vco: &VcoRoutes, id: &str, now: Instant) -> bool {
-    vco.get(id)
-        .is_none_or(|(at, _)| now.duration_since(*at) >= VCO_REFRESH)
-}
-
-/// Whether some connection's VCO routes are due to be read
-/// ([`fetch_routes`] reads at most [`VCO_PER_READ`] each time).
-pub fn vco_routes_due(vco: &VcoRoutes, state: &GatewayState) -> bool {
-    let now = Instant::now();
-    state.connections.keys().any(|id| vco_due(vco, id, now))
-}
-
 /// A gateway route's destination and next hop when it is published to the
 /// VPC.
 fn published_of(v: &serde_json::Value) -> Option<(Ipv4Net, String)> {
@@ -379,13 +419,14 @@ fn published_of(v: &serde_json::Value) -> Option<(Ipv4Net, String)> {
 }
 
 /// The gateway's static routes (see [`GatewayState::routes`]) and the
-/// published ones ([`GatewayState::published`]); the VCO routes of new
-/// connections at once, the others every [`VCO_REFRESH`].
+/// published ones ([`GatewayState::published`]); of the connections' VCO
+/// routes, those `reads` says are due are read again.
 pub async fn fetch_routes(
     client: &Client,
     gateway_id: &str,
     vco: &mut VcoRoutes,
     state: &GatewayState,
+    reads: VcoReads,
 ) -> Result<(Vec<StaticRoute>, Vec<(Ipv4Net, String)>), ClientError> {
     let gw = [("VpnGatewayId", gateway_id)];
     let mut routes = Vec::new();
@@ -422,15 +463,10 @@ pub async fn fetch_routes(
     }
     published.sort();
     published.dedup();
-    vco.retain(|id, _| state.connections.contains_key(id));
+    vco.read.retain(|id, _| state.connections.contains_key(id));
+    vco.stale.retain(|id| state.connections.contains_key(id));
     let now = Instant::now();
-    let mut due: Vec<&String> = state
-        .connections
-        .keys()
-        .filter(|id| vco_due(vco, id, now))
-        .collect();
-    due.sort_by_key(|id| vco.get(*id).map(|(at, _)| *at));
-    for id in due.into_iter().take(VCO_PER_READ) {
+    for id in vco.due(state, reads, now) {
         let items = all_pages(
             client,
             "DescribeVcoRouteEntries",
@@ -448,10 +484,11 @@ pub async fn fetch_routes(
             .iter()
             .filter_map(|r| route_of(r, RouteTable::Destination, Some(id)))
             .collect();
-        vco.insert(id.clone(), (now, list));
+        vco.read.insert(id.clone(), (now, list));
+        vco.stale.remove(id);
     }
     for id in state.connections.keys() {
-        if let Some((_, list)) = vco.get(id) {
+        if let Some((_, list)) = vco.read.get(id) {
             routes.extend(list.iter().cloned());
         }
     }
@@ -773,6 +810,35 @@ pub(crate) mod tests {
                 bgp: None,
             }],
         }
+    }
+
+    #[test]
+    fn vco_routes_are_read_when_new_or_changed_and_a_poller_refreshes_them() {
+        let mut state = GatewayState::default();
+        for id in ["vco-1", "vco-2"] {
+            state.connections.insert(id.into(), Arc::new(fetched(id)));
+        }
+        let t0 = Instant::now();
+        let mut vco = VcoRoutes::new();
+        let due = |vco: &VcoRoutes, reads, at| -> Vec<String> {
+            vco.due(&state, reads, at).into_iter().cloned().collect()
+        };
+        assert_eq!(due(&vco, VcoReads::Changed, t0), ["vco-1", "vco-2"]);
+        for id in ["vco-1", "vco-2"] {
+            vco.read.insert(id.into(), (t0, Vec::new()));
+        }
+        let later = t0 + VCO_REFRESH;
+        // The watcher reads only what the revision says changed...
+        assert!(due(&vco, VcoReads::Changed, later).is_empty());
+        vco.changed(Some(&["vco-2".to_owned()]));
+        assert_eq!(due(&vco, VcoReads::Changed, t0), ["vco-2"]);
+        vco.stale.clear();
+        vco.changed(None);
+        assert_eq!(due(&vco, VcoReads::Changed, t0), ["vco-1", "vco-2"]);
+        vco.stale.clear();
+        // ...the poller also what it read too long ago.
+        assert!(due(&vco, VcoReads::Refresh, t0).is_empty());
+        assert_eq!(due(&vco, VcoReads::Refresh, later), ["vco-1", "vco-2"]);
     }
 
     #[test]

@@ -150,13 +150,15 @@ pub fn bgp_desired(
     (desired, problems)
 }
 
-/// The VPC side of the gateway: every connection's `LocalSubnet` (a
+/// The VPC side of the gateway: the blocks of its VPC's vSwitches (the
+/// VPC's system routes) and every connection's `LocalSubnet` (a
 /// route-based connection's `0.0.0.0/0` is no prefix of the VPC).
 fn vpc_side(state: &GatewayState) -> Vec<Ipv4Net> {
     state
         .connections
         .values()
         .flat_map(|c| v4_nets(&c.spec.local_subnet))
+        .chain(state.vswitch_blocks.iter().copied())
         .filter(|n| n.prefix_len() > 0)
         .collect()
 }
@@ -316,6 +318,13 @@ mod tests {
         }
         let got: Vec<String> = advertised(&state).iter().map(ToString::to_string).collect();
         assert_eq!(got, ["10.0.0.0/24", "10.0.1.0/24"]);
+        // The VPC's vSwitch blocks, each once.
+        state.vswitch_blocks = ["10.0.0.0/24", "172.16.8.0/21"]
+            .iter()
+            .map(|b| b.parse().expect("net"))
+            .collect();
+        let got: Vec<String> = advertised(&state).iter().map(ToString::to_string).collect();
+        assert_eq!(got, ["10.0.0.0/24", "10.0.1.0/24", "172.16.8.0/21"]);
     }
 
     #[test]

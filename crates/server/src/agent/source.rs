@@ -8,7 +8,9 @@
 //! is the whole state; the others only the connections that changed. The
 //! routes, the SSL-VPN server and the IPsec server are read through the
 //! public calls after an answer that says something changed (their writes
-//! move the revision too). A failed call (the server restarting) is retried
+//! move the revision too); of the connections' own (VCO) routes, one call
+//! per connection, only those of new connections and of the connections the
+//! answer names (`VcoRouteConnectionIds`). A failed call (the server restarting) is retried
 //! after the IKE back-off's schedule ([`super::backoff::Policy`]) with
 //! jitter, so that the agents of a restarted server do not all come back at
 //! once; the tunnels stay as they are meanwhile, and the revision survives
@@ -162,6 +164,10 @@ impl Views {
         };
         state.gone = false;
         state.local_addrs = desired::gateway_addrs(&self.gateway);
+        state.vswitch_blocks = array(answer, "VSwitchCidrBlocks")
+            .iter()
+            .filter_map(|b| b.as_str()?.parse().ok())
+            .collect();
         let ids: Vec<String> = if full || addrs_changed {
             self.connections.keys().cloned().collect()
         } else {
@@ -271,14 +277,26 @@ impl Watcher {
             views.merge(&answer);
         }
         if flag(&answer, "VcoRoutesChanged") {
-            desired::expire_vco_routes(vco_routes);
+            // Named (a delta), or any (a full answer, or a server that does
+            // not name them).
+            let named: Vec<String> = array(&answer, "VcoRouteConnectionIds")
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
+            let full = flag(&answer, "Full") || named.is_empty();
+            vco_routes.changed((!full).then_some(named.as_slice()));
         }
-        // Unchanged, only VCO routes left to read (a gateway with more
-        // connections than one read takes) are.
-        if changed || desired::vco_routes_due(vco_routes, &views.state) {
+        if changed {
             let (client, gw) = (&self.client, self.gateway_id.as_str());
-            (views.state.routes, views.state.published) =
-                desired::fetch_routes(client, gw, vco_routes, &views.state).await?;
+            (views.state.routes, views.state.published) = desired::fetch_routes(
+                client,
+                gw,
+                vco_routes,
+                &views.state,
+                desired::VcoReads::Changed,
+            )
+            .await?;
             views.state.ssl_server = desired::fetch_ssl_server(client, gw).await?;
             views.state.ipsec_server = desired::fetch_ipsec_server(client, gw).await?;
         }

@@ -167,6 +167,23 @@ pub async fn revisions(store: &dyn Store) {
         changes(store, gw, r5).await,
         (r5 + 1, Some(vec![gw.to_owned()]))
     );
+
+    // A VPC belongs to the gateways placed in it (they announce its
+    // vSwitches' blocks); its vSwitches, which link to it too, to none.
+    let (vpc, vsw, placed) = ("vpc-rev1", "vsw-rev1", "vpn-rev3");
+    add(record(Kind::Vpc, vpc, None, &[])).await;
+    add(record(Kind::VSwitch, vsw, Some(vpc), &[vpc])).await;
+    add(record(Kind::VpnGateway, placed, None, &[vpc, vsw])).await;
+    let r1 = changes(store, placed, 0).await.0;
+    let stored = store.get(Kind::Vpc, &scope(), vpc).await.unwrap().unwrap();
+    let mut claimed = record(Kind::Vpc, vpc, None, &[]);
+    claimed.version = stored.version;
+    store.update(claimed).await.unwrap();
+    assert_eq!(
+        changes(store, placed, r1).await,
+        (r1 + 1, Some(vec![vpc.to_owned()]))
+    );
+    assert_eq!(changes(store, other, 1).await.0, 1);
 }
 
 pub async fn feed(store: &dyn Store) {

@@ -63,17 +63,24 @@ pub fn gateways_of(
         GatewayBond::Gateway => vec![id.to_owned()],
         GatewayBond::Parent => gateway_at_or_above(c, parent_id)?.into_iter().collect(),
         GatewayBond::Linked => {
-            let parents: Vec<String> = c
+            // The records linking to it that belong to a gateway: a gateway
+            // itself, or a record whose parent chain leads to one.
+            let linking: Vec<(String, String, Option<String>)> = c
                 .prepare_cached(
-                    "SELECT DISTINCT r.parent_id FROM resource_links l \
-                     JOIN resources r ON r.id = l.from_id \
-                     WHERE l.to_id = ?1 AND r.parent_id IS NOT NULL",
+                    "SELECT DISTINCT r.id, r.kind, r.parent_id FROM resource_links l \
+                     JOIN resources r ON r.id = l.from_id WHERE l.to_id = ?1",
                 )?
-                .query_map(params![id], |r| r.get(0))?
+                .query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<Result<_, _>>()?;
             let mut gateways = Vec::new();
-            for p in parents {
-                gateways.extend(gateway_at_or_above(c, Some(&p))?);
+            for (from, kind, parent) in linking {
+                match Kind::parse(&kind).map(Kind::gateway_bond) {
+                    Some(GatewayBond::Gateway) => gateways.push(from),
+                    Some(GatewayBond::Parent) => {
+                        gateways.extend(gateway_at_or_above(c, parent.as_deref())?);
+                    }
+                    _ => {}
+                }
             }
             gateways
         }

@@ -214,6 +214,10 @@ pub mod watch_gateway_state {
         pub full: bool,
         #[serde(rename = "Revision")]
         pub revision: String,
+        #[serde(rename = "VSwitchCidrBlocks")]
+        pub v_switch_cidr_blocks: Vec<String>,
+        #[serde(rename = "VcoRouteConnectionIds")]
+        pub vco_route_connection_ids: Vec<String>,
         #[serde(rename = "VcoRoutesChanged")]
         pub vco_routes_changed: bool,
         #[serde(rename = "VpnConnections")]
@@ -230,6 +234,8 @@ pub mod watch_gateway_state {
                 .field("deleted_vpn_connection_ids", &self.deleted_vpn_connection_ids)
                 .field("full", &self.full)
                 .field("revision", &self.revision)
+                .field("v_switch_cidr_blocks", &self.v_switch_cidr_blocks)
+                .field("vco_route_connection_ids", &self.vco_route_connection_ids)
                 .field("vco_routes_changed", &self.vco_routes_changed)
                 .field("vpn_connections", &self.vpn_connections)
                 .field("vpn_gateway", &self.vpn_gateway)
