@@ -119,11 +119,16 @@ class Server:
                              endpoint=f"127.0.0.1:{self.port}", protocol="http", region_id=REGION,
                              read_timeout=60000, connect_timeout=5000))
 
-    def lab(self, gateway: str, agent_interval_ms: int | None, sync_ms: int, lab_args: list[str] = ()) -> dict:
-        agent_args = ["--", "--interval-ms", str(agent_interval_ms)] if agent_interval_ms else []
+    def lab(self, gateway: str, agent_interval_ms: int | None, sync_ms: int, lab_args: list[str] = (),
+            shared: bool = True, agent_args: list[str] = ()) -> dict:
+        """`vpngw lab` on `gateway`: with `shared`, one namespace for every customer gateway, else one each.
+        The agent runs with its default interval unless `agent_interval_ms` is given."""
+        interval = ["--interval-ms", str(agent_interval_ms)] if agent_interval_ms else []
+        agent = [*interval, *agent_args]
         out = subprocess.run(
             [str(self.binary), "lab", "--gateway", gateway, "--server", f"http://127.0.0.1:{self.port}",
-             "--shared-peer", "--sync-interval-ms", str(sync_ms), *lab_args, *agent_args],
+             *(["--shared-peer"] if shared else []), "--sync-interval-ms", str(sync_ms), *lab_args,
+             *(["--", *agent] if agent else [])],
             env=self.env, capture_output=True, text=True, timeout=120,
         )
         if out.returncode != 0:
