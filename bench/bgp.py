@@ -31,7 +31,7 @@ from pathlib import Path
 from alibabacloud_vpc20160428 import models as m
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dataplane import REGION, ROOT, Bench, peer_ip  # noqa: E402
+from dataplane import REGION, ROOT, Server, peer_ip  # noqa: E402
 
 
 def wait(what: str, check, timeout: float = 60.0, fatal: bool = True) -> float | None:
@@ -67,7 +67,7 @@ def main() -> None:
     if os.geteuid() != 0:
         sys.exit("needs root (network namespaces)")
     work = Path(tempfile.mkdtemp(prefix="vpngw-bench-bgp-"))
-    b = Bench(Path(args.bin), work)
+    b = Server(Path(args.bin), work)
     c = b.client()
     try:
         def new_gateway() -> str:

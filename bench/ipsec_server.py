@@ -36,7 +36,7 @@ from alibabacloud_vpc20160428 import models as m
 from alibabacloud_vpc20160428.client import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dataplane import REGION, ROOT, Bench, rss_kb, sa_count  # noqa: E402
+from dataplane import REGION, ROOT, Server, rss_kb, sa_count  # noqa: E402
 
 SSL_CONNECTIONS = [5, 10, 20, 50, 100, 200, 500, 1000]
 LOCAL_HOST = "10.60.0.1"
@@ -76,7 +76,7 @@ def main() -> None:
     if n < 2 or quota is None:
         sys.exit(f"--clients must be 2..{SSL_CONNECTIONS[-1]}")
     work = Path(tempfile.mkdtemp(prefix="vpngw-bench-ipsec-server-"))
-    b = Bench(Path(args.bin), work)
+    b = Server(Path(args.bin), work)
     c = b.client()
     try:
         gw = c.create_vpn_gateway(m.CreateVpnGatewayRequest(
