@@ -446,6 +446,9 @@ class Resource:
 
     # ---- to implement -------------------------------------------------------------------
 
+    def describe(self) -> dict:
+        raise NotImplementedError
+
     def create(self, d: Data) -> str:
         raise NotImplementedError
 
@@ -459,6 +462,29 @@ class Resource:
         raise NotImplementedError
 
     # ---- shared steps -----------------------------------------------------------------
+
+    def refresh_status(self) -> tuple[dict | None, str]:
+        """The provider's `<Resource>StateRefreshFunc(id, "Status")`: (None, "") once the resource
+        is gone (NotFound)."""
+        try:
+            obj = self.describe()
+        except TerraformError as e:
+            if e.not_found:
+                return None, ""
+            raise
+        return obj, go_fmt(obj.get("Status"))
+
+    def described(self, *, new: bool) -> dict | None:
+        """Read's first step: the Describe call, kept in `raw`; None when a resource Terraform
+        already had is gone (NotFound on a refresh); NotFound right after Create is an error."""
+        try:
+            obj = self.describe()
+        except TerraformError as e:
+            if not new and e.not_found:
+                return None
+            raise
+        self.raw = obj
+        return obj
 
     def set_resource_tags(self, d: Data, resource_type: str, timeout_s: float) -> None:
         """VPNGatewayServiceV2.SetResourceTags: UnTagResources for removed or changed keys,
@@ -502,16 +528,6 @@ class VpnGateway(Resource):
     def describe(self) -> dict:
         """DescribeVPNGatewayVPNGateway: VpnGatewayId and RegionId in the query, empty body."""
         return self.tf.read("DescribeVpnGateway", {"VpnGatewayId": self.id, "RegionId": self.tf.region}, {})
-
-    def refresh_status(self) -> tuple[dict | None, str]:
-        """VPNGatewayVPNGatewayStateRefreshFunc(id, "Status")."""
-        try:
-            obj = self.describe()
-        except TerraformError as e:
-            if e.not_found:
-                return None, ""
-            raise
-        return obj, go_fmt(obj.get("Status"))
 
     def create(self, d: Data) -> str:
         body: dict[str, Any] = {
@@ -580,13 +596,9 @@ class VpnGateway(Resource):
         self.read(new=d.is_new)
 
     def read(self, *, new: bool) -> dict | None:
-        try:
-            obj = self.describe()
-        except TerraformError as e:
-            if not new and e.not_found:
-                return None
-            raise
-        self.raw = obj
+        obj = self.described(new=new)
+        if obj is None:
+            return None
         charge = {"Prepay": "Subscription", "PostpayByFlow": "PayAsYouGo"}
         spec = obj.get("Spec")
         s = {
@@ -650,16 +662,6 @@ class EnhancedVpnGateway(Resource):
         is "gone"."""
         return self.tf.read("DescribeVpnGateway", {}, {"VpnGatewayId": self.id, "RegionId": self.tf.region})
 
-    def refresh_status(self) -> tuple[dict | None, str]:
-        """VpnGatewayEnhancedVpnGatewayStateRefreshFunc(id, "Status")."""
-        try:
-            obj = self.describe()
-        except TerraformError as e:
-            if e.not_found:
-                return None, ""
-            raise
-        return obj, go_fmt(obj.get("Status"))
-
     def create(self, d: Data) -> str:
         body: dict[str, Any] = {
             "RegionId": self.tf.region,
@@ -696,13 +698,9 @@ class EnhancedVpnGateway(Resource):
         self.read(new=d.is_new)
 
     def read(self, *, new: bool) -> dict | None:
-        try:
-            obj = self.describe()
-        except TerraformError as e:
-            if not new and e.not_found:
-                return None
-            raise
-        self.raw = obj
+        obj = self.described(new=new)
+        if obj is None:
+            return None
         s = {
             "auto_propagate": obj.get("AutoPropagate"),
             "create_time": obj.get("CreateTime"),
@@ -789,13 +787,9 @@ class CustomerGateway(Resource):
         return self.tf.read("DescribeCustomerGateway", {"CustomerGatewayId": self.id}, {"RegionId": self.tf.region})
 
     def read(self, *, new: bool) -> dict | None:
-        try:
-            obj = self.describe()
-        except TerraformError as e:
-            if not new and e.not_found:
-                return None
-            raise
-        self.raw = obj
+        obj = self.described(new=new)
+        if obj is None:
+            return None
         self.state = {
             "asn": obj.get("Asn"),
             "create_time": obj.get("CreateTime"),
@@ -993,13 +987,9 @@ class VpnConnection(Resource):
         self.read(new=d.is_new)
 
     def read(self, *, new: bool) -> dict | None:
-        try:
-            obj = self.describe()
-        except TerraformError as e:
-            if not new and e.not_found:
-                return None
-            raise
-        self.raw = obj
+        obj = self.described(new=new)
+        if obj is None:
+            return None
         s: dict[str, Any] = {k: obj.get(api) for k, api in (
             ("create_time", "CreateTime"), ("customer_gateway_id", "CustomerGatewayId"),
             ("effect_immediately", "EffectImmediately"), ("enable_dpd", "EnableDpd"),
@@ -1195,13 +1185,9 @@ class VpnAttachment(Resource):
         return self.tf.read("DescribeVpnConnection", {}, {"VpnConnectionId": self.id, "RegionId": self.tf.region})
 
     def read(self, *, new: bool) -> dict | None:
-        try:
-            obj = self.describe()
-        except TerraformError as e:
-            if not new and e.not_found:
-                return None
-            raise
-        self.raw = obj
+        obj = self.described(new=new)
+        if obj is None:
+            return None
         s: dict[str, Any] = {k: obj.get(api) for k, api in (
             ("create_time", "CreateTime"), ("customer_gateway_id", "CustomerGatewayId"),
             ("effect_immediately", "EffectImmediately"), ("enable_dpd", "EnableDpd"),

@@ -87,13 +87,9 @@ class SslVpnServer(Resource):
         return self.id
 
     def read(self, *, new: bool) -> dict | None:
-        try:
-            obj = self.describe()
-        except TerraformError as e:
-            if not new and e.not_found:
-                return None
-            raise
-        self.raw = obj
+        obj = self.described(new=new)
+        if obj is None:
+            return None
         return self.keep({
             "vpn_gateway_id": obj.get("VpnGatewayId"),
             "name": obj.get("Name"),
@@ -159,13 +155,9 @@ class SslVpnClientCert(Resource):
         return self.id
 
     def read(self, *, new: bool) -> dict | None:
-        try:
-            obj = self.describe()
-        except TerraformError as e:
-            if not new and e.not_found:
-                return None
-            raise
-        self.raw = obj
+        obj = self.described(new=new)
+        if obj is None:
+            return None
         return self.keep({
             "name": obj.get("Name"),
             "status": obj.get("Status"),

@@ -102,16 +102,6 @@ class Vpc(Resource):
             raise _not_found("DescribeRouteTableList")
         return {}
 
-    def refresh_status(self) -> tuple[dict | None, str]:
-        """VpcVpcStateRefreshFunc(id, "Status")."""
-        try:
-            obj = self.describe()
-        except TerraformError as e:
-            if e.not_found:
-                return None, ""
-            raise
-        return obj, go_fmt(obj.get("Status"))
-
     def create(self, d: Data) -> str:
         if d.get_ok_exists("is_default")[0]:
             raise NotImplementedError("CreateDefaultVpc is not replayed (vpngw makes no default VPC)")
@@ -168,13 +158,9 @@ class Vpc(Resource):
         self.read(new=d.is_new)
 
     def read(self, *, new: bool) -> dict | None:
-        try:
-            obj = self.describe()
-        except TerraformError as e:
-            if not new and e.not_found:
-                return None
-            raise
-        self.raw = obj
+        obj = self.described(new=new)
+        if obj is None:
+            return None
         s = {k: obj.get(api) for k, api in (
             ("cidr_block", "CidrBlock"), ("classic_link_enabled", "ClassicLinkEnabled"),
             ("create_time", "CreationTime"), ("description", "Description"),
@@ -297,13 +283,9 @@ class VSwitch(Resource):
         self.read(new=d.is_new)
 
     def read(self, *, new: bool) -> dict | None:
-        try:
-            obj = self.describe()
-        except TerraformError as e:
-            if not new and e.not_found:
-                return None
-            raise
-        self.raw = obj
+        obj = self.described(new=new)
+        if obj is None:
+            return None
         s = {k: obj.get(api) for k, api in (
             ("cidr_block", "CidrBlock"), ("create_time", "CreationTime"), ("description", "Description"),
             ("ipv6_cidr_block", "Ipv6CidrBlock"), ("is_default", "IsDefault"), ("status", "Status"),
