@@ -101,9 +101,13 @@ def gw_swanctl(lab: Lab, *args: str) -> str:
 
 
 def packets_out(lab: Lab, tunnel: str) -> int:
-    """Packets the gateway sent through the child SAs of one tunnel (IKE SA named after it)."""
+    """Packets the gateway sent through the data child SAs of one tunnel (IKE SA named after it).
+
+    The `<tunnel>-bgp` child carries the BGP session itself (keepalives, updates): its packets are
+    not traffic, and counting them made a tunnel look like it carried pings it did not."""
     out = gw_swanctl(lab, "--list-sas", "--ike", tunnel, "--raw")
-    return sum(int(n) for n in re.findall(r"packets-out=(\d+)", out))
+    children = re.findall(r"name=(\S+) uniqueid=\d+ .*?packets-out=(\d+)", out)
+    return sum(int(n) for name, n in children if not name.endswith("-bgp"))
 
 
 def route_children(lab: Lab, tunnel: str) -> list[str]:
