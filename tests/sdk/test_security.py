@@ -130,6 +130,38 @@ def test_a_role_session_dies_with_its_role_not_with_its_name(server):
     assert victim not in users
 
 
+def test_a_session_outlives_its_assumer_and_stops_with_its_roles_permissions(server):
+    """A role session carries the role's permissions, not its assumer's: deleting the user that
+    assumed the role (its keys and policies first, as DeleteUser demands) leaves the session valid
+    until it expires, as the cloud's STS does (tokens cannot be revoked). What stops a session at
+    once is what the role may do: its policies are read on every request, never cached stale."""
+    root = ram(server)
+    acct = account_id(server, Cred.root(server))
+    assumer, assumer_key = create_user_with_key(root)
+    attach_user(root, assumer, "AliyunSTSAssumeRoleAccess")
+    name = new_name("rkeep")
+    arn = root.create_role(
+        rm.CreateRoleRequest(role_name=name, assume_role_policy_document=trust_user(acct, assumer))
+    ).body.role.arn
+    read_only = dict(role_name=name, policy_name="AliyunVPNGatewayReadOnlyAccess", policy_type="System")
+    root.attach_policy_to_role(rm.AttachPolicyToRoleRequest(**read_only))
+    session = assume(server, assumer_key, arn)
+
+    root.delete_access_key(rm.DeleteAccessKeyRequest(user_name=assumer, user_access_key_id=assumer_key.key_id))
+    root.detach_policy_from_user(
+        rm.DetachPolicyFromUserRequest(user_name=assumer, policy_name="AliyunSTSAssumeRoleAccess", policy_type="System")
+    )
+    root.delete_user(rm.DeleteUserRequest(user_name=assumer))
+    check_error(capture_error(vpc(server, assumer_key).describe_vpn_gateways,
+                              m.DescribeVpnGatewaysRequest(region_id=REGION)), "InvalidAccessKeyId.NotFound", 404)
+    vpc(server, session).describe_vpn_gateways(m.DescribeVpnGatewaysRequest(region_id=REGION))
+
+    root.detach_policy_from_role(rm.DetachPolicyFromRoleRequest(**read_only))
+    err = capture_error(vpc(server, session).describe_vpn_gateways, m.DescribeVpnGatewaysRequest(region_id=REGION))
+    check_error(err, "Forbidden.RAM", 403)
+    root.delete_role(rm.DeleteRoleRequest(role_name=name))
+
+
 def test_a_deleted_access_key_stops_at_once(server):
     root = ram(server)
     user, key = create_user_with_key(root)
