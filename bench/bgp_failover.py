@@ -67,8 +67,11 @@ def gw_swanctl(lab: dict, *args: str) -> str:
 
 
 def packets_out(lab: dict, tunnel: str) -> int:
-    """Packets the gateway sent through the child SAs of one tunnel (its IKE SA is named after it)."""
-    return sum(int(n) for n in re.findall(r"packets-out=(\d+)", gw_swanctl(lab, "--list-sas", "--ike", tunnel, "--raw")))
+    """Packets the gateway sent through the data child SAs of one tunnel (its IKE SA is named after
+    it); the `<tunnel>-bgp` child carries the BGP session's own packets, which are not traffic."""
+    out = gw_swanctl(lab, "--list-sas", "--ike", tunnel, "--raw")
+    children = re.findall(r"name=(\S+) uniqueid=\d+ .*?packets-out=(\d+)", out)
+    return sum(int(n) for name, n in children if not name.endswith("-bgp"))
 
 
 def carrier(lab: dict, tunnels: list[str], src: str, dst: str) -> str | None:
