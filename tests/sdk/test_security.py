@@ -288,10 +288,10 @@ def h2_connect(server) -> ssl.SSLSocket:
     return sock
 
 
-def h2_healthz(sock: ssl.SSLSocket) -> None:
+def h2_healthz(sock: socket.socket, scheme: bytes = b"\x87") -> None:
     """GET /healthz on stream 1 (HPACK by hand: static-table entries and literals, no Huffman), and
-    reads frames until its answer's HEADERS frame says 200."""
-    block = b"\x82\x87" + b"\x04\x08/healthz" + b"\x01\x01x"  # GET, https, :path, :authority
+    reads frames until its answer's HEADERS frame says 200. `scheme`: https (0x87) or http (0x86)."""
+    block = b"\x82" + scheme + b"\x04\x08/healthz" + b"\x01\x01x"  # GET, scheme, :path, :authority
     sock.sendall(H2_PREFACE + h2_frame(4, 0, 0) + h2_frame(1, 0x5, 1, block))  # END_STREAM|END_HEADERS
     sock.settimeout(5)
     data = b""
@@ -321,6 +321,22 @@ def test_http2_over_tls_idle_and_half_sent_connections_are_closed(guarded_tls):
     s = h2_connect(guarded_tls)
     t0 = time.monotonic()
     s.sendall(H2_PREFACE[:10])
+    until_closed(s, 10)
+    took = time.monotonic() - t0
+    assert HEADER_TIMEOUT_S * 0.9 <= took <= HEADER_TIMEOUT_S * 1.25 + 1.0, took
+
+
+def test_http2_cleartext_idle_and_half_sent_connections_are_closed(guarded):
+    """The same for HTTP/2 with prior knowledge on the plain listener (h2c, as curl
+    --http2-prior-knowledge and gRPC-style clients speak it)."""
+    s = connect(guarded)
+    h2_healthz(s, scheme=b"\x86")
+    took, _ = until_closed(s, 10)
+    assert IDLE_TIMEOUT_S * 0.9 <= took <= IDLE_TIMEOUT_S * 1.25 + 1.5, took
+
+    s = connect(guarded)
+    t0 = time.monotonic()
+    s.sendall(H2_PREFACE)
     until_closed(s, 10)
     took = time.monotonic() - t0
     assert HEADER_TIMEOUT_S * 0.9 <= took <= HEADER_TIMEOUT_S * 1.25 + 1.0, took
