@@ -19,6 +19,7 @@ use vpngw_store::{
         PolicyKind, PolicyRecord, PolicyVersionRecord, PrincipalKind, RoleRecord,
         StsCredentialRecord, UserRecord, UserUpdate,
     },
+    ram_rules::{self, By, Dialect, Rows, check_quota},
 };
 
 use crate::{
@@ -49,6 +50,47 @@ fn unique<T>(r: Result<T, Error>) -> Result<T, Error> {
 
 fn count(row: &Row) -> i64 {
     row.get(0)
+}
+
+/// The number of `rows` of the entity (`ram_rules`: account, then id or name).
+async fn count_rows<C: GenericClient>(
+    c: &C,
+    rows: &Rows,
+    account: &str,
+    entity: &str,
+) -> Result<i64, Error> {
+    let sql = rows.count_sql(Dialect::Postgres);
+    Ok(count(&one(c, &sql, &[&t(account), &t(entity)]).await?))
+}
+
+/// Deletes a user, group or role by the rules of `ram_rules`: its row is
+/// locked first, so nothing can be added to it while the blockers are
+/// checked; refused while anything blocks it, and what belongs to it goes
+/// along.
+pub async fn delete_principal(
+    tx: &Transaction<'_>,
+    kind: PrincipalKind,
+    account: &str,
+    name: &str,
+) -> Result<(), Error> {
+    let Some(id) = principal_id(tx, account, kind, name, Lock::Update).await? else {
+        return Err(StoreError::NotFound.into());
+    };
+    let rules = ram_rules::principal_delete(kind);
+    let entity = |rows: &Rows| match rows.by {
+        By::Id => id.as_str(),
+        By::Name => name,
+    };
+    for (rows, dependent) in rules.blockers {
+        if count_rows(tx, rows, account, entity(rows)).await? > 0 {
+            return Err(StoreError::InUse(*dependent).into());
+        }
+    }
+    for rows in std::iter::once(&rules.row).chain(rules.cascade) {
+        let sql = rows.delete_sql(Dialect::Postgres);
+        exec(tx, &sql, &[&t(account), &t(entity(rows))]).await?;
+    }
+    Ok(())
 }
 
 /// How a lookup of a principal's id locks its row.
@@ -256,49 +298,6 @@ pub async fn update_user(
     Ok(user)
 }
 
-pub async fn delete_user(tx: &Transaction<'_>, account: &str, name: &str) -> Result<(), Error> {
-    let Some(id) = user_id(tx, account, name, Lock::Update).await? else {
-        return Err(StoreError::NotFound.into());
-    };
-    // The cloud's order of checks is not documented; the one reported here
-    // is the first in this order (as in the SQLite backend).
-    if exists(
-        tx,
-        "SELECT 1 FROM access_keys WHERE account_id = $1 AND principal = $2",
-        &[&t(account), &t(name)],
-    )
-    .await?
-    {
-        return Err(StoreError::InUse(Dependent::UserAccessKey).into());
-    }
-    if exists(
-        tx,
-        "SELECT 1 FROM ram_attachments WHERE account_id = $1 AND principal_type = 'User' \
-         AND principal_id = $2",
-        &[&t(account), &id],
-    )
-    .await?
-    {
-        return Err(StoreError::InUse(Dependent::AttachedPolicy(PrincipalKind::User)).into());
-    }
-    if exists(
-        tx,
-        "SELECT 1 FROM ram_group_members WHERE account_id = $1 AND user_id = $2",
-        &[&t(account), &id],
-    )
-    .await?
-    {
-        return Err(StoreError::InUse(Dependent::UserGroup).into());
-    }
-    exec(
-        tx,
-        "DELETE FROM ram_users WHERE account_id = $1 AND user_id = $2",
-        &[&t(account), &id],
-    )
-    .await?;
-    Ok(())
-}
-
 // ---- access keys of users --------------------------------------------------
 
 pub async fn create_user_access_key(
@@ -312,20 +311,14 @@ pub async fn create_user_access_key(
     {
         return Err(StoreError::MissingLink("user".into()).into());
     }
-    let n = count(
-        &one(
-            tx,
-            "SELECT COUNT(*) FROM access_keys WHERE account_id = $1 AND principal = $2",
-            &[&t(&key.account_id), &t(&key.principal)],
-        )
-        .await?,
-    );
-    if max_per_user > 0 && n >= i64::from(max_per_user) {
-        return Err(StoreError::QuotaExceeded {
-            limit: max_per_user,
-        }
-        .into());
-    }
+    let keys = count_rows(
+        tx,
+        &ram_rules::ACCESS_KEYS_OF_USER,
+        &key.account_id,
+        &key.principal,
+    )
+    .await?;
+    check_quota(keys, max_per_user)?;
     crate::queries::insert_access_key(tx, key).await
 }
 
@@ -454,38 +447,6 @@ async fn group_id<C: GenericClient>(
     .map(|r| r.get(0)))
 }
 
-pub async fn delete_group(tx: &Transaction<'_>, account: &str, name: &str) -> Result<(), Error> {
-    let Some(id) = group_id(tx, account, name, Lock::Update).await? else {
-        return Err(StoreError::NotFound.into());
-    };
-    if exists(
-        tx,
-        "SELECT 1 FROM ram_group_members WHERE account_id = $1 AND group_id = $2",
-        &[&t(account), &id],
-    )
-    .await?
-    {
-        return Err(StoreError::InUse(Dependent::GroupUser).into());
-    }
-    if exists(
-        tx,
-        "SELECT 1 FROM ram_attachments WHERE account_id = $1 AND principal_type = 'Group' \
-         AND principal_id = $2",
-        &[&t(account), &id],
-    )
-    .await?
-    {
-        return Err(StoreError::InUse(Dependent::AttachedPolicy(PrincipalKind::Group)).into());
-    }
-    exec(
-        tx,
-        "DELETE FROM ram_groups WHERE account_id = $1 AND group_id = $2",
-        &[&t(account), &id],
-    )
-    .await?;
-    Ok(())
-}
-
 pub async fn add_user_to_group(
     tx: &Transaction<'_>,
     account: &str,
@@ -509,20 +470,8 @@ pub async fn add_user_to_group(
     {
         return Err(StoreError::AlreadyExists.into());
     }
-    let n = count(
-        &one(
-            tx,
-            "SELECT COUNT(*) FROM ram_group_members WHERE account_id = $1 AND user_id = $2",
-            &[&t(account), &uid],
-        )
-        .await?,
-    );
-    if max_groups_per_user > 0 && n >= i64::from(max_groups_per_user) {
-        return Err(StoreError::QuotaExceeded {
-            limit: max_groups_per_user,
-        }
-        .into());
-    }
+    let groups = count_rows(tx, &ram_rules::GROUPS_OF_USER, account, &uid).await?;
+    check_quota(groups, max_groups_per_user)?;
     unique(
         exec(
             tx,
@@ -684,37 +633,6 @@ async fn role_id<C: GenericClient>(
     .map(|r| r.get(0)))
 }
 
-pub async fn delete_role(tx: &Transaction<'_>, account: &str, name: &str) -> Result<(), Error> {
-    let Some(id) = role_id(tx, account, name, Lock::Update).await? else {
-        return Err(StoreError::NotFound.into());
-    };
-    if exists(
-        tx,
-        "SELECT 1 FROM ram_attachments WHERE account_id = $1 AND principal_type = 'Role' \
-         AND principal_id = $2",
-        &[&t(account), &id],
-    )
-    .await?
-    {
-        return Err(StoreError::InUse(Dependent::AttachedPolicy(PrincipalKind::Role)).into());
-    }
-    exec(
-        tx,
-        "DELETE FROM ram_roles WHERE account_id = $1 AND role_id = $2",
-        &[&t(account), &id],
-    )
-    .await?;
-    // Its sessions die with it: a role of the same name created later is
-    // another role (#13).
-    exec(
-        tx,
-        "DELETE FROM sts_credentials WHERE account_id = $1 AND role_id = $2",
-        &[&t(account), &id],
-    )
-    .await?;
-    Ok(())
-}
-
 // ---- custom policies -------------------------------------------------------
 
 const POLICY_SELECT: &str = "SELECT p.account_id, p.name, p.description, p.default_version, \
@@ -769,12 +687,7 @@ pub async fn create_policy(
             )
             .await?,
         );
-        if n >= i64::from(max_policies) {
-            return Err(StoreError::QuotaExceeded {
-                limit: max_policies,
-            }
-            .into());
-        }
+        check_quota(n, max_policies)?;
     }
     let inserted = opt(
         tx,
@@ -934,20 +847,8 @@ pub async fn create_policy_version(
     .map(|r| r.get::<_, i64>(0)) else {
         return Err(StoreError::NotFound.into());
     };
-    let n = count(
-        &one(
-            tx,
-            "SELECT COUNT(*) FROM ram_policy_versions WHERE account_id = $1 AND policy_name = $2",
-            &[&account, &name],
-        )
-        .await?,
-    );
-    if max_versions > 0 && n >= i64::from(max_versions) {
-        return Err(StoreError::QuotaExceeded {
-            limit: max_versions,
-        }
-        .into());
-    }
+    let versions = count_rows(tx, &ram_rules::VERSIONS_OF_POLICY, &account, &name).await?;
+    check_quota(versions, max_versions)?;
     let version_id = format!("v{next}");
     exec(
         tx,
@@ -1036,21 +937,8 @@ pub async fn attach_policy(
     {
         return Err(StoreError::AlreadyExists.into());
     }
-    let n = count(
-        &one(
-            tx,
-            "SELECT COUNT(*) FROM ram_attachments WHERE account_id = $1 AND principal_type = $2 \
-             AND principal_id = $3",
-            &[&account, &target.kind.as_str(), &pid],
-        )
-        .await?,
-    );
-    if max_per_principal > 0 && n >= i64::from(max_per_principal) {
-        return Err(StoreError::QuotaExceeded {
-            limit: max_per_principal,
-        }
-        .into());
-    }
+    let attached = count_rows(tx, &ram_rules::attachments(target.kind), &account, &pid).await?;
+    check_quota(attached, max_per_principal)?;
     unique(
         exec(
             tx,

@@ -557,8 +557,11 @@ impl Store for PgStore {
     }
 
     async fn delete_user(&self, account_id: &str, name: &str) -> Result<(), StoreError> {
-        in_tx!(self, "delete_user", |tx| identity::delete_user(
-            tx, account_id, name
+        in_tx!(self, "delete_user", |tx| identity::delete_principal(
+            tx,
+            PrincipalKind::User,
+            account_id,
+            name
         ))
     }
 
@@ -622,8 +625,11 @@ impl Store for PgStore {
     }
 
     async fn delete_group(&self, account_id: &str, name: &str) -> Result<(), StoreError> {
-        in_tx!(self, "delete_group", |tx| identity::delete_group(
-            tx, account_id, name
+        in_tx!(self, "delete_group", |tx| identity::delete_principal(
+            tx,
+            PrincipalKind::Group,
+            account_id,
+            name
         ))
     }
 
@@ -692,8 +698,11 @@ impl Store for PgStore {
     }
 
     async fn delete_role(&self, account_id: &str, name: &str) -> Result<(), StoreError> {
-        in_tx!(self, "delete_role", |tx| identity::delete_role(
-            tx, account_id, name
+        in_tx!(self, "delete_role", |tx| identity::delete_principal(
+            tx,
+            PrincipalKind::Role,
+            account_id,
+            name
         ))
     }
 

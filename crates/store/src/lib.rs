@@ -18,6 +18,7 @@ mod decoded;
 mod error;
 mod event_log;
 pub mod identity;
+pub mod ram_rules;
 mod record;
 pub mod revisions;
 pub mod sqlite;

@@ -11,6 +11,7 @@ use crate::{
         PolicyKind, PolicyRecord, PolicyVersionRecord, PrincipalKind, RoleRecord,
         StsCredentialRecord, UserRecord, UserUpdate,
     },
+    ram_rules::{self, By, Dialect, Rows, check_quota},
 };
 
 fn is_constraint(e: &rusqlite::Error) -> bool {
@@ -30,6 +31,45 @@ fn unique<T>(r: rusqlite::Result<T>) -> Result<T, StoreError> {
 
 fn exists(c: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<bool, StoreError> {
     Ok(c.query_row(sql, args, |_| Ok(())).optional()?.is_some())
+}
+
+/// The number of `rows` of the entity (`ram_rules`: account, then id or name).
+fn count(c: &Connection, rows: &Rows, account: &str, entity: &str) -> Result<i64, StoreError> {
+    Ok(c.query_row(
+        &rows.count_sql(Dialect::Sqlite),
+        params![account, entity],
+        |r| r.get(0),
+    )?)
+}
+
+/// Deletes a user, group or role by the rules of `ram_rules`: refused while
+/// anything blocks it, and what belongs to it goes along.
+pub fn delete_principal(
+    c: &Connection,
+    kind: PrincipalKind,
+    account: &str,
+    name: &str,
+) -> Result<(), StoreError> {
+    let Some(id) = principal_id(c, account, kind, name)? else {
+        return Err(StoreError::NotFound);
+    };
+    let rules = ram_rules::principal_delete(kind);
+    let entity = |rows: &Rows| match rows.by {
+        By::Id => id.as_str(),
+        By::Name => name,
+    };
+    for (rows, dependent) in rules.blockers {
+        if count(c, rows, account, entity(rows))? > 0 {
+            return Err(StoreError::InUse(*dependent));
+        }
+    }
+    for rows in std::iter::once(&rules.row).chain(rules.cascade) {
+        c.execute(
+            &rows.delete_sql(Dialect::Sqlite),
+            params![account, entity(rows)],
+        )?;
+    }
+    Ok(())
 }
 
 // ---- users ----------------------------------------------------------------
@@ -176,43 +216,6 @@ pub fn update_user(
     Ok(user)
 }
 
-pub fn delete_user(c: &Connection, account: &str, name: &str) -> Result<(), StoreError> {
-    let Some(id) = user_id(c, account, name)? else {
-        return Err(StoreError::NotFound);
-    };
-    // The cloud's order of checks is not documented; the one reported here
-    // is the first in this order.
-    if exists(
-        c,
-        "SELECT 1 FROM access_keys WHERE account_id = ?1 AND principal = ?2",
-        params![account, name],
-    )? {
-        return Err(StoreError::InUse(Dependent::UserAccessKey));
-    }
-    if exists(
-        c,
-        "SELECT 1 FROM ram_attachments WHERE account_id = ?1 AND principal_type = 'User' \
-         AND principal_id = ?2",
-        params![account, id],
-    )? {
-        return Err(StoreError::InUse(Dependent::AttachedPolicy(
-            PrincipalKind::User,
-        )));
-    }
-    if exists(
-        c,
-        "SELECT 1 FROM ram_group_members WHERE account_id = ?1 AND user_id = ?2",
-        params![account, id],
-    )? {
-        return Err(StoreError::InUse(Dependent::UserGroup));
-    }
-    c.execute(
-        "DELETE FROM ram_users WHERE account_id = ?1 AND user_id = ?2",
-        params![account, id],
-    )?;
-    Ok(())
-}
-
 // ---- access keys of users --------------------------------------------------
 
 fn key_from_row(r: &Row<'_>) -> rusqlite::Result<AccessKeyRecord> {
@@ -234,16 +237,15 @@ pub fn create_user_access_key(
     if user_id(c, &key.account_id, &key.principal)?.is_none() {
         return Err(StoreError::MissingLink("user".into()));
     }
-    let count: i64 = c.query_row(
-        "SELECT COUNT(*) FROM access_keys WHERE account_id = ?1 AND principal = ?2",
-        params![key.account_id, key.principal],
-        |r| r.get(0),
+    check_quota(
+        count(
+            c,
+            &ram_rules::ACCESS_KEYS_OF_USER,
+            &key.account_id,
+            &key.principal,
+        )?,
+        max_per_user,
     )?;
-    if max_per_user > 0 && count >= i64::from(max_per_user) {
-        return Err(StoreError::QuotaExceeded {
-            limit: max_per_user,
-        });
-    }
     super::queries::insert_access_key(c, key)
 }
 
@@ -346,34 +348,6 @@ fn group_id(c: &Connection, account: &str, name: &str) -> Result<Option<String>,
     .optional()?)
 }
 
-pub fn delete_group(c: &Connection, account: &str, name: &str) -> Result<(), StoreError> {
-    let Some(id) = group_id(c, account, name)? else {
-        return Err(StoreError::NotFound);
-    };
-    if exists(
-        c,
-        "SELECT 1 FROM ram_group_members WHERE account_id = ?1 AND group_id = ?2",
-        params![account, id],
-    )? {
-        return Err(StoreError::InUse(Dependent::GroupUser));
-    }
-    if exists(
-        c,
-        "SELECT 1 FROM ram_attachments WHERE account_id = ?1 AND principal_type = 'Group' \
-         AND principal_id = ?2",
-        params![account, id],
-    )? {
-        return Err(StoreError::InUse(Dependent::AttachedPolicy(
-            PrincipalKind::Group,
-        )));
-    }
-    c.execute(
-        "DELETE FROM ram_groups WHERE account_id = ?1 AND group_id = ?2",
-        params![account, id],
-    )?;
-    Ok(())
-}
-
 pub fn add_user_to_group(
     c: &Connection,
     account: &str,
@@ -395,16 +369,10 @@ pub fn add_user_to_group(
     )? {
         return Err(StoreError::AlreadyExists);
     }
-    let count: i64 = c.query_row(
-        "SELECT COUNT(*) FROM ram_group_members WHERE account_id = ?1 AND user_id = ?2",
-        params![account, uid],
-        |r| r.get(0),
+    check_quota(
+        count(c, &ram_rules::GROUPS_OF_USER, account, &uid)?,
+        max_groups_per_user,
     )?;
-    if max_groups_per_user > 0 && count >= i64::from(max_groups_per_user) {
-        return Err(StoreError::QuotaExceeded {
-            limit: max_groups_per_user,
-        });
-    }
     unique(c.execute(
         "INSERT INTO ram_group_members (account_id, group_id, user_id, joined_ms) \
          VALUES (?1, ?2, ?3, ?4)",
@@ -535,33 +503,6 @@ fn role_id(c: &Connection, account: &str, name: &str) -> Result<Option<String>, 
     .optional()?)
 }
 
-pub fn delete_role(c: &Connection, account: &str, name: &str) -> Result<(), StoreError> {
-    let Some(id) = role_id(c, account, name)? else {
-        return Err(StoreError::NotFound);
-    };
-    if exists(
-        c,
-        "SELECT 1 FROM ram_attachments WHERE account_id = ?1 AND principal_type = 'Role' \
-         AND principal_id = ?2",
-        params![account, id],
-    )? {
-        return Err(StoreError::InUse(Dependent::AttachedPolicy(
-            PrincipalKind::Role,
-        )));
-    }
-    c.execute(
-        "DELETE FROM ram_roles WHERE account_id = ?1 AND role_id = ?2",
-        params![account, id],
-    )?;
-    // Its sessions die with it: a role of the same name created later is
-    // another role (#13).
-    c.execute(
-        "DELETE FROM sts_credentials WHERE account_id = ?1 AND role_id = ?2",
-        params![account, id],
-    )?;
-    Ok(())
-}
-
 // ---- custom policies -------------------------------------------------------
 
 const POLICY_SELECT: &str = "SELECT p.account_id, p.name, p.description, p.default_version, \
@@ -588,16 +529,12 @@ pub fn create_policy(
     max_policies: u32,
 ) -> Result<(), StoreError> {
     if max_policies > 0 {
-        let count: i64 = c.query_row(
+        let policies: i64 = c.query_row(
             "SELECT COUNT(*) FROM ram_policies WHERE account_id = ?1",
             params![policy.account_id],
             |r| r.get(0),
         )?;
-        if count >= i64::from(max_policies) {
-            return Err(StoreError::QuotaExceeded {
-                limit: max_policies,
-            });
-        }
+        check_quota(policies, max_policies)?;
     }
     unique(c.execute(
         "INSERT INTO ram_policies (account_id, name, description, default_version, next_version, \
@@ -735,16 +672,10 @@ pub fn create_policy_version(
     else {
         return Err(StoreError::NotFound);
     };
-    let count: i64 = c.query_row(
-        "SELECT COUNT(*) FROM ram_policy_versions WHERE account_id = ?1 AND policy_name = ?2",
-        params![account, name],
-        |r| r.get(0),
+    check_quota(
+        count(c, &ram_rules::VERSIONS_OF_POLICY, account, name)?,
+        max_versions,
     )?;
-    if max_versions > 0 && count >= i64::from(max_versions) {
-        return Err(StoreError::QuotaExceeded {
-            limit: max_versions,
-        });
-    }
     let version_id = format!("v{next}");
     c.execute(
         "INSERT INTO ram_policy_versions (account_id, policy_name, version_id, document, created_ms) \
@@ -824,17 +755,10 @@ pub fn attach_policy(
     )? {
         return Err(StoreError::AlreadyExists);
     }
-    let count: i64 = c.query_row(
-        "SELECT COUNT(*) FROM ram_attachments WHERE account_id = ?1 AND principal_type = ?2 \
-         AND principal_id = ?3",
-        params![account, kind.as_str(), pid],
-        |r| r.get(0),
+    check_quota(
+        count(c, &ram_rules::attachments(kind), account, &pid)?,
+        max_per_principal,
     )?;
-    if max_per_principal > 0 && count >= i64::from(max_per_principal) {
-        return Err(StoreError::QuotaExceeded {
-            limit: max_per_principal,
-        });
-    }
     c.execute(
         "INSERT INTO ram_attachments (account_id, principal_type, principal_id, policy_type, \
          policy_name, attached_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -455,7 +455,7 @@ impl Store for SqliteStore {
     async fn delete_user(&self, account_id: &str, name: &str) -> Result<(), StoreError> {
         let (a, n) = (account_id.to_owned(), name.to_owned());
         self.writer
-            .write(move |c| identity::delete_user(c, &a, &n))
+            .write(move |c| identity::delete_principal(c, PrincipalKind::User, &a, &n))
             .await
     }
 
@@ -531,7 +531,7 @@ impl Store for SqliteStore {
     async fn delete_group(&self, account_id: &str, name: &str) -> Result<(), StoreError> {
         let (a, n) = (account_id.to_owned(), name.to_owned());
         self.writer
-            .write(move |c| identity::delete_group(c, &a, &n))
+            .write(move |c| identity::delete_principal(c, PrincipalKind::Group, &a, &n))
             .await
     }
 
@@ -602,7 +602,7 @@ impl Store for SqliteStore {
     async fn delete_role(&self, account_id: &str, name: &str) -> Result<(), StoreError> {
         let (a, n) = (account_id.to_owned(), name.to_owned());
         self.writer
-            .write(move |c| identity::delete_role(c, &a, &n))
+            .write(move |c| identity::delete_principal(c, PrincipalKind::Role, &a, &n))
             .await
     }
 
