@@ -74,6 +74,17 @@ pub enum ClientError {
     },
 }
 
+/// A JSON answer as its type.
+fn typed<T: serde::de::DeserializeOwned>(
+    action: &str,
+    answer: serde_json::Value,
+) -> Result<T, ClientError> {
+    serde_json::from_value(answer).map_err(|e| ClientError::Decode {
+        status: 200,
+        detail: format!("{action}: {e}"),
+    })
+}
+
 impl ClientError {
     /// The API error code, if the server answered with one.
     pub fn code(&self) -> Option<&str> {
@@ -296,6 +307,26 @@ impl Client {
         params: &[(&str, &str)],
     ) -> Result<serde_json::Value, ClientError> {
         self.call(VPNGW_VERSION, action, params).await
+    }
+
+    /// [`Client::vpc`], its answer read into `T` (an answer type of
+    /// `vpngw_ops`, which names and types every key as the SDK models do);
+    /// an answer that does not fit is [`ClientError::Decode`].
+    pub async fn vpc_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Result<T, ClientError> {
+        typed(action, self.vpc(action, params).await?)
+    }
+
+    /// [`Client::vpngw`], its answer read into `T`.
+    pub async fn vpngw_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Result<T, ClientError> {
+        typed(action, self.vpngw(action, params).await?)
     }
 
     /// Any operation: signs `params` plus the common parameters (V1,

@@ -17,6 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use vpngw_ops::vpc;
 
 /// The data-plane-relevant configuration of one connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,32 +139,50 @@ impl IpsecServerSpec {
     }
 }
 
-/// The spec of an IPsec server from one item of ListIpsecServers (which
-/// carries the gateway's `InternetIp`, the `Psk` and `MaxConnections`).
-pub fn ipsec_server_spec_from_api(
-    server: &serde_json::Value,
-) -> Result<IpsecServerSpec, SpecError> {
-    let id = text(server, "IpsecServerId");
-    if id.is_empty() {
-        return Err(SpecError("IPsec server without IpsecServerId".into()));
-    }
-    let internet_ip = text(server, "InternetIp");
-    if internet_ip.is_empty() {
-        return Err(SpecError(format!(
-            "{id}: the VPN gateway has no InternetIp"
-        )));
-    }
-    let mut phases = TunnelSpec::blank(id.clone(), internet_ip, String::new());
-    phases.read_phases(server, "IkeConfig", "IpsecConfig");
-    phases.psk = text(server, "Psk");
-    Ok(IpsecServerSpec {
-        ipsec_server_id: id,
-        client_ip_pool: text(server, "ClientIpPool"),
-        local_subnet: text(server, "LocalSubnet"),
-        effect_immediately: flag(server, "EffectImmediately", false),
-        max_connections: int(server, "MaxConnections"),
-        phases,
-    })
+/// One item of DescribeVpnConnections, as the SDK models it: what the
+/// agent reads (and `WatchGatewayState` carries), and what the control
+/// plane builds in process ([`spec_from_api`]).
+pub type ConnectionAnswer = vpc::describe_vpn_connections::VpnConnection;
+
+/// DescribeVpnGateway's answer (also `WatchGatewayState`'s `VpnGateway`).
+pub type GatewayAnswer = vpc::shapes::VpnGateway;
+
+/// One item of ListIpsecServers.
+pub type IpsecServerAnswer = vpc::list_ipsec_servers::IpsecServers;
+
+/// `WatchGatewayState`'s answer (vpngw-private): `api::vpngw::watch` builds
+/// it, the agent reads it; its items are the public answers' types.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct WatchAnswer {
+    /// What to send as `Revision` next time (opaque to the agent).
+    pub revision: String,
+    /// False: the wait ended without a change; nothing else is set.
+    pub changed: bool,
+    /// True: `VpnConnections` is every connection of the gateway.
+    pub full: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpn_gateway: Option<GatewayAnswer>,
+    pub vpn_connections: Vec<ConnectionAnswer>,
+    pub deleted_vpn_connection_ids: Vec<String>,
+    pub customer_gateways: Vec<CustomerGatewayAddress>,
+    /// Some connection's VCO routes changed (or, with `Full`, may have):
+    /// the agent reads them again (DescribeVcoRouteEntries).
+    pub vco_routes_changed: bool,
+    /// With `Full: false`, the connections whose VCO routes changed.
+    pub vco_route_connection_ids: Vec<String>,
+    /// The blocks of the vSwitches of the gateway's VPC (its system
+    /// routes), which the gateway announces over BGP; none when vpngw does
+    /// not know the VPC.
+    pub v_switch_cidr_blocks: Vec<String>,
+}
+
+/// A customer gateway's address in a [`WatchAnswer`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct CustomerGatewayAddress {
+    pub customer_gateway_id: String,
+    pub ip_address: String,
 }
 
 /// Why [`spec_from_api`] could not read an answer.
@@ -178,44 +197,74 @@ impl std::fmt::Display for SpecError {
 
 impl std::error::Error for SpecError {}
 
-fn field<'a>(v: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
-    v.get(name).filter(|x| !x.is_null())
-}
-
-fn text(v: &serde_json::Value, name: &str) -> String {
-    match field(v, name) {
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(serde_json::Value::Number(n)) => n.to_string(),
-        Some(serde_json::Value::Bool(b)) => b.to_string(),
-        _ => String::new(),
-    }
-}
-
-/// Booleans arrive as JSON booleans or as `"true"`/`"false"` (tunnel fields).
-fn flag(v: &serde_json::Value, name: &str, default: bool) -> bool {
-    match field(v, name) {
-        Some(serde_json::Value::Bool(b)) => *b,
-        Some(serde_json::Value::String(s)) => match s.as_str() {
-            "true" => true,
-            "false" => false,
-            _ => default,
-        },
+/// A tunnel's boolean, which DescribeVpnConnection(s) send as a string
+/// (`"true"`/`"false"`); anything else is `default`.
+fn flag(s: &str, default: bool) -> bool {
+    match s {
+        "true" => true,
+        "false" => false,
         _ => default,
     }
 }
 
-/// Integers arrive as numbers or as strings (tunnel lifetimes).
-fn int(v: &serde_json::Value, name: &str) -> i64 {
-    match field(v, name) {
-        Some(serde_json::Value::Number(n)) => n.as_i64().unwrap_or(0),
-        Some(serde_json::Value::String(s)) => s.trim().parse().unwrap_or(0),
-        _ => 0,
-    }
+/// A tunnel's number, which DescribeVpnConnection(s) send as a string; 0
+/// when it is none.
+fn int(s: &str) -> i64 {
+    s.trim().parse().unwrap_or(0)
 }
 
-fn empty() -> &'static serde_json::Value {
-    static NULL: serde_json::Value = serde_json::Value::Null;
-    &NULL
+/// Phase 1 of a tunnel, from any of the answers' IKE shapes (the same
+/// fields, the lifetime a number or a string).
+struct Ike<'a> {
+    version: &'a str,
+    mode: &'a str,
+    enc_alg: &'a str,
+    auth_alg: &'a str,
+    pfs: &'a str,
+    lifetime_s: i64,
+    local_id: &'a str,
+    remote_id: &'a str,
+    psk: &'a str,
+}
+
+/// Phase 2 of a tunnel, from any of the answers' IPsec shapes.
+struct Ipsec<'a> {
+    enc_alg: &'a str,
+    auth_alg: &'a str,
+    pfs: &'a str,
+    lifetime_s: i64,
+}
+
+/// An [`Ike`] of an answer's IKE object `$c`, its lifetime `$lifetime` (in
+/// seconds) and PSK `$psk`.
+macro_rules! ike {
+    ($c:expr, $lifetime:expr, $psk:expr) => {{
+        let c = $c;
+        Ike {
+            version: &c.ike_version,
+            mode: &c.ike_mode,
+            enc_alg: &c.ike_enc_alg,
+            auth_alg: &c.ike_auth_alg,
+            pfs: &c.ike_pfs,
+            lifetime_s: $lifetime,
+            local_id: &c.local_id,
+            remote_id: &c.remote_id,
+            psk: $psk,
+        }
+    }};
+}
+
+/// An [`Ipsec`] of an answer's IPsec object `$c` and its lifetime.
+macro_rules! ipsec {
+    ($c:expr, $lifetime:expr) => {{
+        let c = $c;
+        Ipsec {
+            enc_alg: &c.ipsec_enc_alg,
+            auth_alg: &c.ipsec_auth_alg,
+            pfs: &c.ipsec_pfs,
+            lifetime_s: $lifetime,
+        }
+    }};
 }
 
 impl TunnelSpec {
@@ -244,39 +293,87 @@ impl TunnelSpec {
         }
     }
 
-    /// Phase 1 and 2 from the objects `ike` and `ipsec` of `view`
-    /// (`IkeConfig`/`IpsecConfig`, or a tunnel's `TunnelIkeConfig`/…).
-    fn read_phases(&mut self, view: &serde_json::Value, ike: &str, ipsec: &str) {
-        let ike = field(view, ike).unwrap_or(empty());
-        self.ike_version = text(ike, "IkeVersion");
-        self.ike_mode = text(ike, "IkeMode");
-        self.ike_enc_alg = text(ike, "IkeEncAlg");
-        self.ike_auth_alg = text(ike, "IkeAuthAlg");
-        self.ike_pfs = text(ike, "IkePfs");
-        self.ike_lifetime_s = int(ike, "IkeLifetime");
-        self.local_id = text(ike, "LocalId");
-        self.remote_id = text(ike, "RemoteId");
-        self.psk = text(ike, "Psk");
-        let ipsec = field(view, ipsec).unwrap_or(empty());
-        self.ipsec_enc_alg = text(ipsec, "IpsecEncAlg");
-        self.ipsec_auth_alg = text(ipsec, "IpsecAuthAlg");
-        self.ipsec_pfs = text(ipsec, "IpsecPfs");
-        self.ipsec_lifetime_s = int(ipsec, "IpsecLifetime");
+    fn read_ike(&mut self, ike: Ike<'_>) {
+        self.ike_version = ike.version.to_owned();
+        self.ike_mode = ike.mode.to_owned();
+        self.ike_enc_alg = ike.enc_alg.to_owned();
+        self.ike_auth_alg = ike.auth_alg.to_owned();
+        self.ike_pfs = ike.pfs.to_owned();
+        self.ike_lifetime_s = ike.lifetime_s;
+        self.local_id = ike.local_id.to_owned();
+        self.remote_id = ike.remote_id.to_owned();
+        self.psk = ike.psk.to_owned();
+    }
+
+    fn read_ipsec(&mut self, ipsec: Ipsec<'_>) {
+        self.ipsec_enc_alg = ipsec.enc_alg.to_owned();
+        self.ipsec_auth_alg = ipsec.auth_alg.to_owned();
+        self.ipsec_pfs = ipsec.pfs.to_owned();
+        self.ipsec_lifetime_s = ipsec.lifetime_s;
     }
 }
 
-/// The spec of a connection from the public API's JSON answers: one item of
-/// DescribeVpnConnections (or DescribeVpnConnection), the connection's
-/// DescribeVpnGateway, and `customer_gateway_ip` resolving a
-/// `CustomerGatewayId` (DescribeCustomerGateway's `IpAddress`). The agent
-/// feeds it what it read over HTTP, the control plane the same views built
-/// in process, so both sides compute the same [`ConnectionSpec::digest`].
+/// The spec of an IPsec server from one item of ListIpsecServers (which
+/// carries the gateway's `InternetIp`, the `Psk` and `MaxConnections`).
+pub fn ipsec_server_spec_from_api(
+    server: &IpsecServerAnswer,
+) -> Result<IpsecServerSpec, SpecError> {
+    let id = server.ipsec_server_id.clone();
+    if id.is_empty() {
+        return Err(SpecError("IPsec server without IpsecServerId".into()));
+    }
+    if server.internet_ip.is_empty() {
+        return Err(SpecError(format!(
+            "{id}: the VPN gateway has no InternetIp"
+        )));
+    }
+    let mut phases = TunnelSpec::blank(id.clone(), server.internet_ip.clone(), String::new());
+    let ike = &server.ike_config;
+    phases.read_ike(ike!(ike, ike.ike_lifetime, &server.psk));
+    phases.read_ipsec(ipsec!(
+        &server.ipsec_config,
+        server.ipsec_config.ipsec_lifetime
+    ));
+    Ok(IpsecServerSpec {
+        ipsec_server_id: id,
+        client_ip_pool: server.client_ip_pool.clone(),
+        local_subnet: server.local_subnet.clone(),
+        effect_immediately: server.effect_immediately,
+        max_connections: server.max_connections,
+        phases,
+    })
+}
+
+/// The customer gateways a connection's answer names (one, or one per
+/// tunnel), empty ones left out.
+pub fn customer_gateway_ids(connection: &ConnectionAnswer) -> Vec<String> {
+    let tunnels = connection
+        .tunnel_options_specification
+        .iter()
+        .flat_map(|s| &s.tunnel_options)
+        .map(|o| &o.customer_gateway_id);
+    connection
+        .customer_gateway_id
+        .iter()
+        .chain(tunnels)
+        .filter(|id| !id.is_empty())
+        .cloned()
+        .collect()
+}
+
+/// The spec of a connection from the public API's answers: one item of
+/// DescribeVpnConnections, the connection's DescribeVpnGateway, and
+/// `customer_gateway_ip` resolving a `CustomerGatewayId`
+/// (DescribeCustomerGateway's `IpAddress`). The agent feeds it what it read
+/// over HTTP (deserialized into the same types), the control plane the
+/// answers built in process, so both sides compute the same
+/// [`ConnectionSpec::digest`].
 pub fn spec_from_api(
-    connection: &serde_json::Value,
-    gateway: &serde_json::Value,
+    connection: &ConnectionAnswer,
+    gateway: &GatewayAnswer,
     customer_gateway_ip: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ConnectionSpec, SpecError> {
-    let id = text(connection, "VpnConnectionId");
+    let id = connection.vpn_connection_id.clone();
     if id.is_empty() {
         return Err(SpecError("connection without VpnConnectionId".into()));
     }
@@ -284,83 +381,92 @@ pub fn spec_from_api(
         customer_gateway_ip(cgw)
             .ok_or_else(|| SpecError(format!("{id}: customer gateway {cgw:?} not found")))
     };
-    let bgp_of = |b: &serde_json::Value, auth_key: String| BgpSpec {
-        local_asn: int(b, "LocalAsn"),
-        peer_asn: int(b, "PeerAsn"),
-        tunnel_cidr: text(b, "TunnelCidr"),
-        local_bgp_ip: text(b, "LocalBgpIp"),
-        peer_bgp_ip: text(b, "PeerBgpIp"),
-        auth_key,
-    };
-    let options = field(connection, "TunnelOptionsSpecification")
-        .and_then(|s| field(s, "TunnelOptions"))
-        .and_then(|o| o.as_array())
+    let options = connection
+        .tunnel_options_specification
+        .as_ref()
+        .map(|s| &s.tunnel_options)
         .filter(|o| !o.is_empty());
     let mut tunnels = Vec::new();
     match options {
         None => {
-            let cgw = text(connection, "CustomerGatewayId");
-            let local = text(gateway, "InternetIp");
+            let cgw = connection.customer_gateway_id.as_deref().unwrap_or("");
+            let local = &gateway.internet_ip;
             if local.is_empty() {
                 return Err(SpecError(format!(
                     "{id}: the VPN gateway has no InternetIp"
                 )));
             }
-            let mut t = TunnelSpec::blank(id.clone(), local, cgw_ip(&cgw)?);
-            t.enable_dpd = flag(connection, "EnableDpd", true);
-            t.enable_nat_traversal = flag(connection, "EnableNatTraversal", true);
-            t.read_phases(connection, "IkeConfig", "IpsecConfig");
-            let bgp = field(connection, "VpnBgpConfig").unwrap_or(empty());
-            // DescribeVpnConnections' items (which the agent reads) have no
-            // `EnableBgp` (the SDK's list model lacks it); their `Status`
-            // is empty exactly when BGP is off ([`bgp_status`]).
-            let enabled = match bgp.get("EnableBgp") {
-                Some(_) => flag(bgp, "EnableBgp", false),
-                None => !text(bgp, "Status").is_empty(),
-            };
-            if enabled {
-                t.bgp = Some(bgp_of(bgp, text(bgp, "AuthKey")));
+            let mut t = TunnelSpec::blank(id.clone(), local.clone(), cgw_ip(cgw)?);
+            t.enable_dpd = connection.enable_dpd;
+            t.enable_nat_traversal = connection.enable_nat_traversal;
+            let ike = &connection.ike_config;
+            t.read_ike(ike!(ike, ike.ike_lifetime, &ike.psk));
+            let ipsec = &connection.ipsec_config;
+            t.read_ipsec(ipsec!(ipsec, ipsec.ipsec_lifetime));
+            // DescribeVpnConnections' items have no `EnableBgp` (the SDK's
+            // list model lacks it); their `Status` is empty exactly when
+            // BGP is off ([`bgp_status`]).
+            let bgp = &connection.vpn_bgp_config;
+            if !bgp.status.is_empty() {
+                t.bgp = Some(BgpSpec {
+                    local_asn: bgp.local_asn.unwrap_or(0),
+                    peer_asn: bgp.peer_asn.unwrap_or(0),
+                    tunnel_cidr: bgp.tunnel_cidr.clone().unwrap_or_default(),
+                    local_bgp_ip: bgp.local_bgp_ip.clone().unwrap_or_default(),
+                    peer_bgp_ip: bgp.peer_bgp_ip.clone().unwrap_or_default(),
+                    auth_key: bgp.auth_key.clone().unwrap_or_default(),
+                });
             }
             tunnels.push(t);
         }
         Some(options) => {
-            let mut options: Vec<&serde_json::Value> = options.iter().collect();
-            options.sort_by_key(|o| int(o, "TunnelIndex"));
+            let mut options: Vec<_> = options.iter().collect();
+            options.sort_by_key(|o| o.tunnel_index);
             for o in options {
-                let tid = text(o, "TunnelId");
+                let tid = o.tunnel_id.clone();
                 if tid.is_empty() {
                     return Err(SpecError(format!("{id}: a tunnel without TunnelId")));
                 }
-                let local = text(o, "InternetIp");
-                if local.is_empty() {
+                if o.internet_ip.is_empty() {
                     return Err(SpecError(format!("{id}: tunnel {tid} has no InternetIp")));
                 }
-                let mut t = TunnelSpec::blank(tid, local, cgw_ip(&text(o, "CustomerGatewayId"))?);
-                t.enable_dpd = flag(o, "EnableDpd", true);
-                t.enable_nat_traversal = flag(o, "EnableNatTraversal", true);
-                t.read_phases(o, "TunnelIkeConfig", "TunnelIpsecConfig");
-                if flag(connection, "EnableTunnelsBgp", false) {
-                    let bgp = field(o, "TunnelBgpConfig").unwrap_or(empty());
-                    t.bgp = Some(bgp_of(bgp, String::new()));
+                let remote = cgw_ip(&o.customer_gateway_id)?;
+                let mut t = TunnelSpec::blank(tid, o.internet_ip.clone(), remote);
+                t.enable_dpd = flag(&o.enable_dpd, true);
+                t.enable_nat_traversal = flag(&o.enable_nat_traversal, true);
+                let ike = &o.tunnel_ike_config;
+                t.read_ike(ike!(ike, int(&ike.ike_lifetime), &ike.psk));
+                let ipsec = &o.tunnel_ipsec_config;
+                t.read_ipsec(ipsec!(ipsec, int(&ipsec.ipsec_lifetime)));
+                if connection.enable_tunnels_bgp {
+                    let bgp = &o.tunnel_bgp_config;
+                    let number = |n: &Option<String>| n.as_deref().map_or(0, int);
+                    t.bgp = Some(BgpSpec {
+                        local_asn: number(&bgp.local_asn),
+                        peer_asn: number(&bgp.peer_asn),
+                        tunnel_cidr: bgp.tunnel_cidr.clone().unwrap_or_default(),
+                        local_bgp_ip: bgp.local_bgp_ip.clone().unwrap_or_default(),
+                        peer_bgp_ip: bgp.peer_bgp_ip.clone().unwrap_or_default(),
+                        auth_key: String::new(),
+                    });
                 }
                 tunnels.push(t);
             }
         }
     }
-    let health_check = field(connection, "VcoHealthCheck")
-        .filter(|h| flag(h, "Enable", false))
-        .map(|h| HealthCheckSpec {
-            dip: text(h, "Dip"),
-            sip: text(h, "Sip"),
-            interval_s: int(h, "Interval"),
-            retry: int(h, "Retry"),
-            policy: text(h, "Policy"),
-        });
+    let h = &connection.vco_health_check;
+    let health_check = flag(&h.enable, false).then(|| HealthCheckSpec {
+        dip: h.dip.clone().unwrap_or_default(),
+        sip: h.sip.clone().unwrap_or_default(),
+        interval_s: h.interval.unwrap_or(0),
+        retry: h.retry.unwrap_or(0),
+        policy: h.policy.clone().unwrap_or_default(),
+    });
     Ok(ConnectionSpec {
         connection_id: id,
-        effect_immediately: flag(connection, "EffectImmediately", false),
-        local_subnet: text(connection, "LocalSubnet"),
-        remote_subnet: text(connection, "RemoteSubnet"),
+        effect_immediately: connection.effect_immediately,
+        local_subnet: connection.local_subnet.clone(),
+        remote_subnet: connection.remote_subnet.clone(),
         health_check,
         tunnels,
     })
@@ -666,39 +772,102 @@ mod tests {
         assert_ne!(a.digest(), c.digest());
     }
 
+    /// A typed answer from its JSON (as the agent reads it off the wire).
+    fn answer<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+        serde_json::from_value(v).expect("the answer's JSON fits its type")
+    }
+
+    fn dual_answer() -> ConnectionAnswer {
+        answer(serde_json::json!({
+            "VpnConnectionId":"vco-2","LocalSubnet":"10.0.0.0/24","RemoteSubnet":"10.1.0.0/24",
+            "EnableTunnelsBgp":true,
+            "VcoHealthCheck":{"Enable":"true","Dip":"10.1.0.9","Sip":"10.0.0.9","Interval":3,"Retry":3,"Policy":"revoke_route"},
+            "TunnelOptionsSpecification":{"TunnelOptions":[
+              {"TunnelId":"tun-b","TunnelIndex":2,"CustomerGatewayId":"cgw-1","InternetIp":"198.18.0.2",
+               "EnableDpd":"false","TunnelIkeConfig":{"IkeVersion":"ikev2","IkeLifetime":"3600","Psk":"p"},
+               "TunnelBgpConfig":{"LocalAsn":"45104","PeerAsn":"65001","TunnelCidr":"169.254.11.0/30",
+                 "LocalBgpIp":"169.254.11.1","BgpStatus":"false"}},
+              {"TunnelId":"tun-a","TunnelIndex":1,"CustomerGatewayId":"cgw-1","InternetIp":"198.18.0.1",
+               "EnableDpd":"true","TunnelIkeConfig":{"IkeVersion":"ikev2","IkeLifetime":"3600","Psk":"p"},
+               "TunnelIpsecConfig":{"IpsecLifetime":"86400"}}]}
+        }))
+    }
+
     #[test]
     fn spec_from_single_and_dual_answers() {
-        let gw = serde_json::json!({"VpnGatewayId":"vpn-1","InternetIp":"198.18.0.1"});
-        let single = serde_json::json!({
+        let gw: GatewayAnswer =
+            answer(serde_json::json!({"VpnGatewayId":"vpn-1","InternetIp":"198.18.0.1"}));
+        let mut single: ConnectionAnswer = answer(serde_json::json!({
             "VpnConnectionId":"vco-1","CustomerGatewayId":"cgw-1","EffectImmediately":true,
             "LocalSubnet":"10.0.0.0/24","RemoteSubnet":"10.1.0.0/24","EnableDpd":true,
             "EnableNatTraversal":true,
             "IkeConfig":{"IkeVersion":"ikev1","IkeMode":"main","IkeEncAlg":"aes","IkeAuthAlg":"sha1",
               "IkePfs":"group2","IkeLifetime":86400,"LocalId":"198.18.0.1","RemoteId":"203.0.113.1","Psk":"k"},
             "IpsecConfig":{"IpsecEncAlg":"aes","IpsecAuthAlg":"sha1","IpsecPfs":"group2","IpsecLifetime":86400},
-            "VcoHealthCheck":{"Enable":"false","Status":""}
-        });
+            "VcoHealthCheck":{"Enable":"false","Status":""},
+            "VpnBgpConfig":{"Status":"","LocalAsn":45104}
+        }));
         let ips = |id: &str| (id == "cgw-1").then(|| "203.0.113.1".to_string());
         assert_eq!(spec_from_api(&single, &gw, &ips).unwrap(), spec());
         let no_cgw = |_: &str| None;
         assert!(spec_from_api(&single, &gw, &no_cgw).is_err());
+        // A listed connection's BGP is on exactly when its Status is set.
+        single.vpn_bgp_config.status = "false".into();
+        single.vpn_bgp_config.auth_key = Some("md5".into());
+        let bgp = spec_from_api(&single, &gw, &ips).unwrap().tunnels[0]
+            .bgp
+            .clone()
+            .expect("BGP on");
+        assert_eq!((bgp.local_asn, bgp.auth_key.as_str()), (45104, "md5"));
+        assert_eq!(customer_gateway_ids(&single), ["cgw-1"]);
 
-        let dual = serde_json::json!({
-            "VpnConnectionId":"vco-2","LocalSubnet":"10.0.0.0/24","RemoteSubnet":"10.1.0.0/24",
-            "VcoHealthCheck":{"Enable":"true","Dip":"10.1.0.9","Sip":"10.0.0.9","Interval":3,"Retry":3,"Policy":"revoke_route"},
-            "TunnelOptionsSpecification":{"TunnelOptions":[
-              {"TunnelId":"tun-b","TunnelIndex":2,"CustomerGatewayId":"cgw-1","InternetIp":"198.18.0.2",
-               "EnableDpd":"false","TunnelIkeConfig":{"IkeVersion":"ikev2","IkeLifetime":"3600","Psk":"p"}},
-              {"TunnelId":"tun-a","TunnelIndex":1,"CustomerGatewayId":"cgw-1","InternetIp":"198.18.0.1",
-               "EnableDpd":"true","TunnelIkeConfig":{"IkeVersion":"ikev2","IkeLifetime":"3600","Psk":"p"}}]}
-        });
+        let dual = dual_answer();
         let s = spec_from_api(&dual, &gw, &ips).unwrap();
         assert_eq!(s.tunnels.len(), 2);
         assert_eq!(s.tunnels[0].tunnel_id, "tun-a");
         assert_eq!(s.tunnels[1].local_addr, "198.18.0.2");
         assert!(!s.tunnels[1].enable_dpd);
+        assert!(s.tunnels[0].enable_nat_traversal, "absent: on");
         assert_eq!(s.tunnels[0].ike_lifetime_s, 3600);
+        assert_eq!(s.tunnels[0].ipsec_lifetime_s, 86400);
+        let bgp = s.tunnels[1].bgp.as_ref().expect("tunnel BGP on");
+        assert_eq!((bgp.local_asn, bgp.peer_asn), (45104, 65001));
+        assert_eq!(s.tunnels[0].bgp.as_ref().map(|b| b.local_asn), Some(0));
         assert_eq!(s.health_check.unwrap().policy, "revoke_route");
+        assert_eq!(customer_gateway_ids(&dual), ["cgw-1", "cgw-1"]);
+    }
+
+    /// What the control plane builds and what the agent reads back over the
+    /// wire are the same typed answer, so both sides compute the same spec
+    /// and digest; the wire keys are the SDK model's.
+    #[test]
+    fn a_typed_answer_round_trips() {
+        let dual = dual_answer();
+        let text = serde_json::to_string(&dual).unwrap();
+        for key in [
+            "\"TunnelIndex\":2",
+            "\"EnableDpd\":\"false\"",
+            "\"IkeLifetime\":\"3600\"",
+            "\"LocalAsn\":\"45104\"",
+        ] {
+            assert!(text.contains(key), "{key} in {text}");
+        }
+        let back: ConnectionAnswer = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, dual);
+        let gw: GatewayAnswer =
+            answer(serde_json::json!({"VpnGatewayId":"vpn-1","InternetIp":"198.18.0.1"}));
+        let gw_back: GatewayAnswer =
+            serde_json::from_str(&serde_json::to_string(&gw).unwrap()).unwrap();
+        assert_eq!(gw_back, gw);
+        let ips = |_: &str| Some("203.0.113.1".to_string());
+        assert_eq!(
+            spec_from_api(&back, &gw_back, &ips).unwrap().digest(),
+            spec_from_api(&dual, &gw, &ips).unwrap().digest()
+        );
+        // A number where the model has a string is not this answer.
+        let mut wrong = serde_json::to_value(&dual).unwrap();
+        wrong["TunnelOptionsSpecification"]["TunnelOptions"][0]["EnableDpd"] = false.into();
+        assert!(serde_json::from_value::<ConnectionAnswer>(wrong).is_err());
     }
 
     #[test]

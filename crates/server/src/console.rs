@@ -115,10 +115,11 @@ fn asset(name: &str) -> Response {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PeerRequest {
-    /// DescribeVpnConnection's answer.
-    pub connection: serde_json::Value,
+    /// DescribeVpnConnection's answer (read as DescribeVpnConnections'
+    /// item, which has every key the data plane needs).
+    pub connection: vpngw_model::dataplane::ConnectionAnswer,
     /// DescribeVpnGateway's answer for the connection's gateway.
-    pub gateway: serde_json::Value,
+    pub gateway: vpngw_model::dataplane::GatewayAnswer,
     /// `CustomerGatewayId` → `IpAddress` of the connection's customer gateways.
     #[serde(default)]
     pub customer_gateways: HashMap<String, String>,
@@ -156,7 +157,7 @@ mod tests {
     #[test]
     fn the_peer_side_of_a_connection() {
         let req = PeerRequest {
-            connection: serde_json::json!({
+            connection: serde_json::from_value(serde_json::json!({
                 "VpnConnectionId": "vco-test1", "VpnGatewayId": "vpn-test1",
                 "CustomerGatewayId": "cgw-test1", "LocalSubnet": "10.0.0.0/16",
                 "RemoteSubnet": "192.168.0.0/24", "EffectImmediately": true,
@@ -166,8 +167,12 @@ mod tests {
                     "LocalId": "198.18.0.10", "RemoteId": "203.0.113.5", "Psk": "peer-psk-1"},
                 "IpsecConfig": {"IpsecEncAlg": "aes", "IpsecAuthAlg": "sha1", "IpsecPfs": "group2",
                     "IpsecLifetime": 86400}
-            }),
-            gateway: serde_json::json!({"VpnGatewayId": "vpn-test1", "InternetIp": "198.18.0.10"}),
+            }))
+            .unwrap(),
+            gateway: serde_json::from_value(
+                serde_json::json!({"VpnGatewayId": "vpn-test1", "InternetIp": "198.18.0.10"}),
+            )
+            .unwrap(),
             customer_gateways: [("cgw-test1".to_owned(), "203.0.113.5".to_owned())].into(),
         };
         let conf = match peer_swanctl_conf(&req) {
@@ -182,7 +187,7 @@ mod tests {
         assert!(conf.contains("secret = \"peer-psk-1\""), "{conf}");
         assert!(!conf.contains("not rendered"), "{conf}");
         let mut bad = req;
-        bad.connection["VpnConnectionId"] = serde_json::json!("");
+        bad.connection.vpn_connection_id = String::new();
         assert!(peer_swanctl_conf(&bad).is_err());
     }
 

@@ -1082,7 +1082,7 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
     let deadline = Instant::now() + Duration::from_secs(30);
     let gw_addrs = loop {
         match client
-            .vpc("DescribeVpnGateway", &[("VpnGatewayId", &args.gateway)])
+            .vpc_typed("DescribeVpnGateway", &[("VpnGatewayId", &args.gateway)])
             .await
         {
             Ok(g) => {

@@ -16,7 +16,7 @@
 //! - the report was measured against the connection's current
 //!   configuration: the agent sends the digest of the configuration it
 //!   applied, the server recomputes it from what it stores now (same
-//!   function over the same API views, [`vpngw_model::dataplane::spec_from_api`])
+//!   function over the same typed answers, [`vpngw_model::dataplane::spec_from_api`])
 //!   and a mismatch is `Stale` (the agent has not applied the newest
 //!   configuration yet),
 //! - and it is not older than the measurement already stored (`Stale`).
@@ -36,8 +36,8 @@ use serde::Serialize;
 use vpngw_model::{
     VpnConnection,
     dataplane::{
-        ConnectionReport, DataplaneReport, Measured, TunnelReport, learned_routes_digest,
-        spec_from_api, valid_status,
+        ConnectionAnswer, ConnectionReport, DataplaneReport, GatewayAnswer, Measured, TunnelReport,
+        customer_gateway_ids, learned_routes_digest, spec_from_api, valid_status,
     },
 };
 use vpngw_protocol::ApiError;
@@ -106,8 +106,7 @@ pub async fn report(ctx: &Ctx<'_>) -> Reply {
         }
     }
     let gateway = vpc::vpn_gateway::load(ctx, gateway_id).await?;
-    let gateway_view = serde_json::to_value(vpc::vpn_gateway::view(&gateway.value, ctx.now_ms))
-        .map_err(|_| ApiError::internal())?;
+    let gateway_view = vpc::vpn_gateway::view(&gateway.value, ctx.now_ms);
 
     let mut cgw_ips: HashMap<String, Option<String>> = HashMap::new();
     let mut answer = Answer::default();
@@ -224,25 +223,10 @@ pub async fn report(ctx: &Ctx<'_>) -> Reply {
 /// Resolves the customer gateways a connection names (cached per report).
 async fn resolve_cgws(
     ctx: &Ctx<'_>,
-    view: &serde_json::Value,
+    view: &ConnectionAnswer,
     cache: &mut HashMap<String, Option<String>>,
 ) -> Result<(), ApiError> {
-    let mut ids: Vec<String> = Vec::new();
-    if let Some(id) = view.get("CustomerGatewayId").and_then(|v| v.as_str()) {
-        ids.push(id.to_owned());
-    }
-    if let Some(opts) = view
-        .get("TunnelOptionsSpecification")
-        .and_then(|s| s.get("TunnelOptions"))
-        .and_then(|o| o.as_array())
-    {
-        ids.extend(
-            opts.iter()
-                .filter_map(|o| o.get("CustomerGatewayId").and_then(|v| v.as_str()))
-                .map(str::to_owned),
-        );
-    }
-    for id in ids {
+    for id in customer_gateway_ids(view) {
         if cache.contains_key(&id) {
             continue;
         }
@@ -271,7 +255,7 @@ async fn judge(
     ctx: &Ctx<'_>,
     gateway_id: &str,
     publish: bool,
-    gateway_view: &serde_json::Value,
+    gateway_view: &GatewayAnswer,
     report: &DataplaneReport,
     c: &ConnectionReport,
     cgw_ips: &mut HashMap<String, Option<String>>,
@@ -287,9 +271,9 @@ async fn judge(
     };
     let version = stored.version;
     let mut conn = stored.value;
-    let view = serde_json::to_value(vpc::connection::list_item(ctx, &conn)?)
-        .map_err(|_| ApiError::internal())?;
-    if view.get("VpnGatewayId").and_then(|v| v.as_str()) != Some(gateway_id) {
+    // The connection as the agent reads it (DescribeVpnConnections' item).
+    let view = vpc::connection::list_item(ctx, &conn)?;
+    if view.vpn_gateway_id != gateway_id {
         return Ok(Judged::Unknown);
     }
     resolve_cgws(ctx, &view, cgw_ips).await?;

@@ -16,9 +16,10 @@
 //!
 //! With either, `VcoRoutesChanged` when a VCO route may have changed (always
 //! with `Full`), and with `Full: false` the connections whose VCO routes
-//! changed (`VcoRouteConnectionIds`), so that the agent reads only theirs. The other routes and the remote-access servers are not in
-//! the answer: a change of them moves the revision, and the agent reads them
-//! through the public calls after an answer with `Changed`.
+//! changed (`VcoRouteConnectionIds`), so that the agent reads only theirs.
+//! The other routes and the remote-access servers are not in the answer: a
+//! change of them moves the revision, and the agent reads them through the
+//! public calls after an answer with `Changed`.
 //!
 //! Items are the public answers (DescribeVpnGateway, DescribeVpnConnections
 //! items with their pre-shared keys, DescribeCustomerGateway's `IpAddress`),
@@ -36,8 +37,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
-use vpngw_model::VpnConnection;
+use vpngw_model::{
+    VpnConnection,
+    dataplane::{CustomerGatewayAddress, WatchAnswer as Answer},
+};
 use vpngw_protocol::ApiError;
 use vpngw_store::{GatewayChanges, Kind, ListQuery, StoreExt};
 
@@ -55,38 +58,6 @@ pub const MAX_WAIT_S: i64 = 25;
 
 /// `WaitSeconds` when not given.
 pub const DEFAULT_WAIT_S: i64 = 20;
-
-#[derive(Serialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct Answer {
-    /// What to send as `Revision` next time (opaque to the agent).
-    revision: String,
-    /// False: the wait ended without a change; nothing else is set.
-    changed: bool,
-    /// True: `VpnConnections` is every connection of the gateway.
-    full: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vpn_gateway: Option<vpngw_ops::vpc::shapes::VpnGateway>,
-    vpn_connections: Vec<serde_json::Value>,
-    deleted_vpn_connection_ids: Vec<String>,
-    customer_gateways: Vec<CustomerGatewayAddress>,
-    /// Some connection's VCO routes changed (or, with `Full`, may have):
-    /// the agent reads them again (DescribeVcoRouteEntries).
-    vco_routes_changed: bool,
-    /// With `Full: false`, the connections whose VCO routes changed.
-    vco_route_connection_ids: Vec<String>,
-    /// The blocks of the vSwitches of the gateway's VPC (its system
-    /// routes), which the gateway announces over BGP; none when vpngw does
-    /// not know the VPC.
-    v_switch_cidr_blocks: Vec<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct CustomerGatewayAddress {
-    customer_gateway_id: String,
-    ip_address: String,
-}
 
 fn invalid(name: &str) -> ApiError {
     ApiError::invalid_parameter(name)
@@ -213,8 +184,7 @@ async fn changed(ctx: &Ctx<'_>, gateway_id: &str, first: bool, changes: GatewayC
     }
     let mut cgws: BTreeMap<String, String> = BTreeMap::new();
     for c in connections.values() {
-        let view = serde_json::to_value(vpc::connection::list_item(ctx, c)?)
-            .map_err(|_| ApiError::internal())?;
+        let view = vpc::connection::list_item(ctx, c)?;
         let used = c
             .customer_gateway_id
             .iter()
@@ -238,7 +208,7 @@ async fn changed(ctx: &Ctx<'_>, gateway_id: &str, first: bool, changes: GatewayC
     reply(&answer)
 }
 
-/// See [`Answer::v_switch_cidr_blocks`]. A vSwitch written moves the
+/// See [`Answer::v_switch_cidr_blocks`](vpngw_model::dataplane::WatchAnswer::v_switch_cidr_blocks). A vSwitch written moves the
 /// revisions of the gateways in its VPC (the VPC's document keeps the
 /// blocks, and a VPC belongs to the gateways placed in it).
 async fn vswitch_blocks(ctx: &Ctx<'_>, vpc_id: &str) -> Result<Vec<String>, ApiError> {

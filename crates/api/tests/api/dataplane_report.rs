@@ -22,6 +22,10 @@ async fn digest(api: &TestApi, gw: &str, vco: &str) -> String {
         .await;
     let ip = cgw["IpAddress"].as_str().unwrap().to_owned();
     let lookup = move |id: &str| (id == cgw_id).then(|| ip.clone());
+    // DescribeVpnConnection's answer read as the listed item the agent
+    // reads (the keys the data plane needs are the same).
+    let conn = serde_json::from_value(conn).unwrap();
+    let gateway = serde_json::from_value(gateway).unwrap();
     spec_from_api(&conn, &gateway, &lookup).unwrap().digest()
 }
 

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::{KEY_ID, SECRET, TestApi};
 use serde_json::{Value, json};
-use vpngw_model::dataplane::spec_from_api;
+use vpngw_model::dataplane::{WatchAnswer, spec_from_api};
+use vpngw_ops::vpc::describe_vpn_connections;
 
 const VPNGW: &str = "2025-01-01";
 const RAM: &str = "2015-05-01";
@@ -95,14 +96,22 @@ async fn first_read_then_changes_since_a_revision() {
     let gateway = api.ok("DescribeVpnGateway", &[("VpnGatewayId", &gw)]).await;
     let ip = cgws[0]["IpAddress"].as_str().unwrap().to_owned();
     let lookup = |_: &str| Some(ip.clone());
+    // Both read into the answers' types, as the agent reads them.
+    let described: describe_vpn_connections::Answer = serde_json::from_value(described).unwrap();
+    let gateway = serde_json::from_value(gateway).unwrap();
     let from_describe = spec_from_api(
-        &described["VpnConnections"]["VpnConnection"][0],
+        &described.vpn_connections.vpn_connection[0],
         &gateway,
         &lookup,
     )
     .unwrap();
-    let from_watch =
-        spec_from_api(&full["VpnConnections"][0], &full["VpnGateway"], &lookup).unwrap();
+    let watched: WatchAnswer = serde_json::from_value(full.clone()).unwrap();
+    let from_watch = spec_from_api(
+        &watched.vpn_connections[0],
+        watched.vpn_gateway.as_ref().unwrap(),
+        &lookup,
+    )
+    .unwrap();
     assert_eq!(from_watch.digest(), from_describe.digest());
 
     // A change: only it.

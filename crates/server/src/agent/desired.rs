@@ -18,9 +18,11 @@ use vpngw_dataplane::{
     TunnelDesired,
 };
 use vpngw_model::dataplane::{
-    ConnectionSpec, IpsecServerSpec, TunnelSpec, ipsec_server_spec_from_api, spec_from_api,
+    ConnectionAnswer, ConnectionSpec, GatewayAnswer, IpsecServerAnswer, IpsecServerSpec,
+    TunnelSpec, customer_gateway_ids, ipsec_server_spec_from_api, spec_from_api,
 };
 use vpngw_model::routes::STATE_PUBLISHED;
+use vpngw_ops::vpc::{describe_customer_gateway, describe_vpn_connections, list_ipsec_servers};
 
 /// DescribeVpnConnections' largest page.
 const PAGE_SIZE: usize = 50;
@@ -40,8 +42,8 @@ impl FetchedConnection {
     /// The connection of a DescribeVpnConnection(s) item, or why it cannot
     /// be read.
     pub fn from_view(
-        view: &serde_json::Value,
-        gateway: &serde_json::Value,
+        view: &ConnectionAnswer,
+        gateway: &GatewayAnswer,
         customer_gateway_ip: &dyn Fn(&str) -> Option<String>,
     ) -> Result<FetchedConnection, String> {
         let spec = spec_from_api(view, gateway, customer_gateway_ip).map_err(|e| e.to_string())?;
@@ -65,7 +67,7 @@ pub struct FetchedIpsecServer {
 
 impl FetchedIpsecServer {
     /// The server of a ListIpsecServers item, or why it cannot be read.
-    pub fn from_view(view: &serde_json::Value) -> Result<FetchedIpsecServer, String> {
+    pub fn from_view(view: &IpsecServerAnswer) -> Result<FetchedIpsecServer, String> {
         let spec = ipsec_server_spec_from_api(view).map_err(|e| e.to_string())?;
         Ok(FetchedIpsecServer {
             digest: spec.digest(),
@@ -188,15 +190,14 @@ impl GatewayState {
 /// The gateway's public addresses: `InternetIp`, on dual-tunnel gateways
 /// `DisasterRecoveryInternetIp`, and the address SSL clients dial
 /// (`SslVpnInternetIp`, which may be `InternetIp`), each once.
-pub fn gateway_addrs(gateway: &serde_json::Value) -> Vec<IpAddr> {
+pub fn gateway_addrs(gateway: &GatewayAnswer) -> Vec<IpAddr> {
     let mut out: Vec<IpAddr> = Vec::new();
     for ip in [
-        "InternetIp",
-        "DisasterRecoveryInternetIp",
-        "SslVpnInternetIp",
+        &gateway.internet_ip,
+        &gateway.disaster_recovery_internet_ip,
+        &gateway.ssl_vpn_internet_ip,
     ]
-    .iter()
-    .filter_map(|k| gateway.get(*k).and_then(|v| v.as_str()))
+    .into_iter()
     .filter_map(|s| s.parse().ok())
     {
         if !out.contains(&ip) {
@@ -216,20 +217,20 @@ pub async fn fetch(
     cgw_ips: &mut HashMap<String, String>,
     vco_routes: &mut VcoRoutes,
 ) -> Result<GatewayState, ClientError> {
-    let gateway = match client
-        .vpc("DescribeVpnGateway", &[("VpnGatewayId", gateway_id)])
+    let gateway: GatewayAnswer = match client
+        .vpc_typed("DescribeVpnGateway", &[("VpnGatewayId", gateway_id)])
         .await
     {
         Ok(g) => g,
         Err(e) if e.is_not_found() => return Ok(GatewayState::gone()),
         Err(e) => return Err(e),
     };
-    let mut items: Vec<serde_json::Value> = Vec::new();
+    let mut items: Vec<ConnectionAnswer> = Vec::new();
     let size = PAGE_SIZE.to_string();
     for page in 1.. {
         let number = page.to_string();
-        let answer = client
-            .vpc(
+        let answer: describe_vpn_connections::Answer = client
+            .vpc_typed(
                 "DescribeVpnConnections",
                 &[
                     ("VpnGatewayId", gateway_id),
@@ -238,16 +239,8 @@ pub async fn fetch(
                 ],
             )
             .await?;
-        let total = answer
-            .get("TotalCount")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0) as usize;
-        let batch = answer
-            .get("VpnConnections")
-            .and_then(|v| v.get("VpnConnection"))
-            .and_then(|v| v.as_array())
-            .cloned()
-            .unwrap_or_default();
+        let total = usize::try_from(answer.total_count).unwrap_or(0);
+        let batch = answer.vpn_connections.vpn_connection;
         let got = batch.len();
         items.extend(batch);
         if got < PAGE_SIZE || items.len() >= total {
@@ -260,12 +253,15 @@ pub async fn fetch(
             continue;
         }
         match client
-            .vpc("DescribeCustomerGateway", &[("CustomerGatewayId", &id)])
+            .vpc_typed::<describe_customer_gateway::Answer>(
+                "DescribeCustomerGateway",
+                &[("CustomerGatewayId", &id)],
+            )
             .await
         {
             Ok(cgw) => {
-                if let Some(ip) = cgw.get("IpAddress").and_then(|v| v.as_str()) {
-                    cgw_ips.insert(id, ip.to_owned());
+                if !cgw.ip_address.is_empty() {
+                    cgw_ips.insert(id, cgw.ip_address);
                 }
             }
             Err(e) if e.is_not_found() => {}
@@ -280,11 +276,7 @@ pub async fn fetch(
     };
     state.ipsec_server = fetch_ipsec_server(client, gateway_id).await?;
     for c in &items {
-        let id = c
-            .get("VpnConnectionId")
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_owned();
+        let id = c.vpn_connection_id.clone();
         match FetchedConnection::from_view(c, &gateway, &lookup) {
             Ok(conn) => {
                 state.connections.insert(id, Arc::new(conn));
@@ -616,8 +608,8 @@ pub async fn fetch_ipsec_server(
     client: &Client,
     gateway_id: &str,
 ) -> Result<Option<Result<FetchedIpsecServer, String>>, ClientError> {
-    let answer = match client
-        .vpc("ListIpsecServers", &[("VpnGatewayId", gateway_id)])
+    let answer: list_ipsec_servers::Answer = match client
+        .vpc_typed("ListIpsecServers", &[("VpnGatewayId", gateway_id)])
         .await
     {
         Ok(a) => a,
@@ -637,32 +629,9 @@ pub async fn fetch_ipsec_server(
         Err(e) => return Err(e),
     };
     Ok(answer
-        .get("IpsecServers")
-        .and_then(|v| v.as_array())
-        .and_then(|a| a.first())
+        .ipsec_servers
+        .first()
         .map(FetchedIpsecServer::from_view))
-}
-
-/// The customer gateways a connection view names (one, or one per tunnel).
-pub fn customer_gateway_ids(view: &serde_json::Value) -> Vec<String> {
-    let mut ids: Vec<String> = view
-        .get("CustomerGatewayId")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .into_iter()
-        .collect();
-    if let Some(opts) = view
-        .get("TunnelOptionsSpecification")
-        .and_then(|s| s.get("TunnelOptions"))
-        .and_then(|o| o.as_array())
-    {
-        ids.extend(
-            opts.iter()
-                .filter_map(|o| o.get("CustomerGatewayId").and_then(|v| v.as_str()))
-                .map(str::to_owned),
-        );
-    }
-    ids
 }
 
 fn split_subnets(s: &str) -> Vec<String> {

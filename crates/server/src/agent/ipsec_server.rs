@@ -355,7 +355,12 @@ mod tests {
     use crate::agent::desired::desired_ipsec_server;
     use vpngw_dataplane::RenderOptions;
     use vpngw_dataplane::ipsec_server::SimulatedServer;
-    use vpngw_model::dataplane::ipsec_server_spec_from_api;
+    use vpngw_model::dataplane::{IpsecServerAnswer, ipsec_server_spec_from_api};
+
+    /// A ListIpsecServers item's JSON as its type (as the agent reads it).
+    fn typed(item: &serde_json::Value) -> IpsecServerAnswer {
+        serde_json::from_value(item.clone()).expect("a ListIpsecServers item")
+    }
 
     /// A ListIpsecServers item as the SDK models it.
     fn list_item(enc: &str) -> serde_json::Value {
@@ -383,14 +388,14 @@ mod tests {
 
     fn state(item: Option<serde_json::Value>) -> Arc<GatewayState> {
         Arc::new(GatewayState {
-            ipsec_server: item.map(|i| FetchedIpsecServer::from_view(&i)),
+            ipsec_server: item.map(|i| FetchedIpsecServer::from_view(&typed(&i))),
             ..GatewayState::default()
         })
     }
 
     #[test]
     fn a_list_item_becomes_the_data_planes_server() {
-        let spec = ipsec_server_spec_from_api(&list_item("aes")).expect("spec");
+        let spec = ipsec_server_spec_from_api(&typed(&list_item("aes"))).expect("spec");
         assert_eq!(spec.max_connections, 5);
         let d = desired_ipsec_server(&spec).expect("desired");
         assert_eq!(d.server_id, "iss-1");
@@ -402,9 +407,9 @@ mod tests {
         // Another key is another configuration.
         let mut other = list_item("aes");
         other["Psk"] = "other".into();
-        let other = ipsec_server_spec_from_api(&other).expect("spec");
+        let other = ipsec_server_spec_from_api(&typed(&other)).expect("spec");
         assert_ne!(other.digest(), spec.digest());
-        assert!(ipsec_server_spec_from_api(&serde_json::json!({})).is_err());
+        assert!(ipsec_server_spec_from_api(&IpsecServerAnswer::default()).is_err());
     }
 
     #[tokio::test]

@@ -10,9 +10,9 @@
 //! public calls after an answer that says something changed (their writes
 //! move the revision too); of the connections' own (VCO) routes, one call
 //! per connection, only those of new connections and of the connections the
-//! answer names (`VcoRouteConnectionIds`). A failed call (the server restarting) is retried
-//! after the IKE back-off's schedule ([`super::backoff::Policy`]) with
-//! jitter, so that the agents of a restarted server do not all come back at
+//! answer names (`VcoRouteConnectionIds`). A failed call (the server
+//! restarting) is retried after the IKE back-off's schedule
+//! ([`super::backoff::Policy`]) with jitter, so that the agents of a restarted server do not all come back at
 //! once; the tunnels stay as they are meanwhile, and the revision survives
 //! the server's restart (it is in the database). A server without
 //! `WatchGatewayState` is polled instead ([`Poller`]).
@@ -25,10 +25,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use serde_json::Value;
 use tokio::sync::watch;
 use vpngw_api::vpngw::watch::{DEFAULT_WAIT_S, MAX_WAIT_S};
 use vpngw_client::{Client, ClientError};
+use vpngw_model::dataplane::{ConnectionAnswer, GatewayAnswer, WatchAnswer};
 
 use super::backoff::Policy;
 use super::desired::{self, FetchedConnection, GatewayState};
@@ -111,32 +111,22 @@ impl Poller {
 /// so a changed gateway recomputes them all).
 #[derive(Default)]
 struct Views {
-    gateway: Value,
-    connections: BTreeMap<String, Value>,
+    gateway: GatewayAnswer,
+    connections: BTreeMap<String, ConnectionAnswer>,
     cgw_ips: HashMap<String, String>,
     state: GatewayState,
 }
 
-fn array<'a>(answer: &'a Value, key: &str) -> &'a [Value] {
-    answer
-        .get(key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
-}
-
 impl Views {
     /// Takes one `WatchGatewayState` answer with `Changed: true`.
-    fn merge(&mut self, answer: &Value) {
-        let full = answer.get("Full").and_then(Value::as_bool) == Some(true);
-        for c in array(answer, "CustomerGateways") {
-            if let (Some(id), Some(ip)) = (
-                c.get("CustomerGatewayId").and_then(Value::as_str),
-                c.get("IpAddress").and_then(Value::as_str),
-            ) {
-                self.cgw_ips.insert(id.to_owned(), ip.to_owned());
+    fn merge(&mut self, answer: WatchAnswer) {
+        let full = answer.full;
+        for c in answer.customer_gateways {
+            if !c.customer_gateway_id.is_empty() && !c.ip_address.is_empty() {
+                self.cgw_ips.insert(c.customer_gateway_id, c.ip_address);
             }
         }
-        let gateway = answer.get("VpnGateway").cloned().unwrap_or_default();
+        let gateway = answer.vpn_gateway.unwrap_or_default();
         let addrs_changed =
             desired::gateway_addrs(&gateway) != desired::gateway_addrs(&self.gateway);
         self.gateway = gateway;
@@ -144,17 +134,15 @@ impl Views {
             self.connections.clear();
         }
         let mut changed: Vec<String> = Vec::new();
-        for id in array(answer, "DeletedVpnConnectionIds")
-            .iter()
-            .filter_map(Value::as_str)
-        {
-            self.connections.remove(id);
-            changed.push(id.to_owned());
+        for id in answer.deleted_vpn_connection_ids {
+            self.connections.remove(&id);
+            changed.push(id);
         }
-        for view in array(answer, "VpnConnections") {
-            if let Some(id) = view.get("VpnConnectionId").and_then(Value::as_str) {
-                self.connections.insert(id.to_owned(), view.clone());
-                changed.push(id.to_owned());
+        for view in answer.vpn_connections {
+            if !view.vpn_connection_id.is_empty() {
+                let id = view.vpn_connection_id.clone();
+                self.connections.insert(id.clone(), view);
+                changed.push(id);
             }
         }
         let mut state = if full || addrs_changed {
@@ -164,9 +152,10 @@ impl Views {
         };
         state.gone = false;
         state.local_addrs = desired::gateway_addrs(&self.gateway);
-        state.vswitch_blocks = array(answer, "VSwitchCidrBlocks")
+        state.vswitch_blocks = answer
+            .v_switch_cidr_blocks
             .iter()
-            .filter_map(|b| b.as_str()?.parse().ok())
+            .filter_map(|b| b.parse().ok())
             .collect();
         let ids: Vec<String> = if full || addrs_changed {
             self.connections.keys().cloned().collect()
@@ -221,10 +210,6 @@ impl From<ClientError> for Failure {
     }
 }
 
-fn flag(answer: &Value, key: &str) -> bool {
-    answer.get(key).and_then(Value::as_bool) == Some(true)
-}
-
 impl Watcher {
     /// `fallback_interval`: how often a server without `WatchGatewayState`
     /// is polled.
@@ -239,7 +224,7 @@ impl Watcher {
         }
     }
 
-    async fn watch(&self, revision: Option<&str>) -> Result<Value, Failure> {
+    async fn watch(&self, revision: Option<&str>) -> Result<WatchAnswer, Failure> {
         let wait = DEFAULT_WAIT_S.to_string();
         let mut params = vec![
             ("VpnGatewayId", self.gateway_id.as_str()),
@@ -248,7 +233,7 @@ impl Watcher {
         if let Some(r) = revision {
             params.push(("Revision", r));
         }
-        match self.client.vpngw("WatchGatewayState", &params).await {
+        match self.client.vpngw_typed("WatchGatewayState", &params).await {
             Ok(answer) => Ok(answer),
             Err(e)
                 if matches!(
@@ -271,23 +256,18 @@ impl Watcher {
         vco_routes: &mut desired::VcoRoutes,
         revision: Option<&str>,
     ) -> Result<Option<String>, Failure> {
-        let answer = self.watch(revision).await?;
-        let changed = flag(&answer, "Changed");
-        if changed {
-            views.merge(&answer);
-        }
-        if flag(&answer, "VcoRoutesChanged") {
+        let mut answer = self.watch(revision).await?;
+        let revision = std::mem::take(&mut answer.revision);
+        let changed = answer.changed;
+        if answer.vco_routes_changed {
             // Named (a delta), or any (a full answer, or a server that does
             // not name them).
-            let named: Vec<String> = array(&answer, "VcoRouteConnectionIds")
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect();
-            let full = flag(&answer, "Full") || named.is_empty();
+            let named = std::mem::take(&mut answer.vco_route_connection_ids);
+            let full = answer.full || named.is_empty();
             vco_routes.changed((!full).then_some(named.as_slice()));
         }
         if changed {
+            views.merge(answer);
             let (client, gw) = (&self.client, self.gateway_id.as_str());
             (views.state.routes, views.state.published) = desired::fetch_routes(
                 client,
@@ -300,10 +280,8 @@ impl Watcher {
             views.state.ssl_server = desired::fetch_ssl_server(client, gw).await?;
             views.state.ipsec_server = desired::fetch_ipsec_server(client, gw).await?;
         }
-        Ok(answer
-            .get("Revision")
-            .and_then(Value::as_str)
-            .map(str::to_owned))
+        // An answer without a revision starts over (a full answer next).
+        Ok(Some(revision).filter(|r| !r.is_empty()))
     }
 
     /// Runs forever, publishing what changed.
@@ -354,7 +332,12 @@ impl Watcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    /// A `WatchGatewayState` answer as the agent reads it off the wire.
+    fn answer(v: Value) -> WatchAnswer {
+        serde_json::from_value(v).expect("a watch answer")
+    }
 
     fn connection(id: &str, cgw: &str, remote: &str) -> Value {
         json!({
@@ -367,25 +350,25 @@ mod tests {
     #[test]
     fn full_then_delta_answers_build_the_state() {
         let mut v = Views::default();
-        v.merge(&json!({
+        v.merge(answer(json!({
             "Changed": true, "Full": true, "Revision": "5",
             "VpnGateway": {"VpnGatewayId": "vpn-1", "InternetIp": "198.18.0.1"},
             "VpnConnections": [connection("vco-1", "cgw-1", "10.1.0.0/24"),
                                connection("vco-2", "cgw-2", "10.2.0.0/24")],
             "CustomerGateways": [{"CustomerGatewayId": "cgw-1", "IpAddress": "203.0.113.1"},
                                  {"CustomerGatewayId": "cgw-2", "IpAddress": "203.0.113.2"}],
-        }));
+        })));
         assert_eq!(v.state.connections.len(), 2);
         let first = v.state.connections["vco-1"].clone();
         // A delta: one changed, one deleted, one added with an unknown
         // customer gateway (unreadable, with the reason).
-        v.merge(&json!({
+        v.merge(answer(json!({
             "Changed": true, "Full": false, "Revision": "7",
             "VpnGateway": {"VpnGatewayId": "vpn-1", "InternetIp": "198.18.0.1"},
             "VpnConnections": [connection("vco-2", "cgw-2", "10.9.0.0/24"),
                                connection("vco-3", "cgw-9", "10.3.0.0/24")],
             "DeletedVpnConnectionIds": ["vco-1"],
-        }));
+        })));
         assert!(!v.state.connections.contains_key("vco-1"));
         assert_eq!(
             v.state.connections["vco-2"].spec.remote_subnet,
@@ -393,25 +376,25 @@ mod tests {
         );
         assert!(v.state.unreadable["vco-3"].contains("cgw-9"));
         // An unchanged connection keeps its (shared) value.
-        v.merge(&json!({
+        v.merge(answer(json!({
             "Changed": true, "Full": false,
             "VpnGateway": {"VpnGatewayId": "vpn-1", "InternetIp": "198.18.0.1"},
             "VpnConnections": [connection("vco-1", "cgw-1", "10.1.0.0/24")],
-        }));
+        })));
         assert_eq!(v.state.connections["vco-1"].digest, first.digest);
         let kept = v.state.connections["vco-2"].clone();
-        v.merge(&json!({
+        v.merge(answer(json!({
             "Changed": true, "Full": false,
             "VpnGateway": {"VpnGatewayId": "vpn-1", "InternetIp": "198.18.0.1"},
             "DeletedVpnConnectionIds": ["vco-3"],
-        }));
+        })));
         assert!(Arc::ptr_eq(&kept, &v.state.connections["vco-2"]));
         assert!(v.state.unreadable.is_empty());
         // A new gateway address changes every tunnel.
-        v.merge(&json!({
+        v.merge(answer(json!({
             "Changed": true, "Full": false,
             "VpnGateway": {"VpnGatewayId": "vpn-1", "InternetIp": "198.18.0.9"},
-        }));
+        })));
         assert_eq!(
             v.state.local_addrs,
             vec!["198.18.0.9".parse::<std::net::IpAddr>().unwrap()]
