@@ -47,6 +47,7 @@ use vpngw_dataplane::{
 use crate::agent::desired::{self, GatewayState};
 use crate::agent::routing;
 use crate::agent::source::Watcher;
+use vpngw_dataplane::bgp::control::Control;
 use vpngw_dataplane::bgp::process::BirdConfig;
 use vpngw_dataplane::bgp::{BgpDesired, BgpSpeaker, BgpTimers, SessionDesired};
 
@@ -82,6 +83,11 @@ pub struct LabArgs {
     /// Tear the lab of this gateway down.
     #[arg(long)]
     pub down: bool,
+
+    /// Print the running lab's summary again, its BGP line measured now
+    /// (sessions established, prefixes learned by the gateway's BIRD).
+    #[arg(long, conflicts_with = "down")]
+    pub status: bool,
 
     /// Run in the foreground (Ctrl-C tears down) instead of in the background.
     #[arg(long)]
@@ -160,6 +166,9 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
     if args.down {
         return down(&tag, &dir);
     }
+    if args.status {
+        return status(&args.gateway, &dir).await;
+    }
     if let Err(why) = preflight() {
         bail!("vpngw lab needs root, network namespaces and /dev/net/tun: {why}");
     }
@@ -175,6 +184,49 @@ pub async fn run(args: LabArgs) -> anyhow::Result<()> {
         return foreground(args, tag, dir).await;
     }
     background(&args, &dir)
+}
+
+/// The summary's BGP line: what the gateway's BIRD (the agent's, in the
+/// lab's state directory) is doing now.
+async fn bgp_line(dir: &Path) -> String {
+    let socket = dir.join("gw").join("bird.ctl");
+    let how = format!("birdc -s {} show protocols all", socket.display());
+    let summary = match Control::connect(&socket).await {
+        Ok(mut c) => c.summary().await.ok(),
+        Err(_) => None,
+    };
+    let Some(s) = summary else {
+        return format!(
+            "\x20 bgp     the gateway's BIRD is not running (the agent starts it with the first tunnel that has BGP); {how}\n"
+        );
+    };
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "\x20 bgp     {} of {} established, {} learned ({}); {how}\n",
+        s.established,
+        plural(s.sessions, "session", "sessions"),
+        plural(s.prefixes, "prefix", "prefixes"),
+        plural(s.routes, "route", "routes"),
+    )
+}
+
+/// `--status`: the running lab's summary with its BGP line measured now.
+async fn status(gateway: &str, dir: &Path) -> anyhow::Result<()> {
+    if owner(dir).is_none() {
+        bail!("no lab for {gateway} is running; `vpngw lab --gateway {gateway}` starts one");
+    }
+    let summary = std::fs::read_to_string(dir.join("ready"))
+        .with_context(|| format!("the lab for {gateway} is not ready yet"))?;
+    let bgp = bgp_line(dir).await;
+    for line in summary.split_inclusive('\n') {
+        if line.starts_with("  bgp ") {
+            print!("{bgp}");
+        } else {
+            print!("{line}");
+        }
+    }
+    Ok(())
 }
 
 fn owner(dir: &Path) -> Option<i32> {
@@ -1170,6 +1222,7 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
         "vpngw lab {tag}: VPN gateway {gw} in network namespace {gw_ns} ({addrs})\n\
          \x20 agent   pid {pid}, log {dir}/agent.log\n\
          \x20 charon  log {dir}/gw/charon.log\n\
+         {bgp}\
          \x20 peers   one namespace {LAB_PREFIX}{tag}-p<N> per customer gateway, created as connections appear{shared} (log {dir}/lab.log)\n\
          {clients}\
          \x20 state   {dir}/lab.json\n\
@@ -1178,6 +1231,7 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
          \x20 DescribeVpnConnectionLogs with VpnConnectionId=vco-…\n\
          \x20 ip netns exec {gw_ns} swanctl --list-sas --uri unix://{dir}/gw/charon.vici\n\
          \x20 tail -f {dir}/agent.log\n\
+         \x20 vpngw lab --status --gateway {gw} (the BGP line measured again)\n\
          tear down:\n\
          \x20 vpngw lab --down --gateway {gw}\n",
         gw = args.gateway,
@@ -1188,6 +1242,7 @@ async fn foreground(args: LabArgs, tag: String, dir: PathBuf) -> anyhow::Result<
             .join(", "),
         pid = lab.agent.as_ref().map_or(0, Child::id),
         dir = dir.display(),
+        bgp = bgp_line(&dir).await,
         shared = if args.shared_peer {
             " (shared: one namespace for all)"
         } else {

@@ -278,6 +278,56 @@ pub fn parse_routes(lines: &[Line]) -> Vec<Route> {
     out
 }
 
+/// What a BGP speaker is doing, in numbers (`vpngw lab`'s summary).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// BGP protocols (one per session).
+    pub sessions: usize,
+    /// Of those, Established.
+    pub established: usize,
+    /// Distinct prefixes learned over BGP.
+    pub prefixes: usize,
+    /// Routes learned over BGP (a prefix learned by two sessions counts
+    /// twice).
+    pub routes: usize,
+}
+
+/// Counts `show protocols all` and `show route all` (routes of BGP
+/// protocols only: what the speaker announces itself is not learned).
+pub fn summarize(protocols: &[Protocol], routes: &[Route]) -> Summary {
+    let bgp: std::collections::BTreeSet<&str> = protocols
+        .iter()
+        .filter(|p| p.kind == "BGP")
+        .map(|p| p.name.as_str())
+        .collect();
+    let learned: Vec<&Route> = routes
+        .iter()
+        .filter(|r| bgp.contains(r.protocol.as_str()))
+        .collect();
+    Summary {
+        sessions: bgp.len(),
+        established: protocols
+            .iter()
+            .filter(|p| p.kind == "BGP" && p.bgp_state.as_deref() == Some("Established"))
+            .count(),
+        prefixes: learned
+            .iter()
+            .map(|r| r.prefix)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        routes: learned.len(),
+    }
+}
+
+impl Control {
+    /// [`summarize`] of what this BIRD is doing now.
+    pub async fn summary(&mut self) -> Result<Summary, ControlError> {
+        let protocols = parse_protocols(&self.command("show protocols all").await?);
+        let routes = parse_routes(&self.command("show route all").await?);
+        Ok(summarize(&protocols, &routes))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,5 +400,27 @@ mod tests {
         assert_eq!((r[1].protocol.as_str(), r[1].best), ("t2", false));
         assert_eq!(r[1].as_path, vec![65001, 64999, 65001]);
         assert!(r[1].communities.is_empty());
+    }
+
+    #[test]
+    fn a_summary_counts_sessions_and_learned_prefixes() {
+        let p = parse_protocols(&parse_answer(PROTOCOLS));
+        let r = parse_routes(&parse_answer(ROUTES));
+        // t1 Established, t2 Connect, t3 start; the static protocol's route
+        // is the speaker's own, not learned.
+        assert_eq!(
+            summarize(&p, &r),
+            Summary {
+                sessions: 3,
+                established: 1,
+                prefixes: 2,
+                routes: 2
+            }
+        );
+        // One prefix learned by two sessions: one prefix, two routes.
+        let r = parse_routes(&parse_answer(ALTERNATIVES));
+        let s = summarize(&p, &r);
+        assert_eq!((s.prefixes, s.routes), (1, 2));
+        assert_eq!(summarize(&[], &r), Summary::default());
     }
 }
