@@ -16,6 +16,10 @@ BIRD, which announces the connection's RemoteSubnet over each tunnel's session.
 - BGP down while the tunnel stays up (the peer shuts the session): BgpStatus false, the learned
   routes withdrawn, the reason in the connection's log; and back.
 - A wrong AuthKey (TCP-MD5): the session stays down, and the log says why.
+- BGP down while the tunnel stays up, with another path: the master's session shut by its peer moves
+  the traffic to the slave tunnel; one of two connections' sessions shut moves it to the other
+  connection and takes that connection's learned route out of DescribeVpnRouteEntries; all back when
+  the session returns. `vpngw lab --status` counts the sessions and learned prefixes meanwhile.
 
 Which tunnel carries a flow is read from the gateway's SA counters (`swanctl --list-sas`).
 Needs root, network namespaces and /dev/net/tun (skipped with a message otherwise), strongSwan
@@ -34,6 +38,7 @@ from pathlib import Path
 import pytest
 from alibabacloud_vpc20160428 import models as m
 
+from conftest import server_binary
 from helpers import REGION, create_customer_gateway, describe_connection, describe_gateway, new_peer_ip, retrying
 from test_dataplane_e2e import Lab, _why, create_single, lab_on_new_gateway, logs_of
 
@@ -517,3 +522,123 @@ def test_wrong_auth_key_keeps_the_session_down_and_says_why(single_lab):
     assert "AuthKey" in lines[0], lines
     assert describe_connection(vpc, vco)["VpnBgpConfig"]["Status"] == "false"
     retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+
+
+def lab_bgp_line(lab: Lab) -> str:
+    """The BGP line of `vpngw lab --status` (measured when asked)."""
+    out = subprocess.run([str(server_binary()), "lab", "--status", "--gateway", lab.gateway],
+                         capture_output=True, text=True, env=lab.env, timeout=30)
+    assert out.returncode == 0, f"vpngw lab --status failed:\n{out.stdout}\n{out.stderr}"
+    return next((line.strip() for line in out.stdout.splitlines() if line.strip().startswith("bgp ")), "")
+
+
+def test_bgp_down_with_the_tunnel_up_moves_traffic_to_the_slave_tunnel(dual_lab):
+    """The master's peer shuts its BGP session; the master's IPsec SA stays. Its learned route is gone,
+    the slave's remains: the traffic takes the slave (a promotion, nothing was cut), the master's
+    BgpStatus is false, the route stays listed through the connection. Re-enabled: all back."""
+    vpc, gw, lab = dual_lab
+    ips = [new_peer_ip(), new_peer_ip()]
+    cgws = [create_customer_gateway(vpc, ip=ip, asn="65005") for ip in ips]
+    Spec = m.CreateVpnConnectionRequestTunnelOptionsSpecification
+    Bgp = m.CreateVpnConnectionRequestTunnelOptionsSpecificationTunnelBgpConfig
+    specs = [
+        Spec(role="master", customer_gateway_id=cgws[0],
+             tunnel_bgp_config=Bgp(local_asn=65010, tunnel_cidr="169.254.23.0/30", local_bgp_ip="169.254.23.1")),
+        Spec(role="slave", customer_gateway_id=cgws[1],
+             tunnel_bgp_config=Bgp(local_asn=65010, tunnel_cidr="169.254.24.0/30", local_bgp_ip="169.254.24.1")),
+    ]
+    local, remote = "10.38.0.0/24", "192.168.52.0/24"
+    req = m.CreateVpnConnectionRequest(region_id=REGION, vpn_gateway_id=gw, local_subnet=local, remote_subnet=remote,
+                                       enable_tunnels_bgp=True, auto_config_route=False,
+                                       tunnel_options_specification=specs)
+    vco = retrying(vpc.create_vpn_connection, req).body.vpn_connection_id
+    tunnels = tunnels_of(vpc, vco)
+    master, slave = tunnels["master"]["TunnelId"], tunnels["slave"]["TunnelId"]
+
+    def bgp_status(role: str) -> str:
+        return tunnels_of(vpc, vco)[role]["TunnelBgpConfig"]["BgpStatus"]
+
+    def listed() -> list[dict]:
+        return [r for r in bgp_routes(vpc, gw) if r["NextHop"] == vco and r["RouteDest"] == remote]
+
+    wait_for("both BGP sessions up", lambda: bgp_status("master") == bgp_status("slave") == "true", 40, lab)
+    wait_for("the learned route listed", listed, 20, lab)
+    # Measured from the gateway's BIRD: this connection's sessions are the gateway's only ones.
+    def bgp_line_says(what: str) -> str | None:
+        line = lab_bgp_line(lab)
+        return line if what in line else None
+
+    line, _ = wait_for("the lab's BGP line counting both sessions",
+                       lambda: bgp_line_says("2 of 2 sessions established, 1 prefix learned (2 routes)"), 20, lab)
+    print(f"\n[bgp] vpngw lab --status: {line}")
+    src, dst = "10.38.0.1", "192.168.52.1"
+    wait_for("the master carrying", lambda: carrier(lab, [master, slave], src, dst) == master, 20, lab)
+
+    peer_birdc(lab, ips[0], "disable", bird_protocol(master))
+    try:
+        _, took = wait_for("the master's BgpStatus false", lambda: bgp_status("master") == "false", 20, lab)
+        print(f"[bgp] the master's peer shut its session: BgpStatus false {took:.2f}s later")
+        _, took = wait_for("the slave carrying", lambda: carrier(lab, [master, slave], src, dst) == slave, 20, lab)
+        print(f"[bgp] traffic through the slave tunnel {took:.2f}s after that")
+        t = tunnels_of(vpc, vco)
+        assert t["master"]["Status"] == "ipsec_sa_established", t["master"]
+        assert t["slave"]["TunnelBgpConfig"]["BgpStatus"] == "true", t["slave"]
+        assert listed(), "the slave's session still learns the prefix: the route stays listed"
+        wait_for("the lab's BGP line counting one session",
+                 lambda: bgp_line_says("1 of 2 sessions established, 1 prefix learned (1 route)"), 20, lab)
+    finally:
+        peer_birdc(lab, ips[0], "enable", bird_protocol(master))
+    _, took = wait_for("the master's session back", lambda: bgp_status("master") == "true", 40, lab)
+    print(f"[bgp] re-enabled: the master's session Established {took:.2f}s later")
+    wait_for("the master carrying again", lambda: carrier(lab, [master, slave], src, dst) == master, 20, lab)
+    wait_for("the lab's BGP line counting both again", lambda: bgp_line_says("2 of 2 sessions established"), 20, lab)
+    retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+
+
+def test_bgp_down_with_the_tunnel_up_moves_traffic_to_the_other_connection(single_lab):
+    """Two connections learn the same prefix over BGP from their peers; the one that carries (equal
+    AS paths: the smaller id) has its session shut by the peer while its tunnel stays up. Its
+    learned route leaves DescribeVpnRouteEntries, its BgpStatus is false, and the traffic takes the
+    other connection; re-enabled, all comes back."""
+    vpc, gw, lab = single_lab
+    local, remote = "10.46.0.0/24", "192.168.47.0/24"
+    conns = {}
+    for i, third in enumerate((33, 34)):
+        ip = new_peer_ip()
+        bgp = json.dumps({"EnableBgp": True, "LocalAsn": 65010, "TunnelCidr": f"169.254.{third}.0/30",
+                          "LocalBgpIp": f"169.254.{third}.1"})
+        vco = single(vpc, gw, create_customer_gateway(vpc, ip=ip, asn="65006"), local, remote, bgp_config=bgp)
+        conns[vco] = ip
+
+    def bgp_up(vco: str) -> bool:
+        return describe_connection(vpc, vco)["VpnBgpConfig"]["Status"] == "true"
+
+    def listed() -> set[str]:
+        return {r["NextHop"] for r in bgp_routes(vpc, gw) if r["RouteDest"] == remote}
+
+    wait_for("both sessions up", lambda: all(bgp_up(c) for c in conns), 40, lab)
+    wait_for("the prefix listed through both", lambda: listed() == set(conns), 20, lab)
+    src, dst = "10.46.0.1", "192.168.47.1"
+    first, second = sorted(conns)
+    wait_for("the smaller id carrying", lambda: carrier(lab, [first, second], src, dst) == first, 20, lab)
+
+    peer_birdc(lab, conns[first], "disable", bird_protocol(first))
+    try:
+        _, took = wait_for("its BgpStatus false", lambda: not bgp_up(first), 20, lab)
+        print(f"\n[bgp] the peer shut the carrying connection's session: BgpStatus false {took:.2f}s later")
+        _, took = wait_for("its route gone from the listing", lambda: listed() == {second}, 20, lab)
+        print(f"[bgp] its learned route unlisted {took:.2f}s after that")
+        assert bgp_up(second)
+        _, took = wait_for("the other connection carrying",
+                           lambda: carrier(lab, [first, second], src, dst) == second, 20, lab)
+        print(f"[bgp] traffic through the other connection {took:.2f}s after that")
+        assert describe_connection(vpc, first)["Status"] == "ipsec_sa_established"
+    finally:
+        peer_birdc(lab, conns[first], "enable", bird_protocol(first))
+    _, took = wait_for("its session back", lambda: bgp_up(first), 40, lab)
+    print(f"[bgp] re-enabled: BgpStatus true {took:.2f}s later")
+    wait_for("the route listed again", lambda: listed() == set(conns), 20, lab)
+    wait_for("the first carrying again", lambda: carrier(lab, [first, second], src, dst) == first, 20, lab)
+    for vco in conns:
+        retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
+
