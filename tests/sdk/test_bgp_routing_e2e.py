@@ -20,6 +20,9 @@ BIRD, which announces the connection's RemoteSubnet over each tunnel's session.
   the traffic to the slave tunnel; one of two connections' sessions shut moves it to the other
   connection and takes that connection's learned route out of DescribeVpnRouteEntries; all back when
   the session returns. `vpngw lab --status` counts the sessions and learned prefixes meanwhile.
+- A kernel without TCP-MD5 (made for the lab's processes with a seccomp filter: setsockopt
+  TCP_MD5SIG answers ENOPROTOOPT, as on a kernel built without CONFIG_TCP_MD5SIG): a session with an
+  AuthKey is reported down with that reason, one without a key comes up.
 
 Which tunnel carries a flow is read from the gateway's SA counters (`swanctl --list-sas`).
 Needs root, network namespaces and /dev/net/tun (skipped with a message otherwise), strongSwan
@@ -28,7 +31,9 @@ and BIRD (scripts/packages.txt; missing packages fail).
 
 from __future__ import annotations
 
+import ctypes
 import json
+import platform
 import re
 import shutil
 import subprocess
@@ -642,3 +647,82 @@ def test_bgp_down_with_the_tunnel_up_moves_traffic_to_the_other_connection(singl
     for vco in conns:
         retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))
 
+
+# ------------------------------------------------------------ a kernel without TCP-MD5
+
+# seccomp: setsockopt(IPPROTO_TCP, TCP_MD5SIG or TCP_MD5SIG_EXT) fails with ENOPROTOOPT, the answer
+# of a kernel built without CONFIG_TCP_MD5SIG (tcp_setsockopt does not know the option). x86_64 only.
+_SECCOMP_ARCH = {"x86_64": (0xC000003E, 54)}  # AUDIT_ARCH_X86_64, __NR_setsockopt
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def without_tcp_md5() -> None:
+    """preexec_fn: this process and everything it starts lose TCP-MD5."""
+    arch, nr = _SECCOMP_ARCH[platform.machine()]
+    ld, jeq, ret = 0x20, 0x15, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_RET|BPF_K
+    errno_enoprotoopt, allow = 0x00050000 | 92, 0x7FFF0000
+    prog = [
+        (ld, 0, 0, 4),           # 0: seccomp_data.arch
+        (jeq, 0, 8, arch),       # 1: other arch -> allow
+        (ld, 0, 0, 0),           # 2: seccomp_data.nr
+        (jeq, 0, 6, nr),         # 3: not setsockopt -> allow
+        (ld, 0, 0, 24),          # 4: args[1] (level), low word
+        (jeq, 0, 4, 6),          # 5: not IPPROTO_TCP -> allow
+        (ld, 0, 0, 32),          # 6: args[2] (optname), low word
+        (jeq, 1, 0, 14),         # 7: TCP_MD5SIG -> refuse
+        (jeq, 0, 1, 32),         # 8: TCP_MD5SIG_EXT -> refuse, else allow
+        (ret, 0, 0, errno_enoprotoopt),  # 9
+        (ret, 0, 0, allow),      # 10
+    ]
+    filters = (_SockFilter * len(prog))(*[_SockFilter(*f) for f in prog])
+    fprog = _SockFprog(len(prog), filters)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS")
+    if libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+        raise OSError(ctypes.get_errno(), "PR_SET_SECCOMP")
+
+
+@pytest.fixture(scope="module")
+def no_md5_lab(server):
+    _require_packages()
+    if platform.machine() not in _SECCOMP_ARCH:
+        pytest.skip(f"the seccomp filter of this test is written for x86_64, not {platform.machine()}")
+    vpc, gw, lab = lab_on_new_gateway(server, peer_psk={}, preexec_fn=without_tcp_md5)
+    yield vpc, gw, lab
+    lab.down()
+
+
+def test_without_tcp_md5_a_session_with_an_auth_key_is_reported_down_with_why(no_md5_lab):
+    vpc, gw, lab = no_md5_lab
+    keyed = json.dumps({"EnableBgp": True, "LocalAsn": 65010, "TunnelCidr": "169.254.35.0/30",
+                        "LocalBgpIp": "169.254.35.1", "AuthKey": "needs-md5"})
+    plain = json.dumps({"EnableBgp": True, "LocalAsn": 65010, "TunnelCidr": "169.254.36.0/30",
+                        "LocalBgpIp": "169.254.36.1"})
+    a = single(vpc, gw, create_customer_gateway(vpc, asn="65007"), "10.47.0.0/24", "192.168.48.0/24",
+               bgp_config=keyed)
+    b = single(vpc, gw, create_customer_gateway(vpc, asn="65008"), "10.48.0.0/24", "192.168.49.0/24",
+               bgp_config=plain)
+    # Without a key the lab's BGP works: the filter takes TCP-MD5 away, nothing else.
+    wait_for("the session without a key up",
+             lambda: describe_connection(vpc, b)["VpnBgpConfig"]["Status"] == "true", 40, lab)
+    wait_for("IPsec up on the keyed connection",
+             lambda: describe_connection(vpc, a)["Status"] == "ipsec_sa_established", 30, lab)
+    lines, took = wait_for("the reason in the keyed connection's log",
+                           lambda: [line for line in logs_of(vpc, a) if "BGP session" in line and "TCP-MD5" in line],
+                           30, lab)
+    print(f"\n[bgp] no TCP-MD5: {lines[0]}")
+    assert "AuthKey needs TCP-MD5" in lines[0] and "CONFIG_TCP_MD5SIG" in lines[0], lines
+    assert "needs-md5" not in " ".join(logs_of(vpc, a)), "the key itself is never logged"
+    assert describe_connection(vpc, a)["VpnBgpConfig"]["Status"] == "false"
+    agent_log = Path(lab.state["agent_log"]).read_text(errors="replace")
+    assert "TCP-MD5 probe: this kernel does not support TCP-MD5" in agent_log, lab.tail()
+    for vco in (a, b):
+        retrying(vpc.delete_vpn_connection, m.DeleteVpnConnectionRequest(region_id=REGION, vpn_connection_id=vco))

@@ -78,7 +78,9 @@ class Lab:
     """One `vpngw lab` for one VPN gateway."""
 
     def __init__(self, server, gateway: str, peer_psk: dict[str, str], agent_args: list[str] = (),
-                 peer_bgp_key: dict[str, str] | None = None, lab_args: list[str] = ()):
+                 peer_bgp_key: dict[str, str] | None = None, lab_args: list[str] = (), preexec_fn=None):
+        """`preexec_fn` runs in the `vpngw lab` process before it starts (everything the lab starts,
+        the agent and the daemons, inherits what it sets up)."""
         self.server = server
         self.gateway = gateway
         self.env = dict(
@@ -95,7 +97,8 @@ class Lab:
         if server.tls_ca:
             args += ["--ca-file", str(server.tls_ca)]
         args += list(lab_args)
-        out = subprocess.run(args + ["--"] + AGENT_ARGS + list(agent_args), capture_output=True, text=True, env=self.env, timeout=90)
+        out = subprocess.run(args + ["--"] + AGENT_ARGS + list(agent_args), capture_output=True, text=True, env=self.env,
+                             timeout=90, preexec_fn=preexec_fn)
         assert out.returncode == 0, f"vpngw lab failed:\n{out.stdout}\n{out.stderr}"
         self.summary = out.stdout
         state = next(line.split()[-1] for line in out.stdout.splitlines() if line.strip().startswith("state"))

@@ -37,6 +37,7 @@
 //!   never passed on to other peers.
 
 pub mod control;
+pub mod md5;
 pub mod process;
 mod speaker;
 

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
-use super::control::{Control, ControlError, parse_protocols, parse_routes};
+use super::control::{Control, ControlError, Protocol, parse_protocols, parse_routes};
 use super::process::{Bird, BirdConfig, BirdError};
 use super::{BgpDesired, SessionError, protocol_name, render_bird_conf};
 use crate::openvpn::process::write_file;
@@ -100,6 +100,23 @@ impl Md5Counters {
         } else {
             None
         }
+    }
+}
+
+/// One session's state word: BIRD's BGP state, `disabled` when the agent
+/// keeps it off, `down` when BIRD stopped it on an error of its own (a
+/// protocol `down` with `Error: …`, e.g. "Kernel MD5 auth failed": not
+/// disabled, its last error says why), `not configured` when it is not
+/// in `bird.conf`.
+fn bird_state(refused: bool, p: Option<&Protocol>, enabled: bool) -> String {
+    match p {
+        _ if refused => "not configured".to_owned(),
+        None => "not configured".to_owned(),
+        Some(p) if p.state == "down" && enabled && p.info.starts_with("Error:") => {
+            "down".to_owned()
+        }
+        Some(p) if p.state == "down" => "disabled".to_owned(),
+        Some(p) => p.bgp_state.clone().unwrap_or_else(|| p.info.clone()),
     }
 }
 
@@ -272,11 +289,7 @@ impl BgpSpeaker {
             let name = protocol_name(&s.tunnel_id);
             let error = self.errors.iter().find(|e| e.tunnel_id == s.tunnel_id);
             let p = protocols.iter().find(|p| p.name == name);
-            let state = match (error, p) {
-                (Some(_), _) | (None, None) => "not configured".to_owned(),
-                (None, Some(p)) if p.state == "down" => "disabled".to_owned(),
-                (None, Some(p)) => p.bgp_state.clone().unwrap_or_else(|| p.info.clone()),
-            };
+            let state = bird_state(error.is_some(), p, s.enabled);
             let established = state == "Established";
             if established || state == "disabled" {
                 self.md5_reason.remove(&s.tunnel_id);
@@ -337,6 +350,25 @@ impl BgpSpeaker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_protocol_bird_stopped_on_an_error_is_down_not_disabled() {
+        use super::super::control::parse_answer;
+        let answer = "2002-Name       Proto      Table      State  Since         Info\n\
+                      1002-t_a       BGP        ---        down   1796691952    Error: Kernel MD5 auth failed\n\
+                      1006-  BGP state:          Down\n\
+                      \x20   Last error:       Error: Kernel MD5 auth failed\n\
+                      1002-t_b       BGP        ---        down   1796691952    \n\
+                      1006-  BGP state:          Down\n\
+                      0000 \n";
+        let p = parse_protocols(&parse_answer(answer));
+        assert_eq!(bird_state(false, p.first(), true), "down");
+        // Kept off by the agent: disabled, whatever BIRD last said.
+        assert_eq!(bird_state(false, p.first(), false), "disabled");
+        assert_eq!(bird_state(false, p.get(1), false), "disabled");
+        assert_eq!(bird_state(true, p.first(), true), "not configured");
+        assert_eq!(bird_state(false, None, true), "not configured");
+    }
 
     #[test]
     fn md5_counters_and_what_they_mean() {

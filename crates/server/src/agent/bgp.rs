@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 use async_trait::async_trait;
 use tokio::sync::watch;
 use vpngw_dataplane::bgp::process::BirdConfig;
-use vpngw_dataplane::bgp::{BgpSpeaker, BgpTimers, SessionState};
+use vpngw_dataplane::bgp::{BgpDesired, BgpSpeaker, BgpTimers, SessionState, md5};
 use vpngw_model::dataplane::{DataplaneReport, ReportedEvent};
 
 use super::desired::GatewayState;
@@ -66,6 +66,9 @@ pub struct BgpPart {
     starting_since: BTreeMap<String, Instant>,
     /// Why the speaker could not be driven, once per distinct reason.
     trouble: Option<String>,
+    /// The kernel's answer to the TCP-MD5 probe, asked once, when the first
+    /// session with an `AuthKey` is wanted.
+    md5: Option<Result<(), md5::Md5Unavailable>>,
 }
 
 impl BgpPart {
@@ -83,6 +86,7 @@ impl BgpPart {
             logged: BTreeMap::new(),
             starting_since: BTreeMap::new(),
             trouble: None,
+            md5: None,
         }
     }
 
@@ -178,6 +182,44 @@ impl BgpPart {
     }
 }
 
+impl BgpPart {
+    /// On a kernel without TCP-MD5 ([`md5::probe`]), a session with an
+    /// `AuthKey` cannot run as configured: it is not given to BIRD (which
+    /// would only fail with "Kernel MD5 auth failed") and reported down
+    /// with the reason, never run without its key. Sessions without a key
+    /// run as usual.
+    fn without_md5(&mut self, desired: &mut BgpDesired, problems: &mut BTreeMap<String, String>) {
+        if !matches!(self.kind, Speaker::Bird(_))
+            || desired.sessions.iter().all(|s| s.auth_key.is_empty())
+        {
+            return;
+        }
+        let probed = self.md5.get_or_insert_with(|| {
+            let probed = md5::probe();
+            match &probed {
+                Ok(()) => {
+                    tracing::info!("TCP-MD5 probe: the kernel signs BGP segments (AuthKey usable)")
+                }
+                Err(e) => {
+                    tracing::warn!("TCP-MD5 probe: {e}; BGP sessions with an AuthKey will not run")
+                }
+            }
+            probed
+        });
+        let Err(why) = probed else { return };
+        let why = format!(
+            "AuthKey needs TCP-MD5 signatures, but {why}: the session is not started (remove the AuthKey on both sides, or run the gateway on a kernel with CONFIG_TCP_MD5SIG=y)"
+        );
+        desired.sessions.retain(|s| {
+            if s.auth_key.is_empty() {
+                return true;
+            }
+            problems.insert(s.tunnel_id.clone(), why.clone());
+            false
+        });
+    }
+}
+
 #[async_trait(?Send)]
 impl Part for BgpPart {
     fn name(&self) -> &'static str {
@@ -205,7 +247,7 @@ impl Part for BgpPart {
     async fn step(&mut self, out: &mut DataplaneReport) {
         self.next_poll = Instant::now() + POLL;
         let up = self.up.borrow_and_update().clone();
-        let (desired, problems) = bgp_desired(&self.desired, &up, self.timers);
+        let (mut desired, mut problems) = bgp_desired(&self.desired, &up, self.timers);
         let peers: BTreeMap<String, String> = desired
             .sessions
             .iter()
@@ -216,8 +258,11 @@ impl Part for BgpPart {
                 )
             })
             .collect();
-        self.addresses(desired.sessions.iter().map(|s| s.local_ip).collect())
-            .await;
+        // Every session's LocalBgpIp stays on lo, one that cannot start
+        // too: the tunnel's BGP child needs it to install.
+        let local_ips = desired.sessions.iter().map(|s| s.local_ip).collect();
+        self.without_md5(&mut desired, &mut problems);
+        self.addresses(local_ips).await;
         if self.speaker.is_none()
             && !desired.sessions.is_empty()
             && let Speaker::Bird(config) = &self.kind
