@@ -22,7 +22,12 @@ use vpngw_model::dataplane::{
     TunnelSpec, customer_gateway_ids, ipsec_server_spec_from_api, spec_from_api,
 };
 use vpngw_model::routes::STATE_PUBLISHED;
-use vpngw_ops::vpc::{describe_customer_gateway, describe_vpn_connections, list_ipsec_servers};
+use vpngw_ops::vpc::{
+    describe_customer_gateway, describe_ssl_vpn_servers, describe_vco_route_entries,
+    describe_vpn_connections, describe_vpn_pbr_route_entries, describe_vpn_route_entries,
+    list_ipsec_servers,
+};
+use vpngw_ops::vpngw::describe_ssl_vpn_server_pki;
 
 /// DescribeVpnConnections' largest page.
 const PAGE_SIZE: usize = 50;
@@ -225,28 +230,13 @@ pub async fn fetch(
         Err(e) if e.is_not_found() => return Ok(GatewayState::gone()),
         Err(e) => return Err(e),
     };
-    let mut items: Vec<ConnectionAnswer> = Vec::new();
-    let size = PAGE_SIZE.to_string();
-    for page in 1.. {
-        let number = page.to_string();
-        let answer: describe_vpn_connections::Answer = client
-            .vpc_typed(
-                "DescribeVpnConnections",
-                &[
-                    ("VpnGatewayId", gateway_id),
-                    ("PageSize", &size),
-                    ("PageNumber", &number),
-                ],
-            )
-            .await?;
-        let total = usize::try_from(answer.total_count).unwrap_or(0);
-        let batch = answer.vpn_connections.vpn_connection;
-        let got = batch.len();
-        items.extend(batch);
-        if got < PAGE_SIZE || items.len() >= total {
-            break;
-        }
-    }
+    let items: Vec<ConnectionAnswer> = all_pages(
+        client,
+        "DescribeVpnConnections",
+        &[("VpnGatewayId", gateway_id)],
+        |a: describe_vpn_connections::Answer| (a.total_count, a.vpn_connections.vpn_connection),
+    )
+    .await?;
     // Customer gateways not seen yet.
     for id in items.iter().flat_map(customer_gateway_ids) {
         if id.is_empty() || cgw_ips.contains_key(&id) {
@@ -291,37 +281,30 @@ pub async fn fetch(
     Ok(state)
 }
 
-/// Every page of a Describe call's list (`list` is the path to it).
-async fn all_pages(
+/// Every page of a Describe call's list: `items` takes one page's answer
+/// apart into its `TotalCount` and its items.
+async fn all_pages<A: serde::de::DeserializeOwned, T>(
     client: &Client,
     action: &str,
     params: &[(&str, &str)],
-    list: &[&str],
-) -> Result<Vec<serde_json::Value>, ClientError> {
-    let mut items = Vec::new();
+    items: impl Fn(A) -> (i64, Vec<T>),
+) -> Result<Vec<T>, ClientError> {
+    let mut out = Vec::new();
     let size = PAGE_SIZE.to_string();
     for page in 1.. {
         let number = page.to_string();
         let mut p: Vec<(&str, &str)> = params.to_vec();
         p.push(("PageSize", &size));
         p.push(("PageNumber", &number));
-        let answer = client.vpc(action, &p).await?;
-        let total = answer
-            .get("TotalCount")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0) as usize;
-        let mut v = &answer;
-        for key in list {
-            v = v.get(*key).unwrap_or(&serde_json::Value::Null);
-        }
-        let batch = v.as_array().cloned().unwrap_or_default();
+        let (total, batch) = items(client.vpc_typed(action, &p).await?);
+        let total = usize::try_from(total).unwrap_or(0);
         let got = batch.len();
-        items.extend(batch);
-        if got < PAGE_SIZE || items.len() >= total {
+        out.extend(batch);
+        if got < PAGE_SIZE || out.len() >= total {
             break;
         }
     }
-    Ok(items)
+    Ok(out)
 }
 
 /// How a poller re-reads VCO routes: nothing tells it that they changed,
@@ -388,26 +371,22 @@ impl VcoRoutes {
     }
 }
 
-fn route_of(
-    v: &serde_json::Value,
-    table: RouteTable,
-    next_hop: Option<&str>,
-) -> Option<StaticRoute> {
-    let text = |k: &str| v.get(k).and_then(|x| x.as_str());
+/// A route of the data plane's table from an answer's `RouteDest`,
+/// `NextHop` and `Weight`; none when the destination is not an IPv4 block
+/// or there is no next hop.
+fn route_of(table: RouteTable, dest: &str, next_hop: &str, weight: i64) -> Option<StaticRoute> {
     Some(StaticRoute {
         table,
-        dest: text("RouteDest")?.parse().ok()?,
-        next_hop: next_hop.or_else(|| text("NextHop"))?.to_owned(),
-        weight: v.get("Weight").and_then(|w| w.as_i64()).unwrap_or(0),
+        dest: dest.parse().ok()?,
+        next_hop: Some(next_hop).filter(|h| !h.is_empty())?.to_owned(),
+        weight,
     })
 }
 
-/// A gateway route's destination and next hop when it is published to the
-/// VPC.
-fn published_of(v: &serde_json::Value) -> Option<(Ipv4Net, String)> {
-    let route = route_of(v, RouteTable::Destination, None)?;
-    (v.get("State").and_then(|s| s.as_str()) == Some(STATE_PUBLISHED))
-        .then_some((route.dest, route.next_hop))
+/// A gateway route's destination and next hop when its `State` says it is
+/// published to the VPC.
+fn published_of(route: &StaticRoute, state: &str) -> Option<(Ipv4Net, String)> {
+    (state == STATE_PUBLISHED).then(|| (route.dest, route.next_hop.clone()))
 }
 
 /// The gateway's static routes (see [`GatewayState::routes`]) and the
@@ -423,35 +402,43 @@ pub async fn fetch_routes(
     let gw = [("VpnGatewayId", gateway_id)];
     let mut routes = Vec::new();
     let mut published = Vec::new();
-    for r in all_pages(
+    let pbr = all_pages(
         client,
         "DescribeVpnPbrRouteEntries",
         &gw,
-        &["VpnPbrRouteEntries", "VpnPbrRouteEntry"],
+        |a: describe_vpn_pbr_route_entries::Answer| {
+            (a.total_count, a.vpn_pbr_route_entries.vpn_pbr_route_entry)
+        },
     )
-    .await?
-    {
-        let Some(source) = r
-            .get("RouteSource")
-            .and_then(|x| x.as_str())
-            .and_then(|x| x.parse().ok())
-        else {
+    .await?;
+    for r in pbr {
+        let Ok(source) = r.route_source.parse() else {
             continue;
         };
-        let priority = r.get("Priority").and_then(|p| p.as_i64()).unwrap_or(10);
-        routes.extend(route_of(&r, RouteTable::Policy { source, priority }, None));
-        published.extend(published_of(&r));
+        let table = RouteTable::Policy {
+            source,
+            priority: r.priority,
+        };
+        if let Some(route) = route_of(table, &r.route_dest, &r.next_hop, r.weight) {
+            published.extend(published_of(&route, &r.state));
+            routes.push(route);
+        }
     }
-    for r in all_pages(
+    let destination = all_pages(
         client,
         "DescribeVpnRouteEntries",
         &gw,
-        &["VpnRouteEntries", "VpnRouteEntry"],
+        |a: describe_vpn_route_entries::Answer| {
+            (a.total_count, a.vpn_route_entries.vpn_route_entry)
+        },
     )
-    .await?
-    {
-        routes.extend(route_of(&r, RouteTable::Destination, None));
-        published.extend(published_of(&r));
+    .await?;
+    for r in destination {
+        let table = RouteTable::Destination;
+        if let Some(route) = route_of(table, &r.route_dest, &r.next_hop, r.weight) {
+            published.extend(published_of(&route, &r.state));
+            routes.push(route);
+        }
     }
     published.sort();
     published.dedup();
@@ -463,7 +450,7 @@ pub async fn fetch_routes(
             client,
             "DescribeVcoRouteEntries",
             &[("VpnConnectionId", id)],
-            &["VcoRouteEntries"],
+            |a: describe_vco_route_entries::Answer| (a.total_count, a.vco_route_entries),
         )
         .await;
         let items = match items {
@@ -472,9 +459,10 @@ pub async fn fetch_routes(
             Err(e) if e.is_not_found() => Vec::new(),
             Err(e) => return Err(e),
         };
+        // A connection's own routes go through it, whatever `NextHop` says.
         let list = items
             .iter()
-            .filter_map(|r| route_of(r, RouteTable::Destination, Some(id)))
+            .filter_map(|r| route_of(RouteTable::Destination, &r.route_dest, id, r.weight))
             .collect();
         vco.read.insert(id.clone(), (now, list));
         vco.stale.remove(id);
@@ -494,26 +482,20 @@ pub async fn fetch_ssl_server(
     client: &Client,
     gateway_id: &str,
 ) -> Result<Option<Result<FetchedSslServer, String>>, ClientError> {
-    let answer = match client
-        .vpc("DescribeSslVpnServers", &[("VpnGatewayId", gateway_id)])
+    let answer: describe_ssl_vpn_servers::Answer = match client
+        .vpc_typed("DescribeSslVpnServers", &[("VpnGatewayId", gateway_id)])
         .await
     {
         Ok(a) => a,
         Err(e) if e.code() == Some("UnsupportedOperation") => return Ok(None),
         Err(e) => return Err(e),
     };
-    let Some(view) = answer
-        .get("SslVpnServers")
-        .and_then(|v| v.get("SslVpnServer"))
-        .and_then(|v| v.as_array())
-        .and_then(|a| a.first())
-        .cloned()
-    else {
+    let Some(view) = answer.ssl_vpn_servers.ssl_vpn_server.into_iter().next() else {
         return Ok(None);
     };
-    let id = text(&view, "SslVpnServerId");
-    let pki = match client
-        .vpngw("DescribeSslVpnServerPki", &[("SslVpnServerId", &id)])
+    let id = view.ssl_vpn_server_id.as_str();
+    let pki: describe_ssl_vpn_server_pki::Answer = match client
+        .vpngw_typed("DescribeSslVpnServerPki", &[("SslVpnServerId", id)])
         .await
     {
         Ok(p) => p,
@@ -525,62 +507,47 @@ pub async fn fetch_ssl_server(
             ))));
         }
     };
-    Ok(Some(Ok(ssl_server_from_api(&view, &pki))))
-}
-
-fn text(v: &serde_json::Value, key: &str) -> String {
-    v.get(key)
-        .and_then(|x| x.as_str())
-        .unwrap_or_default()
-        .to_owned()
+    Ok(Some(Ok(ssl_server_from_api(&view, pki))))
 }
 
 /// The data plane's form of an SSL server from one DescribeSslVpnServers
 /// item and the server's DescribeSslVpnServerPki answer.
-pub fn ssl_server_from_api(view: &serde_json::Value, pki: &serde_json::Value) -> FetchedSslServer {
+pub fn ssl_server_from_api(
+    view: &describe_ssl_vpn_servers::SslVpnServer,
+    pki: describe_ssl_vpn_server_pki::Answer,
+) -> FetchedSslServer {
     use sha2::{Digest, Sha256};
-    let server_id = text(view, "SslVpnServerId");
-    let int = |k: &str| view.get(k).and_then(|x| x.as_i64()).unwrap_or(0);
+    let server_id = view.ssl_vpn_server_id.clone();
     let desired = (|| {
-        let listen_addr: IpAddr = text(view, "InternetIp")
+        let listen_addr: IpAddr = view
+            .internet_ip
             .parse()
             .map_err(|_| format!("{server_id}: the gateway has no SslVpnInternetIp"))?;
-        let transport = match text(view, "Proto").as_str() {
+        let transport = match view.proto.as_str() {
             "UDP" => Transport::Udp,
             "TCP" => Transport::Tcp,
             other => return Err(format!("{server_id}: Proto {other:?} is not TCP or UDP")),
         };
-        let port = u16::try_from(int("Port")).map_err(|_| format!("{server_id}: bad Port"))?;
+        let port = u16::try_from(view.port).map_err(|_| format!("{server_id}: bad Port"))?;
         Ok(SslServerDesired {
             server_id: server_id.clone(),
             listen_addr,
             transport,
             port,
-            client_ip_pool: text(view, "ClientIpPool"),
-            local_subnets: split_subnets(&text(view, "LocalSubnet")),
-            cipher: text(view, "Cipher"),
-            compress: view
-                .get("Compress")
-                .and_then(|x| x.as_bool())
-                .unwrap_or(false),
-            dns_servers: split_subnets(&text(view, "DnsServers")),
-            max_clients: u32::try_from(int("MaxConnections")).unwrap_or(0),
+            client_ip_pool: view.client_ip_pool.clone(),
+            local_subnets: split_subnets(&view.local_subnet),
+            cipher: view.cipher.clone(),
+            compress: view.compress,
+            dns_servers: split_subnets(&view.dns_servers),
+            max_clients: u32::try_from(view.max_connections).unwrap_or(0),
             // The SSL part admits each client against the quota it shares
             // with the IPsec server.
             admission: true,
-            ca_cert_pem: text(pki, "CaCert"),
-            server_cert_pem: text(pki, "ServerCert"),
-            server_key_pem: Secret::new(text(pki, "ServerKey")),
-            crl_pem: text(pki, "Crl"),
-            revoked: pki
-                .get("RevokedCommonNames")
-                .and_then(|v| v.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            ca_cert_pem: pki.ca_cert,
+            server_cert_pem: pki.server_cert,
+            server_key_pem: Secret::new(pki.server_key),
+            crl_pem: pki.crl,
+            revoked: pki.revoked_common_names,
         })
     })();
     // Of what OpenVPN is given, not of the whole answer (`Connections`
