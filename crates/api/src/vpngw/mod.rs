@@ -20,7 +20,7 @@ use crate::actions::ActionDef;
 /// vpngw's operations.
 pub(crate) static OPERATIONS: &[ActionDef] = crate::operations! {
     vpngw;
-    ReportDataplaneState => untyped(report::report),
+    ReportDataplaneState => report::report,
     ResetState => reset::reset,
     WatchGatewayState => untyped(watch::watch),
     // The gateway's key, CA and CRL for the agent that runs its OpenVPN

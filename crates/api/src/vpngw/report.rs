@@ -32,7 +32,6 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
 use vpngw_model::{
     VpnConnection,
     dataplane::{
@@ -40,15 +39,11 @@ use vpngw_model::{
         customer_gateway_ids, learned_routes_digest, spec_from_api, valid_status,
     },
 };
+use vpngw_ops::vpngw::report_dataplane_state::{Answer, Request};
 use vpngw_protocol::ApiError;
 use vpngw_store::{LogEntry, StoreError, StoreExt, to_record};
 
-use crate::{
-    Ctx,
-    actions::Reply,
-    context::internal,
-    vpc::{self, reply},
-};
+use crate::{Ctx, context::internal, vpc};
 
 /// Counters are rewritten at most this often when nothing else changed.
 pub const COUNTER_REFRESH_MS: i64 = 30_000;
@@ -59,28 +54,19 @@ pub const MAX_CONNECTIONS_PER_REPORT: usize = 1000;
 /// Optimistic-version retries per connection before giving up on it.
 const WRITE_ATTEMPTS: usize = 5;
 
-#[derive(Serialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct Answer {
-    /// Reports that describe the current configuration (written or unchanged).
-    accepted: Vec<String>,
-    /// Reports about an older configuration, or older than what is stored.
-    stale: Vec<String>,
-    /// Connections that no longer exist or belong to another gateway.
-    unknown: Vec<String>,
-    /// How many connection documents were written.
-    written: usize,
-}
-
 fn invalid_report(why: &str) -> ApiError {
     ApiError::invalid_parameter_because("Report", why)
 }
 
-pub async fn report(ctx: &Ctx<'_>) -> Reply {
-    let gateway_id = ctx.params.required("VpnGatewayId")?;
-    let text = ctx.params.required("Report")?;
-    let report: DataplaneReport =
-        serde_json::from_str(text).map_err(|_| invalid_report("not a valid JSON report"))?;
+/// The answer says, by id, which connections' (and the IPsec server's)
+/// reports were `Accepted` (describe the current configuration: written or
+/// unchanged), `Stale` (about an older configuration, or older than what is
+/// stored) or `Unknown` (deleted, or another gateway's), and how many
+/// connection documents were `Written`.
+pub async fn report(ctx: &Ctx<'_>, request: Request) -> Result<Answer, ApiError> {
+    let gateway_id = request.vpn_gateway_id.as_str();
+    let report: DataplaneReport = serde_json::from_str(&request.report)
+        .map_err(|_| invalid_report("not a valid JSON report"))?;
     if report.connections.len() > MAX_CONNECTIONS_PER_REPORT {
         return Err(invalid_report("too many connections in one report"));
     }
@@ -217,7 +203,7 @@ pub async fn report(ctx: &Ctx<'_>) -> Reply {
         answer.stale.len(),
         answer.unknown.len(),
     );
-    reply(&answer)
+    Ok(answer)
 }
 
 /// Resolves the customer gateways a connection names (cached per report).

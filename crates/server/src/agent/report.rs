@@ -23,6 +23,7 @@ use vpngw_client::Client;
 use vpngw_model::dataplane::{
     ConnectionReport, DataplaneReport, IpsecServerReport, ReportedEvent, SslVpnServerReport,
 };
+use vpngw_ops::vpngw::report_dataplane_state;
 
 /// Largest number of connections per ReportDataplaneState call.
 pub const REPORT_CHUNK: usize = 200;
@@ -238,18 +239,6 @@ struct Verdicts {
     unknown: Vec<String>,
 }
 
-fn ids(answer: &serde_json::Value, key: &str) -> Vec<String> {
-    answer
-        .get(key)
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 impl Reporter {
     pub fn new(client: Client, gateway_id: &str, backend: &'static str) -> Reporter {
         Reporter {
@@ -442,18 +431,18 @@ impl Reporter {
 
     async fn send(&self, report: &DataplaneReport) -> Result<Verdicts, String> {
         let body = serde_json::to_string(report).map_err(|e| e.to_string())?;
-        let answer = self
+        let answer: report_dataplane_state::Answer = self
             .client
-            .vpngw(
+            .vpngw_typed(
                 "ReportDataplaneState",
                 &[("VpnGatewayId", &self.gateway_id), ("Report", &body)],
             )
             .await
             .map_err(|e| e.to_string())?;
         Ok(Verdicts {
-            accepted: ids(&answer, "Accepted"),
-            stale: ids(&answer, "Stale"),
-            unknown: ids(&answer, "Unknown"),
+            accepted: answer.accepted,
+            stale: answer.stale,
+            unknown: answer.unknown,
         })
     }
 
