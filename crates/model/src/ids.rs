@@ -25,6 +25,12 @@ pub enum IdKind {
     VRouter,
     /// A route table of a vRouter.
     RouteTable,
+    /// A CEN instance (global: no region code).
+    Cen,
+    TransitRouter,
+    /// A transit router's CIDR block (no region code).
+    TransitRouterCidr,
+    TransitRouterAttachment,
 }
 
 impl IdKind {
@@ -41,6 +47,10 @@ impl IdKind {
             IdKind::VSwitch => "vsw-",
             IdKind::VRouter => "vrt-",
             IdKind::RouteTable => "vtb-",
+            IdKind::Cen => "cen-",
+            IdKind::TransitRouter => "tr-",
+            IdKind::TransitRouterCidr => "cidr-",
+            IdKind::TransitRouterAttachment => "tr-attach-",
         }
     }
 }
@@ -70,6 +80,7 @@ pub fn new_id(kind: IdKind, region_code: &str) -> String {
 fn new_id_at(kind: IdKind, region_code: &str, now_ms: u64) -> String {
     let (code, tail_len) = match kind {
         IdKind::Tunnel => ("", 18),
+        IdKind::Cen | IdKind::TransitRouterCidr => ("", 18),
         _ => (region_code, 21 - region_code.len().min(21)),
     };
     let mut rng = rand::rng();

@@ -3,6 +3,7 @@
 //! metadata, and the region/zone catalogue). No IO.
 
 pub mod catalog;
+pub mod cen;
 pub mod connection;
 pub mod customer_gateway;
 pub mod dataplane;
@@ -20,6 +21,7 @@ pub mod vpc_routes;
 pub mod vpn_gateway;
 mod wire_enum;
 
+pub use cen::{CenInstance, TransitRouter, TransitRouterVpnAttachment};
 pub use connection::VpnConnection;
 pub use customer_gateway::CustomerGateway;
 pub use ipsec_server::IpsecServer;

@@ -11,6 +11,7 @@ use crate::{
 use vpngw_model::Lifecycle;
 
 mod audit;
+mod cen;
 mod event_log;
 mod ipsec_server;
 mod reset;
@@ -62,6 +63,7 @@ pub async fn run_all(store: &dyn Store) {
     ssl_vpn::servers_and_certs(store).await;
     ipsec_server::servers(store).await;
     vpc::vpcs_and_vswitches(store).await;
+    cen::cens_and_transit_routers(store).await;
     revisions::revisions(store).await;
     revisions::feed(store).await;
     // Last: it empties the store.

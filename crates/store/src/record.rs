@@ -25,6 +25,14 @@ pub enum Kind {
     Vpc,
     /// A vSwitch; its parent is its VPC.
     VSwitch,
+    /// A CEN instance (`cen-`), global: kept in the scope's region
+    /// `vpngw_model::cen::GLOBAL_REGION`.
+    CenInstance,
+    /// A transit router (`tr-`) of a CEN instance.
+    TransitRouter,
+    /// A transit router's VPN attachment (`tr-attach-`); its parent is its
+    /// transit router, and it holds the attached connection.
+    TransitRouterAttachment,
 }
 
 impl Kind {
@@ -42,6 +50,9 @@ impl Kind {
             Kind::IpsecServer => "ipsec_server",
             Kind::Vpc => "vpc",
             Kind::VSwitch => "vswitch",
+            Kind::CenInstance => "cen_instance",
+            Kind::TransitRouter => "transit_router",
+            Kind::TransitRouterAttachment => "transit_router_attachment",
         }
     }
 
@@ -59,6 +70,9 @@ impl Kind {
             "ipsec_server" => Kind::IpsecServer,
             "vpc" => Kind::Vpc,
             "vswitch" => Kind::VSwitch,
+            "cen_instance" => Kind::CenInstance,
+            "transit_router" => Kind::TransitRouter,
+            "transit_router_attachment" => Kind::TransitRouterAttachment,
             _ => return None,
         })
     }

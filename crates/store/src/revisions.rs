@@ -62,7 +62,13 @@ impl Kind {
             // BGP (the VPC's document keeps them, so a vSwitch created or
             // deleted writes it).
             Kind::CustomerGateway | Kind::Vpc => GatewayBond::Linked,
-            Kind::VpnDiagnosis | Kind::VSwitch => GatewayBond::None,
+            // CEN's resources configure no VPN gateway (an attached
+            // connection has none).
+            Kind::VpnDiagnosis
+            | Kind::VSwitch
+            | Kind::CenInstance
+            | Kind::TransitRouter
+            | Kind::TransitRouterAttachment => GatewayBond::None,
         }
     }
 }

@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use serde::{Serialize, de::DeserializeOwned};
 use vpngw_model::{
-    CustomerGateway, IpsecServer, Lifecycle, SslVpnClientCert, SslVpnServer, VSwitch, VcoRoute,
-    Vpc, VpnConnection, VpnGateway, VpnPbrRoute, VpnRoute,
+    CenInstance, CustomerGateway, IpsecServer, Lifecycle, SslVpnClientCert, SslVpnServer,
+    TransitRouter, TransitRouterVpnAttachment, VSwitch, VcoRoute, Vpc, VpnConnection, VpnGateway,
+    VpnPbrRoute, VpnRoute,
 };
 
 use crate::{InsertGuard, Inserted, Kind, ListQuery, Record, Scope, Store, StoreError, Trail};
@@ -121,6 +122,67 @@ impl Resource for VSwitch {
     }
     fn parent_id(&self) -> Option<&str> {
         Some(&self.vpc_id)
+    }
+    fn lifecycle(&self) -> Option<&Lifecycle> {
+        Some(&self.lifecycle)
+    }
+}
+
+/// A CEN instance is global: its scope's region is
+/// `vpngw_model::cen::GLOBAL_REGION`.
+impl Resource for CenInstance {
+    const KIND: Kind = Kind::CenInstance;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn region_id(&self) -> &str {
+        vpngw_model::cen::GLOBAL_REGION
+    }
+    fn resource_group_id(&self) -> &str {
+        &self.resource_group_id
+    }
+    fn lifecycle(&self) -> Option<&Lifecycle> {
+        Some(&self.lifecycle)
+    }
+}
+
+/// A transit router's CEN instance is in another scope (the global one), so
+/// the store cannot link them: the CEN instance's document lists its
+/// transit routers instead (`CenInstance::transit_routers`).
+impl Resource for TransitRouter {
+    const KIND: Kind = Kind::TransitRouter;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn region_id(&self) -> &str {
+        &self.region_id
+    }
+    fn resource_group_id(&self) -> &str {
+        &self.resource_group_id
+    }
+    fn lifecycle(&self) -> Option<&Lifecycle> {
+        Some(&self.lifecycle)
+    }
+}
+
+/// A VPN attachment's parent is its transit router, and it holds the
+/// attached connection (DeleteVpnAttachment waits for the detachment).
+impl Resource for TransitRouterVpnAttachment {
+    const KIND: Kind = Kind::TransitRouterAttachment;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn region_id(&self) -> &str {
+        &self.region_id
+    }
+    fn resource_group_id(&self) -> &str {
+        &self.resource_group_id
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.transit_router_id)
+    }
+    fn links(&self) -> Vec<String> {
+        vec![self.transit_router_id.clone(), self.vpn_id.clone()]
     }
     fn lifecycle(&self) -> Option<&Lifecycle> {
         Some(&self.lifecycle)
