@@ -130,7 +130,8 @@ def test_every_code_block_is_run_checked_or_explained():
 
 def test_readme_says_what_is_served():
     """README's "What is served": the count of `Vpc` operations is the declared one, and the table
-    names every declared operation (a family written `Create/Describe/…X(s)` counts for each)."""
+    names every declared operation of `Vpc` and of the other products with resources of their own
+    (`Cbn`; a family written `Create/Describe/…X(s)` counts for each)."""
     declarations = json.loads((REPO_ROOT / "spec/declarations.json").read_text())
     served = {op for ops in declarations["families"]["Vpc"].values() for op in ops}
     text = (REPO_ROOT / "README.md").read_text()
@@ -146,7 +147,8 @@ def test_readme_says_what_is_served():
         verb = re.match(r"[A-Z][a-z]*", base)[0]
         listed.update(forms)
         listed.update(v + f[len(verb):] for v in m[1].split("/") if v for f in forms)
-    missing = sorted(served - listed)
+    cbn = {op for ops in declarations["families"]["Cbn"].values() for op in ops}
+    missing = sorted((served | cbn) - listed)
     assert not missing, f"README's served table does not name {missing}"
 
 
@@ -197,7 +199,7 @@ def assert_provider_endpoints(config: dict) -> dict:
     provider = config["provider"][0]['"alicloud"']
     endpoints = provider["endpoints"][0]
     assert {k: v for k, v in endpoints.items() if not k.startswith("__")} == {
-        key: f'"{README_ADDRESS}"' for key in ("vpc", "ecs", "resourcemanager", "ram", "sts")}
+        key: f'"{README_ADDRESS}"' for key in ("vpc", "ecs", "resourcemanager", "cbn", "ram", "sts")}
     assert provider["protocol"] == '"HTTP"' and provider["account_type"] == '"Domestic"', provider
     return provider
 

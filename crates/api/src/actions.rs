@@ -138,6 +138,7 @@ static TABLES: &[&[ActionDef]] = &[
     crate::vpngw::OPERATIONS,
     crate::ecs::OPERATIONS,
     crate::resourcemanager::OPERATIONS,
+    crate::cbn::OPERATIONS,
     crate::ram::ACTIONS,
     crate::sts::ACTIONS,
 ];

@@ -13,6 +13,7 @@ pub mod audit;
 mod auth;
 mod authz;
 pub mod bootstrap;
+mod cbn;
 mod config;
 mod context;
 mod ecs;

@@ -53,7 +53,7 @@ pub(crate) async fn prepare_untyped<'a>(call: &'a Call<'a>) -> Result<Ctx<'a>, A
     let resources = match call.def.product {
         Product::Ram => crate::ram::resources(call.def.name, call.params, call.caller),
         Product::Sts => crate::sts::resources(call.def.name, call.params),
-        Product::Vpc | Product::Vpngw | Product::Ecs | Product::ResourceManager => {
+        Product::Vpc | Product::Vpngw | Product::Ecs | Product::ResourceManager | Product::Cbn => {
             // Declared products never come here (`operations!`).
             return Err(ApiError::internal());
         }
@@ -75,6 +75,11 @@ async fn stored_region(
     resources: &[Resource<'_>],
 ) -> Result<Option<&'static Region>, ApiError> {
     let Some((r, kind, not_found)) = resources.iter().find_map(|r| {
+        // A CEN instance is global, and an attachment's id names no region
+        // the way the others do (`tr-attach-<code>…`): neither gives one.
+        if matches!(r.kind, Kind::CenInstance | Kind::TransitRouterAttachment) {
+            return None;
+        }
         let kind = store_kind(r.kind)?;
         Some((r, kind, r.kind.not_found()?))
     }) else {
@@ -104,7 +109,7 @@ pub(crate) fn arns(
     let region = region.unwrap_or("*");
     let mut out: Vec<String> = Vec::with_capacity(resources.len() + 1);
     for r in resources {
-        let arn = vpngw_policy::vpc_arn(region, account, r.kind.arn_type(), r.id);
+        let arn = kind_arn(r.kind, region, account, r.id);
         if !out.contains(&arn) {
             out.push(arn);
         }
@@ -112,21 +117,29 @@ pub(crate) fn arns(
     if let Some(own) = decl.own_kind
         && !resources.iter().any(|r| r.kind == own)
     {
-        out.insert(
-            0,
-            vpngw_policy::vpc_arn(region, account, own.arn_type(), "*"),
-        );
+        out.insert(0, kind_arn(own, region, account, "*"));
     }
     if out.is_empty() {
         // A call that names no resource acts on its service in the region.
         let service = match decl.product {
             Product::Ecs => "ecs",
             Product::ResourceManager => "resourcemanager",
+            Product::Cbn => "cen",
             _ => "vpc",
         };
         out.push(format!("acs:{service}:{region}:{account}:*"));
     }
     out
+}
+
+/// The ARN of a resource: `acs:vpc:{region}:{account}:{type}/{id}`; CEN's
+/// resources are global to RAM (`acs:cen:*:{account}:ceninstance/{id}`, the
+/// CEN authorization reference), whatever region the call names.
+fn kind_arn(kind: Kind, region: &str, account: &str, id: &str) -> String {
+    match kind.arn_service() {
+        "vpc" => vpngw_policy::vpc_arn(region, account, kind.arn_type(), id),
+        service => format!("acs:{service}:*:{account}:{}/{id}", kind.arn_type()),
+    }
 }
 
 /// Serializes an answer into the reply body: once, straight to the JSON

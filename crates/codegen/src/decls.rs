@@ -24,6 +24,8 @@ pub struct Declarations {
 
 pub struct KindDecl {
     pub name: String,
+    /// The RAM service of its ARNs (`vpc` unless the declaration says).
+    pub service: String,
     pub arn: String,
     pub prefix: String,
     pub words: Vec<String>,
@@ -61,6 +63,11 @@ impl Declarations {
             let ctx = format!("kinds.{name}");
             kinds.push(KindDecl {
                 name: name.clone(),
+                service: k
+                    .get("service")
+                    .and_then(Value::as_str)
+                    .unwrap_or("vpc")
+                    .to_owned(),
                 arn: get_str(k, "arn", &ctx)?.to_owned(),
                 prefix: get_str(k, "prefix", &ctx)?.to_owned(),
                 words: get_array(k, "words", &ctx)?

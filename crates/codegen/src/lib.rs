@@ -41,11 +41,12 @@ pub fn workspace_root() -> PathBuf {
 
 /// The parsed spec files.
 pub struct Inputs {
-    /// `(metadata, SDK facts)` of Vpc, vpngw, ECS, Resource Manager, RAM and STS.
+    /// `(metadata, SDK facts)` of Vpc, vpngw, ECS, Resource Manager, CEN (Cbn), RAM and STS.
     pub vpc: (Value, Value),
     pub vpngw: (Value, Value),
     pub ecs: (Value, Value),
     pub resourcemanager: (Value, Value),
+    pub cbn: (Value, Value),
     pub ram: (Value, Value),
     pub sts: (Value, Value),
     /// The API reference (Vpc).
@@ -67,6 +68,7 @@ impl Inputs {
             vpngw: pair("vpngw")?,
             ecs: pair("ecs")?,
             resourcemanager: pair("resourcemanager")?,
+            cbn: pair("cbn")?,
             ram: pair("ram")?,
             sts: pair("sts")?,
             api: spec::read_json(&root.join(API_SPEC))?,
@@ -93,6 +95,7 @@ pub fn generate(inputs: &Inputs) -> Result<Vec<Output>> {
         None,
         &none,
     )?;
+    let cbn = spec::build(&inputs.cbn.0, &inputs.cbn.1, None, &none)?;
     let ram = spec::build(&inputs.ram.0, &inputs.ram.1, None, &none)?;
     let sts = spec::build(&inputs.sts.0, &inputs.sts.1, None, &none)?;
     let decls = decls::Declarations::parse(&inputs.declarations)?;
@@ -110,6 +113,7 @@ pub fn generate(inputs: &Inputs) -> Result<Vec<Output>> {
         "resourcemanager",
         "resourcemanager:",
     )?);
+    out.extend(typed::product_outputs(&cbn, &decls, "cbn", "cen:")?);
     out.push(typed::names_output(&ram, "ram.rs"));
     out.push(typed::names_output(&sts, "sts.rs"));
     Ok(out)

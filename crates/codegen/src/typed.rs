@@ -1149,7 +1149,7 @@ pub fn kinds_output(decls: &Declarations) -> Output {
     w.line("");
     w.line("use crate::{ApiError, TypeTable};");
     w.line("");
-    w.line("/// A kind of resource: `acs:vpc:{region}:{account}:{arn type}/{id}`.");
+    w.line("/// A kind of resource: `acs:{service}:{region}:{account}:{arn type}/{id}`.");
     w.line("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]");
     w.open("pub enum Kind {");
     for k in &decls.kinds {
@@ -1174,6 +1174,15 @@ pub fn kinds_output(decls: &Declarations) -> Output {
     w.close("}");
     w.close("}");
     w.line("");
+    w.line("/// The RAM service of its ARNs (`vpc`, `cen`).");
+    w.open("pub const fn arn_service(self) -> &'static str {");
+    w.open("match self {");
+    for k in &decls.kinds {
+        w.line(&format!("Kind::{} => {:?},", k.name, k.service));
+    }
+    w.close("}");
+    w.close("}");
+    w.line("");
     w.line("/// The prefix of its ids (`vpn-`).");
     w.open("pub const fn id_prefix(self) -> &'static str {");
     w.open("match self {");
@@ -1184,8 +1193,13 @@ pub fn kinds_output(decls: &Declarations) -> Output {
     w.close("}");
     w.line("");
     w.line("/// The kind of an id, by its prefix.");
+    w.line("/// (The longest prefix wins: `tr-attach-` over `tr-`.)");
     w.open("pub fn of_id(id: &str) -> Option<Kind> {");
-    w.line("Kind::ALL.iter().copied().find(|k| id.starts_with(k.id_prefix()))");
+    w.line("Kind::ALL");
+    w.line("    .iter()");
+    w.line("    .copied()");
+    w.line("    .filter(|k| id.starts_with(k.id_prefix()))");
+    w.line("    .max_by_key(|k| k.id_prefix().len())");
     w.close("}");
     w.line("");
     w.line("/// The store's name of the kind (`vpngw_store::Kind::parse`), when vpngw");

@@ -28,6 +28,7 @@ pub mod wire;
 mod generated {
     pub mod ecs;
     pub mod resourcemanager;
+    pub mod cbn;
     pub mod kinds;
     pub mod ram;
     pub mod sts;
@@ -45,7 +46,7 @@ mod generated {
 }
 
 pub use generated::kinds::{self, Kind};
-pub use generated::{ecs, ram, resourcemanager, sts, vpc, vpngw};
+pub use generated::{cbn, ecs, ram, resourcemanager, sts, vpc, vpngw};
 pub use vpngw_protocol::{ApiError, Params};
 
 /// The products served on the one endpoint, told apart by `Version`.
@@ -64,16 +65,21 @@ pub enum Product {
     /// Resource Manager 2020-03-31: only the resource-group reads of
     /// Terraform's `data "alicloud_resource_manager_resource_groups"`.
     ResourceManager,
+    /// Cloud Enterprise Network (`Cbn` 2017-09-12): the CEN instance, the
+    /// transit router, its CIDR blocks and VPN attachments of Terraform's
+    /// vpn_gateway_vco_route example.
+    Cbn,
 }
 
 impl Product {
-    pub const ALL: [Product; 6] = [
+    pub const ALL: [Product; 7] = [
         Product::Vpc,
         Product::Vpngw,
         Product::Ram,
         Product::Sts,
         Product::Ecs,
         Product::ResourceManager,
+        Product::Cbn,
     ];
 
     pub const fn version(self) -> &'static str {
@@ -84,6 +90,7 @@ impl Product {
             Product::Vpngw => "2025-01-01",
             Product::Ecs => "2014-05-26",
             Product::ResourceManager => "2020-03-31",
+            Product::Cbn => "2017-09-12",
         }
     }
 
@@ -95,6 +102,7 @@ impl Product {
             Product::Vpngw => "Vpngw",
             Product::Ecs => "Ecs",
             Product::ResourceManager => "ResourceManager",
+            Product::Cbn => "Cbn",
         }
     }
 
@@ -107,6 +115,7 @@ impl Product {
             Product::Vpngw => "vpngw.local",
             Product::Ecs => "ecs.aliyuncs.com",
             Product::ResourceManager => "resourcemanager.aliyuncs.com",
+            Product::Cbn => "cbn.aliyuncs.com",
         }
     }
 
@@ -125,6 +134,7 @@ impl Product {
             Product::Vpngw => vpngw::OPERATION_NAMES,
             Product::Ecs => ecs::OPERATION_NAMES,
             Product::ResourceManager => resourcemanager::OPERATION_NAMES,
+            Product::Cbn => cbn::OPERATION_NAMES,
         }
     }
 
@@ -140,6 +150,7 @@ impl Product {
             Product::Vpngw => vpngw::DECLARATIONS,
             Product::Ecs => ecs::DECLARATIONS,
             Product::ResourceManager => resourcemanager::DECLARATIONS,
+            Product::Cbn => cbn::DECLARATIONS,
             Product::Ram | Product::Sts => &[],
         }
     }

@@ -11,7 +11,7 @@
 //! are in. Signed, authenticated and authorized like every call (RAM actions
 //! `resourcemanager:ListResourceGroups` / `resourcemanager:GetResourceGroup`).
 
-mod resource_groups;
+pub(crate) mod resource_groups;
 
 use crate::actions::ActionDef;
 

@@ -445,6 +445,91 @@ fn samples() -> HashMap<&'static str, Vec<Vec<(&'static str, &'static str)>>> {
                 ("SslVpnClientCertId", "{vsc}"),
             ]],
         ),
+        // CEN (Cbn): `-RegionId` where the operation takes none.
+        ("CreateCen", vec![vec![("-RegionId", ""), ("Name", "n")]]),
+        ("DescribeCens", vec![vec![("-RegionId", "")]]),
+        (
+            "ModifyCenAttribute",
+            vec![vec![("-RegionId", ""), ("CenId", "{cen}"), ("Name", "n")]],
+        ),
+        (
+            "DeleteCen",
+            vec![vec![("-RegionId", ""), ("CenId", "{cen}")]],
+        ),
+        ("CreateTransitRouter", vec![vec![("CenId", "{cen}")]]),
+        (
+            "ListTransitRouters",
+            vec![vec![("CenId", "{cen}"), ("TransitRouterId", "{tr}")]],
+        ),
+        (
+            "UpdateTransitRouter",
+            vec![vec![
+                ("TransitRouterId", "{tr}"),
+                ("TransitRouterName", "n"),
+            ]],
+        ),
+        (
+            "DeleteTransitRouter",
+            vec![vec![("-RegionId", ""), ("TransitRouterId", "{tr}")]],
+        ),
+        (
+            "CreateTransitRouterCidr",
+            vec![vec![("TransitRouterId", "{tr}"), ("Cidr", "10.7.0.0/16")]],
+        ),
+        (
+            "ListTransitRouterCidr",
+            vec![vec![
+                ("TransitRouterId", "{tr}"),
+                ("TransitRouterCidrId", "{cidr}"),
+            ]],
+        ),
+        (
+            "ModifyTransitRouterCidr",
+            vec![vec![
+                ("TransitRouterId", "{tr}"),
+                ("TransitRouterCidrId", "{cidr}"),
+                ("Name", "n"),
+            ]],
+        ),
+        (
+            "DeleteTransitRouterCidr",
+            vec![vec![
+                ("TransitRouterId", "{tr}"),
+                ("TransitRouterCidrId", "{cidr}"),
+            ]],
+        ),
+        ("ListTransitRouterAvailableResource", vec![vec![]]),
+        (
+            "CreateTransitRouterVpnAttachment",
+            vec![vec![
+                ("CenId", "{cen}"),
+                ("TransitRouterId", "{tr}"),
+                ("VpnId", "{vcoa}"),
+            ]],
+        ),
+        (
+            "ListTransitRouterVpnAttachments",
+            vec![vec![
+                ("CenId", "{cen}"),
+                ("TransitRouterId", "{tr}"),
+                ("TransitRouterAttachmentId", "{tra}"),
+            ]],
+        ),
+        (
+            "UpdateTransitRouterVpnAttachmentAttribute",
+            vec![vec![
+                ("-RegionId", ""),
+                ("TransitRouterAttachmentId", "{tra}"),
+                ("TransitRouterAttachmentName", "n"),
+            ]],
+        ),
+        (
+            "DeleteTransitRouterVpnAttachment",
+            vec![vec![
+                ("-RegionId", ""),
+                ("TransitRouterAttachmentId", "{tra}"),
+            ]],
+        ),
     ])
 }
 
@@ -582,6 +667,63 @@ impl World {
             .unwrap()
             .to_owned();
         ids.insert("{vsw}", vsw);
+        // CEN: an instance, its transit router with a CIDR block, and the
+        // router's attachment of a connection made with CreateVpnAttachment.
+        const CBN: &str = "2017-09-12";
+        let id = |v: serde_json::Value, key: &str| v[key].as_str().unwrap().to_owned();
+        let cen = id(api.ok_in(CBN, "CreateCen", &[]).await, "CenId");
+        let tr = id(
+            api.ok_in(CBN, "CreateTransitRouter", &[("CenId", &cen)])
+                .await,
+            "TransitRouterId",
+        );
+        let cidr = id(
+            api.ok_in(
+                CBN,
+                "CreateTransitRouterCidr",
+                &[("TransitRouterId", &tr), ("Cidr", "192.168.0.0/16")],
+            )
+            .await,
+            "TransitRouterCidrId",
+        );
+        let vcoa = id(
+            api.ok(
+                "CreateVpnAttachment",
+                &[
+                    ("CustomerGatewayId", &ids["{cgw}"]),
+                    ("LocalSubnet", "0.0.0.0/0"),
+                    ("RemoteSubnet", "0.0.0.0/0"),
+                ],
+            )
+            .await,
+            "VpnConnectionId",
+        );
+        let spare = id(
+            api.ok(
+                "CreateVpnAttachment",
+                &[
+                    ("CustomerGatewayId", &ids["{cgw}"]),
+                    ("LocalSubnet", "0.0.0.0/0"),
+                    ("RemoteSubnet", "0.0.0.0/0"),
+                ],
+            )
+            .await,
+            "VpnConnectionId",
+        );
+        let tra = id(
+            api.ok_in(
+                CBN,
+                "CreateTransitRouterVpnAttachment",
+                &[("TransitRouterId", &tr), ("VpnId", &spare)],
+            )
+            .await,
+            "TransitRouterAttachmentId",
+        );
+        ids.insert("{cen}", cen);
+        ids.insert("{tr}", tr);
+        ids.insert("{cidr}", cidr);
+        ids.insert("{vcoa}", vcoa);
+        ids.insert("{tra}", tra);
         World { ids }
     }
 
@@ -599,6 +741,7 @@ impl World {
             "{tun1}" => &self.ids["{dvco}"],
             "{diag}" => &self.ids["{gw}"],
             "{vtb}" | "{vrt}" => &self.ids["{vpc}"],
+            "{cidr}" => &self.ids["{tr}"],
             other => panic!("no whole known for {other}"),
         }
     }
@@ -624,7 +767,7 @@ async fn every_resource_parameter_is_authorized() {
     .await;
     let samples = samples();
     let mut checked = 0;
-    for product in [Product::Vpc, Product::Vpngw] {
+    for product in [Product::Vpc, Product::Vpngw, Product::Cbn] {
         for decl in product.declarations() {
             let Some(list) = samples.get(decl.name) else {
                 panic!("{}: add a sample request to this test", decl.name);
@@ -645,7 +788,11 @@ async fn every_resource_parameter_is_authorized() {
                     }
                     ResourceRole::PartOf(k) => (k, world.whole_of(placeholder).to_owned(), true),
                 };
-                let arn = format!("acs:vpc:cn-hangzhou:{account}:{}/{id}", kind.arn_type());
+                // CEN's resources are global to RAM (no region in their ARNs).
+                let arn = match kind.arn_service() {
+                    "vpc" => format!("acs:vpc:cn-hangzhou:{account}:{}/{id}", kind.arn_type()),
+                    service => format!("acs:{service}:*:{account}:{}/{id}", kind.arn_type()),
+                };
                 let policy = format!("deny{checked}");
                 api.grant(
                     "bob",

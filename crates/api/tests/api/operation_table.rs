@@ -19,6 +19,7 @@ fn routed_equals_declared_equals_spec() {
         Product::Vpngw,
         Product::Ecs,
         Product::ResourceManager,
+        Product::Cbn,
     ] {
         let routed: BTreeSet<&str> = actions::all()
             .filter(|d| d.product == product)

@@ -5,13 +5,16 @@
 
 use crate::{ApiError, TypeTable};
 
-/// A kind of resource: `acs:vpc:{region}:{account}:{arn type}/{id}`.
+/// A kind of resource: `acs:{service}:{region}:{account}:{arn type}/{id}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
+    CenInstance,
     CustomerGateway,
     IpsecServer,
     SslVpnClientCert,
     SslVpnServer,
+    TransitRouter,
+    TransitRouterAttachment,
     VSwitch,
     Vpc,
     VpnConnection,
@@ -21,10 +24,13 @@ pub enum Kind {
 impl Kind {
     /// Every kind.
     pub const ALL: &'static [Kind] = &[
+        Kind::CenInstance,
         Kind::CustomerGateway,
         Kind::IpsecServer,
         Kind::SslVpnClientCert,
         Kind::SslVpnServer,
+        Kind::TransitRouter,
+        Kind::TransitRouterAttachment,
         Kind::VSwitch,
         Kind::Vpc,
         Kind::VpnConnection,
@@ -34,10 +40,13 @@ impl Kind {
     /// The resource type of its ARNs (`vpngateway`).
     pub const fn arn_type(self) -> &'static str {
         match self {
+            Kind::CenInstance => "ceninstance",
             Kind::CustomerGateway => "customergateway",
             Kind::IpsecServer => "ipsecserver",
             Kind::SslVpnClientCert => "sslvpnclientcert",
             Kind::SslVpnServer => "sslvpnserver",
+            Kind::TransitRouter => "transitrouter",
+            Kind::TransitRouterAttachment => "transitrouterattachment",
             Kind::VSwitch => "vswitch",
             Kind::Vpc => "vpc",
             Kind::VpnConnection => "vpnconnection",
@@ -45,13 +54,33 @@ impl Kind {
         }
     }
 
+    /// The RAM service of its ARNs (`vpc`, `cen`).
+    pub const fn arn_service(self) -> &'static str {
+        match self {
+            Kind::CenInstance => "cen",
+            Kind::CustomerGateway => "vpc",
+            Kind::IpsecServer => "vpc",
+            Kind::SslVpnClientCert => "vpc",
+            Kind::SslVpnServer => "vpc",
+            Kind::TransitRouter => "cen",
+            Kind::TransitRouterAttachment => "cen",
+            Kind::VSwitch => "vpc",
+            Kind::Vpc => "vpc",
+            Kind::VpnConnection => "vpc",
+            Kind::VpnGateway => "vpc",
+        }
+    }
+
     /// The prefix of its ids (`vpn-`).
     pub const fn id_prefix(self) -> &'static str {
         match self {
+            Kind::CenInstance => "cen-",
             Kind::CustomerGateway => "cgw-",
             Kind::IpsecServer => "iss-",
             Kind::SslVpnClientCert => "vsc-",
             Kind::SslVpnServer => "vss-",
+            Kind::TransitRouter => "tr-",
+            Kind::TransitRouterAttachment => "tr-attach-",
             Kind::VSwitch => "vsw-",
             Kind::Vpc => "vpc-",
             Kind::VpnConnection => "vco-",
@@ -60,18 +89,26 @@ impl Kind {
     }
 
     /// The kind of an id, by its prefix.
+    /// (The longest prefix wins: `tr-attach-` over `tr-`.)
     pub fn of_id(id: &str) -> Option<Kind> {
-        Kind::ALL.iter().copied().find(|k| id.starts_with(k.id_prefix()))
+        Kind::ALL
+            .iter()
+            .copied()
+            .filter(|k| id.starts_with(k.id_prefix()))
+            .max_by_key(|k| k.id_prefix().len())
     }
 
     /// The store's name of the kind (`vpngw_store::Kind::parse`), when vpngw
     /// keeps resources of this kind.
     pub const fn store_name(self) -> Option<&'static str> {
         match self {
+            Kind::CenInstance => Some("cen_instance"),
             Kind::CustomerGateway => Some("customer_gateway"),
             Kind::IpsecServer => Some("ipsec_server"),
             Kind::SslVpnClientCert => Some("ssl_vpn_client_cert"),
             Kind::SslVpnServer => Some("ssl_vpn_server"),
+            Kind::TransitRouter => Some("transit_router"),
+            Kind::TransitRouterAttachment => Some("transit_router_attachment"),
             Kind::VSwitch => Some("vswitch"),
             Kind::Vpc => Some("vpc"),
             Kind::VpnConnection => Some("vpn_connection"),
@@ -83,10 +120,13 @@ impl Kind {
     /// kinds vpngw stores.
     pub fn not_found(self) -> Option<ApiError> {
         match self {
+            Kind::CenInstance => Some(ApiError::new("ParameterCenInstanceId", "The specified CenId does not exist.")),
             Kind::CustomerGateway => Some(ApiError::new("InvalidCustomerGatewayInstanceId.NotFound", "The specified customer gateway instance id does not exist.")),
             Kind::IpsecServer => Some(ApiError::new("InvalidIpsecServerId.NotFound", "The specified IpsecServerId does not exist.")),
             Kind::SslVpnClientCert => Some(ApiError::new("InvalidSslVpnClientCertId.NotFound", "The specified SslVpnClientCertId does not exist.")),
             Kind::SslVpnServer => Some(ApiError::new("InvalidSslVpnServerId.NotFound", "The specified SslVpnServerId does not exist.")),
+            Kind::TransitRouter => Some(ApiError::new("IllegalParam.TransitRouterId", "The specified TransitRouterId does not exist.")),
+            Kind::TransitRouterAttachment => Some(ApiError::new("InvalidTransitRouterAttachmentId.NotFound", "The specified TransitRouterAttachmentId does not exist.")),
             Kind::VSwitch => Some(ApiError::new("InvalidVSwitchId.NotFound", "Specified virtual switch does not exist.")),
             Kind::Vpc => Some(ApiError::new("InvalidVpcId.NotFound", "Specified VPC does not exist.")),
             Kind::VpnConnection => Some(ApiError::new("InvalidVpnConnectionInstanceId.NotFound", "The specified vpn connection instance id does not exist.")),

@@ -181,6 +181,19 @@ impl TestApi {
         a.body
     }
 
+    /// Calls `action` of another product (its `version`) with the root key
+    /// and insists on success.
+    pub async fn ok_in(
+        &self,
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> serde_json::Value {
+        let a = self.call_as(KEY_ID, SECRET, version, action, params).await;
+        assert_eq!(a.status, 200, "{action} failed: {}", a.body);
+        a.body
+    }
+
     /// A gateway (active at once), a customer gateway and a connection between them.
     pub async fn connection(&self) -> (String, String, String) {
         let gw = self
@@ -288,10 +301,17 @@ impl TestApi {
             Kind::VpnRoute,
             Kind::VpnPbrRoute,
             Kind::VpnDiagnosis,
+            Kind::TransitRouter,
+            Kind::TransitRouterAttachment,
+            Kind::CenInstance,
         ] {
             let scope = Scope {
                 account_id: account.clone(),
-                region_id: "cn-hangzhou".into(),
+                region_id: if kind == Kind::CenInstance {
+                    vpngw_model::cen::GLOBAL_REGION.into()
+                } else {
+                    "cn-hangzhou".into()
+                },
             };
             let mut q = ListQuery::new(kind, scope, 0);
             q.limit = 10_000;
