@@ -21,10 +21,18 @@ from terraform import (
     Provider,
     Resource,
     TerraformError,
+    VcoRoute,
     VpnAttachment,
     VpnConnection,
     VpnGateway,
     check_types,
+)
+from terraform_cen import (
+    CenInstance,
+    TransitRouter,
+    TransitRouterCidr,
+    TransitRouterVpnAttachment,
+    data_transit_router_available_resources,
 )
 from terraform_ipsec_server import VpnIpsecServer, data_vpn_ipsec_servers
 from terraform_ssl import SslVpnClientCert, SslVpnServer, data_ssl_vpn_servers
@@ -651,3 +659,76 @@ def test_vpn_gateway_vpn_attachment_dual_tunnel_example(tf):
     assert [t["tunnel_bgp_config"][0]["peer_asn"] for t in tunnels] == ["1219001", "1219001"]
     assert stack.plan() == {}
     stack.destroy()
+
+
+def test_vpn_gateway_vco_route_example(tf, dev_server):  # noqa: F811
+    """The vco_route page's Basic Usage: a CEN instance, its transit router with a CIDR block, the
+    zones a transit router offers (data alicloud_cen_transit_router_available_resources), a
+    single-tunnel VPN attachment with BGP and a health check, the transit router's attachment of it,
+    and the VCO route on the attached connection."""
+    stack = Stack(tf)
+    mark = tf.mark()
+    cen = stack.apply(CenInstance, {"cen_instance_name": NAME})
+    assert tf.actions(mark) == ["CreateCen", "DescribeCens"]
+    assert tf.since(mark)[1].body == {"Filter.1.Value.1": cen.id, "Filter.1.Key": "CenId"}
+    assert cen.state["status"] == "Active" and cen.state["protection_level"] == "REDUCED"
+    tr = stack.apply(TransitRouter, {"cen_id": cen.id, "transit_router_description": NAME,
+                                     "transit_router_name": NAME})
+    assert tr.id == f"{cen.id}:{tr.state['transit_router_id']}" and tr.state["type"] == "Enterprise"
+    cidr = stack.apply(TransitRouterCidr, {"transit_router_id": tr.state["transit_router_id"],
+                                           "cidr": "192.168.0.0/16", "transit_router_cidr_name": NAME,
+                                           "description": NAME, "publish_cidr_route": True})
+    mark = tf.mark()
+    zones = data_transit_router_available_resources(tf, {})
+    assert tf.actions(mark) == ["ListTransitRouterAvailableResource"]
+    zone = zones["resources"][0]["master_zones"][0]
+    assert zone.startswith(REGION + "-")
+    cgw = stack.apply(CustomerGateway, {"customer_gateway_name": NAME, "ip_address": "42.104.22.210",
+                                        "asn": "45014", "description": NAME})
+    att = stack.apply(VpnAttachment, {
+        "customer_gateway_id": cgw.id, "network_type": "public", "local_subnet": "0.0.0.0/0",
+        "remote_subnet": "0.0.0.0/0", "effect_immediately": False,
+        "ike_config": [{"ike_auth_alg": "md5", "ike_enc_alg": "des", "ike_version": "ikev2", "ike_mode": "main",
+                        "ike_lifetime": 86400, "psk": "tf-examplevpn2", "ike_pfs": "group1", "remote_id": "testbob2",
+                        "local_id": "testalice2"}],
+        "ipsec_config": [{"ipsec_pfs": "group5", "ipsec_enc_alg": "des", "ipsec_auth_alg": "md5",
+                          "ipsec_lifetime": 86400}],
+        "bgp_config": [{"enable": True, "local_asn": 45014, "tunnel_cidr": "169.254.11.0/30",
+                        "local_bgp_ip": "169.254.11.1"}],
+        "health_check_config": [{"enable": True, "sip": "192.168.1.1", "dip": "10.0.0.1", "interval": 10,
+                                 "retry": 10, "policy": "revoke_route"}],
+        "enable_dpd": True, "enable_nat_traversal": True, "vpn_attachment_name": NAME,
+    })
+    mark = tf.mark()
+    tra = stack.apply(TransitRouterVpnAttachment, {
+        "auto_publish_route_enabled": False, "transit_router_attachment_description": NAME,
+        "transit_router_attachment_name": NAME, "cen_id": tr.state["cen_id"],
+        "transit_router_id": cidr.state["transit_router_id"], "vpn_id": att.id, "zone": [{"zone_id": zone}],
+    })
+    assert tf.actions(mark) == ["CreateTransitRouterVpnAttachment", "ListTransitRouterVpnAttachments"]
+    create = tf.since(mark)[0].body
+    assert create["Zone.1.ZoneId"] == zone and create["AutoPublishRouteEnabled"] == "false"
+    assert tra.state["status"] == "Attached" and tra.state["vpn_id"] == att.id
+    # The connection now says which transit router it is bound to.
+    conn = att.describe()
+    assert conn["TransitRouterId"] == tr.state["transit_router_id"] and conn["TransitRouterName"] == NAME
+    route = stack.apply(VcoRoute, {"next_hop": tra.state["vpn_id"], "vpn_connection_id": tra.state["vpn_id"],
+                                   "weight": "100", "route_dest": "192.168.10.0/24"})
+    assert route.id == f"{att.id}:192.168.10.0/24:{att.id}:100"
+    assert route.state["status"] == "published"
+    assert stack.plan() == {}
+
+    # Changed arguments of the CEN parts go through their update paths, without replacement.
+    mark = tf.mark()
+    tr.apply({**tr.config, "transit_router_name": "renamed"})
+    cen.apply({**cen.config, "description": "described"})
+    tra.apply({**tra.config, "transit_router_attachment_name": "renamed"})
+    cidr.apply({**cidr.config, "publish_cidr_route": False})
+    assert {"UpdateTransitRouter", "ModifyCenAttribute", "UpdateTransitRouterVpnAttachmentAttribute",
+            "ModifyTransitRouterCidr"} <= set(tf.actions(mark))
+    assert (tr.state["transit_router_name"], cen.state["description"], tra.state["transit_router_vpn_attachment_name"],
+            cidr.state["publish_cidr_route"]) == ("renamed", "described", "renamed", False)
+    assert stack.plan() == {}
+    stack.destroy()
+    # Everything is gone, CEN included.
+    assert cen.id is None and tr.id is None and tra.id is None
