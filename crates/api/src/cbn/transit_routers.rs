@@ -196,10 +196,24 @@ pub async fn create(
         }
         Inserted::Created => {}
     }
+    // A router the instance still lists but that is gone (a DeleteTransitRouter
+    // stopped between its two writes, e.g. by kill -9) no longer holds the region.
+    let mut gone = Vec::new();
+    for (_, id) in cen.transit_routers.iter().filter(|(r, _)| r == region.id) {
+        let found = ctx
+            .store()
+            .get_typed::<TransitRouter>(&ctx.scope()?, id)
+            .await
+            .map_err(internal)?;
+        if found.is_none() {
+            gone.push(id.clone());
+        }
+    }
     let claimed = cens::change(ctx, &cen.id, |c| {
         if c.lifecycle.effective(ctx.now_ms) != ACTIVE {
             return Err(router_not_active());
         }
+        c.transit_routers.retain(|(_, id)| !gone.contains(id));
         if c.transit_routers.iter().any(|(r, _)| r == region.id) {
             return Err(ApiError::new(
                 "InvalidOperation.TransitRouterExist",

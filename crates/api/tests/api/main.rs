@@ -3,6 +3,7 @@
 mod api_basics;
 mod audit;
 mod authz_bypasses;
+mod cen_recovery;
 mod common;
 mod concurrency;
 mod dataplane_report;
