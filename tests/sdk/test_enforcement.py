@@ -45,8 +45,16 @@ def allow(action, resource="*", **condition) -> dict:
 
 
 def gateway_ids(client) -> set[str]:
-    body = client.describe_vpn_gateways(m.DescribeVpnGatewaysRequest(region_id=REGION, page_size=50)).body
-    return {g.vpn_gateway_id for g in body.vpn_gateways.vpn_gateway}
+    """Every gateway the client may list, all pages (the shared account holds more than one page)."""
+    ids: set[str] = set()
+    page = 1
+    while True:
+        req = m.DescribeVpnGatewaysRequest(region_id=REGION, page_size=50, page_number=page)
+        body = client.describe_vpn_gateways(req).body
+        ids |= {g.vpn_gateway_id for g in body.vpn_gateways.vpn_gateway}
+        if page * 50 >= body.total_count:
+            return ids
+        page += 1
 
 
 @pytest.mark.parametrize("signature", ["v3", "v1"], ids=["teaV3", "teaV1"])
